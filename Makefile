@@ -1,0 +1,70 @@
+# FineVidBench: every target builds the environment it needs by itself.
+# Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...]; make test; make help
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS ?= train,dev
+# A CUDA machine keeps the user's torch (the venv sees the system site-packages); a CPU machine
+# pins the CPU build of torch with a constraints file so pip never pulls CUDA wheels.
+HAS_CUDA := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+ifeq ($(HAS_CUDA),1)
+VENV_FLAGS := --system-site-packages
+PIP_CONSTRAINTS :=
+else
+VENV_FLAGS :=
+PIP_CONSTRAINTS := -c constraints-cpu.txt
+endif
+
+MODEL ?= random
+MODEL_ARGS ?=
+DATA ?= mini
+LIMIT ?=
+OUT ?= runs
+PYTEST_ARGS ?=
+
+.PHONY: help venv test lint eval sf2t savi submit leaderboard bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: $(STAMP)  ## create or update .venv (re-installs only when pyproject.toml changes)
+
+$(STAMP): pyproject.toml constraints-cpu.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+ifneq ($(HAS_CUDA),1)
+	$(PY) -m pip install --quiet $(PIP_CONSTRAINTS) torch
+endif
+	$(PY) -m pip install --quiet $(PIP_CONSTRAINTS) -e ".[$(EXTRAS)]"
+	@touch $@
+
+test: $(STAMP)  ## run the whole test suite (slow tests included)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+eval: $(STAMP)  ## evaluate MODEL on DATA through lmms-eval (default: random baseline on the mini set)
+	@echo "make eval: not implemented yet (issue 4: evaluation through lmms-eval)." >&2; exit 2
+
+sf2t: $(STAMP)  ## fine-tune MODEL with SF2T (LoRA) and evaluate with and without the adapter
+	@echo "make sf2t: not implemented yet (issue 6: SF2T fine-tuning)." >&2; exit 2
+
+savi: $(STAMP)  ## self-alignment (DPO) recipe
+	@echo "make savi: not implemented yet (issue 8: self-alignment)." >&2; exit 2
+
+submit: $(STAMP)  ## validate and package RESULTS for the leaderboard
+	@echo "make submit: not implemented yet (issue 7: leaderboard)." >&2; exit 2
+
+leaderboard: $(STAMP)  ## build the static leaderboard site
+	@echo "make leaderboard: not implemented yet (issue 7: leaderboard)." >&2; exit 2
+
+bench: $(STAMP)  ## decoding and evaluation benchmarks
+	@echo "make bench: not implemented yet (issue 9: performance)." >&2; exit 2
+
+clean:  ## remove the environment, caches and run outputs
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,29 @@
+"""The video layer: the only place in the project that decodes video.
+
+`probe` reads metadata, `FramePolicy` chooses frames, `load_clip` / `load_frames` decode them
+through a bounded cache, and every failure is a `VideoError` naming the file and the fix.
+"""
+
+from finevidbench.video.clip import DEFAULT_CACHE, Clip, FrameCache, load_clip, load_frames
+from finevidbench.video.decode import BACKENDS, decode_frames, default_backend
+from finevidbench.video.encode import write_video
+from finevidbench.video.errors import VideoError
+from finevidbench.video.meta import VideoMeta, probe
+from finevidbench.video.policy import FramePolicy, Sampling
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_CACHE",
+    "Clip",
+    "FrameCache",
+    "FramePolicy",
+    "Sampling",
+    "VideoError",
+    "VideoMeta",
+    "decode_frames",
+    "default_backend",
+    "load_clip",
+    "load_frames",
+    "probe",
+    "write_video",
+]

@@ -1,0 +1,47 @@
+"""Writing frames to a video file with PyAV (used by the synthetic corpus and the tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+CODECS = {"h264": "libx264", "mpeg4": "mpeg4"}
+
+
+def write_video(
+    path: str | Path, frames: Iterable[np.ndarray], fps: float, codec: str = "h264", crf: int = 18
+) -> Path:
+    """Encode uint8 RGB frames (H, W, 3; even H and W) into an mp4; returns the path.
+
+    `fps` may be fractional (e.g. 29.97). h264 uses libx264 at the given CRF with no B-frames,
+    so that frame index i is the i-th decoded frame for every decoder.
+    """
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(path), "w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                height, width = frame.shape[:2]
+                if height % 2 or width % 2:
+                    raise ValueError(f"frame size {width}x{height}: yuv420p needs even width and height")
+                stream = container.add_stream(CODECS.get(codec, codec), rate=rate)
+                stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+                if stream.codec_context.name in ("libx264", "h264"):
+                    stream.options = {"crf": str(crf), "bf": "0", "preset": "veryfast"}
+                else:
+                    stream.codec_context.bit_rate = 4_000_000
+            video_frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24"
+            )
+            container.mux(stream.encode(video_frame))
+        if stream is None:
+            raise ValueError(f"{path}: no frames to write")
+        container.mux(stream.encode())
+    return path

@@ -1,0 +1,189 @@
+"""The one frame-sampling policy of the project.
+
+Every scene-level question, every adapter and every training sample chooses frames through
+`FramePolicy.sample`; nothing else in the project picks frame indices from a clip. A policy is a
+frozen value: it is logged with every sample, hashed into the resume key, and parsed from the
+same `key=value` string everywhere (`FramePolicy.parse("fps=2,max_frames=16,speed=2")`).
+
+Semantics, stated once:
+- The *window* is the part of the clip between `start` and `end` (seconds of the source clip).
+- `speed` is a playback-speed factor: 2.0 plays the window twice as fast (half as long), 0.5 at
+  half speed. The altered clip is resampled from the source frames, so the indices change with the
+  speed in `fps` mode, and the timestamps (seconds of the altered clip) change in both modes.
+- `num_frames=N` takes N frames over the window; `fps=F` takes F frames per second of the altered
+  clip, at most `max_frames`.
+- `mode="uniform"` spreads frames from the first to the last frame of the window (both included);
+  `mode="segment"` cuts the window into equal segments and takes the centre frame of each.
+- A policy never repeats a frame. When a short window holds fewer distinct frames than asked for,
+  the sample holds every distinct frame of the window once and `Sampling.shortfall` says how many
+  frames are missing; a caller that needs an exact count checks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+import numpy as np
+
+from finevidbench.video.meta import VideoMeta
+
+Mode = Literal["uniform", "segment"]
+
+
+@dataclass(frozen=True)
+class FramePolicy:
+    """How frames are chosen from a clip. Exactly one of `num_frames` and `fps` is set."""
+
+    num_frames: int | None = None
+    """A fixed number of frames over the window."""
+    fps: float | None = None
+    """Frames per second of the (speed-altered) clip; needs `max_frames`."""
+    max_frames: int | None = None
+    """Upper bound on frames in `fps` mode."""
+    mode: Mode = "uniform"
+    """`uniform` (first to last frame) or `segment` (centre of equal segments)."""
+    start: float | None = None
+    """Window start, seconds of the source clip (default: its beginning)."""
+    end: float | None = None
+    """Window end, seconds of the source clip (default: its end)."""
+    speed: float = 1.0
+    """Playback-speed factor: 2.0 twice as fast, 0.5 half speed."""
+
+    def __post_init__(self) -> None:
+        if (self.num_frames is None) == (self.fps is None):
+            raise ValueError("FramePolicy: give exactly one of num_frames and fps")
+        if self.num_frames is not None:
+            if self.num_frames < 1:
+                raise ValueError(f"FramePolicy: num_frames must be >= 1, got {self.num_frames}")
+            if self.max_frames is not None:
+                raise ValueError("FramePolicy: max_frames only applies with fps (num_frames is exact)")
+        if self.fps is not None:
+            if not self.fps > 0:
+                raise ValueError(f"FramePolicy: fps must be > 0, got {self.fps}")
+            if self.max_frames is None or self.max_frames < 1:
+                raise ValueError("FramePolicy: fps needs max_frames >= 1 so that long videos stay bounded")
+        if self.mode not in ("uniform", "segment"):
+            raise ValueError(f"FramePolicy: mode must be 'uniform' or 'segment', got {self.mode!r}")
+        if not self.speed > 0:
+            raise ValueError(f"FramePolicy: speed must be > 0, got {self.speed}")
+        if self.start is not None and self.start < 0:
+            raise ValueError(f"FramePolicy: start must be >= 0, got {self.start}")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"FramePolicy: end ({self.end}) must be after start ({self.start})")
+
+    # -- identity ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """All fields, defaults included: the form written to results and sample files."""
+        return asdict(self)
+
+    @property
+    def id(self) -> str:
+        """A short stable hash of the policy, for cache and resume keys."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def __str__(self) -> str:
+        """The `key=value` form that `parse` reads, with default fields left out."""
+        return ",".join(
+            f"{f.name}={getattr(self, f.name):g}"
+            if isinstance(getattr(self, f.name), float)
+            else f"{f.name}={getattr(self, f.name)}"
+            for f in fields(self)
+            if getattr(self, f.name) != f.default
+        )
+
+    @classmethod
+    def parse(cls, spec: str | dict | FramePolicy) -> FramePolicy:
+        """Build a policy from `"num_frames=8,mode=segment"`, a dict, or a policy (returned as is)."""
+        if isinstance(spec, FramePolicy):
+            return spec
+        if isinstance(spec, str):
+            items = [kv.strip() for kv in spec.split(",") if kv.strip()]
+            pairs = {}
+            for kv in items:
+                key, sep, value = kv.partition("=")
+                if not sep:
+                    raise ValueError(f"FramePolicy: expected key=value, got {kv!r} in {spec!r}")
+                pairs[key.strip()] = value.strip()
+            spec = pairs
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(spec) - set(known))
+        if unknown:
+            raise ValueError(f"FramePolicy: unknown key(s) {unknown}; known: {sorted(known)}")
+        return cls(**{k: _coerce(k, v) for k, v in spec.items()})
+
+    def with_speed(self, speed: float) -> FramePolicy:
+        """The same policy at another playback speed."""
+        return FramePolicy(**{**self.to_dict(), "speed": float(speed)})
+
+    # -- sampling ---------------------------------------------------------------------------
+    def sample(self, meta: VideoMeta) -> Sampling:
+        """Choose frame indices of `meta`'s clip, with their timestamps in the altered clip."""
+        first, last = self._window(meta)
+        available = last - first + 1
+        altered_seconds = available / meta.fps / self.speed
+        if self.num_frames is not None:
+            wanted = self.num_frames
+        else:
+            wanted = min(self.max_frames, max(1, math.floor(altered_seconds * self.fps + 1e-9)))
+        count = min(wanted, available)
+        if self.mode == "uniform":
+            offsets = np.round(np.linspace(0, available - 1, count)).astype(int)
+        else:
+            offsets = np.floor((np.arange(count) + 0.5) * available / count).astype(int)
+        indices = tuple(int(first + o) for o in offsets)
+        timestamps = tuple(round(float(o) / meta.fps / self.speed, 6) for o in offsets)
+        return Sampling(indices=indices, timestamps=timestamps, requested=wanted, policy_id=self.id)
+
+    def _window(self, meta: VideoMeta) -> tuple[int, int]:
+        first = 0 if self.start is None else math.ceil(self.start * meta.fps - 1e-9)
+        last = meta.frame_count - 1
+        if self.end is not None:
+            last = min(last, math.ceil(self.end * meta.fps - 1e-9) - 1)
+        if first > last:
+            raise ValueError(
+                f"FramePolicy: window start={self.start}s end={self.end}s holds no frame of "
+                f"{meta.path} ({meta.duration:.2f}s at {meta.fps:g} fps)"
+            )
+        return first, last
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The frames a policy chose from one clip."""
+
+    indices: tuple[int, ...]
+    """Source frame indices, increasing, never repeated."""
+    timestamps: tuple[float, ...]
+    """Seconds from the window start in the speed-altered clip, one per index."""
+    requested: int
+    """How many frames the policy asked for before clamping to the distinct frames available."""
+    policy_id: str
+
+    @property
+    def shortfall(self) -> int:
+        """Frames asked for that the window could not supply without repeating a frame."""
+        return self.requested - len(self.indices)
+
+    @property
+    def sampled_fps(self) -> float:
+        """Frames per second of the altered clip that the sample represents (for processors)."""
+        if len(self.timestamps) < 2:
+            return 1.0
+        return (len(self.timestamps) - 1) / (self.timestamps[-1] - self.timestamps[0])
+
+
+def _coerce(key: str, value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if value.lower() in ("none", ""):
+        return None
+    if key in ("num_frames", "max_frames"):
+        return int(value)
+    if key in ("fps", "start", "end", "speed"):
+        return float(value)
+    return value

