@@ -39,6 +39,103 @@ def _probe(parser: argparse.ArgumentParser):
     return run
 
 
+@command("synth")
+def _synth(parser: argparse.ArgumentParser):
+    """Render a synthetic corpus with exact labels (videos/, labels.csv, states.jsonl)."""
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    parser.add_argument("--videos", type=int, default=48, metavar="N", help="clips to render (default 48)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+
+    def run(args: argparse.Namespace) -> int:
+        if args.videos < 1:
+            print(f"finevidbench synth: --videos must be at least 1, got {args.videos}", file=sys.stderr)
+            return 2
+        from finevidbench.corpus.synth import synthesize
+
+        try:
+            labels = synthesize(args.out, args.videos, args.seed, progress=sys.stderr.isatty())
+        except OSError as exc:
+            print(f"finevidbench synth: cannot write {args.out} ({exc})", file=sys.stderr)
+            return 1
+        print(labels, flush=True)
+        return 0
+
+    return run
+
+
+@command("build")
+def _build(parser: argparse.ArgumentParser):
+    """Build a question set from a folder of videos (and optional labels)."""
+    parser.add_argument("--videos", required=True, help="folder of video files (ids are file stems)")
+    parser.add_argument("--labels", help="CSV with columns video, action[, effect]")
+    parser.add_argument("--out", required=True, help="folder to write questions.jsonl and manifest.json")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--speeds", default="0.5,1,2", help="playback speeds of scene questions")
+
+    def run(args: argparse.Namespace) -> int:
+        from finevidbench.builder import BuildConfig, build
+        from finevidbench.video import VideoError
+
+        try:
+            speeds = tuple(float(s) for s in args.speeds.split(","))
+        except ValueError:
+            return _fail("build", f"--speeds {args.speeds!r}: expected numbers separated by commas")
+        try:
+            manifest = build(args.videos, args.out, args.labels, BuildConfig(seed=args.seed, speeds=speeds))
+        except (VideoError, FileNotFoundError, ValueError) as exc:
+            return _fail("build", str(exc))
+        print(f"{manifest['n_questions']} questions over {manifest['n_videos']} videos -> {args.out}")
+        print(f"protocol {manifest['protocol_version']}, dataset {manifest['dataset_hash'][:16]}")
+        return 0
+
+    return run
+
+
+@command("validate")
+def _validate(parser: argparse.ArgumentParser):
+    """Check a question set's validity rules; print answer distributions; non-zero exit on a violation."""
+    parser.add_argument(
+        "questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from finevidbench.dataset import QuestionSetError, load_question_set
+        from finevidbench.validate import format_report, validate
+
+        try:
+            report = validate(load_question_set(args.questions))
+        except QuestionSetError as exc:
+            return _fail("validate", str(exc))
+        print(format_report(report))
+        return 0 if report.ok else 1
+
+    return run
+
+
+@command("protocol")
+def _protocol(parser: argparse.ArgumentParser):
+    """Print the registry of question types as Markdown (the table in docs/protocol.md)."""
+    parser.add_argument(
+        "--update", metavar="MARKDOWN", help="rewrite the table between the markers of this file"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from finevidbench.protocol.describe import markdown_table, update_markdown
+
+        if args.update:
+            print(f"{args.update}: {'updated' if update_markdown(args.update) else 'already current'}")
+        else:
+            print(markdown_table())
+        return 0
+
+    return run
+
+
+def _fail(command_name: str, message: str, code: int = 2) -> int:
+    print(f"finevidbench {command_name}: {message}", file=sys.stderr)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, one subparser per registered command."""
     parser = argparse.ArgumentParser(prog="finevidbench", description=__doc__)

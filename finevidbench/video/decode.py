@@ -90,7 +90,6 @@ def _decode_pyav(path: str, unique: list[int], meta: VideoMeta) -> np.ndarray:
     try:
         with av.open(path) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             for index, frame in enumerate(container.decode(stream)):
                 if index in wanted:
                     out[index] = frame.to_ndarray(format="rgb24")

@@ -12,12 +12,14 @@ CODECS = {"h264": "libx264", "mpeg4": "mpeg4"}
 
 
 def write_video(
-    path: str | Path, frames: Iterable[np.ndarray], fps: float, codec: str = "h264", crf: int = 18
+    path: str | Path, frames: Iterable[np.ndarray], fps: float, codec: str = "h264", qp: int = 18
 ) -> Path:
     """Encode uint8 RGB frames (H, W, 3; even H and W) into an mp4; returns the path.
 
-    `fps` may be fractional (e.g. 29.97). h264 uses libx264 at the given CRF with no B-frames,
-    so that frame index i is the i-th decoded frame for every decoder.
+    `fps` may be fractional (e.g. 29.97). h264 uses libx264 with no B-frames, so that frame index
+    i is the i-th decoded frame for every decoder, and at a constant QP with one thread and no
+    lookahead, so that the same frames always give the same bytes: the synthetic corpus is hashed
+    into the dataset hash. (With CRF rate control, re-encoding in one process gave different bytes.)
     """
     import av
 
@@ -33,8 +35,12 @@ def write_video(
                     raise ValueError(f"frame size {width}x{height}: yuv420p needs even width and height")
                 stream = container.add_stream(CODECS.get(codec, codec), rate=rate)
                 stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+                stream.codec_context.thread_count = 1
                 if stream.codec_context.name in ("libx264", "h264"):
-                    stream.options = {"crf": str(crf), "bf": "0", "preset": "veryfast"}
+                    stream.options = {
+                        "preset": "veryfast",
+                        "x264-params": f"qp={qp}:bframes=0:threads=1:sync-lookahead=0:rc-lookahead=0",
+                    }
                 else:
                     stream.codec_context.bit_rate = 4_000_000
             video_frame = av.VideoFrame.from_ndarray(

@@ -1,0 +1,268 @@
+"""Building a question set from a folder of videos (and optional labels).
+
+`build` writes `questions.jsonl` (one `Question` per line) and `manifest.json` (protocol version,
+seed, per-video content hashes, counts and answer distributions). The same videos, labels, seed
+and protocol version give byte-identical files: every random choice comes from a generator
+seeded by (seed, video content hash, type, slot), and answers are balanced over the whole set
+by block randomisation per question type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from finevidbench.corpus.labels import read_labels
+from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, protocol_version
+from finevidbench.video import FramePolicy, load_frames, probe
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
+FORMAT = "finevidbench-question-set"
+FORMAT_VERSION = 1
+THUMB_SIZE = 64
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Inputs of a build other than the videos and labels; all of them go into the manifest."""
+
+    seed: int = 0
+    speeds: tuple[float, ...] = (0.5, 1.0, 2.0)
+    """Playback speeds scene questions are asked at."""
+    pool_frames: int = 32
+    """Candidate frames per video for fragment items (segment centres over the clip)."""
+    types: tuple[str, ...] | None = None
+    """Question types to build; None builds every registered type."""
+    attempts: int = 3
+    """Tries per item before its slot is skipped (its balanced answer goes to the next slot)."""
+
+
+class Balancer:
+    """Hands out answer values in shuffled blocks so their counts never differ by more than a few."""
+
+    def __init__(self, values: Sequence, rng: np.random.Generator) -> None:
+        self.values = list(values)
+        self.rng = rng
+        self.queue: deque = deque()
+
+    def draw(self) -> Any:
+        """The next value; a new shuffled block when the current one is used up."""
+        if not self.queue:
+            self.queue.extend(self.values[i] for i in self.rng.permutation(len(self.values)))
+        return self.queue.popleft()
+
+    def put_back(self, value: Any) -> None:
+        """Return a value whose item could not be built, so the next slot takes it."""
+        self.queue.appendleft(value)
+
+
+def sha256_file(path: Path) -> str:
+    """Content hash of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stable_seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "little")
+
+
+def find_videos(folder: Path) -> list[Path]:
+    """Video files under `folder`, sorted; ids (stems) must be unique."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a folder of videos (fix: pass --videos DIR)")
+    videos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+    if not videos:
+        raise FileNotFoundError(f"{folder}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
+    stems = Counter(p.stem for p in videos)
+    clashes = sorted(s for s, n in stems.items() if n > 1)
+    if clashes:
+        raise ValueError(f"{folder}: several files share the id(s) {clashes[:5]}; video ids are file stems")
+    return videos
+
+
+def _place(video: Path, out: Path) -> str:
+    """Path of the video relative to `out`, hard-linking or copying it into out/videos/ if outside."""
+    try:
+        return video.resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        target = out / "videos" / video.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            try:
+                os.link(video, target)
+            except OSError:
+                shutil.copy2(video, target)
+        return target.relative_to(out).as_posix()
+
+
+def _thumbnails(frames: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    size = (THUMB_SIZE, THUMB_SIZE)
+    return np.stack(
+        [
+            np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR), dtype=np.int16)
+            for f in frames
+        ]
+    )
+
+
+def video_context(
+    path: Path, rel: str, labels: dict[str, str], vocab: dict, config: BuildConfig
+) -> tuple[VideoContext, str]:
+    """Probe, hash and decode one video once; returns its context and content hash."""
+    meta = probe(path)
+    pool = FramePolicy(num_frames=config.pool_frames, mode="segment").sample(meta).indices
+    frames = load_frames(path, pool, cache=None)
+    context = VideoContext(
+        video=path.stem,
+        video_path=rel,
+        meta=meta,
+        labels=labels,
+        vocab=vocab,
+        pool=pool,
+        thumbs=_thumbnails(frames),
+        speeds=config.speeds,
+    )
+    return context, sha256_file(path)
+
+
+def _questions_for(
+    ctx: VideoContext, sha: str, qtype: QuestionType, balancer: Balancer | None, config: BuildConfig
+) -> tuple[list[Question], int]:
+    """All items of one type for one video, and how many slots had to be skipped."""
+    built: list[Question] = []
+    seen: set = set()
+    skipped = 0
+    for slot in range(qtype.slots(ctx)):
+        target = balancer.draw() if balancer else None
+        question = None
+        for attempt in range(config.attempts):
+            rng = np.random.default_rng(_stable_seed(config.seed, sha, qtype.name, slot, attempt))
+            draft = qtype.make(ctx, slot, target, rng)
+            key = draft and (draft.speed, draft.frames, draft.prompt if draft.frames is None else None)
+            if draft is not None and key not in seen:
+                seen.add(key)
+                question = Question(
+                    id=f"{qtype.name}-{ctx.video}-{slot}",
+                    video=ctx.video,
+                    video_path=ctx.video_path,
+                    level=qtype.level,
+                    type=qtype.name,
+                    speed=float(draft.speed),
+                    frames=draft.frames,
+                    prompt=draft.prompt,
+                    options=draft.options,
+                    answer=draft.answer,
+                    answer_type=qtype.answer_type,
+                    evidence=draft.evidence,
+                )
+                break
+        if question is None:
+            skipped += 1
+            if balancer:
+                balancer.put_back(target)
+        else:
+            built.append(question)
+    return built, skipped
+
+
+def build(
+    videos: str | Path,
+    out: str | Path,
+    labels: str | Path | None = None,
+    config: BuildConfig = BuildConfig(),
+    progress: bool = True,
+) -> dict:
+    """Build the question set of `videos` into `out`; returns the manifest."""
+    videos, out = Path(videos), Path(out)
+    files = find_videos(videos)
+    label_rows = read_labels(labels) if labels else {}
+    vocab = {
+        col: tuple(sorted({row[col] for row in label_rows.values() if col in row}))
+        for col in ("action", "effect")
+    }
+    types = [QUESTION_TYPES[name] for name in (config.types or QUESTION_TYPES)]
+    balancers: dict[str, Balancer] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    questions: list[Question] = []
+    skipped: Counter = Counter()
+    video_records: dict[str, dict] = {}
+    for path in tqdm(files, desc="building questions", unit="video", disable=not progress):
+        ctx, sha = video_context(path, _place(path, out), label_rows.get(path.stem, {}), vocab, config)
+        video_records[ctx.video] = {
+            "path": ctx.video_path,
+            "sha256": sha,
+            "frame_count": ctx.meta.frame_count,
+            "fps": ctx.meta.fps,
+            "labels": ctx.labels,
+        }
+        for qtype in types:
+            values = qtype.targets(ctx)
+            if values is not None and qtype.name not in balancers:
+                balancers[qtype.name] = Balancer(
+                    values, np.random.default_rng(_stable_seed(config.seed, qtype.name))
+                )
+            built, n_skipped = _questions_for(ctx, sha, qtype, balancers.get(qtype.name), config)
+            questions.extend(built)
+            skipped[qtype.name] += n_skipped
+    return write_question_set(out, questions, video_records, config, dict(skipped))
+
+
+def answer_key(question: Question) -> str:
+    """The value whose distribution is balanced and reported (letters, yes/no, counts, orders)."""
+    answer = question.answer
+    return " ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
+
+
+def write_question_set(
+    out: Path, questions: list[Question], videos: dict[str, dict], config: BuildConfig, skipped: dict
+) -> dict:
+    """Write questions.jsonl then manifest.json (each via a temporary file and an atomic rename)."""
+    text = "".join(q.to_json() + "\n" for q in questions)
+    questions_sha = hashlib.sha256(text.encode()).hexdigest()
+    counts = Counter(q.type for q in questions)
+    distribution: dict[str, Counter] = {}
+    for q in questions:
+        distribution.setdefault(q.type, Counter())[answer_key(q)] += 1
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "protocol_version": protocol_version(),
+        "types": {name: QUESTION_TYPES[name].spec() for name in sorted(counts)},
+        "seed": config.seed,
+        "speeds": list(config.speeds),
+        "pool_frames": config.pool_frames,
+        "n_questions": len(questions),
+        "n_videos": len(videos),
+        "counts": dict(sorted(counts.items())),
+        "answer_distribution": {t: dict(sorted(c.items())) for t, c in sorted(distribution.items())},
+        "skipped_slots": dict(sorted((t, n) for t, n in skipped.items() if n)),
+        "questions_sha256": questions_sha,
+        "dataset_hash": hashlib.sha256(
+            (questions_sha + "".join(v["sha256"] for _, v in sorted(videos.items()))).encode()
+        ).hexdigest(),
+        "videos": dict(sorted(videos.items())),
+    }
+    _atomic_write(out / "questions.jsonl", text)
+    _atomic_write(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

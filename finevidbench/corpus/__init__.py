@@ -1,0 +1,1 @@
+"""Video collections: the synthetic corpus and label files."""

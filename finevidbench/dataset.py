@@ -1,0 +1,171 @@
+"""Loading a question set: `mini`, a built folder, or `hf://ORG/NAME@REVISION`.
+
+One function, `load_question_set(source)`, and one CLI argument (`--questions` / `DATA=`) accept
+all three. Video checksums are verified against the manifest, so a missing or altered video is a
+clear error before any model runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from finevidbench.builder import FORMAT, BuildConfig, build, sha256_file
+from finevidbench.paths import cache_dir
+from finevidbench.protocol import Question, protocol_version
+
+MINI_VIDEOS = 48
+MINI_SEED = 0
+
+
+class QuestionSetError(Exception):
+    """A question set cannot be used: missing, malformed, or its videos do not match the manifest."""
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """A loaded question set: its folder, manifest and questions."""
+
+    root: Path
+    manifest: dict
+    questions: tuple[Question, ...]
+
+    def video_path(self, question: Question) -> Path:
+        """Absolute path of a question's video."""
+        return self.root / question.video_path
+
+    @property
+    def dataset_hash(self) -> str:
+        """Hash of the questions and every video's content (from the manifest)."""
+        return self.manifest["dataset_hash"]
+
+
+def mini_dir() -> Path:
+    """Cache folder of the mini set for the current protocol version."""
+    return cache_dir() / f"mini-{protocol_version()}-{MINI_VIDEOS}v-s{MINI_SEED}"
+
+
+def ensure_mini(progress: bool = True) -> Path:
+    """The mini set's folder, synthesised and built on first use (deterministic, so rebuilt identically)."""
+    target = mini_dir()
+    if (target / "manifest.json").is_file():
+        return target
+    from finevidbench.corpus.synth import synthesize
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".mini-", dir=target.parent))
+    try:
+        labels = synthesize(staging, videos=MINI_VIDEOS, seed=MINI_SEED, progress=progress)
+        build(
+            staging / "videos", staging, labels=labels, config=BuildConfig(seed=MINI_SEED), progress=progress
+        )
+        try:
+            os.rename(staging, target)  # atomic: a concurrent builder either wins or finds ours
+        except OSError:
+            if not (target / "manifest.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def resolve_source(source: str | Path) -> Path:
+    """The local folder behind `mini`, a folder path, or `hf://ORG/NAME@REVISION`."""
+    text = str(source)
+    if text == "mini":
+        return ensure_mini()
+    if text.startswith("hf://"):
+        return _hub_snapshot(text[len("hf://") :])
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        raise QuestionSetError(
+            f"{folder}: no such question-set folder (fix: use 'mini', a folder made by "
+            "'finevidbench build', or hf://ORG/NAME@REVISION)"
+        )
+    return folder
+
+
+def _hub_snapshot(spec: str) -> Path:
+    repo, sep, revision = spec.partition("@")
+    if not sep or not revision or repo.count("/") != 1:
+        raise QuestionSetError(
+            f"hf://{spec}: expected hf://ORG/NAME@REVISION with a pinned revision (a commit hash or tag)"
+        )
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id=repo, repo_type="dataset", revision=revision))
+    except LocalEntryNotFoundError as exc:
+        raise QuestionSetError(
+            f"hf://{spec}: not in the local Hugging Face cache and the Hub cannot be reached "
+            f"(fix: download it once with network access, or point HF_HUB_CACHE at a copy): {exc}"
+        ) from None
+
+
+def load_question_set(source: str | Path, verify: bool = True) -> QuestionSet:
+    """Load and check a question set from any source `resolve_source` accepts."""
+    root = resolve_source(source)
+    manifest = _read_manifest(root)
+    questions = _read_questions(root / "questions.jsonl")
+    if verify:
+        verify_videos(root, manifest)
+    return QuestionSet(root=root, manifest=manifest, questions=questions)
+
+
+def _read_manifest(root: Path) -> dict:
+    path = root / "manifest.json"
+    if not path.is_file():
+        raise QuestionSetError(f"{path}: missing (fix: build the folder with 'finevidbench build')")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise QuestionSetError(f"{path}: not valid JSON ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise QuestionSetError(
+            f"{path}: not a FineVidBench question-set manifest (format={manifest.get('format')!r})"
+        )
+    return manifest
+
+
+def _read_questions(path: Path) -> tuple[Question, ...]:
+    if not path.is_file():
+        raise QuestionSetError(f"{path}: missing (fix: rebuild the question set)")
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(Question.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, TypeError, KeyError) as exc:
+                raise QuestionSetError(f"{path}:{line_no}: malformed question record ({exc})") from None
+    return tuple(out)
+
+
+def verify_videos(root: Path, manifest: dict) -> None:
+    """Check every video of the manifest exists with the recorded content hash."""
+    problems = []
+    for video, record in manifest["videos"].items():
+        path = root / record["path"]
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif (
+            _cached_sha(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) != record["sha256"]
+        ):
+            problems.append(f"{path}: content differs from the manifest (video {video})")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise QuestionSetError(
+            f"{root}: {'; '.join(problems[:3])}{more} (fix: restore the original videos or rebuild the set)"
+        )
+
+
+@lru_cache(maxsize=100_000)
+def _cached_sha(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(Path(path))

@@ -1,0 +1,25 @@
+"""The FineVidBench protocol: question records and the registry of question types."""
+
+from finevidbench.protocol.records import Draft, Question, VideoContext
+from finevidbench.protocol.registry import (
+    LETTERS,
+    QUESTION_TYPES,
+    QuestionType,
+    get_type,
+    protocol_version,
+    question_type,
+    types_by_level,
+)
+
+__all__ = [
+    "LETTERS",
+    "QUESTION_TYPES",
+    "Draft",
+    "Question",
+    "QuestionType",
+    "VideoContext",
+    "get_type",
+    "protocol_version",
+    "question_type",
+    "types_by_level",
+]

@@ -1,0 +1,149 @@
+"""The registry of question types: the only list of them in the project.
+
+A question type is one object that owns its generator, prompt template, answer type, chance
+level and scorer, so prompt and scorer can never drift apart. Types live one per module in
+`finevidbench/protocol/types/` and register themselves with `@question_type`; the builder, the
+lmms-eval task YAMLs, the results breakdown and the docs table are all derived from the registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from finevidbench.protocol.records import Draft, Level, Question, VideoContext
+
+PROTOCOL_NAME = "finevidbench-v1"
+LETTERS = "ABCDEFGH"
+ANSWER_INSTRUCTIONS = {
+    "choice": "Answer with the option's letter from the given choices directly.",
+    "yes_no": "Answer yes or no.",
+    "integer": "Answer with a single number.",
+    "permutation": "Answer with the frame numbers in chronological order, separated by commas.",
+}
+
+
+class QuestionType(ABC):
+    """Base class of a question type. Subclasses set the class attributes and implement `make`."""
+
+    name: ClassVar[str]
+    level: ClassVar[Level]
+    answer_type: ClassVar[str]
+    template: ClassVar[str]
+    """The question wording; `str.format` fields are filled by `make`."""
+    display_name: ClassVar[str]
+    description: ClassVar[str]
+    needs_label: ClassVar[str | None] = None
+    """Label column the type needs (action, effect); None for self-supervised types."""
+    params: ClassVar[dict[str, Any]] = {}
+    """Generator parameters; hashed into the protocol version."""
+
+    def slots(self, ctx: VideoContext) -> int:
+        """How many questions of this type to build for one video (0 when the video cannot have any)."""
+        if self.needs_label and not ctx.labels.get(self.needs_label):
+            return 0
+        return int(self.params.get("per_video", 1))
+
+    def targets(self, ctx: VideoContext) -> Sequence | None:
+        """Answer values to balance over the whole set (None: no balancing for this type)."""
+        return None
+
+    @abstractmethod
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        """Build one item whose answer is `target`, or None when this video cannot give one."""
+
+    @abstractmethod
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> Any:
+        """The answer recomputed from how the item was built (its frames, speed, the video's labels).
+
+        `finevidbench validate` and the tests compare it with the stored answer, so no answer can
+        be wrong by construction.
+        """
+
+    def full_prompt(self, question_text: str, options: Sequence[str] = ()) -> str:
+        """Question, lettered options and the answer instruction of this type's answer type."""
+        lines = [question_text]
+        lines += [f"({LETTERS[i]}) {text}" for i, text in enumerate(options)]
+        lines.append(ANSWER_INSTRUCTIONS[self.answer_type])
+        return "\n".join(lines)
+
+    def chance(self, question: Question) -> float:
+        """Expected accuracy of uniform guessing over the answer space of this item."""
+        if self.answer_type == "choice":
+            return 1.0 / len(question.options)
+        if self.answer_type == "yes_no":
+            return 0.5
+        if self.answer_type == "integer":
+            low, high = self.params["count_range"]
+            return 1.0 / (high - low + 1)
+        if self.answer_type == "permutation":
+            return 1.0 / float(np.prod(np.arange(1, len(question.answer) + 1)))
+        raise NotImplementedError(self.answer_type)
+
+    def score(self, question: Question, parsed: Any) -> float:
+        """1.0 for an exact match of the parsed answer, else 0.0 (None, unparsed, is wrong)."""
+        if parsed is None:
+            return 0.0
+        gold = question.answer
+        if isinstance(gold, list):
+            return float(tuple(parsed) == tuple(gold))
+        return float(parsed == gold)
+
+    def spec(self) -> dict:
+        """The hashed description of this type: level, answer type, template, parameters."""
+        return {
+            "name": self.name,
+            "level": self.level,
+            "answer_type": self.answer_type,
+            "needs_label": self.needs_label,
+            "template": self.template,
+            "instruction": ANSWER_INSTRUCTIONS[self.answer_type],
+            "params": self.params,
+        }
+
+
+QUESTION_TYPES: dict[str, QuestionType] = {}
+
+
+def question_type(cls: type[QuestionType]) -> type[QuestionType]:
+    """Class decorator: register one instance of a question type under its name."""
+    if cls.name in QUESTION_TYPES:
+        raise ValueError(f"question type {cls.name!r} is registered twice")
+    QUESTION_TYPES[cls.name] = cls()
+    return cls
+
+
+def _discover() -> None:
+    from finevidbench.protocol import types as package
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"{package.__name__}.{module}")
+
+
+def get_type(name: str) -> QuestionType:
+    """The registered type called `name`; a clear error names the known ones."""
+    try:
+        return QUESTION_TYPES[name]
+    except KeyError:
+        raise KeyError(f"unknown question type {name!r}; known: {sorted(QUESTION_TYPES)}") from None
+
+
+def types_by_level(level: Level) -> list[QuestionType]:
+    """Registered types of one level, in registry order."""
+    return [t for t in QUESTION_TYPES.values() if t.level == level]
+
+
+def protocol_version() -> str:
+    """`finevidbench-v1+<hash>`: the hash of every type's templates and generator parameters."""
+    blob = json.dumps([t.spec() for t in QUESTION_TYPES.values()], sort_keys=True).encode()
+    return f"{PROTOCOL_NAME}+{hashlib.sha256(blob).hexdigest()[:10]}"
+
+
+_discover()

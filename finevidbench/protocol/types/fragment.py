@@ -1,0 +1,237 @@
+"""Fragment-level types: an explicit numbered sequence of frames ("Frame 1", "Frame 2", ...).
+
+They mirror the five SF2T self-supervised tasks; every answer follows from how the sequence was
+built (which source frames, in which order), never from a label. Order questions are built only
+over frames whose measured inter-frame change shows the order (see `params["min_change"]`).
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+from typing import Any
+
+import numpy as np
+
+from finevidbench.protocol.choices import humanize, place_options
+from finevidbench.protocol.records import Draft, Question, VideoContext
+from finevidbench.protocol.registry import LETTERS, QuestionType, question_type
+
+MIN_CHANGE = 0.5
+"""Smallest visible change (percent of 64x64 thumbnail pixels that differ, see
+`VideoContext.change`) between chronologically adjacent frames of an order question, and between
+the two frames of a 'different moment' pair."""
+
+
+def _ordered_selection(
+    ctx: VideoContext, k: int, rng: np.random.Generator, tries: int = 8
+) -> list[int] | None:
+    """K pool positions in chronological order whose adjacent frames all visibly differ."""
+    if len(ctx.pool) < k:
+        return None
+    for _ in range(tries):
+        chosen = sorted(int(p) for p in rng.choice(len(ctx.pool), k, replace=False))
+        if ctx.min_consecutive_change(chosen) >= MIN_CHANGE:
+            return chosen
+    return None
+
+
+def _shown(ctx: VideoContext, positions: list[int]) -> tuple[int, ...]:
+    return tuple(ctx.pool[p] for p in positions)
+
+
+@question_type
+class FrameCount(QuestionType):
+    """How many frames are given (SF2T Counting)."""
+
+    name = "frame_count"
+    level = "fragment"
+    answer_type = "integer"
+    template = "How many frames are shown?"
+    display_name = "Frame count"
+    description = "Count the frames of the given sequence (counts uniform over their range)."
+    params = {"per_video": 3, "count_range": (2, 9)}
+
+    def targets(self, ctx: VideoContext) -> range:
+        low, high = self.params["count_range"]
+        return range(low, high + 1)
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> int:
+        return len(question.frames)
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        if len(ctx.pool) < target:
+            return None
+        chosen = sorted(int(p) for p in rng.choice(len(ctx.pool), target, replace=False))
+        return Draft(prompt=self.full_prompt(self.template), answer=int(target), frames=_shown(ctx, chosen))
+
+
+@question_type
+class MeaningfulOrder(QuestionType):
+    """Forward or reversed in time (SF2T Disorder Detection, the arrow-of-time form)."""
+
+    name = "meaningful_order"
+    level = "fragment"
+    answer_type = "choice"
+    template = "{context}Are these frames shown in their natural forward order, or reversed in time?"
+    display_name = "Meaningful order"
+    description = "Tell a forward sequence from a reversed one (2 options)."
+    params = {
+        "per_video": 3,
+        "frames": 4,
+        "min_change": MIN_CHANGE,
+        "options": ("forward order", "reversed order"),
+    }
+
+    def slots(self, ctx: VideoContext) -> int:
+        # A reversed clip of a time-symmetric event (a bounce, a rotation) is itself natural.
+        return 0 if ctx.labels.get("time_symmetric") == "1" else self.params["per_video"]
+
+    def targets(self, ctx: VideoContext) -> list[tuple[bool, int]]:
+        return [(reverse, position) for reverse in (False, True) for position in (0, 1)]
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> str | None:
+        frames = list(question.frames)
+        if frames == sorted(set(frames)):
+            text = self.params["options"][0]
+        elif frames == sorted(set(frames), reverse=True):
+            text = self.params["options"][1]
+        else:
+            return None
+        return LETTERS[question.options.index(text)]
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        reverse, position = target
+        chosen = _ordered_selection(ctx, self.params["frames"], rng)
+        if chosen is None:
+            return None
+        forward, backward = self.params["options"]
+        correct, other = (backward, forward) if reverse else (forward, backward)
+        options, letter = place_options(correct, [other], position, rng)
+        action = ctx.labels.get("action")
+        context = f"The frames show this event: {humanize(action)}. " if action else ""
+        return Draft(
+            prompt=self.full_prompt(self.template.format(context=context), options),
+            options=options,
+            answer=letter,
+            frames=_shown(ctx, chosen[::-1] if reverse else chosen),
+            evidence={"min_change": round(ctx.min_consecutive_change(chosen), 3)},
+        )
+
+
+@question_type
+class FrameComparison(QuestionType):
+    """Whether two frames are the same moment (SF2T Consistency Verification)."""
+
+    name = "frame_comparison"
+    level = "fragment"
+    answer_type = "yes_no"
+    template = "Are Frame 1 and Frame 2 the same moment of the video?"
+    display_name = "Frame comparison"
+    description = "Say whether two frames are the same moment; different pairs differ subtly but visibly."
+    params = {"per_video": 4, "min_change": MIN_CHANGE}
+
+    def targets(self, ctx: VideoContext) -> tuple[str, str]:
+        return ("yes", "no")
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> str:
+        first, second = question.frames
+        return "yes" if first == second else "no"
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        anchor = int(rng.integers(len(ctx.pool)))
+        if target == "yes":
+            return Draft(
+                prompt=self.full_prompt(self.template),
+                answer="yes",
+                frames=_shown(ctx, [anchor, anchor]),
+                evidence={"same_frame": True},
+            )
+        # the nearest frame that differs visibly: a subtle, but real, difference
+        for gap in range(1, len(ctx.pool)):
+            for other in rng.permutation([anchor - gap, anchor + gap]):
+                if 0 <= other < len(ctx.pool) and ctx.change(anchor, int(other)) >= self.params["min_change"]:
+                    pair = [anchor, int(other)]
+                    pair = pair if rng.random() < 0.5 else pair[::-1]
+                    return Draft(
+                        prompt=self.full_prompt(self.template),
+                        answer="no",
+                        frames=_shown(ctx, pair),
+                        evidence={"change": round(ctx.change(anchor, int(other)), 3)},
+                    )
+        return None
+
+
+def _shuffles(k: int) -> list[tuple[int, ...]]:
+    """Orders of k frames that are neither chronological nor fully reversed."""
+    identity, reverse = tuple(range(k)), tuple(range(k))[::-1]
+    return [p for p in permutations(range(k)) if p not in (identity, reverse)]
+
+
+@question_type
+class AdjustOrNot(QuestionType):
+    """Whether a sequence needs reordering (SF2T Disorder Detection)."""
+
+    name = "adjust_or_not"
+    level = "fragment"
+    answer_type = "yes_no"
+    template = "Do these frames need to be reordered to be in chronological order?"
+    display_name = "Adjust or not"
+    description = "Say whether frames are out of order (shuffles exclude the full reversal)."
+    params = {"per_video": 4, "frames": 4, "min_change": MIN_CHANGE}
+
+    def targets(self, ctx: VideoContext) -> tuple[str, str]:
+        return ("yes", "no")
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> str:
+        return "no" if list(question.frames) == sorted(question.frames) else "yes"
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        chosen = _ordered_selection(ctx, self.params["frames"], rng)
+        if chosen is None:
+            return None
+        if target == "yes":
+            options = _shuffles(len(chosen))
+            order = options[int(rng.integers(len(options)))]
+            chosen_shown = [chosen[i] for i in order]
+        else:
+            chosen_shown = chosen
+        return Draft(
+            prompt=self.full_prompt(self.template),
+            answer=target,
+            frames=_shown(ctx, chosen_shown),
+            evidence={"min_change": round(ctx.min_consecutive_change(chosen), 3)},
+        )
+
+
+@question_type
+class Rearrangement(QuestionType):
+    """Restore the chronological order of shuffled, labelled frames (SF2T Rearrangement)."""
+
+    name = "rearrangement"
+    level = "fragment"
+    answer_type = "permutation"
+    template = "These frames are shuffled. Give the frame numbers in chronological order."
+    display_name = "Rearrangement"
+    description = "Order shuffled frames; exact match, with Kendall tau partial credit reported beside it."
+    params = {"per_video": 2, "frames": 4, "min_change": MIN_CHANGE}
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> list[int]:
+        labels = range(1, len(question.frames) + 1)
+        return [label for _, label in sorted(zip(question.frames, labels, strict=True))]
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        chosen = _ordered_selection(ctx, self.params["frames"], rng)
+        if chosen is None:
+            return None
+        order = [int(i) for i in rng.permutation(len(chosen))]
+        while order == sorted(order):
+            order = [int(i) for i in rng.permutation(len(chosen))]
+        shown = [chosen[i] for i in order]
+        # label (1-based position in the shown sequence) of each frame, chronologically
+        answer = [order.index(i) + 1 for i in range(len(chosen))]
+        return Draft(
+            prompt=self.full_prompt(self.template),
+            answer=answer,
+            frames=_shown(ctx, shown),
+            evidence={"min_change": round(ctx.min_consecutive_change(chosen), 3)},
+        )

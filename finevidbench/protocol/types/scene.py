@@ -1,0 +1,110 @@
+"""Scene-level types: the whole clip, sampled by the run's frame policy at a playback speed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from finevidbench.protocol.choices import humanize, place_options
+from finevidbench.protocol.records import Draft, Question, VideoContext
+from finevidbench.protocol.registry import LETTERS, QuestionType, question_type
+
+SPEED_OPTIONS = ("normal speed", "slowed down", "sped up")
+
+
+def speed_class(speed: float) -> str:
+    """The answer a speed factor calls for."""
+    if speed == 1.0:
+        return SPEED_OPTIONS[0]
+    return SPEED_OPTIONS[1] if speed < 1.0 else SPEED_OPTIONS[2]
+
+
+def letter_of(question: Question, text: str) -> str | None:
+    """The letter under which `text` is offered, or None."""
+    return LETTERS[question.options.index(text)] if text in question.options else None
+
+
+class _LabelChoice(QuestionType):
+    """A 4-option question about a label, asked once at each playback speed."""
+
+    level = "scene"
+    answer_type = "choice"
+
+    def slots(self, ctx: VideoContext) -> int:
+        if not ctx.labels.get(self.needs_label) or len(ctx.vocab.get(self.needs_label, ())) < 4:
+            return 0
+        return len(ctx.speeds)
+
+    def targets(self, ctx: VideoContext) -> range:
+        return range(self.params["options"])
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> str | None:
+        return letter_of(question, humanize(labels[self.needs_label]))
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft:
+        correct = ctx.labels[self.needs_label]
+        pool = [v for v in ctx.vocab[self.needs_label] if v != correct]
+        distractors = [pool[i] for i in rng.choice(len(pool), self.params["options"] - 1, replace=False)]
+        options, letter = place_options(humanize(correct), [humanize(d) for d in distractors], target, rng)
+        return Draft(
+            prompt=self.full_prompt(self.template, options),
+            options=options,
+            answer=letter,
+            speed=ctx.speeds[slot],
+        )
+
+
+@question_type
+class Action(_LabelChoice):
+    """Which action the clip shows."""
+
+    name = "action"
+    needs_label = "action"
+    template = "Which action happens in the video?"
+    display_name = "Action"
+    description = "Recognise the action in the clip (4 options), at each playback speed."
+    params = {"options": 4}
+
+
+@question_type
+class Effect(_LabelChoice):
+    """What the action results in."""
+
+    name = "effect"
+    needs_label = "effect"
+    template = "What is the result of the action in the video?"
+    display_name = "Effect"
+    description = "Name the result of the action (4 options), at each playback speed."
+    params = {"options": 4}
+
+
+@question_type
+class Speed(QuestionType):
+    """Whether the clip plays at normal speed, slowed down or sped up (no label needed)."""
+
+    name = "speed"
+    level = "scene"
+    answer_type = "choice"
+    template = "Is the video played at normal speed, slowed down, or sped up?"
+    display_name = "Speed"
+    description = "Tell normal, slowed-down and sped-up playback apart (3 options)."
+    params = {"options": 3}
+
+    def slots(self, ctx: VideoContext) -> int:
+        return len(ctx.speeds)
+
+    def targets(self, ctx: VideoContext) -> range:
+        return range(self.params["options"])
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> str | None:
+        return letter_of(question, speed_class(question.speed))
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft:
+        speed = ctx.speeds[slot]
+        correct = speed_class(speed)
+        distractors = [o for o in SPEED_OPTIONS if o != correct]
+        options, letter = place_options(correct, distractors, target, rng)
+        return Draft(
+            prompt=self.full_prompt(self.template, options), options=options, answer=letter, speed=speed
+        )

@@ -1,0 +1,1 @@
+"""Answer extraction, scoring and statistics."""

@@ -1,0 +1,116 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finevidbench.builder import BuildConfig, build
+from finevidbench.corpus.synth import synthesize
+from finevidbench.dataset import QuestionSetError, load_question_set, mini_dir
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("small")
+    synthesize(root, videos=4, seed=0, progress=False)
+    build(root / "videos", root, labels=root / "labels.csv", config=BuildConfig(seed=0), progress=False)
+    return root
+
+
+def copy_set(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_loads_a_built_folder(small_set):
+    qs = load_question_set(small_set)
+    assert len(qs.questions) == qs.manifest["n_questions"] > 0
+    assert all(qs.video_path(q).is_file() for q in qs.questions)
+
+
+def test_altered_video_is_a_clear_error(small_set, tmp_path):
+    copy = copy_set(small_set, tmp_path / "set")
+    victim = sorted((copy / "videos").glob("*.mp4"))[1]
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    with pytest.raises(QuestionSetError, match=f"{victim.name}: content differs"):
+        load_question_set(copy)
+
+
+def test_missing_video_is_a_clear_error(small_set, tmp_path):
+    copy = copy_set(small_set, tmp_path / "set")
+    victim = sorted((copy / "videos").glob("*.mp4"))[0]
+    victim.unlink()
+    with pytest.raises(QuestionSetError, match=f"{victim.name}: missing"):
+        load_question_set(copy)
+
+
+@pytest.mark.parametrize("source", ["/no/such/folder", "hf://just-a-name", "hf://org/name"])
+def test_bad_sources_say_what_to_pass(source):
+    with pytest.raises(QuestionSetError, match="hf://ORG/NAME@REVISION"):
+        load_question_set(source)
+
+
+def _hub_layout(cache: Path, repo: str, files_from: Path, commit: str = "a" * 40) -> str:
+    """A local Hugging Face cache laid out as snapshot_download leaves it."""
+    root = cache / f"datasets--{repo.replace('/', '--')}"
+    shutil.copytree(files_from, root / "snapshots" / commit)
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "v1.0").write_text(commit)
+    return commit
+
+
+HUB_SCRIPT = """
+import json, sys
+from finevidbench.dataset import load_question_set, QuestionSetError
+try:
+    qs = load_question_set(sys.argv[1])
+    print(json.dumps({"n": len(qs.questions), "root": str(qs.root)}))
+except QuestionSetError as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
+def _load_offline(source: str, cache: Path) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
+    result = subprocess.run(
+        [sys.executable, "-c", HUB_SCRIPT, source], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_hub_snapshot_at_a_pinned_revision_loads_offline(small_set, tmp_path):
+    cache = tmp_path / "hub"
+    commit = _hub_layout(cache, "finevid/mini-copy", small_set)
+    expected = json.loads((small_set / "manifest.json").read_text())["n_questions"]
+    by_tag = _load_offline("hf://finevid/mini-copy@v1.0", cache)
+    by_commit = _load_offline(f"hf://finevid/mini-copy@{commit}", cache)
+    assert by_tag["n"] == by_commit["n"] == expected
+    assert by_tag["root"].endswith(commit)
+    missing = _load_offline("hf://finevid/other@v1.0", cache)
+    assert "not in the local Hugging Face cache" in missing["error"]
+
+
+@pytest.mark.slow
+def test_mini_is_built_once_reused_and_rebuilt_identically(tmp_path, monkeypatch):
+    from finevidbench.validate import validate
+
+    monkeypatch.setenv("FINEVIDBENCH_CACHE", str(tmp_path))
+    qs = load_question_set("mini")
+    assert qs.root == mini_dir()
+    first = (qs.root / "questions.jsonl").read_bytes()
+    stamp = (qs.root / "manifest.json").stat().st_mtime_ns
+    assert load_question_set("mini").root == qs.root
+    assert (qs.root / "manifest.json").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    # the mini set: 40-60 videos, 1,000-1,500 questions, every type and speed, valid
+    assert 40 <= qs.manifest["n_videos"] <= 60
+    assert 1000 <= len(qs.questions) <= 1500
+    assert len(qs.manifest["counts"]) == 8
+    assert {q.speed for q in qs.questions if q.level == "scene"} == {0.5, 1.0, 2.0}
+    report = validate(qs)
+    assert report.ok, report.violations
+    shutil.rmtree(qs.root)
+    assert (load_question_set("mini").root / "questions.jsonl").read_bytes() == first
