@@ -131,6 +131,46 @@ def _protocol(parser: argparse.ArgumentParser):
     return run
 
 
+@command("score")
+def _score(parser: argparse.ArgumentParser):
+    """Score predictions made anywhere (JSONL of question_id, response) into results files."""
+    parser.add_argument(
+        "--questions", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION"
+    )
+    parser.add_argument("--predictions", required=True, help="JSONL with question_id and response per line")
+    parser.add_argument("--out", required=True, help="folder for results.json and samples.jsonl")
+    parser.add_argument("--model", default="unknown", help="model name recorded in results.json")
+    parser.add_argument("--model-args", default="", help="model arguments recorded in results.json")
+
+    def run(args: argparse.Namespace) -> int:
+        from finevidbench.dataset import QuestionSetError, load_question_set
+        from finevidbench.results import (
+            ModelInfo,
+            PredictionsError,
+            build_results,
+            read_predictions,
+            score_predictions,
+            write_results,
+        )
+        from finevidbench.scoring.score import format_table
+
+        try:
+            qs = load_question_set(args.questions)
+            samples, missing = score_predictions(qs, read_predictions(args.predictions))
+        except (QuestionSetError, PredictionsError) as exc:
+            return _fail("score", str(exc))
+        model = ModelInfo(name=args.model, args=args.model_args)
+        results = build_results(qs, samples, model, frame_policy=None, n_missing=missing)
+        path = write_results(args.out, results, samples)
+        print(format_table(results["scores"]))
+        if missing:
+            print(f"warning: {missing} question(s) had no prediction and count as wrong", file=sys.stderr)
+        print(f"results: {path}")
+        return 0
+
+    return run
+
+
 def _fail(command_name: str, message: str, code: int = 2) -> int:
     print(f"finevidbench {command_name}: {message}", file=sys.stderr)
     return code

@@ -1,0 +1,165 @@
+"""The results files of a run: the one writer and the one reader of results.json and samples.jsonl.
+
+`results.json` is valid against `schemas/results.schema.json` (its `schema_version` is bumped
+whenever a field changes meaning); `samples.jsonl` holds one scored sample per line. Both are
+written through a temporary file and an atomic rename, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+
+from finevidbench.dataset import QuestionSet
+from finevidbench.scoring.extract import EXTRACTOR_VERSION
+from finevidbench.scoring.score import SampleResult, aggregate, score_sample
+
+SCHEMA_VERSION = 1
+TRACKED_PACKAGES = ("finevidbench", "lmms_eval", "transformers", "torch", "peft", "av", "decord", "numpy")
+
+
+class PredictionsError(Exception):
+    """A predictions file cannot be scored: missing, malformed, or naming unknown questions."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model answered: written as `model` in results.json."""
+
+    name: str
+    args: str = ""
+    revision: str | None = None
+    adapter: dict | None = None
+
+
+def schema() -> dict:
+    """The JSON Schema of results.json."""
+    return json.loads(resources.files("finevidbench").joinpath("schemas/results.schema.json").read_text())
+
+
+def provenance(
+    seeds: dict | None = None, device: str | None = None, wall_time_s: float | None = None
+) -> dict:
+    """Git commit, library versions, extractor version, seeds, device and wall time of a run."""
+    versions = {}
+    for package in TRACKED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    versions["python"] = platform.python_version()
+    return {
+        "git_commit": _git_commit(),
+        "versions": versions,
+        "extractor_version": EXTRACTOR_VERSION,
+        "seeds": seeds or {},
+        "device": device,
+        "wall_time_s": wall_time_s,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def build_results(
+    qs: QuestionSet,
+    samples: Sequence[SampleResult],
+    model: ModelInfo,
+    frame_policy: dict | None,
+    run_info: dict | None = None,
+    n_missing: int = 0,
+) -> dict:
+    """The whole results.json record, assembled in one place."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "protocol_version": qs.manifest["protocol_version"],
+        "dataset_hash": qs.dataset_hash,
+        "model": {
+            "name": model.name,
+            "args": model.args,
+            "revision": model.revision,
+            "adapter": model.adapter,
+        },
+        "frame_policy": frame_policy,
+        "n_missing": n_missing,
+        "scores": aggregate(samples),
+        "provenance": provenance(**(run_info or {})),
+    }
+
+
+def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult]) -> Path:
+    """Validate against the schema, then write results.json and samples.jsonl into `out`."""
+    import jsonschema
+
+    jsonschema.validate(results, schema())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic(out / "samples.jsonl", "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in samples))
+    _atomic(out / "results.json", json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return out / "results.json"
+
+
+def read_results(path: str | Path) -> dict:
+    """Read and validate a results.json."""
+    import jsonschema
+
+    results = json.loads(Path(path).read_text(encoding="utf-8"))
+    jsonschema.validate(results, schema())
+    return results
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_predictions(path: str | Path) -> dict[str, str]:
+    """{question_id: raw response} from a JSONL of {"question_id", "response"} records."""
+    path = Path(path)
+    if not path.is_file():
+        raise PredictionsError(f"{path}: predictions file not found")
+    predictions: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                qid, response = record["question_id"], record["response"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise PredictionsError(
+                    f"{path}:{line_no}: expected a JSON object with 'question_id' and 'response' ({exc})"
+                ) from None
+            if qid in predictions:
+                raise PredictionsError(f"{path}:{line_no}: question {qid!r} is answered twice")
+            predictions[qid] = "" if response is None else str(response)
+    return predictions
+
+
+def score_predictions(qs: QuestionSet, predictions: dict[str, str]) -> tuple[list[SampleResult], int]:
+    """Score every question; a question without a prediction counts as an unparsed (wrong) answer."""
+    known = {q.id for q in qs.questions}
+    unknown = sorted(set(predictions) - known)
+    if unknown:
+        raise PredictionsError(
+            f"{len(unknown)} prediction(s) name questions not in this set, e.g. {unknown[:3]} "
+            "(fix: score against the question set the predictions were made for)"
+        )
+    samples = [score_sample(q, predictions.get(q.id, "")) for q in qs.questions]
+    return samples, len(known - set(predictions))
