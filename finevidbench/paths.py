@@ -22,7 +22,7 @@ def tasks_dir() -> Path:
     candidates.append(Path(__file__).resolve().parents[1] / "tasks")
     candidates.append(Path(sys.prefix) / "share" / "finevidbench" / "tasks")
     for candidate in candidates:
-        if (candidate / "finevidbench").is_dir():
+        if (candidate / "README.md").is_file():
             return candidate
     raise FileNotFoundError(
         "FineVidBench's lmms-eval tasks folder was not found (looked in "
