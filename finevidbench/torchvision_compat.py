@@ -8,6 +8,11 @@ kernels for is enough for the pure-Python parts (transforms, which the processor
 Only the compiled operators (nms, roi_align, io.decode_jpeg) stay unavailable; nothing here uses
 them. Call `ensure_torchvision_ops()` before transformers' vision code is imported; it does
 nothing where torchvision's own operators load (a CUDA machine) or torchvision is absent.
+
+`autoload` runs it from torch's own plugin hook (the `torch.backends` entry point group, called
+at the end of `import torch`; TORCH_DEVICE_BACKEND_AUTOLOAD=0 turns it off), so that programs we
+do not start ourselves, such as `python -m lmms_eval`, also import torchvision on CPU torch.
+Unlike a `.pth` file it runs only in processes that import torch, and only on CPU builds.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ def ensure_torchvision_ops() -> bool:
     Returns True when the stand-in schemas were defined by this call.
     """
     global _LIBRARY
-    if _LIBRARY is not None or "torchvision" in sys.modules:
-        return False
+    if _LIBRARY is not None or "torchvision._meta_registrations" in sys.modules:
+        return False  # already applied, or too late: torchvision registered (or failed) already
     spec = importlib.util.find_spec("torchvision")
     if spec is None or not spec.submodule_search_locations:
         return False
@@ -53,3 +58,14 @@ def ensure_torchvision_ops() -> bool:
     _LIBRARY.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     _LIBRARY.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     return True
+
+
+def autoload() -> None:
+    """Entry point of torch's plugin hook: apply the stand-in on CPU builds; never raise from here."""
+    try:
+        import torch
+
+        if torch.version.cuda is None and torch.version.hip is None:
+            ensure_torchvision_ops()
+    except Exception:  # noqa: BLE001 - an error here would make `import torch` itself fail
+        pass

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -15,8 +16,15 @@ print(json.dumps(report))
 """
 
 
-def python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+def python(code: str, autoload: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TORCH_DEVICE_BACKEND_AUTOLOAD": "1" if autoload else "0"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_autoload_makes_plain_torchvision_and_lmms_eval_imports_work():
+    """Through torch's plugin hook, programs we do not start (python -m lmms_eval) also work."""
+    result = python("import torchvision, transformers.pipelines; print('ok')", autoload=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
 def test_shim_is_applied_exactly_when_torchvision_ops_are_missing():

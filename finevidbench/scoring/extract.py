@@ -42,6 +42,7 @@ _THINK_CLOSE = re.compile(r"</think>", re.I)
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _BOLD_LETTER = re.compile(r"\*{1,2}([A-Ha-h])\*{1,2}")
 _EMPHASIS = re.compile(r"[*`]")
+_WHITESPACE = re.compile(r"\s+")
 
 _VERB = r"(?:is|are|was|would\s+be|should\s+be|will\s+be|must\s+be|seems\s+to\s+be)"
 _ANSWER_MARKER = (
@@ -70,6 +71,7 @@ _CHOICE_MENTION = re.compile(
 )
 _LOWER_WORD_AFTER = re.compile(r"[ \t]+[a-z]")
 _CONNECTOR_AFTER = re.compile(r"[ \t]+(?:because|since|as|which|given)\b")
+_ARTICLE_WINDOW = 300  # characters after a marker that can hold option A's own text
 _OWN_PREFIX = re.compile(r"^\s*\(?([A-Ha-h])[).:]\s+")
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -102,6 +104,7 @@ _SEPARATOR_GAP = re.compile(
     r"(?:[\s,;>\-–—→⇒/&|\[\](){}\"']|and|then|to|through|thru|followed\s+by|next)*", re.I
 )
 _MAX_GAP = 40
+_NUMBERED_ITEM = re.compile(r"^[ \t]*(\d+)[.)][ \t]+(?:frames?[ \t]*)?(\d+)\b", re.M | re.I)
 _RANGE_GAPS = frozenset({"-", "–", "—", "to", "through", "thru"})
 _PERM_MARKER = re.compile(
     rf"\b(?:(?:answer|order(?:ing)?|sequence|arrangement)\b\s*(?:{_VERB}\b|[:=])|final\s*[:=])", re.I
@@ -145,11 +148,15 @@ def strip_reasoning(text: str) -> str:
 
 
 def _prepare(text: str) -> str:
-    r"""Reasoning-free text with `\boxed{x}` read as "Answer: x" and emphasis marks removed."""
+    r"""Reasoning-free text with `\boxed{x}` read as "Answer: x", without emphasis marks.
+
+    Whitespace runs shrink to one space or newline, which also keeps every pattern linear-time.
+    """
     text = strip_reasoning(text)
     text = _BOXED.sub(lambda m: f" Answer: {m.group(1)} ", text)
     text = _BOLD_LETTER.sub(lambda m: f"({m.group(1)})", text)
-    return _EMPHASIS.sub("", text).strip()
+    text = _EMPHASIS.sub("", text)
+    return _WHITESPACE.sub(lambda m: "\n" if "\n" in m.group() else " ", text).strip()
 
 
 def _decisive_segment(text: str, marker: re.Pattern[str], has_answer: Callable[[str], bool]) -> str | None:
@@ -200,7 +207,7 @@ def _marked_letter(text: str, options: Sequence[str]) -> str | None:
     found = None
     for match in _CHOICE_MARKED.finditer(text):
         bare = match.group("bare")
-        if bare and _is_article(bare, text[match.end() :], options):
+        if bare and _is_article(bare, text[match.end() : match.end() + _ARTICLE_WINDOW], options):
             continue
         found = (match.group("bracketed") or bare).upper()
     return found
@@ -220,25 +227,36 @@ def _mentioned_letters(text: str) -> list[str]:
     return [next(g for g in m.groups() if g).upper() for m in _CHOICE_MENTION.finditer(text)]
 
 
+def _occurrences(haystack: str, needle: str) -> list[int]:
+    """Every start of `needle` in `haystack`, overlapping ones included."""
+    starts, start = [], haystack.find(needle)
+    while start != -1:
+        starts.append(start)
+        start = haystack.find(needle, start + 1)
+    return starts
+
+
 def _option_text_letter(text: str, options: Sequence[str]) -> str | None:
     """The one option whose whole text appears in the response; None if none or several do.
 
-    A match inside a longer matching option ("red" inside "dark red") does not count separately.
+    An occurrence inside an occurrence of a longer option ("red" inside "dark red") does not count.
     """
     haystack = _normalise(text)
-    spans: list[tuple[int, int, int]] = []
-    for index, option in enumerate(options[: len(LETTERS)]):
-        needle = _option_needle(option, index)
-        start = haystack.find(needle) if needle.strip() else -1
-        while start != -1:
-            spans.append((start, start + len(needle), index))
-            start = haystack.find(needle, start + 1)
-    outer = {
-        index
-        for start, end, index in spans
-        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)
-    }
-    return LETTERS[outer.pop()] if len(outer) == 1 else None
+    needles = [_option_needle(option, index) for index, option in enumerate(options[: len(LETTERS)])]
+    found = set()
+    for index, needle in enumerate(needles):
+        if not needle.strip():
+            continue
+        covered = {
+            start + offset
+            for longer in needles
+            if len(longer) > len(needle) and needle in longer
+            for start in _occurrences(haystack, longer)
+            for offset in _occurrences(longer, needle)
+        }
+        if any(start not in covered for start in _occurrences(haystack, needle)):
+            found.add(index)
+    return LETTERS[found.pop()] if len(found) == 1 else None
 
 
 def extract_choice(text: str, options: Sequence[str]) -> str | None:
@@ -389,6 +407,15 @@ def _as_permutation(labels: Sequence[_Label], k: int, compact: bool) -> tuple[in
     return values if sorted(values) == list(range(1, k + 1)) else None
 
 
+def _numbered_order(text: str, k: int) -> tuple[int, ...] | None:
+    """An order written as a numbered list ("1. Frame 3" / "2. Frame 1" / "3. Frame 2"), else None."""
+    items = _NUMBERED_ITEM.findall(text)
+    if [int(position) for position, _ in items] != list(range(1, k + 1)):
+        return None
+    order = tuple(int(label) for _, label in items)
+    return order if sorted(order) == list(range(1, k + 1)) else None
+
+
 def _segment_permutation(segment: str, k: int) -> tuple[int, ...] | None:
     """The order stated right after a marker: its first run, else all its numbers taken together.
 
@@ -405,7 +432,8 @@ def extract_permutation(text: str, k: int) -> tuple[int, ...] | None:
     """The chronological order of k frames, as a permutation of 1..k.
 
     Accepts "3 1 2", "3,1,2", "[3, 1, 2]", "3-1-2", "3 -> 1 -> 2", "Frame 3, Frame 1, Frame 2",
-    "frame3 frame1 frame2", multi-digit labels, and "312" only when k <= 9 and it is exactly k digits.
+    "frame3 frame1 frame2", a numbered list "1. Frame 3 / 2. Frame 1 / 3. Frame 2", multi-digit
+    labels, and "312" only when k <= 9 and it is exactly k digits.
 
     1. after the LAST marker followed by numbers ("order is", "sequence:", "answer:", "final:"),
        the first run of numbers decides (else all numbers of that stretch); invalid -> None;
@@ -425,7 +453,9 @@ def extract_permutation(text: str, k: int) -> tuple[int, ...] | None:
         return None
     segment = _decisive_segment(text, _PERM_MARKER, lambda s: bool(_LABEL.search(s)))
     if segment is not None:
-        return _segment_permutation(segment, k)
+        return _numbered_order(segment, k) or _segment_permutation(segment, k)
+    if order := _numbered_order(text, k):
+        return order
     bare = text.strip(" \t\r\n.[](){}")
     for run in reversed(_label_runs(text)):
         labels = [label for _, label in run]
