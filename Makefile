@@ -49,7 +49,8 @@ lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff format --check .
 
 eval: $(STAMP)  ## evaluate MODEL on DATA through lmms-eval (default: random baseline on the mini set)
-	@echo "make eval: not implemented yet (issue 4: evaluation through lmms-eval)." >&2; exit 2
+	$(PY) -m model_adapters.evaluate --model "$(MODEL)" --model_args "$(MODEL_ARGS)" --data "$(DATA)" \
+		$(if $(LIMIT),--limit $(LIMIT)) --out "$(OUT)/$(MODEL)"
 
 sf2t: $(STAMP)  ## fine-tune MODEL with SF2T (LoRA) and evaluate with and without the adapter
 	@echo "make sf2t: not implemented yet (issue 6: SF2T fine-tuning)." >&2; exit 2

@@ -171,6 +171,25 @@ def _score(parser: argparse.ArgumentParser):
     return run
 
 
+@command("tasks")
+def _tasks(parser: argparse.ArgumentParser):
+    """Write the lmms-eval task YAMLs generated from the registry (tasks/finevidbench)."""
+    parser.add_argument(
+        "--write", metavar="DIR", required=True, help="the task folder, e.g. tasks/finevidbench"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from finevidbench.taskgen import write_tasks
+
+        changed = write_tasks(args.write)
+        print(
+            f"{args.write}: {len(changed)} file(s) written" if changed else f"{args.write}: already current"
+        )
+        return 0
+
+    return run
+
+
 def _fail(command_name: str, message: str, code: int = 2) -> int:
     print(f"finevidbench {command_name}: {message}", file=sys.stderr)
     return code

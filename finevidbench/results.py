@@ -83,6 +83,7 @@ def build_results(
     frame_policy: dict | None,
     run_info: dict | None = None,
     n_missing: int = 0,
+    tasks: str | None = None,
 ) -> dict:
     """The whole results.json record, assembled in one place."""
     return {
@@ -97,6 +98,7 @@ def build_results(
         },
         "frame_policy": frame_policy,
         "n_missing": n_missing,
+        "tasks": tasks,
         "scores": aggregate(samples),
         "provenance": provenance(**(run_info or {})),
     }

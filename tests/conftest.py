@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from finevidbench.video import write_video
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# built question sets (the mini set) and speed-altered copies go to a per-session folder, never ~/.cache
+os.environ["FINEVIDBENCH_CACHE"] = tempfile.mkdtemp(prefix="finevidbench-cache-")
 
 BITS = 8
 BLOCK = 16

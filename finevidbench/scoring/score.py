@@ -59,7 +59,7 @@ class SampleResult:
 def score_sample(question: Question, response: str) -> SampleResult:
     """Parse and score one raw response to one question."""
     qtype = get_type(question.type)
-    k = len(question.answer) if question.answer_type == "permutation" else None
+    k = len(question.frames or ()) if question.answer_type in ("permutation", "frame_set") else None
     parsed = extract(question.answer_type, response or "", options=question.options, k=k)
     partial = None
     if question.answer_type == "permutation":

@@ -10,6 +10,7 @@ from finevidbench.video.encode import write_video
 from finevidbench.video.errors import VideoError
 from finevidbench.video.meta import VideoMeta, probe
 from finevidbench.video.policy import FramePolicy, Sampling
+from finevidbench.video.speed import speed_altered_copy
 
 __all__ = [
     "BACKENDS",
@@ -25,5 +26,6 @@ __all__ = [
     "load_clip",
     "load_frames",
     "probe",
+    "speed_altered_copy",
     "write_video",
 ]

@@ -1,0 +1,140 @@
+"""Everything the lmms-eval tasks need, without importing lmms-eval (tasks/finevidbench/utils.py binds it).
+
+The question set is chosen at run time by $FINEVIDBENCH_DATA (`mini` by default, a built folder,
+or `hf://ORG/NAME@REVISION`); the task YAMLs point at a one-line stub file that `docs_for`
+replaces with the questions of one type. Scene items hand over the video (a speed-altered copy
+when the speed is not 1, so lmms-eval's built-in models see the speed too) and their speed; our
+adapters read the speed from the doc and sample the original file with the run's FramePolicy.
+Fragment items hand over their exact frames as images, in the order shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from finevidbench.dataset import QuestionSet, load_question_set
+from finevidbench.protocol import Question
+from finevidbench.scoring.score import SampleResult, score_sample
+
+DATA_ENV = "FINEVIDBENCH_DATA"
+BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
+SCENE_PREVIEW_FRAMES = 8
+_lock = threading.Lock()
+
+
+def data_source() -> str:
+    """The question-set source of this run: $FINEVIDBENCH_DATA or `mini`."""
+    return os.environ.get(DATA_ENV) or "mini"
+
+
+def question_set() -> QuestionSet:
+    """The run's question set, loaded once per process (thread-safe: lmms-eval scores in threads)."""
+    with _lock:
+        return _load(data_source())
+
+
+@lru_cache(maxsize=4)
+def _load(source: str) -> QuestionSet:
+    return load_question_set(source)
+
+
+@lru_cache(maxsize=4)
+def _by_id(source: str) -> dict[str, Question]:
+    return {q.id: q for q in _load(source).questions}
+
+
+def question(question_id: str) -> Question:
+    """A question of the run's set by id."""
+    question_set()
+    return _by_id(data_source())[question_id]
+
+
+def doc_of(q: Question, qs: QuestionSet) -> dict:
+    """The lmms-eval document of one question (flat, one Arrow type per column within a type)."""
+    return {
+        "question_id": q.id,
+        "type": q.type,
+        "level": q.level,
+        "video": q.video,
+        "video_path": str(qs.video_path(q)),
+        "speed": q.speed,
+        "frames": list(q.frames or []),
+        "prompt": q.prompt,
+        "options": list(q.options),
+        "answer_type": q.answer_type,
+    }
+
+
+def docs_for(type_name: str) -> list[dict]:
+    """Documents of every question of one type in the run's set."""
+    qs = question_set()
+    docs = [doc_of(q, qs) for q in qs.questions if q.type == type_name]
+    if not docs:
+        raise ValueError(f"the question set {data_source()!r} has no {type_name!r} questions")
+    return docs
+
+
+def doc_to_text(doc: dict) -> str:
+    """The prompt; fragment prompts first say how the frames are labelled."""
+    if doc["level"] == "fragment":
+        count = len(doc["frames"])
+        intro = f"You are given {count} frames, labelled Frame 1 to Frame {count} in the order shown."
+        return f"{intro}\n{doc['prompt']}"
+    return doc["prompt"]
+
+
+def doc_to_visual(doc: dict, variant: str | None = None) -> list:
+    """Visual inputs of a document: a video path (scene) or PIL images (fragment, blind variants)."""
+    from PIL import Image
+
+    from finevidbench.video import load_frames, speed_altered_copy
+
+    if variant == "novideo":
+        return []
+    if doc["level"] == "fragment":
+        frames = list(load_frames(doc["video_path"], doc["frames"]))
+    elif variant is None:
+        path = (
+            doc["video_path"] if doc["speed"] == 1.0 else speed_altered_copy(doc["video_path"], doc["speed"])
+        )
+        return [str(path)]
+    else:
+        frames = list(_scene_preview(doc))
+    if variant == "oneframe":
+        frames = frames[len(frames) // 2 : len(frames) // 2 + 1]
+    elif variant == "shuffled":
+        seed = int.from_bytes(hashlib.sha256(doc["question_id"].encode()).digest()[:8], "little")
+        order = np.random.default_rng(seed).permutation(len(frames))
+        frames = [frames[i] for i in order]
+    return [Image.fromarray(np.asarray(f)) for f in frames]
+
+
+def _scene_preview(doc: dict) -> np.ndarray:
+    from finevidbench.video import FramePolicy, load_clip
+
+    policy = FramePolicy(num_frames=SCENE_PREVIEW_FRAMES, mode="segment", speed=doc["speed"])
+    return load_clip(doc["video_path"], policy).frames
+
+
+def process_result(doc: dict, response: str) -> dict:
+    """Score one response; the dict is what lmms-eval logs per sample and what our results read."""
+    return score_sample(question(doc["question_id"]), response).to_dict()
+
+
+def mean_correct(items: list[dict]) -> float:
+    """lmms-eval aggregation of the per-sample dicts: micro accuracy."""
+    return float(np.mean([item["correct"] for item in items])) if items else 0.0
+
+
+def sample_from_record(record: dict) -> SampleResult:
+    """Rebuild a SampleResult from the dict `process_result` returned."""
+    fields = {k: v for k, v in record.items() if k != "parse_failed"}
+    if isinstance(fields.get("parsed"), list):
+        fields["parsed"] = tuple(fields["parsed"])
+    fields["frames"] = tuple(fields["frames"]) if fields.get("frames") is not None else None
+    return SampleResult(**fields)

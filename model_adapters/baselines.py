@@ -1,0 +1,72 @@
+"""Reference baselines: what a score means is measured against them.
+
+`random` answers uniformly at random over each item's answer space (seeded per question, so runs
+are reproducible and resumable); `most_frequent` gives, for every question, the most common gold
+answer of its type in the question set. On a balanced set both sit at chance on every type;
+a type where they do not is a broken type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from functools import cached_property
+
+import numpy as np
+
+from finevidbench import taskdocs
+from finevidbench.protocol import LETTERS, get_type
+from model_adapters.base import FineVidModel
+
+
+def format_answer(value) -> str:
+    """A gold-style answer as a model would write it."""
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+class RandomBaseline(FineVidModel):
+    """Uniform random answers, seeded by (seed, question id)."""
+
+    def __init__(
+        self, seed: int = 0, seconds_per_answer: float = 0.0, store: str | None = None, **kwargs
+    ) -> None:
+        super().__init__(store=store, **kwargs)
+        self.seed = int(seed)
+        self.seconds_per_answer = float(seconds_per_answer)  # lets tests interrupt a run half-way
+
+    def fingerprint_parts(self) -> dict:
+        return {"model": "random", "seed": self.seed}
+
+    def answer(self, doc: dict, prompt: str, generation: dict, visuals) -> str:
+        time.sleep(self.seconds_per_answer)
+        digest = hashlib.sha256(f"{self.seed}:{doc['question_id']}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        kind = doc["answer_type"]
+        if kind == "choice":
+            return LETTERS[int(rng.integers(len(doc["options"])))]
+        if kind == "yes_no":
+            return "yes" if rng.random() < 0.5 else "no"
+        if kind == "integer":
+            low, high = get_type(doc["type"]).params["count_range"]
+            return str(int(rng.integers(low, high + 1)))
+        if kind == "permutation":
+            return format_answer(rng.permutation(len(doc["frames"])) + 1)
+        raise ValueError(f"random baseline: no answer space for answer type {kind!r}")
+
+
+class MostFrequentBaseline(FineVidModel):
+    """The most common gold answer of each type (ties broken by sort order)."""
+
+    def fingerprint_parts(self) -> dict:
+        return {"model": "most_frequent", "dataset": taskdocs.question_set().dataset_hash}
+
+    @cached_property
+    def _answers(self) -> dict[str, str]:
+        counts: dict[str, Counter] = {}
+        for q in taskdocs.question_set().questions:
+            counts.setdefault(q.type, Counter())[format_answer(q.answer)] += 1
+        return {t: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for t, c in counts.items()}
+
+    def answer(self, doc: dict, prompt: str, generation: dict, visuals) -> str:
+        return self._answers[doc["type"]]

@@ -1,0 +1,138 @@
+"""`make eval`: evaluate a model on FineVidBench through lmms-eval, then write our results files.
+
+    python -m model_adapters.evaluate --model random [--model_args k=v,...] [--data mini]
+        [--limit N] [--out runs/NAME] [--tasks finevidbench|finevidbench_novideo|...]
+
+lmms-eval runs programmatically (its task manager over tasks/, its evaluator); its per-sample
+outputs are our scored samples, which `finevidbench.results` turns into results.json and
+samples.jsonl. Answers go to OUT/answers.sqlite as they arrive, so running the same command again
+after a crash recomputes nothing that was finished. Exit codes: 0 done, 1 the evaluation failed
+(lmms-eval itself may return normally), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from finevidbench import taskdocs
+from finevidbench.dataset import QuestionSetError, load_question_set
+from finevidbench.paths import tasks_dir
+from finevidbench.results import ModelInfo, build_results, write_results
+from finevidbench.scoring.score import format_table
+
+
+class EvaluationError(Exception):
+    """lmms-eval finished without the answers we asked for."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments (the same names as lmms-eval's where they overlap)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m model_adapters.evaluate", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--model", default="random", help="an lmms-eval model name (ours: random, most_frequent)"
+    )
+    parser.add_argument("--model_args", default="", help="k=v,k=v passed to the model")
+    parser.add_argument("--data", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
+    parser.add_argument("--tasks", default="finevidbench", help="a FineVidBench group or task")
+    parser.add_argument("--limit", type=float, default=None, help="questions per task (testing only)")
+    parser.add_argument("--out", default=None, help="run folder (default runs/<model>)")
+    parser.add_argument("--device", default="cpu")
+    return parser.parse_args(argv)
+
+
+def make_model(name: str, model_args: str, store: Path, device: str):
+    """Instantiate an lmms-eval model by name, with our answer store added to its arguments."""
+    from lmms_eval.models import get_model
+
+    args = ",".join(a for a in (model_args, f"store={store}") if a)
+    try:
+        model_class = get_model(name)
+    except Exception:  # noqa: BLE001 - lmms-eval raises several types for an unknown name
+        raise ValueError(
+            f"unknown model {name!r}: use one of ours ('random', 'most_frequent') or an lmms-eval model "
+            "name (python -m lmms_eval models lists them)"
+        ) from None
+    if "store" not in getattr(model_class, "accepted_args", lambda: set())():
+        args = model_args  # an lmms-eval built-in model: no resume store
+    return model_class.create_from_arg_string(args, {"batch_size": 1, "device": device})
+
+
+def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None) -> dict:
+    """lmms-eval's own evaluator over our task folder; returns its in-memory results."""
+    from lmms_eval.evaluator import simple_evaluate
+    from lmms_eval.tasks import TaskManager
+
+    manager = TaskManager("WARNING", include_path=str(tasks_dir()), model_name=model_name)
+    results = simple_evaluate(
+        model=model, tasks=tasks.split(","), task_manager=manager, log_samples=True, limit=limit, batch_size=1
+    )
+    if not results or not results.get("samples"):
+        raise EvaluationError("lmms-eval returned no samples (see its log above)")
+    return results
+
+
+def collect_samples(results: dict) -> list:
+    """Our SampleResults from lmms-eval's per-sample records."""
+    samples = []
+    for records in results["samples"].values():
+        for record in records:
+            if not isinstance(record.get("acc"), dict):
+                raise EvaluationError(f"an lmms-eval sample has no FineVidBench score: {sorted(record)}")
+            samples.append(taskdocs.sample_from_record(record["acc"]))
+    return samples
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Run one evaluation end to end; returns the exit code."""
+    os.environ[taskdocs.DATA_ENV] = args.data
+    try:
+        qs = load_question_set(args.data)
+    except QuestionSetError as exc:
+        print(f"make eval: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or Path("runs") / args.model)
+    started = time.time()
+    try:
+        model = make_model(args.model, args.model_args, out / "answers.sqlite", args.device)
+    except (ValueError, TypeError) as exc:
+        print(f"make eval: {exc}", file=sys.stderr)
+        return 2
+    try:
+        results = run_lmms_eval(model, args.model, args.tasks, args.limit)
+        samples = collect_samples(results)
+    except EvaluationError as exc:
+        print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)
+        return 1
+    expected = len(qs.questions)
+    if args.limit is None and args.tasks == "finevidbench" and len(samples) != expected:
+        print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
+        return 1
+    info = ModelInfo(name=args.model, args=args.model_args, revision=getattr(model, "revision", None),
+                     adapter=getattr(model, "adapter_info", None))  # fmt: skip
+    policy = getattr(model, "frame_policy", None)
+    run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device,
+                "wall_time_s": round(time.time() - started, 3)}  # fmt: skip
+    record = build_results(
+        qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks
+    )
+    path = write_results(out, record, samples)
+    print(format_table(record["scores"]))
+    computed, reused = getattr(model, "computed", len(samples)), getattr(model, "reused", 0)
+    print(f"answers: {computed} computed, {reused} from the store")
+    print(f"results: {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `make eval`."""
+    return evaluate(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""FineVidBench through real lmms-eval: the task folder, our baselines, the runner, resume."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from finevidbench import taskdocs
+from finevidbench.builder import build
+from finevidbench.corpus.synth import synthesize
+from finevidbench.results import read_results
+from finevidbench.taskgen import task_files
+from finevidbench.video import probe
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = ROOT / "tasks"
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lmms_set")
+    labels = synthesize(root, videos=6, seed=3, progress=False)
+    build(root / "videos", root, labels=labels, progress=False)
+    return root
+
+
+def offline_env(tmp_path: Path, data: Path | str) -> dict:
+    return {
+        **os.environ,
+        "FINEVIDBENCH_DATA": str(data),
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
+
+
+def run_eval(tmp_path: Path, data, out: Path, *extra: str, **kwargs):
+    command = [
+        sys.executable,
+        "-m",
+        "model_adapters.evaluate",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        *extra,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=offline_env(tmp_path, data), cwd=ROOT, **kwargs
+    )
+
+
+def test_checked_in_task_folder_matches_the_registry():
+    for name, text in task_files().items():
+        path = TASKS / "finevidbench" / name
+        assert path.is_file() and path.read_text() == text, f"{path} is stale: run finevidbench tasks --write"
+
+
+def test_documents_hand_over_video_frames_and_blind_variants(small_set, monkeypatch):
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    scene = next(d for d in taskdocs.docs_for("action") if d["speed"] == 2.0)
+    normal = next(d for d in taskdocs.docs_for("action") if d["speed"] == 1.0)
+    assert taskdocs.doc_to_visual(normal) == [normal["video_path"]]
+    altered = probe(taskdocs.doc_to_visual(scene)[0])
+    original = probe(scene["video_path"])
+    assert altered.frame_count == original.frame_count and altered.fps == pytest.approx(2 * original.fps)
+    fragment = taskdocs.docs_for("rearrangement")[0]
+    images = taskdocs.doc_to_visual(fragment)
+    assert len(images) == len(fragment["frames"]) == 4
+    assert taskdocs.doc_to_visual(fragment, "novideo") == []
+    assert len(taskdocs.doc_to_visual(fragment, "oneframe")) == 1
+    shuffled = taskdocs.doc_to_visual(fragment, "shuffled")
+    as_bytes = sorted(np.asarray(i).tobytes() for i in images)
+    assert sorted(np.asarray(i).tobytes() for i in shuffled) == as_bytes
+    assert len(taskdocs.doc_to_visual(scene, "oneframe")) == 1
+    assert "Frame 1 to Frame 4" in taskdocs.doc_to_text(fragment)
+
+
+@pytest.mark.slow
+def test_python_m_lmms_eval_runs_our_tasks_with_our_baseline(small_set, tmp_path):
+    """Exactly as a user would: lmms-eval's own CLI, our task folder, a model from our entry point."""
+    out = tmp_path / "lmms_out"
+    command = [
+        sys.executable, "-m", "lmms_eval", "--model", "random", "--model_args", "seed=0",
+        "--tasks", "finevidbench", "--include_path", str(TASKS), "--batch_size", "1", "--device", "cpu",
+        "--output_path", str(out), "--log_samples",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=offline_env(tmp_path, small_set), cwd=tmp_path
+    )
+    results_files = list(out.rglob("*_results.json"))
+    assert result.returncode == 0 and len(results_files) == 1, result.stderr[-3000:]
+    lmms = json.loads(results_files[0].read_text())
+    assert {"finevidbench", "finevidbench_scene", "finevidbench_fragment"} <= set(lmms["groups"])
+    sample_files = list(out.rglob("*_samples_finevidbench_*.jsonl"))
+    assert len(sample_files) == 8
+    records = [json.loads(line) for f in sample_files for line in f.read_text().splitlines()]
+    n_questions = json.loads((small_set / "manifest.json").read_text())["n_questions"]
+    assert len(records) == n_questions
+    mean = np.mean([r["acc"]["correct"] for r in records])
+    assert lmms["results"]["finevidbench"]["acc,none"] == pytest.approx(mean)
+
+
+@pytest.mark.slow
+def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path):
+    result = run_eval(tmp_path, "mini", tmp_path / "run", "--model", "random")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "overall" in result.stdout and "chance" in result.stdout
+    results = read_results(tmp_path / "run" / "results.json")
+    assert results["model"]["name"] == "random" and results["tasks"] == "finevidbench"
+    assert 1000 <= results["scores"]["overall"]["n"] <= 1500
+    for name, entry in results["scores"]["by_type"].items():
+        assert entry["ci_low"] <= entry["chance"] <= entry["ci_high"], (name, entry)
+    lines = (tmp_path / "run" / "samples.jsonl").read_text().splitlines()
+    assert len(lines) == results["scores"]["overall"]["n"]
+
+
+@pytest.mark.slow
+def test_most_frequent_and_a_blind_variant(small_set, tmp_path):
+    result = run_eval(tmp_path, small_set, tmp_path / "mf", "--model", "most_frequent")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name, entry in read_results(tmp_path / "mf" / "results.json")["scores"]["by_type"].items():
+        assert entry["ci_low"] <= entry["chance"] <= entry["ci_high"], (name, entry)
+    blind = run_eval(
+        tmp_path, small_set, tmp_path / "blind", "--model", "random", "--tasks", "finevidbench_novideo"
+    )
+    assert blind.returncode == 0, blind.stderr[-3000:]
+    assert read_results(tmp_path / "blind" / "results.json")["tasks"] == "finevidbench_novideo"
+
+
+def test_bad_model_name_and_argument_are_one_line_errors(small_set, tmp_path):
+    wrong = run_eval(tmp_path, small_set, tmp_path / "x", "--model", "randon")
+    assert wrong.returncode == 2 and "unknown model 'randon'" in wrong.stderr.splitlines()[-1]
+    typo = run_eval(tmp_path, small_set, tmp_path / "x", "--model", "random", "--model_args", "sed=1")
+    assert typo.returncode == 2 and "unknown model argument(s) ['sed']" in typo.stderr.splitlines()[-1]
+    missing = run_eval(tmp_path, tmp_path / "nowhere", tmp_path / "x", "--model", "random")
+    assert missing.returncode == 2 and "no such question-set folder" in missing.stderr
+
+
+def _stored(path: Path) -> int:
+    try:
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run(small_set, tmp_path):
+    total = json.loads((small_set / "manifest.json").read_text())["n_questions"]
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "model_adapters.evaluate", "--data", str(small_set), "--out", str(out),
+               "--model", "random", "--model_args", "seconds_per_answer=0.05"]  # fmt: skip
+    process = subprocess.Popen(command, env=offline_env(tmp_path, small_set), cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 240
+    while _stored(out / "answers.sqlite") < total // 3 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = _stored(out / "answers.sqlite")
+    assert total // 3 <= done < total, done
+    assert not (out / "results.json").exists()
+
+    resumed = run_eval(tmp_path, small_set, out, "--model", "random")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"answers: {total - done} computed, {done} from the store" in resumed.stdout
+    straight = run_eval(tmp_path, small_set, tmp_path / "straight", "--model", "random")
+    assert straight.returncode == 0
+    assert (out / "samples.jsonl").read_text() == (tmp_path / "straight" / "samples.jsonl").read_text()
+    scores = [read_results(p / "results.json")["scores"] for p in (out, tmp_path / "straight")]
+    assert scores[0] == scores[1]
