@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from finevidbench import taskdocs
@@ -108,6 +109,14 @@ def evaluate(args: argparse.Namespace) -> int:
         samples = collect_samples(results)
     except EvaluationError as exc:
         print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - any failure inside lmms-eval or the model
+        traceback.print_exc()
+        print(
+            f"make eval: the evaluation failed: {type(exc).__name__}: {exc} "
+            f"(answers so far are kept in {out / 'answers.sqlite'}; run the same command again to resume)",
+            file=sys.stderr,
+        )
         return 1
     expected = len(qs.questions)
     if args.limit is None and args.tasks == "finevidbench" and len(samples) != expected:
