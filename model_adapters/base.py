@@ -1,9 +1,12 @@
-"""What every FineVidBench model shares: argument checking, the answer store, progress."""
+"""What every FineVidBench model shares: argument checking, the answer store, batching, progress."""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lmms_eval.api.model import lmms
@@ -14,27 +17,38 @@ from finevidbench.store import AnswerStore, answer_key
 LMMS_CONFIG_KEYS = ("batch_size", "max_batch_size", "device")
 
 
-class FineVidModel(lmms):
-    """A model that answers one neutral request at a time and resumes from a durable answer store.
+@dataclass(frozen=True)
+class Request:
+    """One question as a model sees it: the document, the prompt text and the generation settings."""
 
-    Subclasses implement `answer` (and `fingerprint_parts` when their answers depend on more than
-    their arguments). With `store=PATH` every answer is committed the moment it exists; a killed
-    run started again recomputes only what is missing.
+    doc: dict
+    prompt: str
+    generation: dict
+    task: str
+
+
+class FineVidModel(lmms):
+    """A model that answers FineVidBench documents and resumes from a durable answer store.
+
+    Subclasses implement `answer_batch` (or `answer` for one at a time) and `fingerprint_parts`.
+    With `store=PATH` every batch's answers are committed the moment they exist; a killed run
+    started again recomputes only what is missing. Requests are answered grouped by video, so
+    the frame cache decodes each video once per frame policy.
     """
 
     is_simple = True
 
-    def __init__(self, store: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, store: str | None = None, batch_size: int | str = 1, **kwargs: Any) -> None:
         super().__init__()
         unknown = sorted(set(kwargs) - set(LMMS_CONFIG_KEYS))
         if unknown:
             raise ValueError(
-                f"{type(self).__name__}: unknown model argument(s) {unknown}; "
-                f"accepted: {sorted(self.accepted_args())}"
+                f"{type(self).__name__}: unknown model argument(s) {unknown}; accepted: {sorted(self.accepted_args())}"
             )
         import torch
 
         self.device = torch.device(kwargs.get("device") or "cpu")  # lmms-eval gathers counts on it
+        self.batch_size = max(1, int(batch_size))
         self.store = AnswerStore(store) if store else None
         self.computed = 0
         self.reused = 0
@@ -42,14 +56,11 @@ class FineVidModel(lmms):
     @classmethod
     def accepted_args(cls) -> set[str]:
         """Names accepted in --model_args."""
-        import inspect
-
         names = set()
         for klass in cls.__mro__:
             if "__init__" in vars(klass) and klass not in (lmms, object):
-                names |= {
-                    p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "kwargs")
-                }
+                parameters = inspect.signature(klass.__init__).parameters
+                names |= {p for p in parameters if p not in ("self", "kwargs")}
         return names
 
     def fingerprint_parts(self) -> dict:
@@ -66,26 +77,50 @@ class FineVidModel(lmms):
         """Id of the frame policy the model samples scene clips with ("none" for blind baselines)."""
         return "none"
 
-    def answer(self, doc: dict, prompt: str, generation: dict, visuals) -> str:
-        """The raw response to one document."""
+    def answer(self, request: Request) -> str:
+        """The raw response to one request."""
         raise NotImplementedError
+
+    def answer_batch(self, requests: Sequence[Request]) -> list[str]:
+        """Raw responses to several requests (default: one at a time)."""
+        return [self.answer(r) for r in requests]
+
+    def _request(self, instance) -> Request:
+        if self.is_simple:
+            prompt, generation, _visuals, doc_id, task, split = instance.args
+        else:
+            prompt, _messages, generation, doc_id, task, split = instance.args
+        return Request(doc=self.task_dict[task][split][doc_id], prompt=prompt, generation=dict(generation), task=task)
+
+    def _key(self, request: Request) -> str:
+        question = f"{request.task}/{request.doc['question_id']}"
+        return answer_key(self.fingerprint, question, self.policy_id(), request.generation)
 
     def generate_until(self, requests) -> list[str]:
         """Answer each request, from the store when it holds the answer already."""
-        responses = []
-        for request in tqdm(requests, desc=f"{type(self).__name__}", unit="q", disable=self.rank != 0):
-            prompt, generation, doc_to_visual, doc_id, task, split = request.args
-            doc = self.task_dict[task][split][doc_id]
-            key = answer_key(self.fingerprint, f"{task}/{doc['question_id']}", self.policy_id(), generation)
-            response = self.store.get(key) if self.store is not None else None
-            if response is None:
-                response = self.answer(doc, prompt, generation, doc_to_visual)
-                if self.store is not None:
-                    self.store.put(key, doc["question_id"], response, {"task": task})
-                self.computed += 1
+        prepared = [self._request(instance) for instance in requests]
+        responses: list[str | None] = [None] * len(prepared)
+        pending = []
+        for position, request in enumerate(prepared):
+            stored = self.store.get(self._key(request)) if self.store is not None else None
+            if stored is None:
+                pending.append(position)
             else:
+                responses[position] = stored
                 self.reused += 1
-            responses.append(response)
+        pending.sort(key=lambda p: (prepared[p].doc["video_path"], prepared[p].doc["question_id"]))
+        progress = tqdm(total=len(pending), desc=type(self).__name__, unit="q", disable=self.rank != 0)
+        for start in range(0, len(pending), self.batch_size):
+            chunk = pending[start : start + self.batch_size]
+            answers = self.answer_batch([prepared[p] for p in chunk])
+            for position, response in zip(chunk, answers, strict=True):
+                responses[position] = response
+                if self.store is not None:
+                    request = prepared[position]
+                    self.store.put(self._key(request), request.doc["question_id"], response, {"task": request.task})
+            self.computed += len(chunk)
+            progress.update(len(chunk))
+        progress.close()
         return responses
 
     def loglikelihood(self, requests):

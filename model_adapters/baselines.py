@@ -17,7 +17,7 @@ import numpy as np
 
 from finevidbench import taskdocs
 from finevidbench.protocol import LETTERS, get_type
-from model_adapters.base import FineVidModel
+from model_adapters.base import FineVidModel, Request
 
 
 def format_answer(value) -> str:
@@ -28,9 +28,7 @@ def format_answer(value) -> str:
 class RandomBaseline(FineVidModel):
     """Uniform random answers, seeded by (seed, question id)."""
 
-    def __init__(
-        self, seed: int = 0, seconds_per_answer: float = 0.0, store: str | None = None, **kwargs
-    ) -> None:
+    def __init__(self, seed: int = 0, seconds_per_answer: float = 0.0, store: str | None = None, **kwargs) -> None:
         super().__init__(store=store, **kwargs)
         self.seed = int(seed)
         self.seconds_per_answer = float(seconds_per_answer)  # lets tests interrupt a run half-way
@@ -38,7 +36,8 @@ class RandomBaseline(FineVidModel):
     def fingerprint_parts(self) -> dict:
         return {"model": "random", "seed": self.seed}
 
-    def answer(self, doc: dict, prompt: str, generation: dict, visuals) -> str:
+    def answer(self, request: Request) -> str:
+        doc = request.doc
         time.sleep(self.seconds_per_answer)
         digest = hashlib.sha256(f"{self.seed}:{doc['question_id']}".encode()).digest()
         rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
@@ -68,5 +67,5 @@ class MostFrequentBaseline(FineVidModel):
             counts.setdefault(q.type, Counter())[format_answer(q.answer)] += 1
         return {t: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for t, c in counts.items()}
 
-    def answer(self, doc: dict, prompt: str, generation: dict, visuals) -> str:
-        return self._answers[doc["type"]]
+    def answer(self, request: Request) -> str:
+        return self._answers[request.doc["type"]]

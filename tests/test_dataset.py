@@ -75,9 +75,7 @@ except QuestionSetError as exc:
 
 def _load_offline(source: str, cache: Path) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
-    result = subprocess.run(
-        [sys.executable, "-c", HUB_SCRIPT, source], capture_output=True, text=True, env=env
-    )
+    result = subprocess.run([sys.executable, "-c", HUB_SCRIPT, source], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -2,6 +2,8 @@
 
 from finevidbench.protocol.records import Draft, Question, VideoContext
 from finevidbench.protocol.registry import (
+    DEFAULT_SCENE_POLICY,
+    FRAGMENT_FRAME_SECONDS,
     LETTERS,
     QUESTION_TYPES,
     QuestionType,
@@ -12,6 +14,8 @@ from finevidbench.protocol.registry import (
 )
 
 __all__ = [
+    "DEFAULT_SCENE_POLICY",
+    "FRAGMENT_FRAME_SECONDS",
     "LETTERS",
     "QUESTION_TYPES",
     "Draft",

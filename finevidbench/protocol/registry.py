@@ -21,6 +21,12 @@ import numpy as np
 from finevidbench.protocol.records import Draft, Level, Question, VideoContext
 
 PROTOCOL_NAME = "finevidbench-v1"
+DEFAULT_SCENE_POLICY = "fps=3,max_frames=24,mode=segment"
+"""Frames of a scene item unless a run overrides it: sampling by fps keeps playback speed visible
+(a fixed frame count would show the same frames at every speed, see docs/protocol.md)."""
+FRAGMENT_FRAME_SECONDS = 1.0
+"""Fragment frames given to a model as a video are spaced this far apart, whatever their source
+times: real timestamps would give away the order of shuffled frames."""
 LETTERS = "ABCDEFGH"
 ANSWER_INSTRUCTIONS = {
     "choice": "Answer with the option's letter from the given choices directly.",

@@ -55,10 +55,7 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def decoded(corpus) -> list[tuple[dict, np.ndarray]]:
     """(states record, every decoded frame) per clip."""
-    return [
-        (r, load_frames(corpus / r["video"], range(r["frame_count"]), cache=None))
-        for r in read_states(corpus)
-    ]
+    return [(r, load_frames(corpus / r["video"], range(r["frame_count"]), cache=None)) for r in read_states(corpus)]
 
 
 # -- the vocabulary ---------------------------------------------------------------------------------
@@ -204,9 +201,7 @@ def classify(frames: np.ndarray) -> str:
 
 
 def test_action_is_recovered_from_decoded_motion(decoded):
-    wrong = [
-        (r["video"], r["action"], got) for r, frames in decoded if (got := classify(frames)) != r["action"]
-    ]
+    wrong = [(r["video"], r["action"], got) for r, frames in decoded if (got := classify(frames)) != r["action"]]
     assert not wrong
 
 

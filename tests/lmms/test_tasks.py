@@ -52,9 +52,7 @@ def run_eval(tmp_path: Path, data, out: Path, *extra: str, **kwargs):
         str(out),
         *extra,
     ]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=offline_env(tmp_path, data), cwd=ROOT, **kwargs
-    )
+    return subprocess.run(command, capture_output=True, text=True, env=offline_env(tmp_path, data), cwd=ROOT, **kwargs)
 
 
 def test_checked_in_task_folder_matches_the_registry():
@@ -92,9 +90,7 @@ def test_python_m_lmms_eval_runs_our_tasks_with_our_baseline(small_set, tmp_path
         "--tasks", "finevidbench", "--include_path", str(TASKS), "--batch_size", "1", "--device", "cpu",
         "--output_path", str(out), "--log_samples",
     ]  # fmt: skip
-    result = subprocess.run(
-        command, capture_output=True, text=True, env=offline_env(tmp_path, small_set), cwd=tmp_path
-    )
+    result = subprocess.run(command, capture_output=True, text=True, env=offline_env(tmp_path, small_set), cwd=tmp_path)
     results_files = list(out.rglob("*_results.json"))
     assert result.returncode == 0 and len(results_files) == 1, result.stderr[-3000:]
     lmms = json.loads(results_files[0].read_text())
@@ -128,9 +124,7 @@ def test_most_frequent_and_a_blind_variant(small_set, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     for name, entry in read_results(tmp_path / "mf" / "results.json")["scores"]["by_type"].items():
         assert entry["ci_low"] <= entry["chance"] <= entry["ci_high"], (name, entry)
-    blind = run_eval(
-        tmp_path, small_set, tmp_path / "blind", "--model", "random", "--tasks", "finevidbench_novideo"
-    )
+    blind = run_eval(tmp_path, small_set, tmp_path / "blind", "--model", "random", "--tasks", "finevidbench_novideo")
     assert blind.returncode == 0, blind.stderr[-3000:]
     assert read_results(tmp_path / "blind" / "results.json")["tasks"] == "finevidbench_novideo"
 

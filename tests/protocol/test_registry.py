@@ -63,9 +63,7 @@ def test_expected_answers_follow_from_the_frames():
     ]
     assert get_type("adjust_or_not").expected_answer(_fragment("adjust_or_not", [1, 3, 2], None), {}) == "yes"
     assert get_type("adjust_or_not").expected_answer(_fragment("adjust_or_not", [1, 2, 3], None), {}) == "no"
-    assert (
-        get_type("frame_comparison").expected_answer(_fragment("frame_comparison", [4, 4], None), {}) == "yes"
-    )
+    assert get_type("frame_comparison").expected_answer(_fragment("frame_comparison", [4, 4], None), {}) == "yes"
     assert get_type("frame_count").expected_answer(_fragment("frame_count", [1, 5, 9], None), {}) == 3
     options = ("reversed order", "forward order")
     order = get_type("meaningful_order")

