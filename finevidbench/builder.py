@@ -113,10 +113,7 @@ def _thumbnails(frames: np.ndarray) -> np.ndarray:
 
     size = (THUMB_SIZE, THUMB_SIZE)
     return np.stack(
-        [
-            np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR), dtype=np.int16)
-            for f in frames
-        ]
+        [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR), dtype=np.int16) for f in frames]
     )
 
 
@@ -192,8 +189,7 @@ def build(
     files = find_videos(videos)
     label_rows = read_labels(labels) if labels else {}
     vocab = {
-        col: tuple(sorted({row[col] for row in label_rows.values() if col in row}))
-        for col in ("action", "effect")
+        col: tuple(sorted({row[col] for row in label_rows.values() if col in row})) for col in ("action", "effect")
     }
     types = [QUESTION_TYPES[name] for name in (config.types or QUESTION_TYPES)]
     balancers: dict[str, Balancer] = {}
@@ -213,9 +209,7 @@ def build(
         for qtype in types:
             values = qtype.targets(ctx)
             if values is not None and qtype.name not in balancers:
-                balancers[qtype.name] = Balancer(
-                    values, np.random.default_rng(_stable_seed(config.seed, qtype.name))
-                )
+                balancers[qtype.name] = Balancer(values, np.random.default_rng(_stable_seed(config.seed, qtype.name)))
             built, n_skipped = _questions_for(ctx, sha, qtype, balancers.get(qtype.name), config)
             questions.extend(built)
             skipped[qtype.name] += n_skipped

@@ -94,9 +94,7 @@ def _build(parser: argparse.ArgumentParser):
 @command("validate")
 def _validate(parser: argparse.ArgumentParser):
     """Check a question set's validity rules; print answer distributions; non-zero exit on a violation."""
-    parser.add_argument(
-        "questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION"
-    )
+    parser.add_argument("questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION")
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.dataset import QuestionSetError, load_question_set
@@ -115,9 +113,7 @@ def _validate(parser: argparse.ArgumentParser):
 @command("protocol")
 def _protocol(parser: argparse.ArgumentParser):
     """Print the registry of question types as Markdown (the table in docs/protocol.md)."""
-    parser.add_argument(
-        "--update", metavar="MARKDOWN", help="rewrite the table between the markers of this file"
-    )
+    parser.add_argument("--update", metavar="MARKDOWN", help="rewrite the table between the markers of this file")
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.protocol.describe import markdown_table, update_markdown
@@ -134,9 +130,7 @@ def _protocol(parser: argparse.ArgumentParser):
 @command("score")
 def _score(parser: argparse.ArgumentParser):
     """Score predictions made anywhere (JSONL of question_id, response) into results files."""
-    parser.add_argument(
-        "--questions", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION"
-    )
+    parser.add_argument("--questions", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
     parser.add_argument("--predictions", required=True, help="JSONL with question_id and response per line")
     parser.add_argument("--out", required=True, help="folder for results.json and samples.jsonl")
     parser.add_argument("--model", default="unknown", help="model name recorded in results.json")
@@ -174,17 +168,13 @@ def _score(parser: argparse.ArgumentParser):
 @command("tasks")
 def _tasks(parser: argparse.ArgumentParser):
     """Write the lmms-eval task YAMLs generated from the registry (tasks/finevidbench)."""
-    parser.add_argument(
-        "--write", metavar="DIR", required=True, help="the task folder, e.g. tasks/finevidbench"
-    )
+    parser.add_argument("--write", metavar="DIR", required=True, help="the task folder, e.g. tasks/finevidbench")
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.taskgen import write_tasks
 
         changed = write_tasks(args.write)
-        print(
-            f"{args.write}: {len(changed)} file(s) written" if changed else f"{args.write}: already current"
-        )
+        print(f"{args.write}: {len(changed)} file(s) written" if changed else f"{args.write}: already current")
         return 0
 
     return run

@@ -61,9 +61,7 @@ def ensure_mini(progress: bool = True) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".mini-", dir=target.parent))
     try:
         labels = synthesize(staging, videos=MINI_VIDEOS, seed=MINI_SEED, progress=progress)
-        build(
-            staging / "videos", staging, labels=labels, config=BuildConfig(seed=MINI_SEED), progress=progress
-        )
+        build(staging / "videos", staging, labels=labels, config=BuildConfig(seed=MINI_SEED), progress=progress)
         try:
             os.rename(staging, target)  # atomic: a concurrent builder either wins or finds ours
         except OSError:
@@ -127,9 +125,7 @@ def _read_manifest(root: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise QuestionSetError(f"{path}: not valid JSON ({exc})") from None
     if manifest.get("format") != FORMAT:
-        raise QuestionSetError(
-            f"{path}: not a FineVidBench question-set manifest (format={manifest.get('format')!r})"
-        )
+        raise QuestionSetError(f"{path}: not a FineVidBench question-set manifest (format={manifest.get('format')!r})")
     return manifest
 
 
@@ -155,9 +151,7 @@ def verify_videos(root: Path, manifest: dict) -> None:
         path = root / record["path"]
         if not path.is_file():
             problems.append(f"{path}: missing")
-        elif (
-            _cached_sha(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) != record["sha256"]
-        ):
+        elif _cached_sha(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) != record["sha256"]:
             problems.append(f"{path}: content differs from the manifest (video {video})")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""

@@ -44,9 +44,7 @@ def schema() -> dict:
     return json.loads(resources.files("finevidbench").joinpath("schemas/results.schema.json").read_text())
 
 
-def provenance(
-    seeds: dict | None = None, device: str | None = None, wall_time_s: float | None = None
-) -> dict:
+def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s: float | None = None) -> dict:
     """Git commit, library versions, extractor version, seeds, device and wall time of a run."""
     versions = {}
     for package in TRACKED_PACKAGES:

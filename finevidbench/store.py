@@ -32,8 +32,7 @@ class AnswerStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS answers "
-            "(key TEXT PRIMARY KEY, question_id TEXT, response TEXT, meta TEXT)"
+            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, question_id TEXT, response TEXT, meta TEXT)"
         )
 
     def get(self, key: str) -> str | None:

@@ -99,9 +99,7 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     if doc["level"] == "fragment":
         frames = list(load_frames(doc["video_path"], doc["frames"]))
     elif variant is None:
-        path = (
-            doc["video_path"] if doc["speed"] == 1.0 else speed_altered_copy(doc["video_path"], doc["speed"])
-        )
+        path = doc["video_path"] if doc["speed"] == 1.0 else speed_altered_copy(doc["video_path"], doc["speed"])
         return [str(path)]
     else:
         frames = list(_scene_preview(doc))

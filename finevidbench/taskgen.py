@@ -67,9 +67,7 @@ def task_files() -> dict[str, str]:
         for variant in BLIND_VARIANTS:
             files[f"finevidbench_{variant}_{type_name}.yaml"] = _leaf(type_name, variant)
     for level, names in levels.items():
-        files[f"finevidbench_{level}.yaml"] = _group(
-            f"finevidbench_{level}", [f"finevidbench_{n}" for n in names]
-        )
+        files[f"finevidbench_{level}.yaml"] = _group(f"finevidbench_{level}", [f"finevidbench_{n}" for n in names])
     files["finevidbench.yaml"] = _group("finevidbench", [f"finevidbench_{level}" for level in levels])
     for variant in BLIND_VARIANTS:
         members = [f"finevidbench_{variant}_{n}" for n in QUESTION_TYPES]

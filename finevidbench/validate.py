@@ -79,15 +79,11 @@ def _check_items(qs: QuestionSet, report: Report) -> None:
         if q.frames is not None and not all(0 <= f < video["frame_count"] for f in q.frames):
             report.violations.append(f"{q.id}: frame index outside the video's {video['frame_count']} frames")
         if qtype.expected_answer(q, video["labels"]) != q.answer:
-            report.violations.append(
-                f"{q.id}: stored answer {q.answer!r} is not what the item's construction gives"
-            )
+            report.violations.append(f"{q.id}: stored answer {q.answer!r} is not what the item's construction gives")
         threshold = qtype.params.get("min_change")
         measured = q.evidence.get("min_change", q.evidence.get("change"))
         if threshold is not None and measured is not None and measured < threshold:
-            report.violations.append(
-                f"{q.id}: frames change too little to show the answer ({measured} < {threshold})"
-            )
+            report.violations.append(f"{q.id}: frames change too little to show the answer ({measured} < {threshold})")
         if threshold is not None and measured is None and not q.evidence.get("same_frame"):
             report.violations.append(f"{q.id}: order question without measured inter-frame change")
 
@@ -97,9 +93,7 @@ def _check_manifest(qs: QuestionSet, report: Report) -> None:
     if hashlib.sha256(text.encode()).hexdigest() != qs.manifest.get("questions_sha256"):
         report.violations.append("questions.jsonl does not match the manifest's questions_sha256")
     if dict(report.counts) != qs.manifest.get("counts"):
-        report.violations.append(
-            f"manifest counts {qs.manifest.get('counts')} differ from {dict(report.counts)}"
-        )
+        report.violations.append(f"manifest counts {qs.manifest.get('counts')} differ from {dict(report.counts)}")
     if qs.manifest.get("protocol_version") != protocol_version():
         report.violations.append(
             f"built with protocol {qs.manifest.get('protocol_version')}, this harness is {protocol_version()}"

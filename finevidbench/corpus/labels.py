@@ -16,9 +16,7 @@ def read_labels(path: str | Path) -> dict[str, dict[str, str]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: labels file not found (fix: pass --labels a CSV with a 'video' column)"
-        )
+        raise FileNotFoundError(f"{path}: labels file not found (fix: pass --labels a CSV with a 'video' column)")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "video" not in reader.fieldnames or "action" not in reader.fieldnames:

@@ -60,9 +60,7 @@ _CHOICE_MARKED = re.compile(
     + r"(?:[(\[]\s*(?P<bracketed>[A-Ha-h])\s*[)\]]|(?P<bare>[A-Ha-h])(?![\w'’]))",
     re.I,
 )
-_CHOICE_LEADING = re.compile(
-    r"^[\s\"'>#]*(?:[(\[]\s*([A-Ha-h])\s*[)\]]|([A-Ha-h])(?=\s*(?:[.):\],;]|$)|[ \t]+[-–—]))"
-)
+_CHOICE_LEADING = re.compile(r"^[\s\"'>#]*(?:[(\[]\s*([A-Ha-h])\s*[)\]]|([A-Ha-h])(?=\s*(?:[.):\],;]|$)|[ \t]+[-–—]))")
 _CHOICE_MENTION = re.compile(
     r"\b(?:options?|choices?)\s*[:#]?\s*(?:[(\[]\s*([A-Ha-h])\s*[)\]]|([A-Ha-h])(?![\w'’]))"
     r"|[(\[]\s*([A-Ha-h])\s*[)\]]"
@@ -81,9 +79,7 @@ _YES_NO_MARKED = re.compile(_ANSWER_MARKER + r"[\"'(\[]?\s*(yes|no|true|false)\b
 _YES_NO_LEADING = re.compile(r"^\W*(yes|no|true|false)\b", re.I)
 _YES_WORD = re.compile(r"\byes\b", re.I)
 _NO_WORD = re.compile(r"\bno\b(?=\s*(?:[.,;:!?)\]\"']|$))", re.I)
-_TRUTH = MappingProxyType(
-    {"yes": "yes", "true": "yes", "correct": "yes", "no": "no", "false": "no", "incorrect": "no"}
-)
+_TRUTH = MappingProxyType({"yes": "yes", "true": "yes", "correct": "yes", "no": "no", "false": "no", "incorrect": "no"})
 
 # --- integer --------------------------------------------------------------------------------------
 
@@ -100,9 +96,7 @@ _PRONOUN_ONE = re.compile(r"\b(?:the|this|that|which|each|every|any|no)\s+$", re
 # --- frame labels (permutation, frame_set) --------------------------------------------------------
 
 _LABEL = re.compile(r"(?<![\w.])(?:frames?[\s_#:]*)?(\d+(?:\.\d+)?)(?![\w]|\.\d)", re.I)
-_SEPARATOR_GAP = re.compile(
-    r"(?:[\s,;>\-–—→⇒/&|\[\](){}\"']|and|then|to|through|thru|followed\s+by|next)*", re.I
-)
+_SEPARATOR_GAP = re.compile(r"(?:[\s,;>\-–—→⇒/&|\[\](){}\"']|and|then|to|through|thru|followed\s+by|next)*", re.I)
 _MAX_GAP = 40
 _NUMBERED_ITEM = re.compile(r"^[ \t]*(\d+)[.)][ \t]+(?:frames?[ \t]*)?(\d+)\b", re.M | re.I)
 _RANGE_GAPS = frozenset({"-", "–", "—", "to", "through", "thru"})

@@ -140,9 +140,7 @@ def aggregate(samples: Sequence[SampleResult]) -> dict:
         "by_level": _grouped(samples, lambda s: s.level),
         "by_type": _grouped(samples, lambda s: s.type),
         "by_speed": _grouped([s for s in samples if s.level == "scene"], lambda s: f"{s.speed:g}x"),
-        "by_type_speed": _grouped(
-            [s for s in samples if s.level == "scene"], lambda s: f"{s.type}@{s.speed:g}x"
-        ),
+        "by_type_speed": _grouped([s for s in samples if s.level == "scene"], lambda s: f"{s.type}@{s.speed:g}x"),
         "speed_consistency": speed_consistency(samples),
         "partial_credit": partial_credit(samples),
     }

@@ -85,9 +85,7 @@ class Interval:
     design_effect: float
 
 
-def clustered_interval(
-    scores: Sequence[float], clusters: Sequence[Hashable], confidence: float = 0.95
-) -> Interval:
+def clustered_interval(scores: Sequence[float], clusters: Sequence[Hashable], confidence: float = 0.95) -> Interval:
     """Mean score with a Wilson interval widened by the design effect of clustering.
 
     See the module docstring for the method and why each step is chosen.
@@ -170,9 +168,7 @@ def _gold_positions(predicted: Sequence[Hashable], gold: Sequence[Hashable]) -> 
     if len(positions) != len(gold):
         raise ValueError(f"gold ordering repeats an item: {list(gold)!r}")
     if len(predicted) != len(gold) or set(predicted) != positions.keys():
-        raise ValueError(
-            f"predicted ordering {list(predicted)!r} is not a permutation of gold ordering {list(gold)!r}"
-        )
+        raise ValueError(f"predicted ordering {list(predicted)!r} is not a permutation of gold ordering {list(gold)!r}")
     return positions
 
 

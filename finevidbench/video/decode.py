@@ -69,9 +69,7 @@ def _decode_decord(path: str, unique: list[int], meta: VideoMeta) -> np.ndarray:
     try:
         reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
         if len(reader) < unique[-1] + 1:
-            raise VideoError(
-                path, f"decord sees {len(reader)} frames, the container lists {meta.frame_count}"
-            )
+            raise VideoError(path, f"decord sees {len(reader)} frames, the container lists {meta.frame_count}")
         frames = reader.get_batch(unique).asnumpy()
     except VideoError:
         raise

@@ -11,9 +11,7 @@ import numpy as np
 CODECS = {"h264": "libx264", "mpeg4": "mpeg4"}
 
 
-def write_video(
-    path: str | Path, frames: Iterable[np.ndarray], fps: float, codec: str = "h264", qp: int = 18
-) -> Path:
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, codec: str = "h264", qp: int = 18) -> Path:
     """Encode uint8 RGB frames (H, W, 3; even H and W) into an mp4; returns the path.
 
     `fps` may be fractional (e.g. 29.97). h264 uses libx264 with no B-frames, so that frame index
@@ -43,9 +41,7 @@ def write_video(
                     }
                 else:
                     stream.codec_context.bit_rate = 4_000_000
-            video_frame = av.VideoFrame.from_ndarray(
-                np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24"
-            )
+            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
             container.mux(stream.encode(video_frame))
         if stream is None:
             raise ValueError(f"{path}: no frames to write")

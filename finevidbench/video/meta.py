@@ -72,9 +72,7 @@ def _probe_cached(resolved: str, size: int, mtime_ns: int, shown: str) -> VideoM
             fps = float(Fraction(rate))
             listed = int(stream.frames or 0)
             if listed and frame_count < listed:
-                raise VideoError(
-                    shown, f"truncated: the container lists {listed} frames, {frame_count} are present"
-                )
+                raise VideoError(shown, f"truncated: the container lists {listed} frames, {frame_count} are present")
             meta = VideoMeta(
                 path=shown,
                 frame_count=frame_count,
