@@ -32,12 +32,8 @@ class EvaluationError(Exception):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (the same names as lmms-eval's where they overlap)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m model_adapters.evaluate", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--model", default="random", help="an lmms-eval model name (ours: random, most_frequent)"
-    )
+    parser = argparse.ArgumentParser(prog="python -m model_adapters.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="random", help="an lmms-eval model name (ours: random, most_frequent)")
     parser.add_argument("--model_args", default="", help="k=v,k=v passed to the model")
     parser.add_argument("--data", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
     parser.add_argument("--tasks", default="finevidbench", help="a FineVidBench group or task")
@@ -127,9 +123,7 @@ def evaluate(args: argparse.Namespace) -> int:
     policy = getattr(model, "frame_policy", None)
     run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device,
                 "wall_time_s": round(time.time() - started, 3)}  # fmt: skip
-    record = build_results(
-        qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks
-    )
+    record = build_results(qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks)
     path = write_results(out, record, samples)
     print(format_table(record["scores"]))
     computed, reused = getattr(model, "computed", len(samples)), getattr(model, "reused", 0)
