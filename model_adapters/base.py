@@ -85,6 +85,9 @@ class FineVidModel(lmms):
         """Raw responses to several requests (default: one at a time)."""
         return [self.answer(r) for r in requests]
 
+    def prepare(self, requests: Sequence[Request]) -> None:
+        """Called once with every request still to answer, before the first batch (default: nothing)."""
+
     def _request(self, instance) -> Request:
         if self.is_simple:
             prompt, generation, _visuals, doc_id, task, split = instance.args
@@ -109,6 +112,7 @@ class FineVidModel(lmms):
                 responses[position] = stored
                 self.reused += 1
         pending.sort(key=lambda p: (prepared[p].doc["video_path"], prepared[p].doc["question_id"]))
+        self.prepare([prepared[p] for p in pending])
         progress = tqdm(total=len(pending), desc=type(self).__name__, unit="q", disable=self.rank != 0)
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start : start + self.batch_size]

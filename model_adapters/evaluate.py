@@ -57,7 +57,7 @@ def make_model(name: str, model_args: str, store: Path, device: str):
         ) from None
     if "store" not in getattr(model_class, "accepted_args", lambda: set())():
         args = model_args  # an lmms-eval built-in model: no resume store
-    return model_class.create_from_arg_string(args, {"batch_size": 1, "device": device})
+    return model_class.create_from_arg_string(args, {"device": device})
 
 
 def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None) -> dict:
@@ -66,10 +66,19 @@ def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None) -> di
     from lmms_eval.tasks import TaskManager
 
     manager = TaskManager("WARNING", include_path=str(tasks_dir()), model_name=model_name)
+    # Under torchrun on CPU, accelerate's state stays single-process; lmms-eval's torchrun path
+    # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
+    launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
+    backend = "torchrun" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not launched_by_accelerate else "accelerate"
     results = simple_evaluate(
-        model=model, tasks=tasks.split(","), task_manager=manager, log_samples=True, limit=limit, batch_size=1
+        model=model,
+        tasks=tasks.split(","),
+        task_manager=manager,
+        log_samples=True,
+        limit=limit,
+        distributed_executor_backend=backend,
     )
-    if not results or not results.get("samples"):
+    if int(os.environ.get("RANK", "0")) == 0 and (not results or not results.get("samples")):
         raise EvaluationError("lmms-eval returned no samples (see its log above)")
     return results
 
@@ -82,7 +91,7 @@ def collect_samples(results: dict) -> list:
             if not isinstance(record.get("acc"), dict):
                 raise EvaluationError(f"an lmms-eval sample has no FineVidBench score: {sorted(record)}")
             samples.append(taskdocs.sample_from_record(record["acc"]))
-    return samples
+    return sorted(samples, key=lambda s: s.question_id)  # the same file whatever the number of processes
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -102,6 +111,8 @@ def evaluate(args: argparse.Namespace) -> int:
         return 2
     try:
         results = run_lmms_eval(model, args.model, args.tasks, args.limit)
+        if int(os.environ.get("RANK", "0")) != 0:
+            return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(results)
     except EvaluationError as exc:
         print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import transformers as tf
+import transformers as hf
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 FAMILIES: tuple[str, ...] = (
@@ -41,7 +41,8 @@ SENTENCES: tuple[str, ...] = (
     "The video shows a man and a woman who open the door, then close it again.",
 )
 
-# Frames and images are resized to this many pixels per side (per family: patch and merge sizes differ).
+# LLaVA-OneVision, LLaVA-NeXT-Video, InternVL and SmolVLM see frames and images as SIDE x SIDE with
+# 8-px patches (4x4 patches); the Qwen-style families size them by pixel budgets (see their builders).
 SIDE = 32
 NUM_MERGES = 64  # BPE merges on top of the 256 bytes and the specials: vocabularies of ~330-370 tokens
 
@@ -68,7 +69,7 @@ QWEN_SPECIALS = [
 
 def make_tokenizer(
     specials: list[str], eos: str, pad: str, extra_special_tokens: dict | None = None
-) -> tf.PreTrainedTokenizerFast:
+) -> hf.PreTrainedTokenizerFast:
     """A byte-level BPE trained on `SENTENCES` (deterministic); `specials` become atomic tokens.
 
     Every byte is a token, so any text encodes and digits 0-9 and letters A-D are single tokens;
@@ -84,7 +85,7 @@ def make_tokenizer(
         show_progress=False,
     )
     bpe.train_from_iterator(list(SENTENCES) * 4, trainer)
-    return tf.PreTrainedTokenizerFast(
+    return hf.PreTrainedTokenizerFast(
         tokenizer_object=bpe, eos_token=eos, pad_token=pad, extra_special_tokens=extra_special_tokens or {}
     )
 
@@ -95,26 +96,26 @@ def chat_template(
     turn: str = "<|im_start|>{role}\n",
     end: str = "<|im_end|>\n",
     roles: dict | None = None,
+    start: str = "",
+    gen: str | None = None,
 ) -> str:
-    """A Jinja chat template: `video`/`image` for video/image blocks, text for text blocks.
+    """A Jinja chat template: `video`/`image` for video/image blocks, the text of text blocks.
 
-    `turn` opens a message (`{role}` is replaced by the role, renamed through `roles`), `end` closes
-    it; the generation prompt is the assistant's `turn`.
+    `start` opens the conversation; `turn` opens each message (`{role}` is the message's role, renamed
+    through `roles`) and `end` closes it; the generation prompt is `gen` (default: the assistant's `turn`).
     """
     roles = roles or {}
-    opening = turn.replace("{role}", "{{ role }}")
-    gen = turn.replace("{role}", roles.get("assistant", "assistant"))
+    gen = turn.replace("{role}", roles.get("assistant", "assistant")) if gen is None else gen
     return (
-        f"{{% for message in messages %}}{{% set role = {roles!r}.get(message['role'], message['role']) %}}"
-        + opening
+        start
+        + f"{{% for message in messages %}}{{% set role = {roles!r}.get(message['role'], message['role']) %}}"
+        + turn.replace("{role}", "{{ role }}")
         + "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
         "{% for c in message['content'] %}"
         f"{{% if c['type'] == 'video' %}}{video}{{% elif c['type'] == 'image' %}}{image}"
         "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}"
         + end
-        + "{% endfor %}{% if add_generation_prompt %}"
-        + gen
-        + "{% endif %}"
+        + f"{{% endfor %}}{{% if add_generation_prompt %}}{gen}{{% endif %}}"
     )
 
 
@@ -122,7 +123,7 @@ def _ids(tok, names: list[str]) -> dict[str, int]:
     return {n: tok.convert_tokens_to_ids(n) for n in names}
 
 
-def _qwen_text(tok, head_dim: int = 16, **extra) -> dict:
+def _qwen_text(tok, **rope) -> dict:
     ids = _ids(tok, QWEN_SPECIALS)
     return dict(
         TEXT,
@@ -130,7 +131,7 @@ def _qwen_text(tok, head_dim: int = 16, **extra) -> dict:
         bos_token_id=ids["<|endoftext|>"],
         eos_token_id=ids["<|im_end|>"],
         pad_token_id=ids["<|endoftext|>"],
-        rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0, **extra},
+        rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0, **rope},
     )
 
 
@@ -153,14 +154,14 @@ QWEN2_PX = dict(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56})
 
 def _qwen2_vl(tok):
     vision = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, patch_size=14)
-    cfg = tf.Qwen2VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
-    proc = tf.Qwen2VLProcessor(
-        image_processor=tf.Qwen2VLImageProcessor(**QWEN2_PX),
-        video_processor=tf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
+    cfg = hf.Qwen2VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
+    proc = hf.Qwen2VLProcessor(
+        image_processor=hf.Qwen2VLImageProcessor(**QWEN2_PX),
+        video_processor=hf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
         tokenizer=tok,
         chat_template=QWEN_TEMPLATE,
     )
-    return tf.Qwen2VLForConditionalGeneration(cfg), proc
+    return hf.Qwen2VLForConditionalGeneration(cfg), proc
 
 
 def _qwen2_5_vl(tok):
@@ -174,14 +175,14 @@ def _qwen2_5_vl(tok):
         window_size=56,
         fullatt_block_indexes=[1],
     )
-    cfg = tf.Qwen2_5_VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
-    proc = tf.Qwen2_5_VLProcessor(
-        image_processor=tf.Qwen2VLImageProcessor(**QWEN2_PX),
-        video_processor=tf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
+    cfg = hf.Qwen2_5_VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
+    proc = hf.Qwen2_5_VLProcessor(
+        image_processor=hf.Qwen2VLImageProcessor(**QWEN2_PX),
+        video_processor=hf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
         tokenizer=tok,
         chat_template=QWEN_TEMPLATE,
     )
-    return tf.Qwen2_5_VLForConditionalGeneration(cfg), proc
+    return hf.Qwen2_5_VLForConditionalGeneration(cfg), proc
 
 
 def _qwen3_vl(tok):
@@ -198,16 +199,16 @@ def _qwen3_vl(tok):
         deepstack_visual_indexes=[0],
     )
     text = _qwen_text(tok, mrope_interleaved=True)
-    cfg = tf.Qwen3VLConfig(text_config=dict(text, head_dim=16), vision_config=vision, **_qwen_ids(tok))
+    cfg = hf.Qwen3VLConfig(text_config=dict(text, head_dim=16), vision_config=vision, **_qwen_ids(tok))
     px = dict(size={"shortest_edge": 64 * 64, "longest_edge": 64 * 64}, patch_size=16)
-    video = tf.Qwen3VLVideoProcessor(**px, cap_pixels_per_frame=True, do_sample_frames=False)
-    proc = tf.Qwen3VLProcessor(
-        image_processor=tf.Qwen2VLImageProcessor(**px),
+    video = hf.Qwen3VLVideoProcessor(**px, cap_pixels_per_frame=True, do_sample_frames=False)
+    proc = hf.Qwen3VLProcessor(
+        image_processor=hf.Qwen2VLImageProcessor(**px),
         video_processor=video,
         tokenizer=tok,
         chat_template=QWEN_TEMPLATE,
     )
-    return tf.Qwen3VLForConditionalGeneration(cfg), proc
+    return hf.Qwen3VLForConditionalGeneration(cfg), proc
 
 
 def _llava_onevision(tok):
@@ -216,7 +217,7 @@ def _llava_onevision(tok):
     vision = dict(VISION, model_type="siglip_vision_model", image_size=SIDE, patch_size=8, vision_use_head=False)
     text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
     text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
-    cfg = tf.LlavaOnevisionConfig(
+    cfg = hf.LlavaOnevisionConfig(
         vision_config=vision,
         text_config=text,
         image_token_index=ids["<image>"],
@@ -226,15 +227,15 @@ def _llava_onevision(tok):
         image_grid_pinpoints=pinpoints,
     )
     size = {"height": SIDE, "width": SIDE}
-    proc = tf.LlavaOnevisionProcessor(
-        image_processor=tf.LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=pinpoints),
-        video_processor=tf.LlavaOnevisionVideoProcessor(size=size),
+    proc = hf.LlavaOnevisionProcessor(
+        image_processor=hf.LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=pinpoints),
+        video_processor=hf.LlavaOnevisionVideoProcessor(size=size),
         tokenizer=tok,
         num_image_tokens=(SIDE // 8) ** 2,
         vision_feature_select_strategy="full",
         chat_template=chat_template(video="<video>\n", image="<image>\n"),
     )
-    return tf.LlavaOnevisionForConditionalGeneration(cfg), proc
+    return hf.LlavaOnevisionForConditionalGeneration(cfg), proc
 
 
 def _llava_next_video(tok):
@@ -243,7 +244,7 @@ def _llava_next_video(tok):
     vision = dict(VISION, model_type="clip_vision_model", image_size=SIDE, patch_size=8, projection_dim=32)
     text = dict(TEXT, model_type="llama", vocab_size=len(tok))
     text.update(pad_token_id=ids["<unk>"], eos_token_id=ids["</s>"])
-    cfg = tf.LlavaNextVideoConfig(
+    cfg = hf.LlavaNextVideoConfig(
         vision_config=vision,
         text_config=text,
         image_token_index=ids["<image>"],
@@ -253,19 +254,18 @@ def _llava_next_video(tok):
         image_grid_pinpoints=pinpoints,
     )
     px = dict(size={"shortest_edge": SIDE}, crop_size={"height": SIDE, "width": SIDE})
-    template = chat_template(
-        video="<video>\n", image="<image>\n", turn="{role}: ", end=" ", roles={"user": "USER", "assistant": "ASSISTANT"}
-    )
-    proc = tf.LlavaNextVideoProcessor(
-        video_processor=tf.LlavaNextVideoVideoProcessor(**px),
-        image_processor=tf.LlavaNextImageProcessor(**px, image_grid_pinpoints=pinpoints),
+    roles = {"user": "USER", "assistant": "ASSISTANT", "system": "SYSTEM"}
+    template = chat_template("<video>\n", "<image>\n", turn="{role}: ", end=" ", roles=roles, gen="ASSISTANT:")
+    proc = hf.LlavaNextVideoProcessor(
+        video_processor=hf.LlavaNextVideoVideoProcessor(**px),
+        image_processor=hf.LlavaNextImageProcessor(**px, image_grid_pinpoints=pinpoints),
         tokenizer=tok,
         patch_size=8,
         vision_feature_select_strategy="default",
         num_additional_image_tokens=1,
         chat_template=template,
     )
-    return tf.LlavaNextVideoForConditionalGeneration(cfg), proc
+    return hf.LlavaNextVideoForConditionalGeneration(cfg), proc
 
 
 INTERNVL_TOKENS = {
@@ -282,18 +282,18 @@ def _internvl(tok):
     vision = dict(VISION, image_size=SIDE, patch_size=8)
     text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
     text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
-    cfg = tf.InternVLConfig(
+    cfg = hf.InternVLConfig(
         vision_config=vision, text_config=text, image_token_id=ids["<IMG_CONTEXT>"], image_seq_length=seq
     )
     size = {"height": SIDE, "width": SIDE}
-    proc = tf.InternVLProcessor(
-        image_processor=tf.GotOcr2ImageProcessor(size=size, max_patches=1),
-        video_processor=tf.InternVLVideoProcessor(size=size),
+    proc = hf.InternVLProcessor(
+        image_processor=hf.GotOcr2ImageProcessor(size=size, max_patches=1),
+        video_processor=hf.InternVLVideoProcessor(size=size),
         tokenizer=tok,
         image_seq_length=seq,
         chat_template=chat_template(video="<video>\n", image="<IMG_CONTEXT>\n"),
     )
-    return tf.InternVLForConditionalGeneration(cfg), proc
+    return hf.InternVLForConditionalGeneration(cfg), proc
 
 
 def _videollama3(tok):
@@ -302,19 +302,19 @@ def _videollama3(tok):
     ids = _ids(tok, QWEN_SPECIALS)
     text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
     text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
-    cfg = tf.VideoLlama3Config(
+    cfg = hf.VideoLlama3Config(
         text_config=text,
         vision_config=dict(VISION, patch_size=14),
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
     )
-    proc = tf.VideoLlama3Processor(
-        image_processor=tf.VideoLlama3ImageProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56}),
-        video_processor=tf.VideoLlama3VideoProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 16 * 56 * 56}),
+    proc = hf.VideoLlama3Processor(
+        image_processor=hf.VideoLlama3ImageProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56}),
+        video_processor=hf.VideoLlama3VideoProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 16 * 56 * 56}),
         tokenizer=tok,
         chat_template=chat_template(video="<|video_pad|>\n", image="<|image_pad|>\n"),
     )
-    return tf.VideoLlama3ForConditionalGeneration(cfg), proc
+    return hf.VideoLlama3ForConditionalGeneration(cfg), proc
 
 
 SMOLVLM_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
@@ -328,23 +328,19 @@ def _smolvlm(tok):
     text = dict(TEXT, model_type="llama", vocab_size=len(tok))
     text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<end_of_utterance>"])
     vision = dict(VISION, image_size=SIDE, patch_size=8)
-    cfg = tf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2)
+    cfg = hf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2)
     px = dict(size={"longest_edge": SIDE}, max_image_size={"longest_edge": SIDE}, do_image_splitting=False)
-    template = chat_template(
-        video="<video>",
-        image="<image>",
-        turn="<|im_start|>{role}: ",
-        end="<end_of_utterance>\n",
-        roles={"user": "User", "assistant": "Assistant", "system": "System"},
-    )
-    proc = tf.SmolVLMProcessor(
-        image_processor=tf.SmolVLMImageProcessor(**px),
-        video_processor=tf.SmolVLMVideoProcessor(**px),
+    roles = {"user": "User", "assistant": "Assistant", "system": "System"}
+    end = "<end_of_utterance>\n"  # as SmolVLM's own template: "<|im_start|>User: ...<end_of_utterance>\nAssistant:"
+    template = chat_template("<video>", "<image>", "{role}: ", end, roles, start="<|im_start|>", gen="Assistant:")
+    proc = hf.SmolVLMProcessor(
+        image_processor=hf.SmolVLMImageProcessor(**px),
+        video_processor=hf.SmolVLMVideoProcessor(**px),
         tokenizer=tok,
         image_seq_len=(SIDE // 8) ** 2 // 4,
         chat_template=template,
     )
-    return tf.SmolVLMForConditionalGeneration(cfg), proc
+    return hf.SmolVLMForConditionalGeneration(cfg), proc
 
 
 # family -> (builder, tokenizer specials, eos, pad, named special tokens)
@@ -372,11 +368,8 @@ _BUILDERS: dict[str, tuple[Callable, list[str], str, str, dict | None]] = {
 }
 
 
-def build_tiny(family: str, out: str | Path, seed: int = 0) -> Path:
-    """Build the tiny random model of `family` and save model and processor into `out`; returns `out`.
-
-    The weights depend only on `seed`.
-    """
+def make_tiny(family: str, seed: int = 0):
+    """The tiny random `(model, processor)` of `family`, in eval mode; the weights depend only on `seed`."""
     if family not in _BUILDERS:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
     builder, specials, eos, pad, named = _BUILDERS[family]
@@ -386,6 +379,12 @@ def build_tiny(family: str, out: str | Path, seed: int = 0) -> Path:
     model.eval()
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
+    return model, proc
+
+
+def build_tiny(family: str, out: str | Path, seed: int = 0) -> Path:
+    """Build the tiny random model of `family` and save model and processor into `out`; returns `out`."""
+    model, proc = make_tiny(family, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)

@@ -1,0 +1,251 @@
+"""The shared base of every Hugging Face Video-LLM adapter.
+
+Everything common lives here: loading (`from_pretrained` with revision, dtype, device,
+attention implementation, device_map, trust_remote_code), an optional PEFT LoRA adapter loaded
+unmerged, the frame policy, decoding through `finevidbench.video` (and its cache), the chat
+messages, batching with left padding, greedy generation and the fingerprint. A family subclass
+sets only what is its own: the model class, how fragment frames are shown (`fragment_form`),
+and, where needed, `processor_kwargs` or `video_block`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
+from finevidbench.video import FramePolicy, load_clip, load_frames
+from model_adapters.base import FineVidModel, Request
+
+POLICY_ARGS = ("num_frames", "fps", "max_frames", "frame_mode")
+
+
+class AdapterError(ValueError):
+    """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
+
+
+class HFVideoModel(FineVidModel):
+    """Any `AutoModelForImageTextToText` video model; families override the little that differs."""
+
+    is_simple = False
+    model_class: ClassVar[str] = "AutoModelForImageTextToText"
+    fragment_form: ClassVar[str] = "images"
+    """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
+    stacks_videos: ClassVar[bool] = False
+    """True when the processor stacks a batch's videos into one tensor (equal frame counts needed)."""
+
+    def __init__(
+        self,
+        pretrained: str,
+        revision: str | None = None,
+        adapter: str | None = None,
+        max_new_tokens: int = 64,
+        dtype: str = "auto",
+        attn_implementation: str | None = None,
+        device_map: str | None = None,
+        trust_remote_code: bool = False,
+        num_frames: int | None = None,
+        fps: float | None = None,
+        max_frames: int | None = None,
+        frame_mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pretrained = str(pretrained)
+        self.max_new_tokens = int(max_new_tokens)
+        self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode)
+        self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
+        self.revision = revision or _local_weights_hash(self.pretrained)
+        self.adapter_info = None
+        if adapter:
+            self.model, self.adapter_info = _attach_adapter(self.model, adapter, self.pretrained)
+        self.model.eval()
+
+    # -- loading ------------------------------------------------------------------------------
+    @staticmethod
+    def _policy(num_frames, fps, max_frames, frame_mode) -> FramePolicy:
+        base = FramePolicy.parse(DEFAULT_SCENE_POLICY).to_dict()
+        if num_frames is not None:
+            base.update(num_frames=int(num_frames), fps=None, max_frames=None)
+        if fps is not None:
+            base.update(fps=float(fps), num_frames=None)
+        if max_frames is not None:
+            base.update(max_frames=int(max_frames))
+        if frame_mode is not None:
+            base.update(mode=frame_mode)
+        return FramePolicy.parse(base)
+
+    def _load(self, revision, dtype, attn_implementation, device_map, trust_remote_code):
+        import torch
+        import transformers
+
+        looks_like_hub_id = self.pretrained.count("/") == 1 and not self.pretrained.startswith((".", "/", "~"))
+        if not Path(self.pretrained).expanduser().exists() and not looks_like_hub_id:
+            raise AdapterError(
+                f"pretrained={self.pretrained}: no such folder, and not a hub id "
+                "(fix: pass a local model folder or ORG/NAME)"
+            )
+        torch_dtype = {"auto": torch.float32 if self.device.type == "cpu" else torch.bfloat16}.get(dtype, dtype)
+        options = {"revision": revision, "trust_remote_code": bool(trust_remote_code)}
+        load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
+        try:
+            processor = transformers.AutoProcessor.from_pretrained(self.pretrained, **options)
+            model_class = getattr(transformers, self.model_class)
+            model = model_class.from_pretrained(self.pretrained, **options, **{k: v for k, v in load.items() if v})
+        except (OSError, ValueError, KeyError) as exc:
+            raise AdapterError(f"pretrained={self.pretrained}: cannot load it ({exc})".splitlines()[0]) from None
+        if device_map is None:
+            model = model.to(self.device)
+        processor.tokenizer.padding_side = "left"  # batched greedy generation continues from the right
+        return processor, model
+
+    def fingerprint_parts(self) -> dict:
+        return {
+            "model": type(self).__name__,
+            "pretrained": self.pretrained,
+            "revision": self.revision,
+            "adapter": (self.adapter_info or {}).get("sha256"),
+            "policy": self.frame_policy.id,
+            "max_new_tokens": self.max_new_tokens,
+        }
+
+    def policy_id(self) -> str:
+        return self.frame_policy.id
+
+    # -- inputs -------------------------------------------------------------------------------
+    def visual_blocks(self, doc: dict) -> tuple[list[dict], Any]:
+        """Content blocks for one document, and its video metadata (None when shown as images)."""
+        from transformers.video_utils import VideoMetadata
+
+        if doc["level"] == "scene":
+            clip = load_clip(doc["video_path"], self.frame_policy.with_speed(doc["speed"]))
+            frames, times = np.asarray(clip.frames), clip.sampling.timestamps
+        else:
+            frames = self.fragment_frames(doc)
+            times = tuple(i * FRAGMENT_FRAME_SECONDS for i in range(len(frames)))
+            if self.fragment_form == "images":
+                return self.image_blocks(frames), None
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 1.0
+        meta = VideoMetadata(
+            total_num_frames=len(frames), fps=fps, frames_indices=list(range(len(frames))),
+            duration=len(frames) / fps, width=frames.shape[2], height=frames.shape[1],
+        )  # fmt: skip
+        return [self.video_block(frames)], meta
+
+    def prepare(self, requests: Sequence[Request]) -> None:
+        """Note, per video, every fragment frame the run will show, so each video is decoded once."""
+        self._fragment_union: dict[str, tuple[int, ...]] = {}
+        for request in requests:
+            if request.doc["level"] == "fragment":
+                path = request.doc["video_path"]
+                self._fragment_union[path] = tuple(
+                    sorted({*self._fragment_union.get(path, ()), *request.doc["frames"]})
+                )
+
+    def fragment_frames(self, doc: dict) -> np.ndarray:
+        """A fragment item's frames, cut from one decode of all the video's fragment frames."""
+        union = getattr(self, "_fragment_union", {}).get(doc["video_path"]) or tuple(sorted(set(doc["frames"])))
+        decoded = load_frames(doc["video_path"], union)
+        row = {index: position for position, index in enumerate(union)}
+        return np.asarray(decoded)[[row[i] for i in doc["frames"]]]
+
+    def video_block(self, frames: np.ndarray) -> dict:
+        """The content block of a clip."""
+        return {"type": "video", "video": frames}
+
+    def image_blocks(self, frames: np.ndarray) -> list[dict]:
+        """Numbered images: "Frame 1:" <image> "Frame 2:" <image> ..."""
+        from PIL import Image
+
+        blocks = []
+        for number, frame in enumerate(frames, start=1):
+            blocks += [{"type": "text", "text": f"Frame {number}:"}, {"type": "image", "image": Image.fromarray(frame)}]
+        return blocks
+
+    def processor_kwargs(self, metas: list) -> dict:
+        """Keyword arguments of the processor call: padding, and video metadata when there are videos."""
+        return {"padding": True, **({"video_metadata": metas} if metas else {})}
+
+    def encode(self, requests: Sequence[Request]):
+        """Tokenised, padded inputs of a batch of requests."""
+        conversations, metas = [], []
+        for request in requests:
+            blocks, meta = self.visual_blocks(request.doc)
+            if meta is not None:
+                metas.append(meta)
+            content = [*blocks, {"type": "text", "text": request.prompt}]
+            conversations.append([{"role": "user", "content": content}])
+        return self.processor.apply_chat_template(
+            conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+            processor_kwargs=self.processor_kwargs(metas),
+        )  # fmt: skip
+
+    def frame_count(self, doc: dict) -> int:
+        """How many frames a document's visual input holds (probe and policy only, no decoding)."""
+        from finevidbench.video import probe
+
+        if doc["level"] == "fragment":
+            return len(doc["frames"])
+        return len(self.frame_policy.with_speed(doc["speed"]).sample(probe(doc["video_path"])).indices)
+
+    def answer_batch(self, requests: Sequence[Request]) -> list[str]:
+        if not self.stacks_videos or len(requests) == 1:
+            return self.generate(requests)
+        groups: dict[int, list[int]] = {}
+        for position, request in enumerate(requests):
+            groups.setdefault(self.frame_count(request.doc), []).append(position)
+        answers: list[str] = [""] * len(requests)
+        for positions in groups.values():
+            for position, answer in zip(positions, self.generate([requests[p] for p in positions]), strict=True):
+                answers[position] = answer
+        return answers
+
+    def generate(self, requests: Sequence[Request]) -> list[str]:
+        """Greedy answers to a batch whose inputs the processor can put in one tensor."""
+        import torch
+
+        inputs = self.encode(requests).to(self.model.device)
+        limit = int(requests[0].generation.get("max_new_tokens", self.max_new_tokens))
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=limit, do_sample=False)
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
+        return [t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)]
+
+
+def _local_weights_hash(path: str) -> str | None:
+    """A hash of a local model's config and weight files (a stand-in for a hub revision)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(folder.glob("*.json")) + sorted(folder.glob("*.safetensors")):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes() if file.stat().st_size < 64 * 2**20 else str(file.stat().st_size).encode())
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def _attach_adapter(model, adapter: str, pretrained: str):
+    """Load a PEFT LoRA folder onto `model`, unmerged; returns the wrapped model and its record."""
+    from peft import PeftModel
+
+    folder = Path(adapter)
+    config_file = folder / "adapter_config.json"
+    if not config_file.is_file():
+        raise AdapterError(f"adapter={adapter}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
+    try:
+        wrapped = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise AdapterError(f"adapter={adapter} does not fit pretrained={pretrained}: {exc}".splitlines()[0]) from None
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        if file.is_file():
+            digest.update(file.name.encode() + file.read_bytes())
+    config = json.loads(config_file.read_text())
+    record = {"path": str(folder), "sha256": digest.hexdigest(), "peft_type": config.get("peft_type"),
+              "r": config.get("r"), "target_modules": config.get("target_modules")}  # fmt: skip
+    return wrapped, record

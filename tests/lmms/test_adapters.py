@@ -1,0 +1,182 @@
+"""Video-LLM adapters on tiny random models of the real architectures (built offline, never downloaded)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from tiny_models import build_tiny
+
+import finevidbench.video.clip as clip_module
+from finevidbench import taskdocs
+from finevidbench.builder import build
+from finevidbench.corpus.synth import synthesize
+from finevidbench.results import read_results
+from model_adapters.hf import AdapterError
+from model_adapters.manifests import FAMILIES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("adapter_set")
+    labels = synthesize(root, videos=4, seed=11, progress=False)
+    build(root / "videos", root, labels=labels, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    cache: dict[str, Path] = {}
+
+    def get(family: str) -> Path:
+        if family not in cache:
+            cache[family] = build_tiny(family, tmp_path_factory.mktemp(family))
+        return cache[family]
+
+    return get
+
+
+def requests_for(small_set: Path, monkeypatch, per_type: int = 1):
+    from model_adapters.base import Request
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    docs = [d for t in ("action", "speed", "frame_count", "rearrangement") for d in taskdocs.docs_for(t)[:per_type]]
+    return [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 4}, task="t") for d in docs]
+
+
+def load(family: str, path: Path, **kwargs):
+    from model_adapters import families
+    from model_adapters.hf import HFVideoModel
+
+    cls = getattr(families, FAMILIES[family]) if family in FAMILIES else HFVideoModel
+    return cls(pretrained=str(path), max_new_tokens=4, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", [*FAMILIES, "hf"])
+def test_every_family_evaluates_a_slice_through_the_make_eval_path(family, tiny, small_set, tmp_path):
+    path = tiny("qwen2_vl" if family == "hf" else family)
+    out = tmp_path / "run"
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    command = [sys.executable, "-m", "model_adapters.evaluate", "--model", f"fvb_{family}",
+               "--model_args", f"pretrained={path},max_new_tokens=4,batch_size=2", "--data", str(small_set),
+               "--limit", "2", "--out", str(out)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = read_results(out / "results.json")
+    assert set(results["scores"]["by_level"]) == {"scene", "fragment"}
+    assert results["model"]["revision"].startswith("sha256:")
+    assert results["frame_policy"]["fps"] == 3.0
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 16 and all(isinstance(s["response"], str) for s in samples)
+
+
+def test_batch_of_four_equals_batch_of_one(tiny, small_set, monkeypatch):
+    requests = requests_for(small_set, monkeypatch, per_type=2)
+    model = load("qwen2_5_vl", tiny("qwen2_5_vl"))
+    one = [model.answer_batch([r])[0] for r in requests]
+    four = model.answer_batch(requests[:4]) + model.answer_batch(requests[4:])
+    assert one == four
+
+
+def test_stacking_processors_batch_clips_of_different_lengths(tiny, small_set, monkeypatch):
+    requests = requests_for(small_set, monkeypatch, per_type=2)
+    model = load("llava_onevision", tiny("llava_onevision"))
+    assert len({model.frame_count(r.doc) for r in requests}) > 1
+    assert model.answer_batch(requests) == [model.answer_batch([r])[0] for r in requests]
+
+
+def _lora(model_dir: Path, out: Path, targets=("q_proj", "v_proj")) -> Path:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForImageTextToText
+
+    torch.manual_seed(0)
+    base = AutoModelForImageTextToText.from_pretrained(model_dir)
+    config = LoraConfig(r=4, lora_alpha=32, target_modules=list(targets), init_lora_weights=False)
+    get_peft_model(base, config).save_pretrained(out)
+    return out
+
+
+def test_lora_adapter_loads_unmerged_changes_outputs_and_goes_away(tiny, small_set, monkeypatch, tmp_path):
+    path = tiny("qwen2_5_vl")
+    requests = requests_for(small_set, monkeypatch)
+    adapter = _lora(path, tmp_path / "adapter")
+    plain = load("qwen2_5_vl", path).answer_batch(requests)
+    tuned_model = load("qwen2_5_vl", path, adapter=str(adapter))
+    assert tuned_model.adapter_info["peft_type"] == "LORA" and len(tuned_model.adapter_info["sha256"]) == 64
+    assert type(tuned_model.model).__name__ == "PeftModel"  # unmerged
+    assert tuned_model.answer_batch(requests) != plain
+    assert load("qwen2_5_vl", path).answer_batch(requests) == plain
+    assert tuned_model.fingerprint != load("qwen2_5_vl", path).fingerprint
+
+
+def test_bad_adapter_and_bad_paths_are_clear_errors(tiny, tmp_path):
+    path = tiny("qwen2_5_vl")
+    with pytest.raises(AdapterError, match="no adapter_config.json"):
+        load("qwen2_5_vl", path, adapter=str(tmp_path))
+    foreign = _lora(tiny("llava_onevision"), tmp_path / "foreign", targets=("linear_1",))
+    with pytest.raises(AdapterError, match="does not fit"):
+        load("qwen2_5_vl", path, adapter=str(foreign))
+    with pytest.raises(AdapterError, match="no such folder, and not a hub id"):
+        load("qwen2_5_vl", tmp_path / "missing")
+    with pytest.raises(ValueError, match=r"unknown model argument\(s\) \['temprature'\]"):
+        load("qwen2_5_vl", path, temprature=0)
+
+
+def test_each_video_is_decoded_once_per_frame_policy(tiny, small_set, monkeypatch):
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    decodes = []
+    real = clip_module.decode_frames
+    monkeypatch.setattr(
+        clip_module,
+        "decode_frames",
+        lambda path, idx, *a, **k: decodes.append(Path(path).stem) or real(path, idx, *a, **k),
+    )
+    clip_module.DEFAULT_CACHE.clear()
+    model = load("qwen2_5_vl", tiny("qwen2_5_vl"), batch_size=4)
+    docs = {
+        t: taskdocs.docs_for(t) for t in ("action", "effect", "speed", "frame_count", "rearrangement", "adjust_or_not")
+    }
+    model.task_dict = {t: {"test": d} for t, d in docs.items()}
+    instances = [SimpleNamespace(args=(taskdocs.doc_to_text(d), None, {"max_new_tokens": 2}, i, t, "test"))
+                 for t, ds in docs.items() for i, d in enumerate(ds)]  # fmt: skip
+    answers = model.generate_until(instances)
+    assert len(answers) == len(instances) > 40
+    per_video = {v: decodes.count(v) for v in set(decodes)}
+    # one decode per playback speed (scene policies) plus one for all fragment frames of the video
+    assert per_video and all(n <= 3 + 1 for n in per_video.values()), per_video
+    assert len(decodes) == len(set(d["video"] for ds in docs.values() for d in ds)) * 4
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_same_answers_as_one(small_set, tmp_path):
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    common = ["-m", "model_adapters.evaluate", "--model", "random", "--data", str(small_set)]
+    one = subprocess.run(
+        [sys.executable, *common, "--out", str(tmp_path / "one")], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    two = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+         *common, "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert two.returncode == 0, two.stderr[-5000:]
+    assert (tmp_path / "one" / "samples.jsonl").read_text() == (tmp_path / "two" / "samples.jsonl").read_text()
+    assert "answers:" in two.stdout and int(two.stdout.split("answers: ")[1].split()[0]) < len(
+        (tmp_path / "one" / "samples.jsonl").read_text().splitlines()
+    )
