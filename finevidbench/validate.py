@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import permutations
 
 from finevidbench.builder import answer_key
 from finevidbench.dataset import QuestionSet
@@ -44,6 +45,9 @@ def _expected_values(qtype, questions) -> list[str] | None:
     if qtype.answer_type == "integer":
         low, high = qtype.params["count_range"]
         return [str(v) for v in range(low, high + 1)]
+    if qtype.answer_type == "permutation":
+        labels = tuple(range(1, len(questions[0].answer) + 1))
+        return [" ".join(map(str, order)) for order in permutations(labels) if order != labels]
     return None
 
 

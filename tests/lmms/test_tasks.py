@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import build_question_set
 
 from finevidbench import taskdocs
-from finevidbench.builder import build
-from finevidbench.corpus.synth import synthesize
 from finevidbench.results import read_results
 from finevidbench.taskgen import task_files
 from finevidbench.video import probe
@@ -25,10 +24,7 @@ TASKS = ROOT / "tasks"
 
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("lmms_set")
-    labels = synthesize(root, videos=6, seed=3, progress=False)
-    build(root / "videos", root, labels=labels, progress=False)
-    return root
+    return build_question_set(tmp_path_factory.mktemp("lmms_set"), videos=6, seed=3)
 
 
 def offline_env(tmp_path: Path, data: Path | str) -> dict:

@@ -7,6 +7,7 @@ over frames whose measured inter-frame change shows the order (see `params["min_
 
 from __future__ import annotations
 
+import math
 from itertools import permutations
 from typing import Any
 
@@ -31,6 +32,11 @@ def _ordered_selection(ctx: VideoContext, k: int, rng: np.random.Generator, trie
         if ctx.min_consecutive_change(chosen) >= MIN_CHANGE:
             return chosen
     return None
+
+
+def _order_evidence(ctx: VideoContext, chosen: list[int]) -> dict:
+    """What validate re-checks for an order item: its smallest chronological inter-frame change."""
+    return {"min_change": round(ctx.min_consecutive_change(chosen), 3)}
 
 
 def _shown(ctx: VideoContext, positions: list[int]) -> tuple[int, ...]:
@@ -112,7 +118,7 @@ class MeaningfulOrder(QuestionType):
             options=options,
             answer=letter,
             frames=_shown(ctx, chosen[::-1] if reverse else chosen),
-            evidence={"min_change": round(ctx.min_consecutive_change(chosen), 3)},
+            evidence=_order_evidence(ctx, chosen),
         )
 
 
@@ -197,7 +203,7 @@ class AdjustOrNot(QuestionType):
             prompt=self.full_prompt(self.template),
             answer=target,
             frames=_shown(ctx, chosen_shown),
-            evidence={"min_change": round(ctx.min_consecutive_change(chosen), 3)},
+            evidence=_order_evidence(ctx, chosen),
         )
 
 
@@ -211,7 +217,15 @@ class Rearrangement(QuestionType):
     template = "These frames are shuffled. Give the frame numbers in chronological order."
     display_name = "Rearrangement"
     description = "Order shuffled frames; exact match, with Kendall tau partial credit reported beside it."
-    params = {"per_video": 2, "frames": 4, "min_change": MIN_CHANGE}
+    params = {"per_video": 2, "frames": 4, "min_change": MIN_CHANGE, "orders": "balanced, identity excluded"}
+
+    def targets(self, ctx: VideoContext) -> list[tuple[int, ...]]:
+        # every shown order but the chronological one, equally often: no answer is more common
+        identity = tuple(range(self.params["frames"]))
+        return [order for order in permutations(identity) if order != identity]
+
+    def chance(self, question: Question) -> float:
+        return 1.0 / (math.factorial(len(question.answer)) - 1)
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> list[int]:
         labels = range(1, len(question.frames) + 1)
@@ -221,9 +235,7 @@ class Rearrangement(QuestionType):
         chosen = _ordered_selection(ctx, self.params["frames"], rng)
         if chosen is None:
             return None
-        order = [int(i) for i in rng.permutation(len(chosen))]
-        while order == sorted(order):
-            order = [int(i) for i in rng.permutation(len(chosen))]
+        order = list(target)
         shown = [chosen[i] for i in order]
         # label (1-based position in the shown sequence) of each frame, chronologically
         answer = [order.index(i) + 1 for i in range(len(chosen))]
@@ -231,5 +243,5 @@ class Rearrangement(QuestionType):
             prompt=self.full_prompt(self.template),
             answer=answer,
             frames=_shown(ctx, shown),
-            evidence={"min_change": round(ctx.min_consecutive_change(chosen), 3)},
+            evidence=_order_evidence(ctx, chosen),
         )
