@@ -24,8 +24,9 @@ DATA ?= mini
 LIMIT ?=
 OUT ?= runs
 PYTEST_ARGS ?=
+SITE ?= site
 
-.PHONY: help venv test lint eval sf2t savi submit leaderboard bench clean
+.PHONY: help venv test lint eval sf2t savi submit leaderboard leaderboard-seeds bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,11 +59,15 @@ sf2t: $(STAMP)  ## fine-tune MODEL with SF2T (LoRA) and evaluate with and withou
 savi: $(STAMP)  ## self-alignment (DPO) recipe
 	@echo "make savi: not implemented yet (issue 8: self-alignment)." >&2; exit 2
 
-submit: $(STAMP)  ## validate and package RESULTS for the leaderboard
-	@echo "make submit: not implemented yet (issue 7: leaderboard)." >&2; exit 2
+submit: $(STAMP)  ## validate, rescore and package RESULTS (a run folder) as leaderboard/submissions/<slug>
+	@test -n "$(RESULTS)" || { echo "make submit: pass RESULTS=<run folder>, e.g. RESULTS=runs/random" >&2; exit 2; }
+	$(PY) -m leaderboard submit --results "$(RESULTS)" $(if $(META),--meta "$(META)") $(if $(FORCE),--force)
 
-leaderboard: $(STAMP)  ## build the static leaderboard site
-	@echo "make leaderboard: not implemented yet (issue 7: leaderboard)." >&2; exit 2
+leaderboard-seeds: $(STAMP)  ## re-evaluate the reference baselines on the mini set and rewrite their submissions
+	$(PY) -m leaderboard seed
+
+leaderboard: $(STAMP)  ## build the static site (site/) from every submission, rescored
+	$(PY) -m leaderboard build --out "$(SITE)"
 
 bench: $(STAMP)  ## decoding and evaluation benchmarks
 	@echo "make bench: not implemented yet (issue 9: performance)." >&2; exit 2

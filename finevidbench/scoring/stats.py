@@ -242,3 +242,40 @@ def chance_interval_contains(interval: Interval, chance: float) -> bool:
         ``interval.low <= chance <= interval.high``.
     """
     return interval.low <= chance <= interval.high
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean per-question difference of two models on shared questions, with a clustered interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def significant(self) -> bool:
+        """True when the interval excludes zero."""
+        return self.low > 0 or self.high < 0
+
+
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], clusters: Sequence[Hashable], confidence: float = 0.95
+) -> PairedDifference:
+    """Difference a - b on the same questions, with a cluster-robust normal interval.
+
+    Pairing removes the questions' shared difficulty, so two models can be told apart with far
+    fewer questions than comparing their separate intervals; clustering by video keeps the ~25
+    questions of one video from counting as independent evidence.
+    """
+    if not (len(a) == len(b) == len(clusters)) or not a:
+        raise ValueError("paired_difference needs equally long, non-empty a, b and clusters")
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n, mean = len(d), float(d.mean())
+    sums: dict[Hashable, float] = {}
+    for value, cluster in zip(d - mean, clusters, strict=True):
+        sums[cluster] = sums.get(cluster, 0.0) + float(value)
+    g = len(sums)
+    variance = (g / (g - 1) if g > 1 else 1.0) * sum(s * s for s in sums.values()) / n**2
+    half = NormalDist().inv_cdf((1 + confidence) / 2) * math.sqrt(variance)
+    return PairedDifference(mean=mean, low=mean - half, high=mean + half, n=n)

@@ -1,0 +1,149 @@
+"""`make leaderboard`: every submission checked and rescored, ranked with intervals and tiers, rendered.
+
+The site is a pure function of the submitted per-sample responses and the registry: scores are
+recomputed with the harness's scorer, duplicates of (model, revision, protocol) keep the newest,
+and models whose paired difference on the shared questions is not significant share a tier.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from finevidbench.dataset import QuestionSet, load_question_set
+from finevidbench.protocol import types_by_level
+from finevidbench.scoring.stats import paired_difference
+from leaderboard.submission import Submission, SubmissionError, load_submission, rescore
+
+EXAMPLES_PER_TYPE = 3
+DUPLICATE_REASON = "older submission of the same model, revision and protocol"
+
+
+def question_sets(sources: list[str]) -> dict[str, QuestionSet]:
+    """The question sets submissions may be ranked on, keyed by dataset hash."""
+    loaded = [load_question_set(source) for source in sources]
+    return {qs.dataset_hash: qs for qs in loaded}
+
+
+def collect(submissions_dir: Path, sets: dict[str, QuestionSet]) -> tuple[list[Submission], list[dict]]:
+    """Every valid, rescored submission, and the rejected ones with their reasons."""
+    accepted, rejected = [], []
+    for folder in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
+        try:
+            accepted.append(rescore(load_submission(folder), folder, sets))
+        except SubmissionError as exc:
+            rejected.append({"slug": folder.name, "reason": str(exc).replace(str(submissions_dir) + "/", "")})
+    return accepted, rejected
+
+
+def deduplicate(submissions: list[Submission]) -> tuple[list[Submission], list[dict]]:
+    """Keep the newest submission of each (model, revision, protocol version)."""
+    newest: dict[tuple, Submission] = {}
+    for sub in sorted(submissions, key=lambda s: (s.meta["date"], s.slug)):
+        newest[sub.identity] = sub
+    kept = set(id(s) for s in newest.values())
+    duplicates = [
+        {
+            "slug": s.slug,
+            "kept": newest[s.identity].slug,
+            "reason": "older submission of the same model, revision and protocol",
+        }
+        for s in submissions
+        if id(s) not in kept
+    ]
+    return [s for s in submissions if id(s) in kept], duplicates
+
+
+def assign_tiers(ranked: list[Submission]) -> list[int]:
+    """Tier numbers: a model joins the current tier unless it differs significantly from its leader."""
+    tiers, leader, tier = [], None, 0
+    for sub in ranked:
+        if leader is None or _significant(leader, sub):
+            leader, tier = sub, tier + 1
+        tiers.append(tier)
+    return tiers
+
+
+def _significant(a: Submission, b: Submission) -> bool:
+    correct_b = {s.question_id: s.correct for s in b.samples}
+    shared = [s for s in a.samples if s.question_id in correct_b]
+    if not shared:
+        return True
+    diff = paired_difference(
+        [s.correct for s in shared], [correct_b[s.question_id] for s in shared], [s.video for s in shared]
+    )
+    return diff.significant
+
+
+def _entry(sub: Submission, rank: int, tier: int) -> dict:
+    scores = {"overall": sub.scores["overall"], **sub.scores["by_level"], **sub.scores["by_type"]}
+    keep = ("acc", "ci_low", "ci_high", "n", "chance")
+    wrong: dict[str, list[dict]] = {}
+    questions = {}
+    for s in sub.samples:
+        if s.correct < 1 and len(wrong.setdefault(s.type, [])) < EXAMPLES_PER_TYPE:
+            wrong[s.type].append({"question_id": s.question_id, "response": s.response[:500], "answer": str(s.answer)})
+            questions[s.question_id] = s
+    return {
+        "slug": sub.slug,
+        "display_name": sub.meta["display_name"],
+        "rank": rank,
+        "tier": tier,
+        "status": sub.status,
+        "baseline": bool(sub.meta.get("baseline")),
+        "model": sub.meta["model"],
+        "frame_policy": _policy_text(sub.results.get("frame_policy")),
+        "training": sub.meta["training"],
+        "submitted_by": sub.meta["submitted_by"],
+        "link": sub.meta.get("link"),
+        "date": sub.meta["date"],
+        "scores": {name: {k: entry[k] for k in keep} for name, entry in scores.items()},
+        "speed_consistency": sub.scores["speed_consistency"],
+        "notes": sub.notes,
+        "wrong_examples": wrong,
+    }
+
+
+def _policy_text(policy: dict | None) -> str:
+    if not policy:
+        return "none (blind)"
+    from finevidbench.video import FramePolicy
+
+    return str(FramePolicy.parse(policy))
+
+
+def leaderboard_data(submissions_dir: Path, sources: list[str]) -> dict:
+    """Everything the site shows, as one JSON-able dict (also written as leaderboard.json)."""
+    sets = question_sets(sources)
+    accepted, rejected = collect(Path(submissions_dir), sets)
+    kept, duplicates = deduplicate(accepted)
+    ranked = sorted(kept, key=lambda s: (-s.scores["overall"]["acc"], s.slug))
+    tiers = assign_tiers(ranked)
+    prompts = {q.id: q.prompt for qs in sets.values() for q in qs.questions}
+    entries = [_entry(sub, rank, tier) for rank, (sub, tier) in enumerate(zip(ranked, tiers, strict=True), start=1)]
+    for entry in entries:
+        for examples in entry["wrong_examples"].values():
+            for example in examples:
+                example["prompt"] = prompts.get(example["question_id"], "")
+    first = next(iter(sets.values()))
+    return {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "protocol_version": first.manifest["protocol_version"],
+        "dataset": ", ".join(sources),
+        "types": [
+            {"name": t.name, "level": t.level, "display_name": t.display_name, "description": t.description}
+            for level in ("scene", "fragment")
+            for t in types_by_level(level)
+        ],
+        "entries": entries,
+        "rejected": rejected,
+        "duplicates": duplicates,
+    }
+
+
+def build_site(submissions_dir: Path, out: Path, sources: list[str]) -> tuple[Path, dict]:
+    """Build the static site into `out`; returns the index page and the data."""
+    from leaderboard.site import render_site
+
+    data = leaderboard_data(submissions_dir, sources)
+    return render_site(data, out), data

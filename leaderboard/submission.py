@@ -1,0 +1,162 @@
+"""Submissions: what a contributor hands in, how it is checked, and how its scores are recomputed.
+
+A submission is a folder `leaderboard/submissions/<slug>/` with `submission.json` (metadata,
+schema in `schemas/submission.schema.json`), `results.json` (the harness's results file) and
+`samples.jsonl` (one raw response per question). The leaderboard never trusts the numbers in
+results.json: it rescores the raw responses against the question set the run names (by dataset
+hash) with the harness's own scorer, and rejects a submission whose claimed scores differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from finevidbench.dataset import QuestionSet
+from finevidbench.results import read_results, score_predictions
+from finevidbench.scoring.score import SampleResult, aggregate
+
+MAX_METADATA_BYTES = 64 * 1024
+MAX_RESULTS_BYTES = 2 * 2**20
+MAX_SAMPLES_BYTES = 64 * 2**20
+CLAIM_TOLERANCE = 1e-6
+FILES = ("submission.json", "results.json", "samples.jsonl")
+
+
+class SubmissionError(Exception):
+    """A submission is malformed or its claims do not hold; the message says which file and field."""
+
+
+@dataclass
+class Submission:
+    """A checked, rescored submission."""
+
+    slug: str
+    meta: dict
+    results: dict
+    samples: list[SampleResult] = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """Verified when anyone can rerun it (a public model at a revision, a known harness commit)."""
+        model = self.meta["model"]
+        rerunnable = model.get("hub_id") and model.get("revision") and self.results["provenance"].get("git_commit")
+        return "verified" if rerunnable or self.meta.get("baseline") else "self-reported"
+
+    @property
+    def identity(self) -> tuple:
+        """Which submissions are duplicates of each other: (model, revision, protocol version)."""
+        model = self.meta["model"]
+        return (
+            model.get("hub_id") or self.meta["display_name"],
+            model.get("revision"),
+            self.results["protocol_version"],
+        )
+
+
+def slugify(name: str) -> str:
+    """A folder name that cannot leave the submissions folder: [a-z0-9-], at most 60 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-")
+    if not slug:
+        raise SubmissionError(f"cannot make a folder name from {name!r}: use letters or digits in display_name")
+    return slug
+
+
+def schema() -> dict:
+    """The JSON Schema of submission.json."""
+    return json.loads(resources.files("leaderboard").joinpath("schemas/submission.schema.json").read_text())
+
+
+def _read_json(path: Path, limit: int) -> dict:
+    if not path.is_file():
+        raise SubmissionError(f"{path}: missing")
+    if path.stat().st_size > limit:
+        raise SubmissionError(f"{path}: {path.stat().st_size} bytes, more than the {limit} allowed")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SubmissionError(f"{path}: not valid JSON ({exc})") from None
+
+
+def check_metadata(meta: dict, where: str) -> None:
+    """Validate submission.json; the error names the offending field."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(meta), key=lambda e: list(e.path))
+    if errors:
+        error = errors[0]
+        field_name = "/".join(map(str, error.absolute_path)) or "(top level)"
+        raise SubmissionError(f"{where}: field '{field_name}': {error.message}")
+
+
+def read_samples(path: Path) -> dict[str, str]:
+    """{question_id: response} from samples.jsonl (bounded in size; each line must parse)."""
+    if not path.is_file():
+        raise SubmissionError(f"{path}: missing")
+    if path.stat().st_size > MAX_SAMPLES_BYTES:
+        raise SubmissionError(f"{path}: larger than {MAX_SAMPLES_BYTES} bytes")
+    responses: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+                responses[str(record["question_id"])] = str(record["response"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise SubmissionError(f"{path}:{number}: not a sample record (question_id, response)") from None
+    return responses
+
+
+def load_submission(folder: Path) -> Submission:
+    """Read and validate the three files of a submission folder (no rescoring yet)."""
+    import jsonschema
+
+    folder = Path(folder)
+    meta = _read_json(folder / "submission.json", MAX_METADATA_BYTES)
+    check_metadata(meta, str(folder / "submission.json"))
+    if folder.name != slugify(meta["display_name"]):
+        raise SubmissionError(f"{folder}: the folder must be named {slugify(meta['display_name'])!r}")
+    _read_json(folder / "results.json", MAX_RESULTS_BYTES)
+    try:
+        results = read_results(folder / "results.json")
+    except jsonschema.ValidationError as exc:
+        field_name = "/".join(map(str, exc.absolute_path)) or "(top level)"
+        raise SubmissionError(f"{folder / 'results.json'}: field '{field_name}': {exc.message}") from None
+    return Submission(slug=folder.name, meta=meta, results=results)
+
+
+def rescore(submission: Submission, folder: Path, question_sets: dict[str, QuestionSet]) -> Submission:
+    """Recompute every score from the raw responses; reject truncation, unknown sets and edited claims."""
+    qs = question_sets.get(submission.results["dataset_hash"])
+    if qs is None:
+        raise SubmissionError(
+            f"{folder}: unknown question set (protocol {submission.results['protocol_version']}, dataset "
+            f"{submission.results['dataset_hash'][:12]}); the leaderboard ranks {sorted(question_sets)[:3]} only"
+        )
+    responses = read_samples(folder / "samples.jsonl")
+    missing = len(qs.questions) - len(set(responses) & {q.id for q in qs.questions})
+    if missing:
+        raise SubmissionError(
+            f"{folder / 'samples.jsonl'}: truncated, {missing} of {len(qs.questions)} questions missing"
+        )
+    samples, _ = score_predictions(qs, responses)
+    scores = aggregate(samples)
+    _check_claims(submission.results["scores"], scores, folder)
+    submission.samples, submission.scores = samples, scores
+    return submission
+
+
+def _check_claims(claimed: dict, recomputed: dict, folder: Path) -> None:
+    pairs = [("overall", claimed["overall"], recomputed["overall"])]
+    pairs += [(name, entry, recomputed["by_type"].get(name)) for name, entry in claimed["by_type"].items()]
+    for name, said, found in pairs:
+        if found is None or abs(said["acc"] - found["acc"]) > CLAIM_TOLERANCE:
+            got = "no such type" if found is None else f"{found['acc']:.4f}"
+            raise SubmissionError(
+                f"{folder / 'results.json'}: claimed {name} accuracy {said['acc']:.4f} does not match the "
+                f"{got} recomputed from samples.jsonl"
+            )

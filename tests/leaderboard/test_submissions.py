@@ -1,0 +1,136 @@
+"""Submissions: validation, rescoring from raw responses, hostile input, duplicates and tiers."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from finevidbench.dataset import load_question_set
+from finevidbench.results import ModelInfo, build_results, score_predictions, write_results
+from leaderboard.build import build_site, collect, deduplicate, leaderboard_data, question_sets
+from leaderboard.submission import SubmissionError, slugify
+from leaderboard.submit import SUBMISSIONS, metadata_template, submit
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return question_sets(["mini"])
+
+
+@pytest.fixture()
+def board(tmp_path) -> Path:
+    """A copy of the committed seed submissions to tamper with."""
+    folder = tmp_path / "submissions"
+    shutil.copytree(SUBMISSIONS, folder)
+    return folder
+
+
+def gold_run(tmp_path: Path, name: str = "gold") -> Path:
+    qs = load_question_set("mini")
+    answers = {
+        q.id: ", ".join(map(str, q.answer)) if isinstance(q.answer, list) else str(q.answer) for q in qs.questions
+    }
+    samples, _ = score_predictions(qs, answers)
+    run = tmp_path / "runs" / name
+    write_results(
+        run, build_results(qs, samples, ModelInfo(name, "pretrained=org/gold"), {"fps": 3.0, "max_frames": 24}), samples
+    )
+    return run
+
+
+def filled_meta(run: Path, **changes) -> Path:
+    meta = metadata_template(json.loads((run / "results.json").read_text()))
+    meta.update(submitted_by="tests", **changes)
+    meta["model"]["revision"] = "0" * 40
+    (run / "submission.json").write_text(json.dumps(meta))
+    return run / "submission.json"
+
+
+def test_committed_seed_submissions_are_current_and_verified(sets):
+    accepted, rejected = collect(SUBMISSIONS, sets)
+    assert rejected == [], "seed submissions are stale: run `make leaderboard-seeds` after a protocol change"
+    assert {s.slug for s in accepted} == {"random-baseline", "most-frequent-answer-baseline"}
+    assert all(s.status == "verified" and s.meta["baseline"] for s in accepted)
+
+
+def test_edited_claim_is_caught_and_the_site_still_builds(board, sets, tmp_path):
+    results_file = board / "random-baseline" / "results.json"
+    results = json.loads(results_file.read_text())
+    results["scores"]["overall"]["acc"] = 0.9
+    results_file.write_text(json.dumps(results))
+    accepted, rejected = collect(board, sets)
+    assert [r["slug"] for r in rejected] == ["random-baseline"]
+    assert "claimed overall accuracy 0.9000 does not match" in rejected[0]["reason"]
+    index, data = build_site(board, tmp_path / "site", ["mini"])
+    assert index.is_file() and [e["slug"] for e in data["entries"]] == ["most-frequent-answer-baseline"]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.pop("date"), "field '(top level)': 'date' is a required property"),
+        (lambda m: m["training"].update(sf2t="yes"), "field 'training/sf2t': 'yes' is not of type 'boolean'"),
+        (lambda m: m.update(display_name="x" * 200), "field 'display_name'"),
+        (lambda m: m.update(unexpected=1), "Additional properties are not allowed"),
+    ],
+)
+def test_broken_metadata_is_rejected_naming_the_field(board, sets, edit, message):
+    meta_file = board / "random-baseline" / "submission.json"
+    meta = json.loads(meta_file.read_text())
+    edit(meta)
+    meta_file.write_text(json.dumps(meta))
+    _, rejected = collect(board, sets)
+    assert len(rejected) == 1 and message in rejected[0]["reason"], rejected
+
+
+def test_truncated_samples_and_unknown_sets_are_rejected(board, sets):
+    samples = board / "random-baseline" / "samples.jsonl"
+    samples.write_text("".join(samples.read_text().splitlines(keepends=True)[:-10]))
+    results_file = board / "most-frequent-answer-baseline" / "results.json"
+    results = json.loads(results_file.read_text())
+    results["dataset_hash"] = "f" * 64
+    results_file.write_text(json.dumps(results))
+    _, rejected = collect(board, sets)
+    reasons = {r["slug"]: r["reason"] for r in rejected}
+    assert "truncated, 10 of" in reasons["random-baseline"]
+    assert "unknown question set" in reasons["most-frequent-answer-baseline"]
+
+
+def test_hostile_names_cannot_escape_and_misnamed_folders_are_rejected(board, sets):
+    assert slugify("../../etc/passwd") == "etc-passwd"
+    assert slugify("<script>alert(1)</script>") == "script-alert-1-script"
+    with pytest.raises(SubmissionError):
+        slugify("../..")
+    shutil.copytree(board / "random-baseline", board / "not-its-name")
+    _, rejected = collect(board, sets)
+    assert [r["slug"] for r in rejected] == ["not-its-name"] and "must be named 'random-baseline'" in rejected[0][
+        "reason"
+    ]
+
+
+def test_submit_writes_a_template_then_packages_and_ranks_a_strong_model(board, tmp_path, sets):
+    run = gold_run(tmp_path)
+    with pytest.raises(SubmissionError, match="written from results.json; complete it"):
+        submit(run, None, ["mini"], into=board)
+    filled_meta(run, display_name="Gold <b>standard</b>")
+    target = submit(run, None, ["mini"], into=board)
+    assert target == board / "gold-b-standard-b" and (target / "samples.jsonl").is_file()
+    with pytest.raises(SubmissionError, match="exists"):
+        submit(run, None, ["mini"], into=board)
+    data = leaderboard_data(board, ["mini"])
+    top, *rest = data["entries"]
+    assert top["slug"] == "gold-b-standard-b" and top["rank"] == 1 and top["scores"]["overall"]["acc"] == 1.0
+    assert top["tier"] == 1 and {e["tier"] for e in rest} == {2}  # the two baselines are not significantly apart
+    assert top["status"] == "verified"
+
+
+def test_duplicates_keep_the_newest(board, tmp_path):
+    runs = [gold_run(tmp_path, f"gold{i}") for i in range(2)]
+    for i, run in enumerate(runs):
+        filled_meta(run, display_name=f"Gold {i}", date=f"2026-11-2{i}")
+        submit(run, None, ["mini"], into=board)
+    accepted, _ = collect(board, question_sets(["mini"]))
+    kept, duplicates = deduplicate(accepted)
+    assert [d["slug"] for d in duplicates] == ["gold-0"] and duplicates[0]["kept"] == "gold-1"
+    assert "gold-1" in {s.slug for s in kept}
