@@ -268,7 +268,7 @@ def paired_difference(
     fewer questions than comparing their separate intervals; clustering by video keeps the ~25
     questions of one video from counting as independent evidence.
     """
-    if not (len(a) == len(b) == len(clusters)) or not a:
+    if not (len(a) == len(b) == len(clusters)) or len(a) == 0:
         raise ValueError("paired_difference needs equally long, non-empty a, b and clusters")
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     n, mean = len(d), float(d.mean())

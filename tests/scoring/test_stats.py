@@ -297,3 +297,25 @@ def test_partial_credit_feeds_clustered_interval():
     iv = clustered_interval(credits, [0, 0, 1, 1, 2, 2])
     assert iv.mean == pytest.approx(sum(credits) / 6)
     assert 0.0 <= iv.low < iv.mean < iv.high <= 1.0
+
+
+def test_paired_difference_detects_a_real_gap_and_not_noise():
+    from finevidbench.scoring.stats import paired_difference
+
+    rng = np.random.default_rng(3)
+    videos = np.repeat(np.arange(40), 25)
+    base = (rng.random(1000) < 0.5).astype(float)
+    better = np.where(rng.random(1000) < 0.3, 1.0, base)  # right wherever base is, and on 30% more
+    gap = paired_difference(better, base, videos)
+    assert gap.significant and gap.low > 0 and gap.mean == pytest.approx(better.mean() - base.mean())
+    # two equally good models: about 5 % of such pairs may look different at 95 %, not more
+    small = np.repeat(np.arange(40), 5)
+    false_alarms = sum(
+        paired_difference(
+            (rng.random(200) < 0.5).astype(float), (rng.random(200) < 0.5).astype(float), small
+        ).significant
+        for _ in range(400)
+    )
+    assert false_alarms / 400 < 0.09
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 0.0], [0])
