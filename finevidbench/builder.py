@@ -216,7 +216,7 @@ def build(
     return write_question_set(out, questions, video_records, config, dict(skipped))
 
 
-def answer_key(question: Question) -> str:
+def answer_label(question: Question) -> str:
     """The value whose distribution is balanced and reported (letters, yes/no, counts, orders)."""
     answer = question.answer
     return " ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
@@ -231,7 +231,7 @@ def write_question_set(
     counts = Counter(q.type for q in questions)
     distribution: dict[str, Counter] = {}
     for q in questions:
-        distribution.setdefault(q.type, Counter())[answer_key(q)] += 1
+        distribution.setdefault(q.type, Counter())[answer_label(q)] += 1
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import permutations
 
-from finevidbench.builder import answer_key
+from finevidbench.builder import answer_label
 from finevidbench.dataset import QuestionSet
 from finevidbench.protocol import LETTERS, QUESTION_TYPES, protocol_version
 
@@ -112,7 +112,7 @@ def validate(qs: QuestionSet) -> Report:
         by_type[q.type].append(q)
         report.counts[q.type] += 1
     for name, questions in sorted(by_type.items()):
-        report.distributions[name] = Counter(answer_key(q) for q in questions)
+        report.distributions[name] = Counter(answer_label(q) for q in questions)
         qtype = QUESTION_TYPES.get(name)
         values = qtype and _expected_values(qtype, questions)
         if values:

@@ -1,0 +1,1 @@
+"""The FineVidBench leaderboard: submissions, rescoring from raw responses, and a static site."""
