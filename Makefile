@@ -69,8 +69,8 @@ leaderboard-seeds: $(STAMP)  ## re-evaluate the reference baselines on the mini 
 leaderboard: $(STAMP)  ## build the static site (site/) from every submission, rescored
 	$(PY) -m leaderboard build --out "$(SITE)"
 
-bench: $(STAMP)  ## decoding and evaluation benchmarks
-	@echo "make bench: not implemented yet (issue 9: performance)." >&2; exit 2
+bench: $(STAMP)  ## measured ratios against baselines of the same run -> bench.json (a few minutes on CPU)
+	$(PY) -m model_adapters.bench --out bench.json
 
 clean:  ## remove the environment, caches and run outputs
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +90,9 @@ class FineVidModel(lmms):
     def prepare(self, requests: Sequence[Request]) -> None:
         """Called once with every request still to answer, before the first batch (default: nothing)."""
 
+    def prefetch(self, requests: Sequence[Request]) -> None:
+        """Load what `requests` will need (runs in a background thread during the previous batch)."""
+
     def _request(self, instance) -> Request:
         if self.is_simple:
             prompt, generation, _visuals, doc_id, task, split = instance.args
@@ -114,18 +119,30 @@ class FineVidModel(lmms):
         pending.sort(key=lambda p: (prepared[p].doc["video_path"], prepared[p].doc["question_id"]))
         self.prepare([prepared[p] for p in pending])
         progress = tqdm(total=len(pending), desc=type(self).__name__, unit="q", disable=self.rank != 0)
-        for start in range(0, len(pending), self.batch_size):
-            chunk = pending[start : start + self.batch_size]
-            answers = self.answer_batch([prepared[p] for p in chunk])
-            for position, response in zip(chunk, answers, strict=True):
-                responses[position] = response
-                if self.store is not None:
-                    request = prepared[position]
-                    self.store.put(self._key(request), request.doc["question_id"], response, {"task": request.task})
-            self.computed += len(chunk)
-            progress.update(len(chunk))
+        chunks = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
+        # decode the next batch's videos while the model answers the current one
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as background:
+            ahead = background.submit(self._prefetch_quietly, [prepared[p] for p in chunks[0]]) if chunks else None
+            for number, chunk in enumerate(chunks):
+                if number + 1 < len(chunks):
+                    ahead = background.submit(self._prefetch_quietly, [prepared[p] for p in chunks[number + 1]])
+                answers = self.answer_batch([prepared[p] for p in chunk])
+                for position, response in zip(chunk, answers, strict=True):
+                    responses[position] = response
+                    if self.store is not None:
+                        request = prepared[position]
+                        self.store.put(self._key(request), request.doc["question_id"], response, {"task": request.task})
+                self.computed += len(chunk)
+                progress.update(len(chunk))
+            if ahead is not None:
+                ahead.result()
         progress.close()
         return responses
+
+    def _prefetch_quietly(self, requests: Sequence[Request]) -> None:
+        # an error here is met again, and reported, when the answering path loads the same video
+        with contextlib.suppress(Exception):
+            self.prefetch(requests)
 
     def loglikelihood(self, requests):
         """FineVidBench scores generated answers only."""

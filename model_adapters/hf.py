@@ -150,6 +150,15 @@ class HFVideoModel(FineVidModel):
                     sorted({*self._fragment_union.get(path, ()), *request.doc["frames"]})
                 )
 
+    def prefetch(self, requests: Sequence[Request]) -> None:
+        """Decode (into the shared frame cache) the clips and fragment frames of the next batch."""
+        for request in requests:
+            doc = request.doc
+            if doc["level"] == "scene":
+                load_clip(doc["video_path"], self.frame_policy.with_speed(doc["speed"]))
+            else:
+                self.fragment_frames(doc)
+
     def fragment_frames(self, doc: dict) -> np.ndarray:
         """A fragment item's frames, cut from one decode of all the video's fragment frames."""
         union = getattr(self, "_fragment_union", {}).get(doc["video_path"]) or tuple(sorted(set(doc["frames"])))

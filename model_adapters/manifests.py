@@ -17,6 +17,7 @@ MANIFESTS = [
     ModelManifest(model_id="random", simple_class_path="model_adapters.baselines.RandomBaseline"),
     ModelManifest(model_id="most_frequent", simple_class_path="model_adapters.baselines.MostFrequentBaseline"),
     ModelManifest(model_id="fvb_hf", chat_class_path="model_adapters.hf.HFVideoModel"),
+    ModelManifest(model_id="bench_zero_cost", chat_class_path="model_adapters.zero_cost.ZeroCostModel"),
     *(
         ModelManifest(model_id=f"fvb_{name}", chat_class_path=f"model_adapters.families.{cls}")
         for name, cls in FAMILIES.items()

@@ -10,11 +10,12 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
-from tiny_models import FAMILIES, build_tiny, make_tiny
 from transformers import AutoModelForImageTextToText, AutoProcessor
 from transformers.video_utils import VideoMetadata
 
-# SmolVLMProcessor raises ImportError at construction without the `num2words` package (not a dependency).
+from model_adapters.tiny_models import FAMILIES, build_tiny, make_tiny
+
+# SmolVLMProcessor raises ImportError at construction without the `num2words` package (a dependency of ours).
 NO_NUM2WORDS = importlib.util.find_spec("num2words") is None
 PARAMS = [
     pytest.param(

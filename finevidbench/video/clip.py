@@ -39,27 +39,41 @@ class FrameCache:
         self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._inflight: dict[tuple, threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
     def get_or_decode(self, key: tuple, decode) -> np.ndarray:
-        """The array cached under `key`, or `decode()`'s result, stored read-only."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-        frames = decode()
-        frames.setflags(write=False)
-        with self._lock:
-            self.misses += 1
-            if key not in self._items and frames.nbytes <= self.max_bytes:
-                self._items[key] = frames
-                self._bytes += frames.nbytes
-                while self._bytes > self.max_bytes:
-                    _, evicted = self._items.popitem(last=False)
-                    self._bytes -= evicted.nbytes
-        return frames
+        """The array cached under `key`, or `decode()`'s result, stored read-only.
+
+        A key being decoded by another thread (a prefetcher) is waited for, not decoded twice.
+        """
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    self.hits += 1
+                    return self._items[key]
+                pending = self._inflight.get(key)
+                if pending is None:
+                    self._inflight[key] = threading.Event()
+                    break
+            pending.wait()  # then look again: it is cached now (or was too large, and we decode)
+        try:
+            frames = decode()
+            frames.setflags(write=False)
+            with self._lock:
+                self.misses += 1
+                if frames.nbytes <= self.max_bytes:
+                    self._items[key] = frames
+                    self._bytes += frames.nbytes
+                    while self._bytes > self.max_bytes:
+                        _, evicted = self._items.popitem(last=False)
+                        self._bytes -= evicted.nbytes
+            return frames
+        finally:
+            with self._lock:
+                self._inflight.pop(key).set()
 
     def clear(self) -> None:
         """Forget every cached array."""

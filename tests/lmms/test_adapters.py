@@ -9,13 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import build_question_set
-from tiny_models import build_tiny
 
 import finevidbench.video.clip as clip_module
 from finevidbench import taskdocs
 from finevidbench.results import read_results
 from model_adapters.hf import AdapterError
 from model_adapters.manifests import FAMILIES
+from model_adapters.tiny_models import build_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -183,3 +183,33 @@ def test_two_processes_give_the_same_answers_as_one(launcher, small_set, tmp_pat
     total = len((tmp_path / "one" / "samples.jsonl").read_text().splitlines())
     computed_on_rank_0 = int(two.stdout.split("answers: ")[1].split()[0])
     assert computed_on_rank_0 < total  # the questions were really shared between two processes
+
+
+def test_next_batch_is_decoded_in_the_background(small_set, monkeypatch):
+    """While the model answers one batch, the prefetch thread decodes the next one's videos."""
+    import threading
+    import time
+
+    from model_adapters.zero_cost import ZeroCostModel
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    threads = []
+    real = clip_module.decode_frames
+    monkeypatch.setattr(
+        clip_module, "decode_frames", lambda *a, **k: threads.append(threading.current_thread().name) or real(*a, **k)
+    )
+    clip_module.DEFAULT_CACHE.clear()
+
+    class SlowModel(ZeroCostModel):
+        def answer_batch(self, requests):
+            time.sleep(0.3)  # a model slower than the decoder
+            return super().answer_batch(requests)
+
+    model = SlowModel(batch_size=3)
+    docs = {t: taskdocs.docs_for(t) for t in ("action", "speed", "rearrangement")}
+    model.task_dict = {t: {"test": d} for t, d in docs.items()}
+    instances = [SimpleNamespace(args=("q", None, {}, i, t, "test")) for t, ds in docs.items() for i in range(len(ds))]
+    assert model.generate_until(instances) == ["A"] * len(instances)
+    assert len(threads) > 4
+    in_foreground = sum(not name.startswith("prefetch") for name in threads)
+    assert in_foreground <= 3, threads  # at most the first batch; every later batch was ready in time

@@ -133,3 +133,26 @@ def test_bad_files_raise_one_error_naming_the_file(bad_files, name, cause, backe
 def test_directory_is_not_a_video(tmp_path):
     with pytest.raises(VideoError, match="not a regular file"):
         probe(tmp_path)
+
+
+def test_concurrent_requests_for_one_key_decode_once():
+    import threading
+    import time
+
+    cache = FrameCache()
+    calls = []
+
+    def slow_decode():
+        calls.append(1)
+        time.sleep(0.2)
+        return np.zeros((2, 4, 4, 3), dtype=np.uint8)
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get_or_decode(("k",), slow_decode))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len(results) == 4 and all(r is results[0] for r in results)

@@ -1,4 +1,4 @@
-"""Tiny random Video-LLMs of the real transformers architectures, built offline for tests.
+"""Tiny random Video-LLMs of the real transformers architectures, built offline for tests and benchmarks.
 
 `build_tiny(family, out)` saves a model (hidden 64, 2 layers, a 2-layer width-32 vision tower) and its
 processor (tokenizer and chat template included) into `out`; both reload with

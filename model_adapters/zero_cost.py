@@ -1,0 +1,40 @@
+"""A model that costs nothing but its inputs, to measure the harness's own overhead in `make bench`.
+
+It decodes every clip and frame as a real adapter would (same policy, cache, prefetch), then answers "A".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from model_adapters.base import FineVidModel, Request
+from model_adapters.hf import HFVideoModel
+
+
+class ZeroCostModel(FineVidModel):
+    """Decodes like `HFVideoModel` (same policy, cache, prefetch), generates nothing."""
+
+    is_simple = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.frame_policy = HFVideoModel._policy(None, None, None, None)
+
+    prepare = HFVideoModel.prepare
+    prefetch = HFVideoModel.prefetch
+    fragment_frames = HFVideoModel.fragment_frames
+
+    def policy_id(self) -> str:
+        return self.frame_policy.id
+
+    def answer_batch(self, requests: Sequence[Request]) -> list[str]:
+        from finevidbench.video import load_clip
+
+        for request in requests:
+            doc = request.doc
+            if doc["level"] == "scene":
+                load_clip(doc["video_path"], self.frame_policy.with_speed(doc["speed"]))
+            else:
+                self.fragment_frames(doc)
+        return ["A"] * len(requests)
