@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=float, default=None, help="questions per task (testing only)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<model>)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--gen_kwargs", default=None, help="generation overrides for every task, e.g. max_new_tokens=8")
     return parser.parse_args(argv)
 
 
@@ -60,12 +61,13 @@ def make_model(name: str, model_args: str, store: Path, device: str):
     return model_class.create_from_arg_string(args, {"device": device})
 
 
-def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None) -> dict:
+def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None, gen_kwargs: str | None = None) -> dict:
     """lmms-eval's own evaluator over our task folder; returns its in-memory results."""
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
 
-    manager = TaskManager("WARNING", include_path=str(tasks_dir()), model_name=model_name)
+    # only our folder: indexing lmms-eval's ~2,000 built-in task YAMLs costs seconds per run
+    manager = TaskManager("WARNING", include_path=str(tasks_dir()), include_defaults=False, model_name=model_name)
     # Under torchrun on CPU, accelerate's state stays single-process; lmms-eval's torchrun path
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
@@ -76,6 +78,7 @@ def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None) -> di
         task_manager=manager,
         log_samples=True,
         limit=limit,
+        gen_kwargs=gen_kwargs,
         distributed_executor_backend=backend,
     )
     if int(os.environ.get("RANK", "0")) == 0 and (not results or not results.get("samples")):
@@ -110,7 +113,7 @@ def evaluate(args: argparse.Namespace) -> int:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
     try:
-        results = run_lmms_eval(model, args.model, args.tasks, args.limit)
+        results = run_lmms_eval(model, args.model, args.tasks, args.limit, args.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(results)

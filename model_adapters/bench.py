@@ -1,0 +1,250 @@
+"""`make bench`: measured ratios, each against a baseline measured in the same run.
+
+    python -m model_adapters.bench [--out bench.json] [--submissions 200]
+
+1. end to end on the mini set: our `fvb_qwen2_5_vl` against lmms-eval's built-in `qwen2_5_vl`, same tiny
+   random weights, same questions; wall time of the evaluation and decoder calls per video;
+2. harness overhead: a zero-cost model (decodes every input, answers "A") through the whole harness,
+   against the floor of decoding every video once per frame policy;
+3. the builder's questions per second, against the decode floor of its frame pools;
+4. the leaderboard's build time for N generated submissions;
+5. resume: restarting a finished run of (1), against that run.
+
+Each end-to-end figure runs in a fresh subprocess (`worker`), so imports and caches do not leak between
+the measurement and its baseline; the timings exclude interpreter start-up and imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume")
+GEN = "max_new_tokens=8"
+"""Both adapters generate at most 8 tokens: a random tiny model never stops by itself, and the
+comparison is about everything around the model, which generation length would only dilute."""
+
+
+def _count_decodes() -> dict:
+    """Count every video decoder this process opens: decord readers, ours and the built-in adapters' alike.
+
+    The video layer decodes with decord by default, one reader per decode, so both paths are counted
+    the same way.
+    """
+    import decord
+
+    counts = {"calls": 0}
+    reader = decord.VideoReader
+
+    class CountingReader(reader):
+        def __init__(self, uri, *args, **kwargs):
+            counts["calls"] += 1
+            super().__init__(uri, *args, **kwargs)
+
+    decord.VideoReader = CountingReader
+    return counts
+
+
+def _evaluate(model: str, model_args: str, out: Path) -> dict:
+    from model_adapters.evaluate import main as evaluate
+
+    counts = _count_decodes()
+    started = time.perf_counter()
+    command = ["--model", model, "--model_args", model_args, "--data", "mini", "--out", str(out), "--gen_kwargs", GEN]
+    code = evaluate(command)
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise RuntimeError(f"evaluation of {model} failed with exit code {code}")
+    return {"seconds": seconds, "decoder_calls": counts["calls"]}
+
+
+def _builtin(tiny: str, out: Path) -> dict:
+    """lmms-eval's own qwen2_5_vl model over our tasks (its own video reading and sampling)."""
+    from lmms_eval.evaluator import simple_evaluate
+    from lmms_eval.tasks import TaskManager
+
+    from finevidbench.paths import tasks_dir
+
+    counts = _count_decodes()
+    started = time.perf_counter()
+    results = simple_evaluate(
+        model="qwen2_5_vl",
+        model_args=f"pretrained={tiny},max_num_frames=24,device_map=cpu",
+        tasks=["finevidbench"],
+        task_manager=TaskManager(
+            "WARNING", include_path=str(tasks_dir()), include_defaults=False, model_name="qwen2_5_vl"
+        ),
+        batch_size=1,
+        device="cpu",
+        log_samples=True,
+        gen_kwargs=GEN,
+    )
+    seconds = time.perf_counter() - started
+    answered = sum(len(v) for v in results["samples"].values())
+    return {"seconds": seconds, "decoder_calls": counts["calls"], "answered": answered}
+
+
+def _decode_floor() -> dict:
+    """Decode every mini video once per frame policy the harness uses, and nothing else."""
+    from finevidbench.dataset import load_question_set
+    from finevidbench.protocol import DEFAULT_SCENE_POLICY
+    from finevidbench.video import FramePolicy, load_clip, load_frames
+
+    qs = load_question_set("mini")
+    policy = FramePolicy.parse(DEFAULT_SCENE_POLICY)
+    speeds: dict[str, set] = {}
+    fragments: dict[str, set] = {}
+    for q in qs.questions:
+        path = str(qs.video_path(q))
+        if q.frames is None:
+            speeds.setdefault(path, set()).add(q.speed)
+        else:
+            fragments.setdefault(path, set()).update(q.frames)
+    started = time.perf_counter()
+    for path, values in speeds.items():
+        for speed in values:
+            load_clip(path, policy.with_speed(speed), cache=None)
+    for path, frames in fragments.items():
+        load_frames(path, sorted(frames), cache=None)
+    return {"seconds": time.perf_counter() - started, "videos": len(set(speeds) | set(fragments))}
+
+
+def worker(name: str, tiny: str, out: Path) -> dict:
+    """One measurement, run in its own process (imports done before the clock starts)."""
+    import lmms_eval.evaluator  # noqa: F401
+    import lmms_eval.tasks  # noqa: F401
+    import transformers  # noqa: F401
+
+    from finevidbench.dataset import ensure_mini
+
+    ensure_mini(progress=False)
+    if name == "ours":
+        return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out)
+    if name == "builtin":
+        return _builtin(tiny, out)
+    if name == "zero_cost":
+        return _evaluate("bench_zero_cost", "", out)
+    if name == "decode_floor":
+        return _decode_floor()
+    if name == "random":
+        return _evaluate("random", "", out)
+    if name == "resume":  # the same command as "ours", in the folder of a finished run
+        return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out)
+    raise ValueError(f"unknown worker {name!r}")
+
+
+def _run_worker(name: str, tiny: str, out: Path, env: dict) -> dict:
+    command = [sys.executable, "-m", "model_adapters.bench", "--worker", name, "--tiny", tiny, "--run", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"bench worker {name} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _builder_rate(work: Path) -> dict:
+    from finevidbench.builder import BuildConfig, build, find_videos
+    from finevidbench.corpus.synth import synthesize
+    from finevidbench.video import FramePolicy, load_frames, probe
+
+    labels = synthesize(work / "corpus", videos=48, seed=0, progress=False)
+    started = time.perf_counter()
+    manifest = build(work / "corpus" / "videos", work / "built", labels=labels, config=BuildConfig(), progress=False)
+    build_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for path in find_videos(work / "corpus" / "videos"):
+        load_frames(path, FramePolicy(num_frames=32, mode="segment").sample(probe(path)).indices, cache=None)
+    floor = time.perf_counter() - started
+    return {"questions": manifest["n_questions"], "seconds": build_seconds, "decode_floor_seconds": floor}
+
+
+def _leaderboard_time(work: Path, submissions: int) -> dict:
+    import numpy as np
+
+    from leaderboard.build import build_site
+    from leaderboard.submit import SUBMISSIONS
+
+    board = work / "submissions"
+    board.mkdir(parents=True)
+    seed = SUBMISSIONS / "random-baseline"
+    lines = (seed / "samples.jsonl").read_text().splitlines()
+    rng = np.random.default_rng(0)
+    for i in range(submissions):
+        folder = board / f"model-{i:03d}"
+        folder.mkdir()
+        meta = json.loads((seed / "submission.json").read_text())
+        meta.update(display_name=f"Model {i:03d}", baseline=False)
+        meta["model"].update(hub_id=f"org/model-{i:03d}", revision="0" * 40)
+        (folder / "submission.json").write_text(json.dumps(meta))
+        shutil.copy2(seed / "results.json", folder / "results.json")
+        order = rng.permutation(len(lines))  # same responses, so the claims stay true
+        (folder / "samples.jsonl").write_text("\n".join(lines[j] for j in order) + "\n")
+    started = time.perf_counter()
+    _, data = build_site(board, work / "site", ["mini"])
+    return {"submissions": submissions, "seconds": time.perf_counter() - started, "ranked": len(data["entries"])}
+
+
+def run_all(out: Path, submissions: int) -> dict:
+    """Every measurement; returns the bench record."""
+    from model_adapters.tiny_models import build_tiny
+
+    work = Path(tempfile.mkdtemp(prefix="finevidbench-bench-"))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
+    tiny = str(build_tiny("qwen2_5_vl", work / "tiny"))
+    figures = {}
+    for name in ("ours", "builtin", "zero_cost", "decode_floor", "random"):
+        figures[name] = _run_worker(name, tiny, work / name, env)
+        print(f"  measured {name}: {figures[name]['seconds']:.2f} s", file=sys.stderr)
+    figures["resume"] = _run_worker("resume", tiny, work / "ours", env)  # same folder: every answer is stored
+    figures["builder"] = _builder_rate(work / "builder")
+    figures["leaderboard"] = _leaderboard_time(work / "leaderboard", submissions)
+    videos = figures["decode_floor"]["videos"]
+    record = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "figures": figures,
+        "ratios": {
+            "end_to_end_speedup_vs_lmms_eval_builtin": figures["builtin"]["seconds"] / figures["ours"]["seconds"],
+            "decoder_calls_per_video_ours": figures["ours"]["decoder_calls"] / videos,
+            "decoder_calls_per_video_builtin": figures["builtin"]["decoder_calls"] / videos,
+            "harness_overhead_vs_decode_floor": figures["zero_cost"]["seconds"] / figures["decode_floor"]["seconds"],
+            "builder_time_vs_its_decode_floor": figures["builder"]["seconds"]
+            / figures["builder"]["decode_floor_seconds"],
+            "builder_questions_per_second": figures["builder"]["questions"] / figures["builder"]["seconds"],
+            "resume_time_vs_first_run": figures["resume"]["seconds"] / figures["ours"]["seconds"],
+            "harness_fixed_cost_seconds": figures["random"]["seconds"],
+            "leaderboard_seconds_for_submissions": figures["leaderboard"]["seconds"],
+        },
+    }
+    out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or one worker) and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m model_adapters.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench.json")
+    parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--tiny", help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        figure = worker(args.worker, args.tiny, Path(args.run))
+        print(json.dumps(figure))
+        return 0
+    record = run_all(Path(args.out), args.submissions)
+    for name, value in record["ratios"].items():
+        print(f"{name:<45} {value:>10.3f}")
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
