@@ -23,6 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from finevidbench.corpus.labels import read_labels
+from finevidbench.files import atomic_write_text, sha256_file
 from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, protocol_version
 from finevidbench.video import FramePolicy, load_frames, probe
 
@@ -64,15 +65,6 @@ class Balancer:
     def put_back(self, value: Any) -> None:
         """Return a value whose item could not be built, so the next slot takes it."""
         self.queue.appendleft(value)
-
-
-def sha256_file(path: Path) -> str:
-    """Content hash of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _stable_seed(*parts: object) -> int:
@@ -150,8 +142,11 @@ def _questions_for(
         for attempt in range(config.attempts):
             rng = np.random.default_rng(_stable_seed(config.seed, sha, qtype.name, slot, attempt))
             draft = qtype.make(ctx, slot, target, rng)
-            key = draft and (draft.speed, draft.frames, draft.prompt if draft.frames is None else None)
-            if draft is not None and key not in seen:
+            if draft is None:
+                continue
+            # what makes two items of one video the same: fragment frames, or a scene prompt at a speed
+            key = (draft.speed, draft.frames, draft.prompt if draft.frames is None else None)
+            if key not in seen:
                 seen.add(key)
                 question = Question(
                     id=f"{qtype.name}-{ctx.video}-{slot}",
@@ -251,12 +246,6 @@ def write_question_set(
         ).hexdigest(),
         "videos": dict(sorted(videos.items())),
     }
-    _atomic_write(out / "questions.jsonl", text)
-    _atomic_write(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(out / "questions.jsonl", text)
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -48,15 +48,13 @@ def _synth(parser: argparse.ArgumentParser):
 
     def run(args: argparse.Namespace) -> int:
         if args.videos < 1:
-            print(f"finevidbench synth: --videos must be at least 1, got {args.videos}", file=sys.stderr)
-            return 2
+            return _fail("synth", f"--videos must be at least 1, got {args.videos}")
         from finevidbench.corpus.synth import synthesize
 
         try:
             labels = synthesize(args.out, args.videos, args.seed, progress=sys.stderr.isatty())
         except OSError as exc:
-            print(f"finevidbench synth: cannot write {args.out} ({exc})", file=sys.stderr)
-            return 1
+            return _fail("synth", f"cannot write {args.out} ({exc})", code=1)
         print(labels, flush=True)
         return 0
 

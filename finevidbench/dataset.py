@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from finevidbench.builder import FORMAT, BuildConfig, build, sha256_file
+from finevidbench.builder import FORMAT, BuildConfig, build
+from finevidbench.files import sha256_file
 from finevidbench.paths import cache_dir
 from finevidbench.protocol import Question, protocol_version
 

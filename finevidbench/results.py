@@ -8,7 +8,6 @@ written through a temporary file and an atomic rename, so a crash never leaves h
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import time
@@ -18,6 +17,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
+from finevidbench.files import atomic_write_text
 from finevidbench.scoring.extract import EXTRACTOR_VERSION
 from finevidbench.scoring.score import SampleResult, aggregate, score_sample
 
@@ -71,7 +71,9 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    if out.returncode != 0:
+        return None  # not a git checkout (an installed wheel)
+    return out.stdout.strip() or None
 
 
 def build_results(
@@ -109,8 +111,8 @@ def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult
     jsonschema.validate(results, schema())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "samples.jsonl", "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in samples))
-    _atomic(out / "results.json", json.dumps(results, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(out / "samples.jsonl", "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in samples))
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1, sort_keys=True) + "\n")
     return out / "results.json"
 
 
@@ -121,12 +123,6 @@ def read_results(path: str | Path) -> dict:
     results = json.loads(Path(path).read_text(encoding="utf-8"))
     jsonschema.validate(results, schema())
     return results
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:

@@ -79,11 +79,9 @@ def _entry(sub: Submission, rank: int, tier: int) -> dict:
     scores = {"overall": sub.scores["overall"], **sub.scores["by_level"], **sub.scores["by_type"]}
     keep = ("acc", "ci_low", "ci_high", "n", "chance")
     wrong: dict[str, list[dict]] = {}
-    questions = {}
     for s in sub.samples:
         if s.correct < 1 and len(wrong.setdefault(s.type, [])) < EXAMPLES_PER_TYPE:
             wrong[s.type].append({"question_id": s.question_id, "response": s.response[:500], "answer": str(s.answer)})
-            questions[s.question_id] = s
     return {
         "slug": sub.slug,
         "display_name": sub.meta["display_name"],

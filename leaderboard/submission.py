@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.results import read_results, score_predictions
+from finevidbench.results import PredictionsError, read_predictions, read_results, score_predictions
 from finevidbench.scoring.score import SampleResult, aggregate
 
 MAX_METADATA_BYTES = 64 * 1024
@@ -72,11 +72,15 @@ def schema() -> dict:
     return json.loads(resources.files("leaderboard").joinpath("schemas/submission.schema.json").read_text())
 
 
-def _read_json(path: Path, limit: int) -> dict:
+def _check_size(path: Path, limit: int) -> None:
     if not path.is_file():
         raise SubmissionError(f"{path}: missing")
     if path.stat().st_size > limit:
         raise SubmissionError(f"{path}: {path.stat().st_size} bytes, more than the {limit} allowed")
+
+
+def _read_json(path: Path, limit: int) -> dict:
+    _check_size(path, limit)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -95,20 +99,13 @@ def check_metadata(meta: dict, where: str) -> None:
 
 
 def read_samples(path: Path) -> dict[str, str]:
-    """{question_id: response} from samples.jsonl (bounded in size; each line must parse)."""
-    if not path.is_file():
-        raise SubmissionError(f"{path}: missing")
-    if path.stat().st_size > MAX_SAMPLES_BYTES:
+    """{question_id: response} from samples.jsonl: the harness's own reader, with a size bound."""
+    if path.is_file() and path.stat().st_size > MAX_SAMPLES_BYTES:
         raise SubmissionError(f"{path}: larger than {MAX_SAMPLES_BYTES} bytes")
-    responses: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                record = json.loads(line)
-                responses[str(record["question_id"])] = str(record["response"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise SubmissionError(f"{path}:{number}: not a sample record (question_id, response)") from None
-    return responses
+    try:
+        return read_predictions(path)
+    except PredictionsError as exc:
+        raise SubmissionError(str(exc)) from None
 
 
 def load_submission(folder: Path) -> Submission:
@@ -120,7 +117,7 @@ def load_submission(folder: Path) -> Submission:
     check_metadata(meta, str(folder / "submission.json"))
     if folder.name != slugify(meta["display_name"]):
         raise SubmissionError(f"{folder}: the folder must be named {slugify(meta['display_name'])!r}")
-    _read_json(folder / "results.json", MAX_RESULTS_BYTES)
+    _check_size(folder / "results.json", MAX_RESULTS_BYTES)
     try:
         results = read_results(folder / "results.json")
     except jsonschema.ValidationError as exc:

@@ -127,13 +127,12 @@ class HFVideoModel(FineVidModel):
 
         if doc["level"] == "scene":
             clip = load_clip(doc["video_path"], self.frame_policy.with_speed(doc["speed"]))
-            frames, times = np.asarray(clip.frames), clip.sampling.timestamps
+            frames, fps = np.asarray(clip.frames), clip.sampling.sampled_fps
         else:
             frames = self.fragment_frames(doc)
-            times = tuple(i * FRAGMENT_FRAME_SECONDS for i in range(len(frames)))
             if self.fragment_form == "images":
                 return self.image_blocks(frames), None
-        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 1.0
+            fps = 1.0 / FRAGMENT_FRAME_SECONDS
         meta = VideoMetadata(
             total_num_frames=len(frames), fps=fps, frames_indices=list(range(len(frames))),
             duration=len(frames) / fps, width=frames.shape[2], height=frames.shape[1],
