@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from finevidbench.corpus.labels import read_labels
 from finevidbench.files import atomic_write_text, sha256_file
-from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, protocol_version
+from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, get_type, protocol_version
 from finevidbench.video import FramePolicy, load_frames, probe
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
@@ -178,15 +178,16 @@ def build(
     labels: str | Path | None = None,
     config: BuildConfig = BuildConfig(),
     progress: bool = True,
+    extra: dict | None = None,
 ) -> dict:
-    """Build the question set of `videos` into `out`; returns the manifest."""
+    """Build the question set of `videos` into `out`; returns the manifest (`extra` keys are added to it)."""
     videos, out = Path(videos), Path(out)
     files = find_videos(videos)
     label_rows = read_labels(labels) if labels else {}
     vocab = {
         col: tuple(sorted({row[col] for row in label_rows.values() if col in row})) for col in ("action", "effect")
     }
-    types = [QUESTION_TYPES[name] for name in (config.types or QUESTION_TYPES)]
+    types = [get_type(name) for name in (config.types or QUESTION_TYPES)]
     balancers: dict[str, Balancer] = {}
     out.mkdir(parents=True, exist_ok=True)
     questions: list[Question] = []
@@ -208,7 +209,7 @@ def build(
             built, n_skipped = _questions_for(ctx, sha, qtype, balancers.get(qtype.name), config)
             questions.extend(built)
             skipped[qtype.name] += n_skipped
-    return write_question_set(out, questions, video_records, config, dict(skipped))
+    return write_question_set(out, questions, video_records, config, dict(skipped), extra)
 
 
 def answer_label(question: Question) -> str:
@@ -218,7 +219,12 @@ def answer_label(question: Question) -> str:
 
 
 def write_question_set(
-    out: Path, questions: list[Question], videos: dict[str, dict], config: BuildConfig, skipped: dict
+    out: Path,
+    questions: list[Question],
+    videos: dict[str, dict],
+    config: BuildConfig,
+    skipped: dict,
+    extra: dict | None = None,
 ) -> dict:
     """Write questions.jsonl then manifest.json (each via a temporary file and an atomic rename)."""
     text = "".join(q.to_json() + "\n" for q in questions)
@@ -231,7 +237,7 @@ def write_question_set(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "protocol_version": protocol_version(),
-        "types": {name: QUESTION_TYPES[name].spec() for name in sorted(counts)},
+        "types": {name: get_type(name).spec() for name in sorted(counts)},
         "seed": config.seed,
         "speeds": list(config.speeds),
         "pool_frames": config.pool_frames,
@@ -245,6 +251,7 @@ def write_question_set(
             (questions_sha + "".join(v["sha256"] for _, v in sorted(videos.items()))).encode()
         ).hexdigest(),
         "videos": dict(sorted(videos.items())),
+        **(extra or {}),
     }
     atomic_write_text(out / "questions.jsonl", text)
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")

@@ -67,6 +67,8 @@ def doc_of(q: Question, qs: QuestionSet) -> dict:
         "prompt": q.prompt,
         "options": list(q.options),
         "answer_type": q.answer_type,
+        # a pasted target (training-only Localization items); the renderer paints it on the frames
+        **({"overlay": q.evidence["overlay"]} if "overlay" in q.evidence else {}),
     }
 
 
@@ -92,12 +94,13 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     """Visual inputs of a document: a video path (scene) or PIL images (fragment, blind variants)."""
     from PIL import Image
 
+    from finevidbench.protocol.overlay import apply_overlay
     from finevidbench.video import load_frames, speed_altered_copy
 
     if variant == "novideo":
         return []
     if doc["level"] == "fragment":
-        frames = list(load_frames(doc["video_path"], doc["frames"]))
+        frames = list(apply_overlay(load_frames(doc["video_path"], doc["frames"]), doc.get("overlay")))
     elif variant is None:
         path = doc["video_path"] if doc["speed"] == 1.0 else speed_altered_copy(doc["video_path"], doc["speed"])
         return [str(path)]

@@ -15,7 +15,7 @@ from itertools import permutations
 
 from finevidbench.builder import answer_label
 from finevidbench.dataset import QuestionSet
-from finevidbench.protocol import LETTERS, QUESTION_TYPES, protocol_version
+from finevidbench.protocol import LETTERS, QUESTION_TYPES, TRAINING_TYPES, protocol_version
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _check_items(qs: QuestionSet, report: Report) -> None:
     seen_ids: set[str] = set()
     seen_content: set = set()
     for q in qs.questions:
-        qtype = QUESTION_TYPES.get(q.type)
+        qtype = (QUESTION_TYPES | TRAINING_TYPES).get(q.type)
         if qtype is None:
             report.violations.append(f"{q.id}: unknown question type {q.type!r}")
             continue
@@ -113,7 +113,7 @@ def validate(qs: QuestionSet) -> Report:
         report.counts[q.type] += 1
     for name, questions in sorted(by_type.items()):
         report.distributions[name] = Counter(answer_label(q) for q in questions)
-        qtype = QUESTION_TYPES.get(name)
+        qtype = (QUESTION_TYPES | TRAINING_TYPES).get(name)
         values = qtype and _expected_values(qtype, questions)
         if values:
             _check_balance(name, values, report.distributions[name], report)

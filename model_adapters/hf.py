@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
+from finevidbench.protocol.overlay import apply_overlay
 from finevidbench.video import FramePolicy, load_clip, load_frames
 from model_adapters.base import FineVidModel, Request
 
@@ -38,6 +39,14 @@ class HFVideoModel(FineVidModel):
     """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
     stacks_videos: ClassVar[bool] = False
     """True when the processor stacks a batch's videos into one tensor (equal frame counts needed)."""
+    module_parts: ClassVar[dict[str, tuple[str, ...]]] = {
+        # projector first: Qwen's merger sits inside `model.visual`
+        "projector": ("model.multi_modal_projector", "model.visual.merger", "model.visual.deepstack_merger_list",
+                      "model.projector", "model.connector", "model.mlp1"),
+        "vision_tower": ("model.visual", "model.vision_tower", "model.vision_model"),
+        "language_model": ("model.language_model", "model.text_model", "lm_head"),
+    }  # fmt: skip
+    """Module-name prefixes of the parts SF2T can train (model_adapters/training.py)."""
 
     def __init__(
         self,
@@ -163,7 +172,7 @@ class HFVideoModel(FineVidModel):
         union = getattr(self, "_fragment_union", {}).get(doc["video_path"]) or tuple(sorted(set(doc["frames"])))
         decoded = load_frames(doc["video_path"], union)
         row = {index: position for position, index in enumerate(union)}
-        return np.asarray(decoded)[[row[i] for i in doc["frames"]]]
+        return apply_overlay(np.asarray(decoded)[[row[i] for i in doc["frames"]]], doc.get("overlay"))
 
     def video_block(self, frames: np.ndarray) -> dict:
         """The content block of a clip."""

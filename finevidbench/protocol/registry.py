@@ -50,6 +50,9 @@ class QuestionType(ABC):
     """Label column the type needs (action, effect); None for self-supervised types."""
     params: ClassVar[dict[str, Any]] = {}
     """Generator parameters; hashed into the protocol version."""
+    benchmark: ClassVar[bool] = True
+    """False for a training-only type (SF2T Localization): built on request, never part of the
+    benchmark's default set or of its protocol version."""
 
     def slots(self, ctx: VideoContext) -> int:
         """How many questions of this type to build for one video (0 when the video cannot have any)."""
@@ -102,6 +105,11 @@ class QuestionType(ABC):
             return float(tuple(parsed) == tuple(gold))
         return float(parsed == gold)
 
+    def answer_text(self, question: Question) -> str:
+        """The gold answer written the way the answer instruction asks for it (training targets)."""
+        answer = question.answer
+        return ", ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
+
     def spec(self) -> dict:
         """The hashed description of this type: level, answer type, template, parameters."""
         return {
@@ -116,13 +124,16 @@ class QuestionType(ABC):
 
 
 QUESTION_TYPES: dict[str, QuestionType] = {}
+"""The benchmark's types: what a default build makes and what the protocol version hashes."""
+TRAINING_TYPES: dict[str, QuestionType] = {}
+"""Types built only for training data (`benchmark = False`)."""
 
 
 def question_type(cls: type[QuestionType]) -> type[QuestionType]:
     """Class decorator: register one instance of a question type under its name."""
-    if cls.name in QUESTION_TYPES:
+    if cls.name in QUESTION_TYPES or cls.name in TRAINING_TYPES:
         raise ValueError(f"question type {cls.name!r} is registered twice")
-    QUESTION_TYPES[cls.name] = cls()
+    (QUESTION_TYPES if cls.benchmark else TRAINING_TYPES)[cls.name] = cls()
     return cls
 
 
@@ -135,10 +146,10 @@ def _discover() -> None:
 
 def get_type(name: str) -> QuestionType:
     """The registered type called `name`; a clear error names the known ones."""
-    try:
-        return QUESTION_TYPES[name]
-    except KeyError:
-        raise KeyError(f"unknown question type {name!r}; known: {sorted(QUESTION_TYPES)}") from None
+    found = QUESTION_TYPES.get(name) or TRAINING_TYPES.get(name)
+    if found is None:
+        raise KeyError(f"unknown question type {name!r}; known: {sorted(QUESTION_TYPES | TRAINING_TYPES)}")
+    return found
 
 
 def types_by_level(level: Level) -> list[QuestionType]:

@@ -245,3 +245,59 @@ class Rearrangement(QuestionType):
             frames=_shown(ctx, shown),
             evidence=_order_evidence(ctx, chosen),
         )
+
+
+@question_type
+class Localization(QuestionType):
+    """Where a pasted target appears or disappears in a frame sequence (SF2T Localization, training only).
+
+    Ours, as the paper's construction is not published: a checkered square is pasted into a run of
+    frames that starts (appear) or ends (disappear) inside the sequence; the answer is the number
+    of the first frame that shows it, or the first that no longer does.
+    """
+
+    name = "localization"
+    level = "fragment"
+    answer_type = "integer"
+    benchmark = False
+    template = "A small checkered square is added to some of these frames. {question}"
+    display_name = "Localization"
+    description = "Find the frame where a pasted target first appears or first disappears (training only)."
+    params = {
+        "per_video": 3,
+        "frames": 6,
+        "count_range": (2, 6),
+        "size": 0.3,
+        "questions": {
+            "appear": "Which is the first frame that shows it?",
+            "disappear": "Which is the first frame that no longer shows it?",
+        },
+    }
+
+    def targets(self, ctx: VideoContext) -> list[tuple[str, int]]:
+        low, high = self.params["count_range"]
+        return [(event, number) for event in self.params["questions"] for number in range(low, high + 1)]
+
+    def expected_answer(self, question: Question, labels: dict[str, str]) -> int:
+        overlay = question.evidence["overlay"]
+        shown = overlay["shown"]
+        return shown[0] + 1 if overlay["event"] == "appear" else shown[-1] + 2
+
+    def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
+        from finevidbench.protocol.overlay import make_overlay
+
+        event, number = target
+        k = self.params["frames"]
+        if len(ctx.pool) < k:
+            return None
+        chosen = sorted(int(p) for p in rng.choice(len(ctx.pool), k, replace=False))
+        # frame `number` (1-based) is the first with the target (appear) or the first without it (disappear)
+        shown = list(range(number - 1, k)) if event == "appear" else list(range(0, number - 1))
+        overlay = make_overlay(shown, rng, size=self.params["size"], event=event)
+        question = self.template.format(question=self.params["questions"][event])
+        return Draft(
+            prompt=self.full_prompt(question),
+            answer=int(number),
+            frames=_shown(ctx, chosen),
+            evidence={"overlay": overlay},
+        )

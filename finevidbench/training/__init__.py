@@ -1,0 +1,12 @@
+"""Fine-tuning shared by SF2T and self-alignment: recipes, the PEFT/Trainer loop and run records.
+
+Nothing here knows a model family: the adapters' training hook (model_adapters/training.py)
+supplies the model, the collator built on the model's own processor and chat template, and the
+module names of each trainable part.
+"""
+
+from finevidbench.training.recipe import PARTS, Recipe, RecipeError, load_recipe
+from finevidbench.training.record import RunRecord
+from finevidbench.training.trainer import train
+
+__all__ = ["PARTS", "Recipe", "RecipeError", "RunRecord", "load_recipe", "train"]

@@ -1,0 +1,133 @@
+"""Training recipes: one YAML file per model family, in the spirit of LLaMA-Factory's examples.
+
+A recipe names everything a run depends on (what trains, LoRA shape, optimiser schedule, seeds,
+frames, data), and the whole recipe goes into the run record. Unknown keys are an error, not a
+silent no-op: a misspelt `learning_rte` must not train with the default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARTS = ("language_model", "projector", "vision_tower")
+METHODS = ("lora", "full")
+
+
+class RecipeError(ValueError):
+    """A recipe file or override is malformed; the message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fine-tuning recipe (SF2T or self-alignment)."""
+
+    model: str
+    """The adapter (lmms-eval model name) whose processor, chat template and parts are used."""
+    method: str = "lora"
+    """`lora` (PEFT, adapter folder) or `full` (every parameter of the chosen parts)."""
+    train: tuple[str, ...] = ("language_model",)
+    """Which parts train: language_model, projector, vision_tower."""
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target: tuple[str, ...] | str = "all-linear"
+    """Linear layer names (q_proj, ...) inside the trained parts, or `all-linear`."""
+    learning_rate: float = 1e-4
+    epochs: float = 1.0
+    max_steps: int = -1
+    """Stop after this many optimiser steps (-1: run the epochs)."""
+    batch_size: int = 1
+    grad_accum: int = 8
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    lr_scheduler: str = "cosine"
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    bf16: str = "auto"
+    """`auto`: bf16 on a CUDA device that supports it, fp32 on CPU; `true` / `false` force it."""
+    gradient_checkpointing: bool = False
+    save_steps: int = 200
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    frames: str | None = None
+    """Frame policy for clip (scene) items, as `finevidbench` parses it; None: the evaluation default,
+    so training and evaluation see clips the same way. Fragment items show their own frames."""
+    tasks: tuple[str, ...] | None = None
+    """SF2T tasks to train on (None: all five)."""
+    data_seed: int = 1
+    """Seed of the training-set build (the benchmark's mini set uses 0)."""
+    deepspeed: str | None = None
+    """A DeepSpeed config file for multi-GPU runs under `accelerate launch` (model_adapters/recipes/)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Method-specific settings (self-alignment: beta, iterations, ...)."""
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise RecipeError(f"method: {self.method!r} is not one of {METHODS}")
+        unknown = [p for p in self.train if p not in PARTS]
+        if unknown or not self.train:
+            raise RecipeError(f"train: {list(self.train)} must be a non-empty subset of {list(PARTS)}")
+        for name in ("lora_r", "batch_size", "grad_accum", "save_steps", "logging_steps"):
+            if int(getattr(self, name)) < 1:
+                raise RecipeError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0 or (self.epochs <= 0 and self.max_steps < 1):
+            raise RecipeError("learning_rate must be positive, and epochs or max_steps must allow a step")
+        if str(self.bf16).lower() not in ("auto", "true", "false"):
+            raise RecipeError(f"bf16: {self.bf16!r} must be auto, true or false")
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "recipe") -> Recipe:
+        """Build from a mapping (a parsed YAML file), refusing keys the recipe does not have."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RecipeError(f"{source}: unknown key(s) {unknown}; known: {sorted(known)}")
+        if "model" not in data:
+            raise RecipeError(f"{source}: `model:` (the adapter name, e.g. fvb_qwen2_5_vl) is required")
+        values = dict(data)
+        for key in ("train", "tasks"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
+        if isinstance(values.get("lora_target"), list):
+            values["lora_target"] = tuple(values["lora_target"])
+        values["bf16"] = str(values.get("bf16", "auto")).lower()
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise RecipeError(f"{source}: {exc}") from None
+
+    def override(self, assignments: str | dict) -> Recipe:
+        """A copy with `key=value,key=value` (or a dict) applied; values are parsed as YAML scalars."""
+        if isinstance(assignments, str):
+            pairs = [a.split("=", 1) for a in assignments.split(",") if a.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise RecipeError(f"overrides {assignments!r}: write key=value,key=value")
+            assignments = {k.strip(): yaml.safe_load(v) for k, v in pairs}
+        return Recipe.from_dict({**self.to_dict(), **assignments}, source="recipe overrides")
+
+    def to_dict(self) -> dict:
+        """Plain JSON/YAML types (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def use_bf16(self, cuda_bf16: bool) -> bool:
+        """Whether this run trains in bf16 on a device that does (`cuda_bf16`) or does not support it."""
+        return cuda_bf16 if self.bf16 == "auto" else self.bf16 == "true"
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read a recipe YAML file; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{path}: no such recipe file (fix: pass RECIPE=<file.yaml>, see model_adapters/recipes/)")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML ({exc})".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
+    return Recipe.from_dict(data, source=str(path))

@@ -1,0 +1,207 @@
+"""The fine-tuning loop: PEFT LoRA (or full fine-tuning) under the Hugging Face `Trainer`.
+
+The Trainer gives what a run needs without home-made parts: gradient accumulation, checkpoints
+and `resume_from_checkpoint` (optimizer, scheduler and RNG states included), bf16, logging,
+seeds, and multi-GPU through `accelerate launch` with a DeepSpeed config. What is ours: which
+modules train (from the recipe and the family's parts), a refusal to resume checkpoints of a
+different recipe or data, a loss log written as it comes, and the run record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from finevidbench.files import atomic_write_text
+from finevidbench.training.recipe import Recipe, RecipeError
+from finevidbench.training.record import RunRecord
+
+INPUTS_NAME = "run_inputs.json"
+
+
+class TrainingHook(Protocol):
+    """What a model family supplies (model_adapters/training.py implements it)."""
+
+    model: Any
+    processor: Any
+
+    def collate(self, examples: list[dict]) -> dict:
+        """Model inputs of a batch of {"doc", "prompt", "answer"} with labels only on answer tokens."""
+
+    def linear_modules(self, parts: Sequence[str], target: Sequence[str] | str) -> list[str]:
+        """Full names of the Linear layers of `parts` whose last name is in `target` (or all)."""
+
+    def part_prefixes(self, parts: Sequence[str]) -> tuple[str, ...]:
+        """Parameter-name prefixes of `parts` (full fine-tuning unfreezes these)."""
+
+    def base_info(self) -> dict:
+        """Adapter name, pretrained and revision of the base model."""
+
+
+class ExampleDataset:
+    """A list of training examples as a map-style dataset (the Trainer's sampler shuffles it)."""
+
+    def __init__(self, examples: Sequence[dict]) -> None:
+        self.examples = list(examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.examples[index]
+
+
+def prepare_model(hook: TrainingHook, recipe: Recipe):
+    """The model with only the recipe's parameters trainable: a PEFT LoRA wrapper, or selected parts."""
+    model = hook.model
+    if recipe.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        targets = hook.linear_modules(recipe.train, recipe.lora_target)
+        if not targets:
+            raise RecipeError(
+                f"lora_target {recipe.lora_target!r} matches no Linear layer of {list(recipe.train)} "
+                "(fix: use layer names of that part, or all-linear)"
+            )
+        config = LoraConfig(
+            r=recipe.lora_r, lora_alpha=recipe.lora_alpha, lora_dropout=recipe.lora_dropout,
+            target_modules=targets, bias="none",
+        )  # fmt: skip
+        return get_peft_model(model, config)
+    prefixes = hook.part_prefixes(recipe.train)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith(prefixes)
+    return model
+
+
+def _check_same_inputs(out: Path, inputs: dict) -> None:
+    """Refuse to resume checkpoints made with another recipe or training set."""
+    path = out / INPUTS_NAME
+    if path.is_file():
+        before = json.loads(path.read_text())
+        if before != inputs:
+            changed = sorted(k for k in set(before) | set(inputs) if before.get(k) != inputs.get(k))
+            raise RecipeError(
+                f"{out} holds checkpoints of a run with a different {', '.join(changed)} "
+                "(fix: choose a new OUT, or delete that folder to start over)"
+            )
+    atomic_write_text(path, json.dumps(inputs, indent=1, sort_keys=True) + "\n")
+
+
+def _loss_logger(path: Path):
+    from transformers import TrainerCallback
+
+    class LossLog(TrainerCallback):
+        """Appends every logged loss to a JSONL file as it comes (a crash loses no log line)."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs and state.is_world_process_zero:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"step": state.global_step, "loss": float(logs["loss"])}) + "\n")
+
+    return LossLog()
+
+
+def train(
+    hook: TrainingHook,
+    examples: Sequence[dict],
+    recipe: Recipe,
+    out: str | Path,
+    data: dict,
+    kind: str = "sf2t",
+    progress: bool = True,
+    callbacks: Sequence[Callable] = (),
+) -> RunRecord:
+    """Train on `examples` per `recipe` into `out`; resumes from the last checkpoint there.
+
+    Writes out/checkpoints/, out/loss.jsonl, out/adapter/ (LoRA) or out/model/ (full) and the run
+    record; returns the record.
+    """
+    import torch
+    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = Path(out)
+    checkpoints = out / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    _check_same_inputs(out, {"recipe": recipe.to_dict(), "data_hash": data.get("dataset_hash"),
+                             "base_model": hook.base_info()})  # fmt: skip
+    set_seed(recipe.seed)
+    model = prepare_model(hook, recipe)
+    cuda = torch.cuda.is_available()
+    bf16 = recipe.use_bf16(cuda and torch.cuda.is_bf16_supported())
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=recipe.batch_size,
+        gradient_accumulation_steps=recipe.grad_accum,
+        num_train_epochs=recipe.epochs,
+        max_steps=recipe.max_steps,
+        learning_rate=recipe.learning_rate,
+        lr_scheduler_type=recipe.lr_scheduler,
+        warmup_steps=recipe.warmup_ratio,  # a float below 1 is a fraction of the total steps
+        weight_decay=recipe.weight_decay,
+        max_grad_norm=recipe.max_grad_norm,
+        logging_steps=recipe.logging_steps,
+        save_steps=recipe.save_steps,
+        save_total_limit=recipe.save_total_limit,
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        bf16=bf16,
+        gradient_checkpointing=recipe.gradient_checkpointing,
+        deepspeed=recipe.deepspeed,
+        use_cpu=not cuda,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        report_to=[],
+        disable_tqdm=not progress,
+        save_only_model=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=ExampleDataset(examples),
+        data_collator=hook.collate,
+        callbacks=[_loss_logger(out / "loss.jsonl"), *callbacks],
+    )
+    resume = get_last_checkpoint(str(checkpoints))
+    started = time.time()
+    trainer.train(resume_from_checkpoint=resume)
+    wall = time.time() - started
+    target = out / ("adapter" if recipe.method == "lora" else "model")
+    trainer.save_model(str(target))
+    if recipe.method == "full" and trainer.is_world_process_zero():
+        hook.processor.save_pretrained(str(target))
+    record = _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda)
+    if trainer.is_world_process_zero():
+        record.write(out, target)
+    return record
+
+
+def _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda) -> RunRecord:
+    import peft
+    import torch
+    import transformers
+
+    losses = [{"step": e["step"], "loss": float(e["loss"])} for e in trainer.state.log_history if "loss" in e]
+    guard = data.get("guard") or {}
+    return RunRecord(
+        kind=kind,
+        recipe=recipe.to_dict(),
+        base_model=hook.base_info(),
+        data=data,
+        contaminated=bool(guard.get("contaminated")),
+        output=str(target),
+        steps=int(trainer.state.global_step),
+        epochs=float(trainer.state.epoch or 0.0),
+        losses=losses,
+        wall_time_s=round(wall, 3),
+        resumed_from=Path(resume).name if resume else None,
+        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        total_parameters=sum(p.numel() for p in model.parameters()),
+        device="cuda" if cuda else "cpu",
+        precision="bf16" if bf16 else "fp32",
+        versions={"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
+    )

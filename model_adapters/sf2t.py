@@ -1,0 +1,213 @@
+"""`make sf2t`: build SF2T data from a folder of videos, fine-tune, then evaluate with and without the adapter.
+
+    python -m model_adapters.sf2t [--model fvb_qwen2_5_vl --model_args pretrained=ORG/NAME]
+        [--recipe FILE.yaml] [--set key=value,...] [--videos DIR [--labels CSV]] [--data mini]
+        [--out runs/sf2t/NAME] [--allow-contaminated] [--train-only] [--export DIR]
+
+With no --model it runs the CPU demonstration: a tiny random Qwen2.5-VL (real architecture,
+built offline), trained on SF2T data from synthetic clips rendered with a seed of their own
+(the guard checks that none is a benchmark clip), evaluated on the mini set before and after.
+OUT holds data/ (the training set), train/ (checkpoints, loss.jsonl, adapter/, the run record),
+eval_base/ and eval_sf2t/ (results of `make eval`) and comparison.json. Running the same command
+again resumes training from the last checkpoint and reuses every finished answer.
+Exit codes: 0 done, 1 training or evaluation failed, 2 bad input, 130 interrupted (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+from pathlib import Path
+
+from finevidbench.dataset import QuestionSetError, load_question_set
+from finevidbench.files import atomic_write_text
+from finevidbench.paths import cache_dir
+from finevidbench.protocol import get_type
+from finevidbench.results import read_predictions, score_predictions
+from finevidbench.scoring.compare import compare, format_comparison
+from finevidbench.sf2t import ContaminationError, build_training_set, ensure_demo_videos, export_messages
+from finevidbench.taskdocs import doc_of, doc_to_text
+from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
+from finevidbench.video import FramePolicy
+
+RECIPES = Path(__file__).parent / "recipes"
+DEMO_MODEL = "fvb_qwen2_5_vl"
+DEMO_RECIPE = RECIPES / "sf2t_demo_tiny.yaml"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments (model arguments as in `make eval`)."""
+    parser = argparse.ArgumentParser(prog="python -m model_adapters.sf2t", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="a trainable adapter, e.g. fvb_qwen2_5_vl (default: the demo)")
+    parser.add_argument("--model_args", default="", help="k=v,... e.g. pretrained=ORG/NAME,revision=SHA")
+    parser.add_argument("--recipe", default=None, help="recipe YAML (default: model_adapters/recipes/sf2t_<family>)")
+    parser.add_argument("--set", default="", help="recipe overrides, key=value,key=value")
+    parser.add_argument("--videos", default=None, help="folder of training videos (default: the demo corpus)")
+    parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
+    parser.add_argument("--data", default="mini", help="the benchmark to guard against and evaluate on")
+    parser.add_argument("--tasks", default="finevidbench", help="the FineVidBench group or task to evaluate")
+    parser.add_argument("--out", default=None, help="run folder (default runs/sf2t/<model>)")
+    parser.add_argument("--allow-contaminated", action="store_true", help="train even on benchmark videos (flagged)")
+    parser.add_argument("--train-only", action="store_true", help="stop after training (multi-GPU runs)")
+    parser.add_argument("--export", default=None, help="also export the training set as LLaMA-Factory/ms-swift JSONL")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
+    parser.add_argument("--gen_kwargs", default=None, help="generation overrides for the evaluations")
+    return parser.parse_args(argv)
+
+
+def default_recipe(model: str) -> Path:
+    """The family's recipe: model_adapters/recipes/sf2t_<family>.yaml (fvb_hf has none)."""
+    return RECIPES / f"sf2t_{model.removeprefix('fvb_')}.yaml"
+
+
+def demo_model() -> str:
+    """model_args of the demonstration's tiny Qwen2.5-VL, built into the cache once."""
+    from model_adapters.tiny_models import build_tiny
+
+    folder = cache_dir() / "tiny-qwen2_5_vl-s0"
+    if not (folder / "config.json").is_file():
+        build_tiny("qwen2_5_vl", folder)
+    return f"pretrained={folder}"
+
+
+def policy_args(frames: str | None) -> str:
+    """The adapter arguments of a recipe's frame policy (empty: the evaluation default)."""
+    if not frames:
+        return ""
+    policy = FramePolicy.parse(frames)
+    args = {"num_frames": policy.num_frames, "fps": policy.fps, "max_frames": policy.max_frames,
+            "frame_mode": policy.mode}  # fmt: skip
+    return ",".join(f"{k}={v}" for k, v in args.items() if v is not None)
+
+
+def examples_of(training_set) -> list[dict]:
+    """Training examples: the evaluation's document and prompt of each item, and its answer text."""
+    examples = []
+    for q in training_set.questions:
+        doc = doc_of(q, training_set)
+        examples.append({"doc": doc, "prompt": doc_to_text(doc), "answer": get_type(q.type).answer_text(q)})
+    return examples
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print one `make sf2t:` error line and return its exit code."""
+    print(f"make sf2t: {message}", file=sys.stderr)
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole pipeline; returns the exit code."""
+    import torch
+
+    demo = args.model is None
+    model = args.model or DEMO_MODEL
+    model_args = args.model_args or (demo_model() if demo else "")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    out = Path(args.out or Path("runs") / "sf2t" / ("demo" if demo else model))
+    try:
+        recipe = load_recipe(args.recipe or (DEMO_RECIPE if demo else default_recipe(model)))
+        recipe = recipe.override(args.set) if args.set else recipe
+        if recipe.model != model:
+            raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
+        benchmark = load_question_set(args.data)
+        videos, labels = _training_videos(args, demo)
+        manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks, seed=recipe.data_seed,
+                                      labels=labels, allow_contaminated=args.allow_contaminated)  # fmt: skip
+    except (RecipeError, QuestionSetError, ContaminationError, FileNotFoundError, ValueError) as exc:
+        return fail(str(exc))
+    training_set = load_question_set(out / "data")
+    guard = manifest["sf2t"]["guard"]
+    if guard["contaminated"]:
+        print(f"make sf2t: WARNING: {len(guard['overlapping'])} training videos are benchmark videos; "
+              "the run is marked contaminated", file=sys.stderr)  # fmt: skip
+    print(f"training set: {len(training_set.questions)} items from {manifest['n_videos']} videos {manifest['counts']}")
+    if args.export:
+        print(f"exported: {export_messages(training_set, args.export)}")
+    frame_args = policy_args(recipe.frames)
+    full_args = ",".join(a for a in (model_args, frame_args) if a)
+    try:
+        record = _train(model, full_args, device, recipe, training_set, manifest, out / "train")
+    except KeyboardInterrupt:
+        return fail(f"interrupted; checkpoints are in {out / 'train' / 'checkpoints'} "
+                    "(run the same command again to resume)", 130)  # fmt: skip
+    except (RecipeError, ValueError) as exc:
+        return fail(str(exc))
+    print(f"trained: {record.steps} steps in {record.wall_time_s:.0f} s, loss {_loss_span(record)}, "
+          f"output {record.output}")  # fmt: skip
+    if args.train_only:
+        return 0
+    tuned_args = f"{full_args},adapter={record.output}" if recipe.method == "lora" else _full_args(full_args, record)
+    for name, margs in (("eval_base", full_args), ("eval_sf2t", tuned_args)):
+        code = _evaluate(args, model, margs, device, out / name)
+        if code:
+            return fail(f"the evaluation {name} failed", code)
+    comparison = _compare(benchmark, out)
+    comparison["run"] = {"recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
+                         "model": model, "model_args": model_args}  # fmt: skip
+    atomic_write_text(out / "comparison.json", json.dumps(comparison, indent=1) + "\n")
+    print(f"\nSF2T: with the adapter against without it on {args.data}\n{format_comparison(comparison)}")
+    print(f"comparison: {out / 'comparison.json'}")
+    return 0
+
+
+def _training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | None]:
+    if args.videos:
+        return Path(args.videos), Path(args.labels) if args.labels else None
+    if not demo:
+        raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
+    corpus = ensure_demo_videos()
+    return corpus / "videos", corpus / "labels.csv"
+
+
+def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path):
+    from model_adapters.training import load_for_training
+
+    hook = load_for_training(model, model_args, device=device)
+    data = {"dataset_hash": training_set.dataset_hash, "n_items": len(training_set.questions),
+            "counts": manifest["counts"], **manifest["sf2t"]}  # fmt: skip
+    try:
+        return train(hook, examples_of(training_set), recipe, out, data=data, kind="sf2t")
+    finally:
+        del hook
+        gc.collect()
+
+
+def _full_args(model_args: str, record: RunRecord) -> str:
+    kept = [a for a in model_args.split(",") if a and not a.startswith("pretrained=")]
+    return ",".join([f"pretrained={record.output}", *kept])
+
+
+def _evaluate(args: argparse.Namespace, model: str, model_args: str, device: str, out: Path) -> int:
+    from model_adapters.evaluate import evaluate
+
+    return evaluate(argparse.Namespace(
+        model=model, model_args=model_args, data=args.data, tasks=args.tasks, limit=args.limit, out=str(out),
+        device=device, gen_kwargs=args.gen_kwargs,
+    ))  # fmt: skip
+
+
+def _compare(benchmark, out: Path) -> dict:
+    runs = []
+    for name in ("eval_base", "eval_sf2t"):
+        samples, _ = score_predictions(benchmark, read_predictions(out / name / "samples.jsonl"))
+        answered = set(read_predictions(out / name / "samples.jsonl"))
+        runs.append([s for s in samples if s.question_id in answered])
+    return compare(*runs)
+
+
+def _loss_span(record: RunRecord) -> str:
+    if not record.losses:
+        return "not logged"
+    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `make sf2t`."""
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

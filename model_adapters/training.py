@@ -1,0 +1,134 @@
+"""The SF2T / self-alignment training hook: a family adapter's own inputs, turned into training batches.
+
+Training must show a model exactly what evaluation shows it, so the hook reuses the adapter's
+visual blocks (numbered images or a clip, our frames and timestamps), the doc's prompt and the
+model's processor and chat template; only the assistant's answer is appended and it alone
+carries loss. Each family's parts (language model, projector, vision tower) are located by
+module-name prefixes that cover every family here; a family whose names differ overrides
+`HFVideoModel.module_parts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from model_adapters.hf import HFVideoModel
+
+IGNORE = -100
+"""Label of positions that carry no loss (the Trainer's and PyTorch's convention)."""
+
+
+class AnswerMaskError(ValueError):
+    """The chat template renders the answer in a way the tokens cannot be told apart from the prompt."""
+
+
+class TrainingHook:
+    """Collator, trainable-module lookup and base-model record for one loaded family adapter."""
+
+    def __init__(self, adapter: HFVideoModel) -> None:
+        self.adapter = adapter
+        self.model = adapter.model
+        self.processor = adapter.processor
+
+    # -- batches ------------------------------------------------------------------------------
+    def conversation(self, example: dict, with_answer: bool) -> tuple[list[dict], Any]:
+        """The chat messages of one example (user turn as evaluation builds it) and its video metadata."""
+        blocks, meta = self.adapter.visual_blocks(example["doc"])
+        messages = [{"role": "user", "content": [*blocks, {"type": "text", "text": example["prompt"]}]}]
+        if with_answer:
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": example["answer"]}]})
+        return messages, meta
+
+    def answer_suffix(self, messages: list[dict]) -> str:
+        """The text the chat template adds after the generation prompt: the answer and its end-of-turn."""
+        prompt = self.processor.apply_chat_template(messages[:1], add_generation_prompt=True, tokenize=False)
+        full = self.processor.apply_chat_template(messages, tokenize=False)
+        if not full.startswith(prompt):
+            raise AnswerMaskError(
+                f"{self.adapter.pretrained}: the chat template renders the assistant turn differently from its "
+                "generation prompt, so the answer tokens cannot be located"
+            )
+        return full[len(prompt) :]
+
+    def collate(self, examples: list[dict]) -> dict:
+        """Right-padded model inputs of a batch with `labels` on the answer tokens only."""
+        conversations, metas, suffixes = [], [], []
+        for example in examples:
+            messages, meta = self.conversation(example, with_answer=True)
+            conversations.append(messages)
+            suffixes.append(self.answer_suffix(messages))
+            if meta is not None:
+                metas.append(meta)
+        tokenizer = self.processor.tokenizer
+        side, tokenizer.padding_side = tokenizer.padding_side, "right"
+        try:
+            batch = self.processor.apply_chat_template(
+                conversations, tokenize=True, return_dict=True, return_tensors="pt",
+                processor_kwargs=self.adapter.processor_kwargs(metas),
+            )  # fmt: skip
+        finally:
+            tokenizer.padding_side = side
+        batch["labels"] = self.labels(batch["input_ids"], batch["attention_mask"], suffixes)
+        return dict(batch)
+
+    def labels(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, suffixes: Sequence[str]) -> torch.Tensor:
+        """Input ids where the answer suffix is, IGNORE elsewhere (prompt, visual tokens, padding)."""
+        labels = torch.full_like(input_ids, IGNORE)
+        for row, suffix in enumerate(suffixes):
+            answer = self.processor.tokenizer(suffix, add_special_tokens=False)["input_ids"]
+            end = int(attention_mask[row].sum())  # right padding: real tokens come first
+            start = end - len(answer)
+            if start <= 0 or input_ids[row, start:end].tolist() != answer:
+                raise AnswerMaskError(
+                    f"{self.adapter.pretrained}: the answer {suffix!r} does not tokenize the same at the end of "
+                    "the conversation as alone; its loss mask would be wrong"
+                )
+            labels[row, start:end] = input_ids[row, start:end]
+        return labels
+
+    # -- what trains --------------------------------------------------------------------------
+    def part_of(self, name: str) -> str | None:
+        """Which part (language_model, projector, vision_tower) a module or parameter name belongs to."""
+        for part, prefixes in self.adapter.module_parts.items():
+            if name.startswith(prefixes):
+                return part
+        return None
+
+    def part_prefixes(self, parts: Sequence[str]) -> tuple[str, ...]:
+        return tuple(p for part in parts for p in self.adapter.module_parts[part])
+
+    def linear_modules(self, parts: Sequence[str], target: Sequence[str] | str) -> list[str]:
+        names = []
+        for name, module in self.model.named_modules():
+            if not isinstance(module, torch.nn.Linear) or self.part_of(name) not in parts:
+                continue
+            if target == "all-linear" or name.rsplit(".", 1)[-1] in target:
+                names.append(name)
+        return names
+
+    def base_info(self) -> dict:
+        return {"model": type(self.adapter).__name__, "pretrained": self.adapter.pretrained,
+                "revision": self.adapter.revision}  # fmt: skip
+
+
+def load_for_training(model: str, model_args: str = "", device: str = "cpu") -> TrainingHook:
+    """Load the family adapter `model` (an lmms-eval name such as fvb_qwen2_5_vl) for training."""
+    from lmms_eval.models import get_model
+
+    try:
+        model_class = get_model(model)
+    except Exception:  # noqa: BLE001 - lmms-eval raises several types for an unknown name
+        model_class = None
+    if model_class is None or not issubclass(model_class, HFVideoModel):
+        raise ValueError(
+            f"MODEL={model}: not a trainable FineVidBench adapter (fix: use fvb_hf or a family such as "
+            "fvb_qwen2_5_vl; see docs/adding_a_model.md)"
+        )
+    adapter = model_class.create_from_arg_string(model_args, {"device": device})
+    if adapter.adapter_info is not None:
+        raise ValueError(f"MODEL_ARGS={model_args}: train from the base model, without adapter=")
+    adapter.model.train()
+    return TrainingHook(adapter)
