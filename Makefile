@@ -1,5 +1,6 @@
 # FineVidBench: every target builds the environment it needs by itself.
-# Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...]; make test; make help
+# Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...]; make sf2t [MODEL=... MODEL_ARGS=...
+# RECIPE=... VIDEOS=... SET=k=v,...]; make test; make help
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -53,8 +54,12 @@ eval: $(STAMP)  ## evaluate MODEL on DATA through lmms-eval (default: random bas
 	$(PY) -m model_adapters.evaluate --model "$(MODEL)" --model_args "$(MODEL_ARGS)" --data "$(DATA)" \
 		$(if $(LIMIT),--limit $(LIMIT)) --out "$(OUT)/$(MODEL)"
 
-sf2t: $(STAMP)  ## fine-tune MODEL with SF2T (LoRA) and evaluate with and without the adapter
-	@echo "make sf2t: not implemented yet (issue 6: SF2T fine-tuning)." >&2; exit 2
+sf2t: $(STAMP)  ## SF2T: build fragment tasks from VIDEOS, fine-tune MODEL (LoRA), evaluate with and without it
+	$(PY) -m model_adapters.sf2t $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
+		--model_args "$(MODEL_ARGS)" $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(VIDEOS),--videos "$(VIDEOS)") \
+		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") --data "$(DATA)" \
+		$(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") \
+		$(if $(ALLOW_CONTAMINATED),--allow-contaminated)
 
 savi: $(STAMP)  ## self-alignment (DPO) recipe
 	@echo "make savi: not implemented yet (issue 8: self-alignment)." >&2; exit 2

@@ -268,4 +268,17 @@ def _attach_adapter(model, adapter: str, pretrained: str):
     config = json.loads(config_file.read_text())
     record = {"path": str(folder), "sha256": digest.hexdigest(), "peft_type": config.get("peft_type"),
               "r": config.get("r"), "target_modules": config.get("target_modules")}  # fmt: skip
-    return wrapped, record
+    return wrapped, {**record, **_training_provenance(folder)}
+
+
+def _training_provenance(folder: Path) -> dict:
+    """What the adapter's own run record says about its training (SF2T / self-alignment), if it has one."""
+    from finevidbench.training.record import RECORD_NAME
+
+    path = folder / RECORD_NAME
+    if not path.is_file():
+        return {}
+    run = json.loads(path.read_text())
+    return {"training": {"kind": run.get("kind"), "contaminated": bool(run.get("contaminated")),
+                         "data_hash": (run.get("data") or {}).get("dataset_hash"),
+                         "base_model": run.get("base_model")}}  # fmt: skip

@@ -101,6 +101,7 @@ def fail(message: str, code: int = 2) -> int:
 def run(args: argparse.Namespace) -> int:
     """The whole pipeline; returns the exit code."""
     import torch
+    from accelerate import PartialState
 
     demo = args.model is None
     model = args.model or DEMO_MODEL
@@ -110,12 +111,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         recipe = load_recipe(args.recipe or (DEMO_RECIPE if demo else default_recipe(model)))
         recipe = recipe.override(args.set) if args.set else recipe
+        if recipe.deepspeed and not Path(recipe.deepspeed).is_file() and (RECIPES / recipe.deepspeed).is_file():
+            recipe = recipe.override({"deepspeed": str(RECIPES / recipe.deepspeed)})  # a config shipped here
         if recipe.model != model:
             raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
         benchmark = load_question_set(args.data)
         videos, labels = _training_videos(args, demo)
-        manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks, seed=recipe.data_seed,
-                                      labels=labels, allow_contaminated=args.allow_contaminated)  # fmt: skip
+        state = PartialState()
+        with state.main_process_first():  # under `accelerate launch`, one process builds, the others read
+            if state.is_main_process:
+                manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
+                                              seed=recipe.data_seed, labels=labels,
+                                              allow_contaminated=args.allow_contaminated)  # fmt: skip
+            else:
+                manifest = json.loads((out / "data" / "manifest.json").read_text())
     except (RecipeError, QuestionSetError, ContaminationError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     training_set = load_question_set(out / "data")

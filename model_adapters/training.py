@@ -55,6 +55,13 @@ class TrainingHook:
 
     def collate(self, examples: list[dict]) -> dict:
         """Right-padded model inputs of a batch with `labels` on the answer tokens only."""
+        if self.adapter.stacks_videos and len({self.adapter.frame_count(e["doc"]) for e in examples}) > 1:
+            videos = self.adapter.fragment_form == "video" or any(e["doc"]["level"] == "scene" for e in examples)
+            if videos:
+                raise ValueError(
+                    f"{type(self.adapter).__name__} stacks a batch's videos into one tensor, and this batch mixes "
+                    "frame counts (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
+                )
         conversations, metas, suffixes = [], [], []
         for example in examples:
             messages, meta = self.conversation(example, with_answer=True)
@@ -101,9 +108,14 @@ class TrainingHook:
         return tuple(p for part in parts for p in self.adapter.module_parts[part])
 
     def linear_modules(self, parts: Sequence[str], target: Sequence[str] | str) -> list[str]:
+        # like PEFT's own `all-linear`, the output layer is left out: LoRA on it makes PEFT save the
+        # whole (vocabulary-sized) matrix into the adapter
+        output = self.model.get_output_embeddings()
         names = []
         for name, module in self.model.named_modules():
             if not isinstance(module, torch.nn.Linear) or self.part_of(name) not in parts:
+                continue
+            if module is output and target == "all-linear":
                 continue
             if target == "all-linear" or name.rsplit(".", 1)[-1] in target:
                 names.append(name)

@@ -91,6 +91,16 @@ def _check_same_inputs(out: Path, inputs: dict) -> None:
     atomic_write_text(path, json.dumps(inputs, indent=1, sort_keys=True) + "\n")
 
 
+def _checkpointing_argument() -> str:
+    """`activation_checkpointing` where transformers has it, else its former name."""
+    import inspect
+
+    from transformers import TrainingArguments
+
+    names = inspect.signature(TrainingArguments.__init__).parameters
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
 def _loss_logger(path: Path):
     from transformers import TrainerCallback
 
@@ -150,7 +160,7 @@ def train(
         seed=recipe.seed,
         data_seed=recipe.seed,
         bf16=bf16,
-        gradient_checkpointing=recipe.gradient_checkpointing,
+        **{_checkpointing_argument(): recipe.gradient_checkpointing},
         deepspeed=recipe.deepspeed,
         use_cpu=not cuda,
         remove_unused_columns=False,

@@ -1,0 +1,36 @@
+"""`make sf2t` refuses bad input with one clear line and exit code 2, before any training."""
+
+import shutil
+
+from model_adapters import sf2t
+
+
+def test_unknown_model_is_refused(tmp_path, capsys, train_corpus):
+    code = sf2t.main(["--model", "fvb_nope", "--recipe", str(sf2t.RECIPES / "sf2t_demo_tiny.yaml"),
+                      "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])  # fmt: skip
+    assert code == 2
+    assert "the recipe is for fvb_qwen2_5_vl, not fvb_nope" in capsys.readouterr().err
+
+
+def test_missing_recipe_for_a_model(tmp_path, capsys, train_corpus):
+    code = sf2t.main(["--model", "fvb_hf", "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])
+    assert code == 2
+    assert "sf2t_hf.yaml: no such recipe file" in capsys.readouterr().err
+
+
+def test_benchmark_videos_are_refused(tmp_path, capsys, train_corpus, mini):
+    videos = tmp_path / "videos"
+    shutil.copytree(train_corpus / "videos", videos)
+    shutil.copy(mini.video_path(mini.questions[0]), videos / "copy.mp4")
+    code = sf2t.main(["--videos", str(videos), "--labels", str(train_corpus / "labels.csv"),
+                      "--out", str(tmp_path / "run")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "copy.mp4" in err and "--allow-contaminated" in err
+    assert not (tmp_path / "run" / "train").exists()
+
+
+def test_missing_video_folder(tmp_path, capsys):
+    code = sf2t.main(["--videos", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "nowhere: not a folder of videos" in capsys.readouterr().err

@@ -1,0 +1,171 @@
+import json
+
+import pytest
+import torch
+
+from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
+from model_adapters.sf2t import RECIPES, examples_of
+from model_adapters.tiny_models import build_tiny
+from model_adapters.training import IGNORE, load_for_training
+
+FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "internvl", "videollama3")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    cache = {}
+
+    def get(family: str):
+        if family not in cache:
+            cache[family] = build_tiny(family, tmp_path_factory.mktemp(f"tiny-{family}"))
+        return cache[family]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def examples(training_set):
+    return examples_of(training_set)
+
+
+def _recipe(**changes) -> Recipe:
+    base = dict(model="fvb_qwen2_5_vl", lora_r=8, lora_alpha=16, lora_dropout=0.0, learning_rate=5e-3,
+                batch_size=4, grad_accum=1, max_steps=6, save_steps=2, logging_steps=1, warmup_ratio=0.0)  # fmt: skip
+    return Recipe(**{**base, **changes})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_loss_falls_on_answer_tokens_only(family, tiny, examples):
+    hook = load_for_training(f"fvb_{family}", f"pretrained={tiny(family)}")
+    batch_examples = [e for e in examples if e["doc"]["type"] == "frame_comparison"][:3]  # two frames each
+    batch = hook.collate(batch_examples)
+    tokenizer = hook.processor.tokenizer
+    for row, example in enumerate(batch_examples):
+        supervised = batch["labels"][row][batch["labels"][row] != IGNORE]
+        text = tokenizer.decode(supervised)
+        assert text.strip().startswith(example["answer"]), (text, example["answer"])
+        # the supervised span is the answer plus the template's end of turn, nothing of the prompt
+        assert len(supervised) <= len(tokenizer(example["answer"])["input_ids"]) + 3
+    assert torch.isfinite(hook.model(**batch).loss)
+
+
+def test_trainable_parts_are_found_per_family(tiny):
+    hook = load_for_training("fvb_qwen2_5_vl", f"pretrained={tiny('qwen2_5_vl')}")
+    language = hook.linear_modules(["language_model"], ["q_proj", "v_proj"])
+    assert language and all(".language_model." in n for n in language)
+    assert {n.rsplit(".", 1)[-1] for n in language} == {"q_proj", "v_proj"}
+    projector = hook.linear_modules(["projector"], "all-linear")
+    assert projector and all(".visual.merger." in n for n in projector)
+    vision = hook.linear_modules(["vision_tower"], "all-linear")
+    assert vision and not set(vision) & set(projector)
+
+
+def test_recipes_of_every_family_load_and_name_their_adapter():
+    for family in FAMILIES:
+        recipe = load_recipe(RECIPES / f"sf2t_{family}.yaml")
+        assert recipe.model == f"fvb_{family}" and recipe.method == "lora"
+    demo = load_recipe(RECIPES / "sf2t_demo_tiny.yaml")
+    assert demo.model == "fvb_qwen2_5_vl"
+
+
+def test_recipe_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: fvb_qwen2_5_vl\nlearning_rte: 0.1\n")
+    with pytest.raises(RecipeError, match=r"unknown key\(s\) \['learning_rte'\]"):
+        load_recipe(bad)
+    with pytest.raises(RecipeError, match="subset of"):
+        _recipe(train=("decoder",))
+    with pytest.raises(RecipeError, match="no such recipe file"):
+        load_recipe(tmp_path / "missing.yaml")
+    assert _recipe().override("lora_r=4,train=[projector]").train == ("projector",)
+
+
+class _Interrupt:
+    """A Trainer callback that stops the run like a Ctrl-C after `step` optimiser steps."""
+
+    def __new__(cls, step: int):
+        from transformers import TrainerCallback
+
+        class Stop(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step == step:
+                    raise KeyboardInterrupt
+
+        return Stop()
+
+
+def _adapter_weights(folder) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "adapter_model.safetensors"))
+
+
+def test_interrupted_training_resumes_to_the_same_result(tiny, examples, training_set, tmp_path):
+    pretrained = f"pretrained={tiny('qwen2_5_vl')}"
+    data = {"dataset_hash": training_set.dataset_hash}
+    recipe = _recipe()
+    straight = train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, recipe, tmp_path / "a", data,
+                     progress=False)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, recipe, tmp_path / "b", data,
+              progress=False, callbacks=[_Interrupt(5)])  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
+    resumed = train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, recipe, tmp_path / "b", data,
+                    progress=False)  # fmt: skip
+    assert resumed.resumed_from == "checkpoint-4" and resumed.steps == straight.steps == 6
+    after_resume = {e["step"]: e["loss"] for e in resumed.losses}
+    for entry in straight.losses:
+        if entry["step"] > 4:
+            assert after_resume[entry["step"]] == pytest.approx(entry["loss"], rel=1e-4)
+    a, b = _adapter_weights(tmp_path / "a" / "adapter"), _adapter_weights(tmp_path / "b" / "adapter")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6)
+    # the loss log is written as it comes, and holds the interrupted run's first steps too
+    logged = [json.loads(line)["step"] for line in (tmp_path / "b" / "loss.jsonl").read_text().splitlines()]
+    assert logged[:4] == [1, 2, 3, 4] and logged[-1] == 6
+
+
+def test_resume_refuses_another_recipe(tiny, examples, training_set, tmp_path):
+    pretrained = f"pretrained={tiny('qwen2_5_vl')}"
+    data = {"dataset_hash": training_set.dataset_hash}
+    train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, _recipe(max_steps=2), tmp_path, data,
+          progress=False)  # fmt: skip
+    with pytest.raises(RecipeError, match="different recipe"):
+        train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, _recipe(max_steps=2, lora_r=4), tmp_path,
+              data, progress=False)  # fmt: skip
+
+
+def test_adapter_reloads_through_adapter_arg_with_its_provenance(tiny, examples, training_set, tmp_path):
+    from model_adapters.families import Qwen2_5VL
+
+    pretrained = tiny("qwen2_5_vl")
+    data = {"dataset_hash": training_set.dataset_hash, "guard": {"contaminated": False}}
+    record = train(load_for_training("fvb_qwen2_5_vl", f"pretrained={pretrained}"), examples,
+                   _recipe(max_steps=20, save_steps=50), tmp_path, data, progress=False)  # fmt: skip
+    assert record.losses[-1]["loss"] < record.losses[0]["loss"]
+    assert RunRecord.read(tmp_path / "adapter").data["dataset_hash"] == training_set.dataset_hash
+    base = Qwen2_5VL(pretrained=str(pretrained), max_new_tokens=4)
+    tuned = Qwen2_5VL(pretrained=str(pretrained), adapter=str(tmp_path / "adapter"), max_new_tokens=4)
+    assert tuned.adapter_info["training"] == {
+        "kind": "sf2t", "contaminated": False, "data_hash": training_set.dataset_hash,
+        "base_model": record.base_model,
+    }  # fmt: skip
+    from model_adapters.base import Request
+
+    requests = [Request(doc=e["doc"], prompt=e["prompt"], generation={}, task="t") for e in examples[:6]]
+    assert base.generate(requests) != tuned.generate(requests)
+
+
+def test_full_fine_tuning_trains_only_the_chosen_part(tiny, examples, training_set, tmp_path):
+    from transformers import AutoModelForImageTextToText
+
+    pretrained = tiny("qwen2_5_vl")
+    recipe = _recipe(method="full", train=("projector",), max_steps=2, learning_rate=1e-2)
+    record = train(load_for_training("fvb_qwen2_5_vl", f"pretrained={pretrained}"), examples, recipe, tmp_path,
+                   {"dataset_hash": training_set.dataset_hash}, progress=False)  # fmt: skip
+    before = AutoModelForImageTextToText.from_pretrained(pretrained).state_dict()
+    after = AutoModelForImageTextToText.from_pretrained(tmp_path / "model").state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(".visual.merger." in k for k in changed)
+    assert record.trainable_parameters < record.total_parameters
