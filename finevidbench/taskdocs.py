@@ -94,13 +94,12 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     """Visual inputs of a document: a video path (scene) or PIL images (fragment, blind variants)."""
     from PIL import Image
 
-    from finevidbench.protocol.overlay import apply_overlay
-    from finevidbench.video import load_frames, speed_altered_copy
+    from finevidbench.video import speed_altered_copy
 
     if variant == "novideo":
         return []
     if doc["level"] == "fragment":
-        frames = list(apply_overlay(load_frames(doc["video_path"], doc["frames"]), doc.get("overlay")))
+        frames = list(fragment_frames(doc))
     elif variant is None:
         path = doc["video_path"] if doc["speed"] == 1.0 else speed_altered_copy(doc["video_path"], doc["speed"])
         return [str(path)]
@@ -113,6 +112,14 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
         order = np.random.default_rng(seed).permutation(len(frames))
         frames = [frames[i] for i in order]
     return [Image.fromarray(np.asarray(f)) for f in frames]
+
+
+def fragment_frames(doc: dict) -> np.ndarray:
+    """A fragment document's frames in the order shown, with its pasted target (if any) painted on."""
+    from finevidbench.protocol.overlay import apply_overlay
+    from finevidbench.video import load_frames
+
+    return apply_overlay(load_frames(doc["video_path"], doc["frames"]), doc.get("overlay"))
 
 
 def _scene_preview(doc: dict) -> np.ndarray:

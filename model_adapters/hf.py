@@ -230,9 +230,14 @@ class HFVideoModel(FineVidModel):
         import torch
 
         inputs = self.encode(requests).to(self.model.device)
-        limit = int(requests[0].generation.get("max_new_tokens", self.max_new_tokens))
+        generation = requests[0].generation
+        limit = int(generation.get("max_new_tokens", self.max_new_tokens))
+        # greedy unless a request asks for sampling with a positive temperature (self-alignment's questions)
+        sampling = bool(generation.get("do_sample")) and float(generation.get("temperature") or 0) > 0
+        options = {"do_sample": True, "temperature": float(generation["temperature"]),
+                   "top_p": float(generation.get("top_p", 1.0))} if sampling else {"do_sample": False}  # fmt: skip
         with torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=limit, do_sample=False)
+            output = self.model.generate(**inputs, max_new_tokens=limit, **options)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return [t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)]
 

@@ -23,17 +23,21 @@ from pathlib import Path
 
 from finevidbench.dataset import QuestionSetError, load_question_set
 from finevidbench.files import atomic_write_text
-from finevidbench.paths import cache_dir
 from finevidbench.protocol import get_type
-from finevidbench.results import read_predictions, score_predictions
-from finevidbench.scoring.compare import compare, format_comparison
+from finevidbench.scoring.compare import format_comparison
 from finevidbench.sf2t import ContaminationError, build_training_set, ensure_demo_videos, export_messages
 from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
-from finevidbench.video import FramePolicy
+from model_adapters.runs import (
+    DEMO_MODEL,
+    RECIPES,
+    compare_runs,
+    demo_model_args,
+    evaluate_into,
+    join_args,
+    policy_args,
+)
 
-RECIPES = Path(__file__).parent / "recipes"
-DEMO_MODEL = "fvb_qwen2_5_vl"
 DEMO_RECIPE = RECIPES / "sf2t_demo_tiny.yaml"
 
 
@@ -63,26 +67,6 @@ def default_recipe(model: str) -> Path:
     return RECIPES / f"sf2t_{model.removeprefix('fvb_')}.yaml"
 
 
-def demo_model() -> str:
-    """model_args of the demonstration's tiny Qwen2.5-VL, built into the cache once."""
-    from model_adapters.tiny_models import build_tiny
-
-    folder = cache_dir() / "tiny-qwen2_5_vl-s0"
-    if not (folder / "config.json").is_file():
-        build_tiny("qwen2_5_vl", folder)
-    return f"pretrained={folder}"
-
-
-def policy_args(frames: str | None) -> str:
-    """The adapter arguments of a recipe's frame policy (empty: the evaluation default)."""
-    if not frames:
-        return ""
-    policy = FramePolicy.parse(frames)
-    args = {"num_frames": policy.num_frames, "fps": policy.fps, "max_frames": policy.max_frames,
-            "frame_mode": policy.mode}  # fmt: skip
-    return ",".join(f"{k}={v}" for k, v in args.items() if v is not None)
-
-
 def examples_of(training_set) -> list[dict]:
     """Training examples: the evaluation's document and prompt of each item, and its answer text."""
     examples = []
@@ -105,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
     demo = args.model is None
     model = args.model or DEMO_MODEL
-    model_args = args.model_args or (demo_model() if demo else "")
+    model_args = args.model_args or (demo_model_args() if demo else "")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out or Path("runs") / "sf2t" / ("demo" if demo else model))
     try:
@@ -135,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"training set: {len(training_set.questions)} items from {manifest['n_videos']} videos {manifest['counts']}")
     if args.export:
         print(f"exported: {export_messages(training_set, args.export)}")
-    frame_args = policy_args(recipe.frames)
-    full_args = ",".join(a for a in (model_args, frame_args) if a)
+    full_args = join_args(model_args, policy_args(recipe.frames))
     try:
         record = _train(model, full_args, device, recipe, training_set, manifest, out / "train")
     except KeyboardInterrupt:
@@ -150,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     tuned_args = f"{full_args},adapter={record.output}" if recipe.method == "lora" else _full_args(full_args, record)
     for name, margs in (("eval_base", full_args), ("eval_sf2t", tuned_args)):
-        code = _evaluate(args, model, margs, device, out / name)
+        code = evaluate_into(out / name, model, margs, args.data, args.tasks, device, args.limit, args.gen_kwargs)
         if code:
             return fail(f"the evaluation {name} failed", code)
-    comparison = _compare(benchmark, out)
+    comparison = compare_runs(benchmark, out / "eval_base", out / "eval_sf2t")
     comparison["run"] = {"recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
                          "model": model, "model_args": model_args}  # fmt: skip
     atomic_write_text(out / "comparison.json", json.dumps(comparison, indent=1) + "\n")
@@ -187,24 +170,6 @@ def _train(model: str, model_args: str, device: str, recipe: Recipe, training_se
 def _full_args(model_args: str, record: RunRecord) -> str:
     kept = [a for a in model_args.split(",") if a and not a.startswith("pretrained=")]
     return ",".join([f"pretrained={record.output}", *kept])
-
-
-def _evaluate(args: argparse.Namespace, model: str, model_args: str, device: str, out: Path) -> int:
-    from model_adapters.evaluate import evaluate
-
-    return evaluate(argparse.Namespace(
-        model=model, model_args=model_args, data=args.data, tasks=args.tasks, limit=args.limit, out=str(out),
-        device=device, gen_kwargs=args.gen_kwargs,
-    ))  # fmt: skip
-
-
-def _compare(benchmark, out: Path) -> dict:
-    runs = []
-    for name in ("eval_base", "eval_sf2t"):
-        samples, _ = score_predictions(benchmark, read_predictions(out / name / "samples.jsonl"))
-        answered = set(read_predictions(out / name / "samples.jsonl"))
-        runs.append([s for s in samples if s.question_id in answered])
-    return compare(*runs)
 
 
 def _loss_span(record: RunRecord) -> str:

@@ -11,6 +11,7 @@ module-name prefixes that cover every family here; a family whose names differ o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -81,6 +82,13 @@ class TrainingHook:
         batch["labels"] = self.labels(batch["input_ids"], batch["attention_mask"], suffixes)
         return dict(batch)
 
+    def collate_preference(self, examples: list[dict]) -> dict:
+        """DPO inputs (TRL's DPOTrainer layout): chosen rows then rejected rows, `completion_mask` on responses."""
+        rows = [{**e, "answer": e["chosen"]} for e in examples] + [{**e, "answer": e["rejected"]} for e in examples]
+        batch = self.collate(rows)
+        batch["completion_mask"] = (batch.pop("labels") != IGNORE).long()
+        return batch
+
     def labels(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, suffixes: Sequence[str]) -> torch.Tensor:
         """Input ids where the answer suffix is, IGNORE elsewhere (prompt, visual tokens, padding)."""
         labels = torch.full_like(input_ids, IGNORE)
@@ -144,3 +152,27 @@ def load_for_training(model: str, model_args: str = "", device: str = "cpu") -> 
         raise ValueError(f"MODEL_ARGS={model_args}: train from the base model, without adapter=")
     adapter.model.train()
     return TrainingHook(adapter)
+
+
+def merged_copy(model: str, model_args: str, adapter: str | Path, out: str | Path) -> str:
+    """Merge a PEFT adapter into its base, save it with the processor into `out` once; new model_args.
+
+    Used to start self-alignment from an SF2T adapter: the merged weights become the base and the
+    DPO reference, whatever layers the adapter touched (TRL cannot train LoRA on the output layer).
+    """
+    import transformers
+    from lmms_eval.models import get_model
+    from peft import PeftModel
+
+    out = Path(out)
+    args = dict(a.split("=", 1) for a in model_args.split(",") if a)
+    if not (out / "config.json").is_file():
+        model_class = getattr(transformers, get_model(model).model_class)
+        base = model_class.from_pretrained(args["pretrained"], revision=args.get("revision"))
+        merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+        merged.save_pretrained(out)
+        transformers.AutoProcessor.from_pretrained(args["pretrained"], revision=args.get("revision")).save_pretrained(
+            out
+        )
+    kept = [f"{k}={v}" for k, v in args.items() if k not in ("pretrained", "revision", "adapter")]
+    return ",".join([f"pretrained={out}", *kept])

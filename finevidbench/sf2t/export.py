@@ -20,23 +20,15 @@ from tqdm.auto import tqdm
 from finevidbench.dataset import QuestionSet
 from finevidbench.files import atomic_write_text
 from finevidbench.protocol import FRAGMENT_FRAME_SECONDS, Question, get_type
-from finevidbench.protocol.overlay import apply_overlay
-from finevidbench.taskdocs import doc_of, doc_to_text
-from finevidbench.video import load_frames, speed_altered_copy, write_video
+from finevidbench.taskdocs import doc_of, doc_to_text, fragment_frames
+from finevidbench.video import speed_altered_copy, write_video
 
 FORMS = ("images", "video")
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
 
 
-def _fragment_media(q: Question, qs: QuestionSet, media: Path, form: str) -> tuple[str, list[Path]]:
-    """The user-turn prefix and the media files of a fragment item (written once)."""
-    frames = apply_overlay(load_frames(qs.video_path(q), q.frames), q.evidence.get("overlay"))
-    if form == "video":
-        path = media / f"{q.id}.mp4"
-        if not path.is_file():
-            write_video(path, frames, fps=1.0 / FRAGMENT_FRAME_SECONDS)
-        return "<video>\n", [path]
-    folder = media / q.id
+def write_frame_images(frames, folder: Path) -> list[Path]:
+    """Frames as folder/frame_1.png, frame_2.png, ... (kept when already there); returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for number, frame in enumerate(frames, start=1):
@@ -44,6 +36,18 @@ def _fragment_media(q: Question, qs: QuestionSet, media: Path, form: str) -> tup
         if not path.is_file():
             Image.fromarray(frame).save(path)
         paths.append(path)
+    return paths
+
+
+def _fragment_media(q: Question, qs: QuestionSet, media: Path, form: str) -> tuple[str, list[Path]]:
+    """The user-turn prefix and the media files of a fragment item (written once)."""
+    frames = fragment_frames(doc_of(q, qs))
+    if form == "video":
+        path = media / f"{q.id}.mp4"
+        if not path.is_file():
+            write_video(path, frames, fps=1.0 / FRAGMENT_FRAME_SECONDS)
+        return "<video>\n", [path]
+    paths = write_frame_images(frames, media / q.id)
     return "".join(f"Frame {n}: <image>\n" for n in range(1, len(paths) + 1)), paths
 
 

@@ -31,6 +31,12 @@ class TrainingHook(Protocol):
     def collate(self, examples: list[dict]) -> dict:
         """Model inputs of a batch of {"doc", "prompt", "answer"} with labels only on answer tokens."""
 
+    def collate_preference(self, examples: list[dict]) -> dict:
+        """DPO inputs of {"doc", "prompt", "chosen", "rejected"} in TRL's DPOTrainer layout.
+
+        Chosen rows, then rejected rows, and a `completion_mask` on the response tokens.
+        """
+
     def linear_modules(self, parts: Sequence[str], target: Sequence[str] | str) -> list[str]:
         """Full names of the Linear layers of `parts` whose last name is in `target` (or all)."""
 
@@ -124,26 +130,62 @@ def train(
     kind: str = "sf2t",
     progress: bool = True,
     callbacks: Sequence[Callable] = (),
+    preference: bool = False,
+    init_adapter: str | Path | None = None,
 ) -> RunRecord:
     """Train on `examples` per `recipe` into `out`; resumes from the last checkpoint there.
 
-    Writes out/checkpoints/, out/loss.jsonl, out/adapter/ (LoRA) or out/model/ (full) and the run
-    record; returns the record.
+    Supervised by default (examples carry `answer`); with `preference=True`, DPO through TRL's
+    DPOTrainer (examples carry `chosen` and `rejected`; LoRA only), starting from `init_adapter`
+    when given, whose starting weights are then the reference. Writes out/checkpoints/,
+    out/loss.jsonl, out/adapter/ (LoRA) or out/model/ (full) and the run record; returns the record.
     """
     import torch
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     out = Path(out)
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     _check_same_inputs(out, {"recipe": recipe.to_dict(), "data_hash": data.get("dataset_hash"),
-                             "base_model": hook.base_info()})  # fmt: skip
+                             "base_model": hook.base_info(), "init_adapter": str(init_adapter or "")})  # fmt: skip
     set_seed(recipe.seed)
-    model = prepare_model(hook, recipe)
     cuda = torch.cuda.is_available()
     bf16 = recipe.use_bf16(cuda and torch.cuda.is_bf16_supported())
-    args = TrainingArguments(
+    common = _arguments(recipe, checkpoints, progress, bf16, cuda)
+    loggers = [_loss_logger(out / "loss.jsonl"), *callbacks]
+    if preference:
+        trainer = _dpo_trainer(hook, examples, recipe, common, loggers, init_adapter)
+    else:
+        from transformers import Trainer, TrainingArguments
+
+        trainer = Trainer(
+            model=prepare_model(hook, recipe),
+            args=TrainingArguments(**common),
+            train_dataset=ExampleDataset(examples),
+            data_collator=hook.collate,
+            callbacks=loggers,
+        )
+    resume = get_last_checkpoint(str(checkpoints))
+    started = time.time()
+    trainer.train(resume_from_checkpoint=resume)
+    wall = time.time() - started
+    target = out / ("adapter" if recipe.method == "lora" else "model")
+    if preference:  # the adapter being trained, not TRL's frozen "ref" copy of its starting point
+        trainer.model.save_pretrained(str(target), selected_adapters=["default"])
+    else:
+        trainer.save_model(str(target))
+    if recipe.method == "full" and trainer.is_world_process_zero():
+        hook.processor.save_pretrained(str(target))
+    record = _record(kind, recipe, hook, data, target, trainer, trainer.model, wall, resume, bf16, cuda)
+    if trainer.is_world_process_zero():
+        record.write(out, target)
+    return record
+
+
+def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cuda: bool) -> dict:
+    """TrainingArguments of a recipe (DPOConfig takes the same, plus its own)."""
+    return dict(
         output_dir=str(checkpoints),
         per_device_train_batch_size=recipe.batch_size,
         gradient_accumulation_steps=recipe.grad_accum,
@@ -169,25 +211,43 @@ def train(
         disable_tqdm=not progress,
         save_only_model=False,
     )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=ExampleDataset(examples),
-        data_collator=hook.collate,
-        callbacks=[_loss_logger(out / "loss.jsonl"), *callbacks],
-    )
-    resume = get_last_checkpoint(str(checkpoints))
-    started = time.time()
-    trainer.train(resume_from_checkpoint=resume)
-    wall = time.time() - started
-    target = out / ("adapter" if recipe.method == "lora" else "model")
-    trainer.save_model(str(target))
-    if recipe.method == "full" and trainer.is_world_process_zero():
-        hook.processor.save_pretrained(str(target))
-    record = _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda)
-    if trainer.is_world_process_zero():
-        record.write(out, target)
-    return record
+
+
+def _dpo_trainer(hook, examples, recipe: Recipe, common: dict, callbacks: list, init_adapter):
+    """TRL's DPOTrainer over our collator.
+
+    The reference is the starting model: adapters off, or TRL's frozen copy of `init_adapter`.
+    """
+    from trl import DPOConfig, DPOTrainer
+
+    if recipe.method != "lora":
+        raise RecipeError("preference training (DPO) runs with method: lora")
+    if init_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(hook.model, str(init_adapter), is_trainable=True)
+    else:
+        model = prepare_model(hook, recipe)
+    args = DPOConfig(**common, beta=float(recipe.extra.get("beta", 0.1)), max_length=None,
+                     precompute_ref_log_probs=False)  # fmt: skip
+    from datasets import Dataset
+
+    # TRL wants a `datasets.Dataset`: documents travel as JSON (their fields differ between items), and
+    # an empty "images" column makes TRL leave tokenising to our collator
+    rows = [{**example, "doc": json.dumps(example["doc"]), "images": []} for example in examples]
+    return DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                      data_collator=_JsonDocs(hook.collate_preference), processing_class=hook.processor,
+                      callbacks=callbacks)  # fmt: skip
+
+
+class _JsonDocs:
+    """A collator that turns the JSON documents of a `datasets` row back into dicts first."""
+
+    def __init__(self, collate: Callable[[list[dict]], dict]) -> None:
+        self.collate = collate
+
+    def __call__(self, rows: list[dict]) -> dict:
+        return self.collate([{**row, "doc": json.loads(row["doc"])} for row in rows])
 
 
 def _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda) -> RunRecord:

@@ -1,0 +1,22 @@
+"""Self-alignment: VideoSAVi's self-critique preference pairs and our verifier-checked pairs, for DPO.
+
+`prompts` holds every prompt of the VideoSAVi loop (the paper describes each step; the wording is
+ours); `pairs` is the preference-pair record, the "materially different" filter and the
+TRL-conformant JSONL; `verifier` makes pairs whose right answer is known by construction
+(the SF2T fragment tasks). The loop that asks the model lives in model_adapters/savi.py.
+"""
+
+from finevidbench.savi.pairs import PreferencePair, materially_different, read_pairs, write_pairs
+from finevidbench.savi.prompts import QUESTION_KINDS, SAVI_FRAMES, Prompts
+from finevidbench.savi.verifier import verifier_pairs
+
+__all__ = [
+    "QUESTION_KINDS",
+    "SAVI_FRAMES",
+    "PreferencePair",
+    "Prompts",
+    "materially_different",
+    "read_pairs",
+    "verifier_pairs",
+    "write_pairs",
+]

@@ -1,0 +1,65 @@
+"""What the fine-tuning commands (`make sf2t`, `make savi`) share.
+
+The demonstrations' tiny model, frame arguments from a recipe, evaluation through `make eval`'s
+runner, and the paired comparison of the two evaluations.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from finevidbench.dataset import QuestionSet
+from finevidbench.paths import cache_dir
+from finevidbench.results import read_predictions, score_predictions
+from finevidbench.scoring.compare import compare
+from finevidbench.video import FramePolicy
+
+RECIPES = Path(__file__).parent / "recipes"
+DEMO_MODEL = "fvb_qwen2_5_vl"
+
+
+def demo_model_args() -> str:
+    """model_args of the demonstrations' tiny random Qwen2.5-VL, built into the cache once."""
+    from model_adapters.tiny_models import build_tiny
+
+    folder = cache_dir() / "tiny-qwen2_5_vl-s0"
+    if not (folder / "config.json").is_file():
+        build_tiny("qwen2_5_vl", folder)
+    return f"pretrained={folder}"
+
+
+def policy_args(frames: str | None) -> str:
+    """The adapter arguments of a recipe's frame policy (empty: the evaluation default)."""
+    if not frames:
+        return ""
+    policy = FramePolicy.parse(frames)
+    args = {"num_frames": policy.num_frames, "fps": policy.fps, "max_frames": policy.max_frames,
+            "frame_mode": policy.mode}  # fmt: skip
+    return ",".join(f"{k}={v}" for k, v in args.items() if v is not None)
+
+
+def join_args(*parts: str) -> str:
+    """Comma-join model-argument strings, skipping empty ones."""
+    return ",".join(p for p in parts if p)
+
+
+def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str, device: str,
+                  limit: float | None = None, gen_kwargs: str | None = None) -> int:  # fmt: skip
+    """Run `make eval`'s evaluation into `out`; returns its exit code."""
+    from model_adapters.evaluate import evaluate
+
+    return evaluate(argparse.Namespace(
+        model=model, model_args=model_args, data=data, tasks=tasks, limit=limit, out=str(out), device=device,
+        gen_kwargs=gen_kwargs,
+    ))  # fmt: skip
+
+
+def compare_runs(benchmark: QuestionSet, before: Path, after: Path) -> dict:
+    """Paired comparison of two evaluations' samples, rescored from their raw responses."""
+    runs = []
+    for folder in (before, after):
+        predictions = read_predictions(folder / "samples.jsonl")
+        samples, _ = score_predictions(benchmark, predictions)
+        runs.append([s for s in samples if s.question_id in predictions])
+    return compare(*runs)

@@ -1,0 +1,318 @@
+"""`make savi`: self-alignment by DPO on the model's own preference pairs, iterated, then evaluated.
+
+    python -m model_adapters.savi [--model fvb_internvl --model_args pretrained=...] [--recipe FILE.yaml]
+        [--videos DIR [--labels CSV]] [--pairs savi|verifier|mixed] [--iterations N] [--data mini]
+        [--out runs/savi/NAME] [--set key=value,...] [--allow-contaminated]
+
+Each iteration starts from the last adapter (the first from the base model) and makes pairs:
+- `savi` (VideoSAVi, COLM 2025): for each training video the model asks itself spatial and
+  temporal questions (32 frames by default), answers, critiques its answer against the video and
+  revises it; (revised, initial) is a (chosen, rejected) pair when the revision differs materially;
+- `verifier` (ours): the model answers SF2T fragment items whose answers are known by
+  construction; (known answer, its wrong answer) is a pair;
+then trains DPO (TRL's DPOTrainer, LoRA through PEFT). The pairs of iteration k are kept in
+OUT/iter_k/pairs.jsonl (TRL's preference format) and its adapter in OUT/iter_k/train/adapter. Finally
+the model is evaluated with and without the last adapter. With no --model it runs the CPU
+demonstration on a tiny random Qwen2.5-VL. Running the command again reuses finished iterations,
+resumes an interrupted one from its checkpoints and recomputes no finished answer.
+Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from finevidbench.builder import find_videos
+from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
+from finevidbench.files import atomic_write_text
+from finevidbench.savi import QUESTION_KINDS, PreferencePair, Prompts, materially_different, read_pairs, write_pairs
+from finevidbench.savi import verifier_pairs as make_verifier_pairs
+from finevidbench.scoring.compare import format_comparison
+from finevidbench.sf2t import ContaminationError, build_training_set, check_videos, ensure_demo_videos
+from finevidbench.taskdocs import doc_of, doc_to_text
+from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
+from model_adapters.base import Request
+from model_adapters.runs import (
+    DEMO_MODEL,
+    RECIPES,
+    compare_runs,
+    demo_model_args,
+    evaluate_into,
+    join_args,
+    policy_args,
+)
+
+DEMO_RECIPE = RECIPES / "savi_demo_tiny.yaml"
+PAIR_SOURCES = ("savi", "verifier", "mixed")
+DEFAULTS = {"beta": 0.1, "iterations": 2, "pairs": "mixed", "questions_per_kind": 3, "videos_per_iteration": 0,
+            "verifier_items": 0, "question_temperature": 1.0, "max_new_tokens": 128}  # fmt: skip
+"""Self-alignment settings of a recipe's `extra:` (0: every video / item each iteration)."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments (model arguments as in `make eval`)."""
+    parser = argparse.ArgumentParser(prog="python -m model_adapters.savi", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="a trainable adapter, e.g. fvb_internvl (default: the demo)")
+    parser.add_argument("--model_args", default="", help="k=v,... e.g. pretrained=ORG/NAME,revision=SHA")
+    parser.add_argument("--recipe", default=None, help="recipe YAML (default: model_adapters/recipes/savi_<family>)")
+    parser.add_argument("--set", default="", help="recipe overrides, key=value,key=value")
+    parser.add_argument("--pairs", choices=PAIR_SOURCES, default=None, help="which pairs (default: the recipe's)")
+    parser.add_argument("--iterations", type=int, default=None, help="DPO rounds (default: the recipe's)")
+    parser.add_argument(
+        "--init-adapter",
+        default=None,
+        help="start from the base with this PEFT adapter merged in (e.g. an SF2T adapter)",
+    )
+    parser.add_argument("--videos", default=None, help="folder of training videos (default: the demo corpus)")
+    parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
+    parser.add_argument("--data", default="mini", help="the benchmark to guard against and evaluate on")
+    parser.add_argument("--tasks", default="finevidbench", help="the FineVidBench group or task to evaluate")
+    parser.add_argument("--out", default=None, help="run folder (default runs/savi/<model>)")
+    parser.add_argument("--allow-contaminated", action="store_true", help="train even on benchmark videos (flagged)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
+    return parser.parse_args(argv)
+
+
+def default_recipe(model: str) -> Path:
+    """The family's recipe: model_adapters/recipes/savi_<family>.yaml."""
+    return RECIPES / f"savi_{model.removeprefix('fvb_')}.yaml"
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print one `make savi:` error line and return its exit code."""
+    print(f"make savi: {message}", file=sys.stderr)
+    return code
+
+
+def settings(recipe: Recipe, args: argparse.Namespace) -> dict:
+    """The recipe's self-alignment settings, command-line choices applied; unknown keys are refused."""
+    unknown = sorted(set(recipe.extra) - set(DEFAULTS))
+    if unknown:
+        raise RecipeError(f"extra: unknown self-alignment key(s) {unknown}; known: {sorted(DEFAULTS)}")
+    found = {**DEFAULTS, **recipe.extra}
+    found["pairs"] = args.pairs or found["pairs"]
+    found["iterations"] = args.iterations or found["iterations"]
+    if found["pairs"] not in PAIR_SOURCES or int(found["iterations"]) < 1:
+        raise RecipeError(f"pairs must be one of {PAIR_SOURCES} and iterations at least 1, got {found}")
+    return found
+
+
+def rotating(items: list, count: int, iteration: int) -> list:
+    """`count` items for this iteration, a different window each time (all when count is 0)."""
+    if not count or count >= len(items):
+        return list(items)
+    start = (iteration - 1) * count % len(items)
+    return [items[(start + i) % len(items)] for i in range(count)]
+
+
+class Asker:
+    """Batched generation with the current model (base, or base + the last adapter), with progress."""
+
+    def __init__(self, model: str, model_args: str, device: str, batch_size: int = 4) -> None:
+        from lmms_eval.models import get_model
+
+        self.adapter = get_model(model).create_from_arg_string(model_args, {"device": device})
+        self.batch_size = batch_size
+
+    def ask(self, docs: list[dict], prompts: list[str], generation: dict, desc: str) -> list[str]:
+        """One answer per (doc, prompt)."""
+        requests = [Request(doc=d, prompt=p, generation=generation, task="savi")
+                    for d, p in zip(docs, prompts, strict=True)]  # fmt: skip
+        answers: list[str] = []
+        for start in tqdm(range(0, len(requests), self.batch_size), desc=desc, unit="batch"):
+            answers += self.adapter.answer_batch(requests[start : start + self.batch_size])
+        return answers
+
+
+def video_doc(path: Path) -> dict:
+    """A whole-clip document for a training video (played at normal speed)."""
+    return {"question_id": f"savi-{path.stem}", "type": "savi", "level": "scene", "video": path.stem,
+            "video_path": str(path.resolve()), "speed": 1.0, "frames": [], "prompt": "", "options": [],
+            "answer_type": "free"}  # fmt: skip
+
+
+def savi_pairs(
+    asker: Asker, videos: list[Path], prompts: Prompts, config: dict, iteration: int
+) -> list[PreferencePair]:
+    """VideoSAVi's pairs: question, initial answer, self-critique, revision; (revision, initial) when they differ."""
+    import torch
+
+    torch.manual_seed(iteration)  # sampled questions, reproducibly
+    per_kind = range(config["questions_per_kind"])
+    slots = [(video, kind, i) for video in videos for kind in QUESTION_KINDS for i in per_kind]
+    docs = [video_doc(video) for video, _, _ in slots]
+    greedy = {"max_new_tokens": config["max_new_tokens"]}
+    sampled = {**greedy, "do_sample": True, "temperature": config["question_temperature"]}
+    asked = [prompts.question.format(kind=kind, focus=QUESTION_KINDS[kind]) for _, kind, _ in slots]
+    questions = asker.ask(docs, asked, sampled, "savi: questions")
+    answer_prompts = [prompts.answer.format(question=q) for q in questions]
+    initial = asker.ask(docs, answer_prompts, greedy, "savi: answers")
+    steps = list(zip(slots, questions, initial, strict=True))
+    critique_prompts = [prompts.critique.format(question=q, answer=a, focus=QUESTION_KINDS[kind])
+                        for (_, kind, _), q, a in steps]  # fmt: skip
+    critiques = asker.ask(docs, critique_prompts, greedy, "savi: critiques")
+    revise_prompts = [prompts.revise.format(question=q, answer=a, critique=c)
+                      for (_, q, a), c in zip(steps, critiques, strict=True)]  # fmt: skip
+    revised = asker.ask(docs, revise_prompts, greedy, "savi: revisions")
+    pairs = []
+    for number, ((video, kind, i), q, a0) in enumerate(steps):
+        a1, critique = revised[number], critiques[number]
+        if q.strip() and materially_different(a1, a0):
+            pairs.append(PreferencePair(
+                id=f"savi-{iteration}-{video.stem}-{kind}-{i}", source="savi", doc=docs[number],
+                prompt=answer_prompts[number], chosen=a1.strip(), rejected=a0.strip(), iteration=iteration,
+                meta={"kind": kind, "question": q, "critique": critique},
+            ))  # fmt: skip
+    return pairs
+
+
+def verifier_round(asker: Asker, training_set: QuestionSet, config: dict, iteration: int) -> list[PreferencePair]:
+    """Verifier-checked pairs from this iteration's window of SF2T items."""
+    order = np.random.default_rng(0).permutation(len(training_set.questions))
+    questions = rotating([training_set.questions[i] for i in order], config["verifier_items"], iteration)
+    docs = [doc_of(q, training_set) for q in questions]
+    answers = asker.ask(docs, [doc_to_text(d) for d in docs], {"max_new_tokens": 16}, "verifier: answers")
+    responses = {q.id: a for q, a in zip(questions, answers, strict=True)}
+    return make_verifier_pairs(questions, training_set, responses, iteration)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole loop; returns the exit code."""
+    import torch
+
+    demo = args.model is None
+    model = args.model or DEMO_MODEL
+    model_args = args.model_args or (demo_model_args() if demo else "")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    out = Path(args.out or Path("runs") / "savi" / ("demo" if demo else model))
+    try:
+        recipe = load_recipe(args.recipe or (DEMO_RECIPE if demo else default_recipe(model)))
+        recipe = recipe.override(args.set) if args.set else recipe
+        if recipe.model != model:
+            raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
+        config = settings(recipe, args)
+        benchmark = load_question_set(args.data)
+        folder, labels = _training_videos(args, demo)
+        videos = find_videos(folder)
+        guard = check_videos(videos, benchmark.manifest, allow=args.allow_contaminated,
+                             source=f"the benchmark ({benchmark.root})")  # fmt: skip
+        training_set = None
+        if config["pairs"] in ("verifier", "mixed"):
+            build_training_set(folder, out / "data", benchmark, tasks=recipe.tasks, seed=recipe.data_seed,
+                               labels=labels, allow_contaminated=args.allow_contaminated, progress=False)  # fmt: skip
+            training_set = load_question_set(out / "data")
+    except (RecipeError, QuestionSetError, ContaminationError, FileNotFoundError, ValueError) as exc:
+        return fail(str(exc))
+    if guard.contaminated:
+        print(f"make savi: WARNING: {len(guard.overlapping)} training videos are benchmark videos; "
+              "the run is marked contaminated", file=sys.stderr)  # fmt: skip
+    frame_args = policy_args(recipe.frames)
+    base_args = join_args(model_args, frame_args)
+    start = args.init_adapter
+    if start:
+        if not (Path(start) / "adapter_config.json").is_file():
+            return fail(f"--init-adapter {start}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
+        from model_adapters.training import merged_copy
+
+        model_args = merged_copy(model, model_args, start, out / "start_model")  # the loop's base and reference
+        base_args = join_args(model_args, frame_args)
+    adapter = None
+    try:
+        for iteration in range(1, int(config["iterations"]) + 1):
+            record = _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set,
+                                guard.to_dict(), out / f"iter_{iteration}")  # fmt: skip
+            if record is None:
+                return fail(f"iteration {iteration} produced no preference pair (see {out / f'iter_{iteration}'})", 1)
+            adapter = record.output
+    except KeyboardInterrupt:
+        return fail("interrupted; run the same command again to resume", 130)
+    except (RecipeError, ValueError) as exc:
+        return fail(str(exc))
+    eval_args = base_args  # the frames the model was aligned with, as `make sf2t` does
+    for name, margs in (("eval_base", eval_args), ("eval_savi", f"{eval_args},adapter={adapter}")):
+        code = evaluate_into(out / name, model, margs, args.data, args.tasks, device, args.limit)
+        if code:
+            return fail(f"the evaluation {name} failed", code)
+    comparison = compare_runs(benchmark, out / "eval_base", out / "eval_savi")
+    comparison["run"] = {"recipe": recipe.to_dict(), "settings": config, "contaminated": guard.contaminated,
+                         "model": model, "model_args": model_args, "adapter": adapter,
+                         "init_adapter": start}  # fmt: skip
+    atomic_write_text(out / "comparison.json", json.dumps(comparison, indent=1) + "\n")
+    baseline = f"the base with {start} merged in" if start else "without it"
+    print(f"\nSelf-alignment ({config['pairs']} pairs, {config['iterations']} iterations): with the last adapter "
+          f"against {baseline} on {args.data}\n{format_comparison(comparison)}")  # fmt: skip
+    print(f"comparison: {out / 'comparison.json'}")
+    return 0
+
+
+def _training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | None]:
+    if args.videos:
+        return Path(args.videos), Path(args.labels) if args.labels else None
+    if not demo:
+        raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
+    corpus = ensure_demo_videos()
+    return corpus / "videos", corpus / "labels.csv"
+
+
+def _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set, guard, out):
+    """One round: pairs from the current model (kept on disk), then DPO from the last adapter."""
+    from model_adapters.training import load_for_training
+
+    done = out / "train" / "adapter" / "finevidbench_run.json"
+    if done.is_file():
+        print(f"iteration {iteration}: done before ({done.parent})")
+        return RunRecord.read(done.parent)
+    pairs_file = out / "pairs.jsonl"
+    if pairs_file.is_file():
+        pairs = read_pairs(pairs_file)
+    else:
+        asker = Asker(model, join_args(base_args, f"adapter={adapter}" if adapter else ""), device)
+        pairs = []
+        if config["pairs"] in ("savi", "mixed"):
+            pairs += savi_pairs(asker, rotating(videos, config["videos_per_iteration"], iteration), Prompts(),
+                                config, iteration)  # fmt: skip
+        if config["pairs"] in ("verifier", "mixed"):
+            pairs += verifier_round(asker, training_set, config, iteration)
+        del asker
+        gc.collect()
+        write_pairs(pairs, pairs_file)
+    sources = dict(Counter(p.source for p in pairs))
+    print(f"iteration {iteration}: {len(pairs)} preference pairs {sources}")
+    if not pairs:
+        return None
+    data = {"dataset_hash": hashlib.sha256(pairs_file.read_bytes()).hexdigest(), "n_pairs": len(pairs),
+            "sources": sources, "pairs_file": str(pairs_file), "iteration": iteration, "guard": guard,
+            "prompts": Prompts().to_dict(), "settings": config}  # fmt: skip
+    hook = load_for_training(model, base_args, device=device)
+    try:
+        record = train(hook, [p.example() for p in pairs], recipe, out / "train", data, kind="savi",
+                       preference=True, init_adapter=adapter)  # fmt: skip
+    finally:
+        del hook
+        gc.collect()
+    print(
+        f"iteration {iteration}: {record.steps} DPO steps, loss {record.losses[0]['loss']:.3f} -> "
+        f"{record.losses[-1]['loss']:.3f}"
+        if record.losses
+        else f"iteration {iteration}: {record.steps} steps"
+    )
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `make savi`."""
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
