@@ -1,6 +1,6 @@
 # FineVidBench: every target builds the environment it needs by itself.
 # Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...]; make sf2t [MODEL=... MODEL_ARGS=...
-# RECIPE=... VIDEOS=... SET=k=v,...]; make test; make help
+# RECIPE=... VIDEOS=... SET=k=v,...]; make savi [... PAIRS=savi|verifier|mixed ITERATIONS=N]; make test
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -61,8 +61,13 @@ sf2t: $(STAMP)  ## SF2T: build fragment tasks from VIDEOS, fine-tune MODEL (LoRA
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") \
 		$(if $(ALLOW_CONTAMINATED),--allow-contaminated)
 
-savi: $(STAMP)  ## self-alignment (DPO) recipe
-	@echo "make savi: not implemented yet (issue 8: self-alignment)." >&2; exit 2
+savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, iterated, evaluated with and without
+	$(PY) -m model_adapters.savi $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
+		--model_args "$(MODEL_ARGS)" $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(VIDEOS),--videos "$(VIDEOS)") \
+		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") $(if $(PAIRS),--pairs "$(PAIRS)") \
+		$(if $(ITERATIONS),--iterations $(ITERATIONS)) $(if $(INIT_ADAPTER),--init-adapter "$(INIT_ADAPTER)") \
+		--data "$(DATA)" $(if $(LIMIT),--limit $(LIMIT)) \
+		$(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") $(if $(ALLOW_CONTAMINATED),--allow-contaminated)
 
 submit: $(STAMP)  ## validate, rescore and package RESULTS (a run folder) as leaderboard/submissions/<slug>
 	@test -n "$(RESULTS)" || { echo "make submit: pass RESULTS=<run folder>, e.g. RESULTS=runs/random" >&2; exit 2; }

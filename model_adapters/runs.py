@@ -7,12 +7,15 @@ runner, and the paired comparison of the two evaluations.
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.paths import cache_dir
 from finevidbench.results import read_predictions, score_predictions
 from finevidbench.scoring.compare import compare
+from finevidbench.training import Recipe, RecipeError, load_recipe
 from finevidbench.video import FramePolicy
 
 RECIPES = Path(__file__).parent / "recipes"
@@ -63,3 +66,59 @@ def compare_runs(benchmark: QuestionSet, before: Path, after: Path) -> dict:
         samples, _ = score_predictions(benchmark, predictions)
         runs.append([s for s in samples if s.question_id in predictions])
     return compare(*runs)
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """What a fine-tuning command resolved from its arguments before doing any work."""
+
+    demo: bool
+    model: str
+    model_args: str
+    device: str
+    out: Path
+    recipe: Recipe
+
+
+def resolve(args: argparse.Namespace, kind: str) -> RunSetup:
+    """Model, device, run folder and recipe (`<kind>_<family>.yaml`, or the demo's) of a command.
+
+    Raises RecipeError for a missing or malformed recipe, or one written for another model.
+    """
+    import torch
+
+    demo = args.model is None
+    model = args.model or DEMO_MODEL
+    default = RECIPES / (f"{kind}_demo_tiny.yaml" if demo else f"{kind}_{model.removeprefix('fvb_')}.yaml")
+    recipe = load_recipe(args.recipe or default)
+    recipe = recipe.override(args.set) if args.set else recipe
+    if recipe.deepspeed and not Path(recipe.deepspeed).is_file() and (RECIPES / recipe.deepspeed).is_file():
+        recipe = recipe.override({"deepspeed": str(RECIPES / recipe.deepspeed)})  # a config shipped here
+    if recipe.model != model:
+        raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
+    return RunSetup(
+        demo=demo,
+        model=model,
+        model_args=args.model_args or (demo_model_args() if demo else ""),
+        device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        out=Path(args.out or Path("runs") / kind / ("demo" if demo else model)),
+        recipe=recipe,
+    )
+
+
+def training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | None]:
+    """The training videos folder and optional labels: --videos, or the demo corpus for the demo."""
+    from finevidbench.sf2t import ensure_demo_videos
+
+    if args.videos:
+        return Path(args.videos), Path(args.labels) if args.labels else None
+    if not demo:
+        raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
+    corpus = ensure_demo_videos()
+    return corpus / "videos", corpus / "labels.csv"
+
+
+def fail(command: str, message: str, code: int = 2) -> int:
+    """Print one `make <command>:` error line and return its exit code."""
+    print(f"make {command}: {message}", file=sys.stderr)
+    return code

@@ -37,24 +37,17 @@ from finevidbench.files import atomic_write_text
 from finevidbench.savi import QUESTION_KINDS, PreferencePair, Prompts, materially_different, read_pairs, write_pairs
 from finevidbench.savi import verifier_pairs as make_verifier_pairs
 from finevidbench.scoring.compare import format_comparison
-from finevidbench.sf2t import ContaminationError, build_training_set, check_videos, ensure_demo_videos
+from finevidbench.sf2t import ContaminationError, build_training_set, check_videos
 from finevidbench.taskdocs import doc_of, doc_to_text
-from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
+from finevidbench.training import Recipe, RecipeError, RunRecord, train
+from model_adapters import runs
 from model_adapters.base import Request
-from model_adapters.runs import (
-    DEMO_MODEL,
-    RECIPES,
-    compare_runs,
-    demo_model_args,
-    evaluate_into,
-    join_args,
-    policy_args,
-)
+from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
 
-DEMO_RECIPE = RECIPES / "savi_demo_tiny.yaml"
 PAIR_SOURCES = ("savi", "verifier", "mixed")
-DEFAULTS = {"beta": 0.1, "iterations": 2, "pairs": "mixed", "questions_per_kind": 3, "videos_per_iteration": 0,
-            "verifier_items": 0, "question_temperature": 1.0, "max_new_tokens": 128}  # fmt: skip
+DEFAULTS = {"beta": 0.1, "loss_type": ["sigmoid"], "loss_weights": None, "iterations": 2, "pairs": "mixed",
+            "questions_per_kind": 3, "videos_per_iteration": 0, "verifier_items": 0, "question_temperature": 1.0,
+            "max_new_tokens": 128}  # fmt: skip
 """Self-alignment settings of a recipe's `extra:` (0: every video / item each iteration)."""
 
 
@@ -83,15 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_recipe(model: str) -> Path:
-    """The family's recipe: model_adapters/recipes/savi_<family>.yaml."""
-    return RECIPES / f"savi_{model.removeprefix('fvb_')}.yaml"
-
-
 def fail(message: str, code: int = 2) -> int:
     """Print one `make savi:` error line and return its exit code."""
-    print(f"make savi: {message}", file=sys.stderr)
-    return code
+    return runs.fail("savi", message, code)
 
 
 def settings(recipe: Recipe, args: argparse.Namespace) -> dict:
@@ -188,21 +175,12 @@ def verifier_round(asker: Asker, training_set: QuestionSet, config: dict, iterat
 
 def run(args: argparse.Namespace) -> int:
     """The whole loop; returns the exit code."""
-    import torch
-
-    demo = args.model is None
-    model = args.model or DEMO_MODEL
-    model_args = args.model_args or (demo_model_args() if demo else "")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    out = Path(args.out or Path("runs") / "savi" / ("demo" if demo else model))
     try:
-        recipe = load_recipe(args.recipe or (DEMO_RECIPE if demo else default_recipe(model)))
-        recipe = recipe.override(args.set) if args.set else recipe
-        if recipe.model != model:
-            raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
+        setup = runs.resolve(args, "savi")
+        model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
         config = settings(recipe, args)
         benchmark = load_question_set(args.data)
-        folder, labels = _training_videos(args, demo)
+        folder, labels = runs.training_videos(args, setup.demo)
         videos = find_videos(folder)
         guard = check_videos(videos, benchmark.manifest, allow=args.allow_contaminated,
                              source=f"the benchmark ({benchmark.root})")  # fmt: skip
@@ -253,15 +231,6 @@ def run(args: argparse.Namespace) -> int:
           f"against {baseline} on {args.data}\n{format_comparison(comparison)}")  # fmt: skip
     print(f"comparison: {out / 'comparison.json'}")
     return 0
-
-
-def _training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | None]:
-    if args.videos:
-        return Path(args.videos), Path(args.labels) if args.labels else None
-    if not demo:
-        raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
-    corpus = ensure_demo_videos()
-    return corpus / "videos", corpus / "labels.csv"
 
 
 def _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set, guard, out):

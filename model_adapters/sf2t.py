@@ -25,20 +25,11 @@ from finevidbench.dataset import QuestionSetError, load_question_set
 from finevidbench.files import atomic_write_text
 from finevidbench.protocol import get_type
 from finevidbench.scoring.compare import format_comparison
-from finevidbench.sf2t import ContaminationError, build_training_set, ensure_demo_videos, export_messages
+from finevidbench.sf2t import ContaminationError, build_training_set, export_messages
 from finevidbench.taskdocs import doc_of, doc_to_text
-from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
-from model_adapters.runs import (
-    DEMO_MODEL,
-    RECIPES,
-    compare_runs,
-    demo_model_args,
-    evaluate_into,
-    join_args,
-    policy_args,
-)
-
-DEMO_RECIPE = RECIPES / "sf2t_demo_tiny.yaml"
+from finevidbench.training import Recipe, RecipeError, RunRecord, train
+from model_adapters import runs
+from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,11 +53,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_recipe(model: str) -> Path:
-    """The family's recipe: model_adapters/recipes/sf2t_<family>.yaml (fvb_hf has none)."""
-    return RECIPES / f"sf2t_{model.removeprefix('fvb_')}.yaml"
-
-
 def examples_of(training_set) -> list[dict]:
     """Training examples: the evaluation's document and prompt of each item, and its answer text."""
     examples = []
@@ -78,29 +64,18 @@ def examples_of(training_set) -> list[dict]:
 
 def fail(message: str, code: int = 2) -> int:
     """Print one `make sf2t:` error line and return its exit code."""
-    print(f"make sf2t: {message}", file=sys.stderr)
-    return code
+    return runs.fail("sf2t", message, code)
 
 
 def run(args: argparse.Namespace) -> int:
     """The whole pipeline; returns the exit code."""
-    import torch
     from accelerate import PartialState
 
-    demo = args.model is None
-    model = args.model or DEMO_MODEL
-    model_args = args.model_args or (demo_model_args() if demo else "")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    out = Path(args.out or Path("runs") / "sf2t" / ("demo" if demo else model))
     try:
-        recipe = load_recipe(args.recipe or (DEMO_RECIPE if demo else default_recipe(model)))
-        recipe = recipe.override(args.set) if args.set else recipe
-        if recipe.deepspeed and not Path(recipe.deepspeed).is_file() and (RECIPES / recipe.deepspeed).is_file():
-            recipe = recipe.override({"deepspeed": str(RECIPES / recipe.deepspeed)})  # a config shipped here
-        if recipe.model != model:
-            raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
+        setup = runs.resolve(args, "sf2t")
+        model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
         benchmark = load_question_set(args.data)
-        videos, labels = _training_videos(args, demo)
+        videos, labels = runs.training_videos(args, setup.demo)
         state = PartialState()
         with state.main_process_first():  # under `accelerate launch`, one process builds, the others read
             if state.is_main_process:
@@ -143,15 +118,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nSF2T: with the adapter against without it on {args.data}\n{format_comparison(comparison)}")
     print(f"comparison: {out / 'comparison.json'}")
     return 0
-
-
-def _training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | None]:
-    if args.videos:
-        return Path(args.videos), Path(args.labels) if args.labels else None
-    if not demo:
-        raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
-    corpus = ensure_demo_videos()
-    return corpus / "videos", corpus / "labels.csv"
 
 
 def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path):

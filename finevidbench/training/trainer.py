@@ -228,8 +228,11 @@ def _dpo_trainer(hook, examples, recipe: Recipe, common: dict, callbacks: list, 
         model = PeftModel.from_pretrained(hook.model, str(init_adapter), is_trainable=True)
     else:
         model = prepare_model(hook, recipe)
+    losses = {"loss_type": list(recipe.extra.get("loss_type", ["sigmoid"]))}  # sigmoid: the DPO paper's loss
+    if recipe.extra.get("loss_weights"):
+        losses["loss_weights"] = [float(w) for w in recipe.extra["loss_weights"]]
     args = DPOConfig(**common, beta=float(recipe.extra.get("beta", 0.1)), max_length=None,
-                     precompute_ref_log_probs=False)  # fmt: skip
+                     precompute_ref_log_probs=False, **losses)  # fmt: skip
     from datasets import Dataset
 
     # TRL wants a `datasets.Dataset`: documents travel as JSON (their fields differ between items), and

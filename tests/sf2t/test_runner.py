@@ -3,10 +3,11 @@
 import shutil
 
 from model_adapters import sf2t
+from model_adapters.runs import RECIPES
 
 
 def test_unknown_model_is_refused(tmp_path, capsys, train_corpus):
-    code = sf2t.main(["--model", "fvb_nope", "--recipe", str(sf2t.RECIPES / "sf2t_demo_tiny.yaml"),
+    code = sf2t.main(["--model", "fvb_nope", "--recipe", str(RECIPES / "sf2t_demo_tiny.yaml"),
                       "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])  # fmt: skip
     assert code == 2
     assert "the recipe is for fvb_qwen2_5_vl, not fvb_nope" in capsys.readouterr().err

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
-from model_adapters.sf2t import RECIPES, examples_of
+from model_adapters.runs import RECIPES
+from model_adapters.sf2t import examples_of
 from model_adapters.tiny_models import build_tiny
 from model_adapters.training import IGNORE, load_for_training
 
@@ -169,3 +170,10 @@ def test_full_fine_tuning_trains_only_the_chosen_part(tiny, examples, training_s
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(".visual.merger." in k for k in changed)
     assert record.trainable_parameters < record.total_parameters
+
+
+def test_self_alignment_recipes_of_every_family_load():
+    for family in FAMILIES:
+        recipe = load_recipe(RECIPES / f"savi_{family}.yaml")
+        assert recipe.model == f"fvb_{family}" and recipe.frames == "num_frames=32,mode=segment"
+        assert recipe.extra["iterations"] == 4 and "lm_head" not in recipe.lora_target
