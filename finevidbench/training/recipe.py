@@ -8,6 +8,7 @@ silent no-op: a misspelt `learning_rte` must not train with the default.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,18 +98,37 @@ class Recipe:
             values["lora_target"] = tuple(values["lora_target"])
         values["bf16"] = str(values.get("bf16", "auto")).lower()
         try:
+            for name in ("learning_rate", "epochs", "lora_dropout", "warmup_ratio", "weight_decay", "max_grad_norm"):
+                if name in values:
+                    values[name] = float(values[name])  # YAML reads 1e-4 (no dot) as a string
+            for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "grad_accum", "seed", "data_seed",
+                         "save_steps", "save_total_limit", "logging_steps"):  # fmt: skip
+                if name in values:
+                    values[name] = int(values[name])
             return cls(**values)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, RecipeError):
+                raise
             raise RecipeError(f"{source}: {exc}") from None
 
     def override(self, assignments: str | dict) -> Recipe:
-        """A copy with `key=value,key=value` (or a dict) applied; values are parsed as YAML scalars."""
+        """A copy with `key=value,key=value` (or a dict) applied.
+
+        Values are YAML (`tasks=[counting,localization]`, commas inside brackets stay in the value);
+        `extra.NAME=value` sets one method-specific setting.
+        """
         if isinstance(assignments, str):
-            pairs = [a.split("=", 1) for a in assignments.split(",") if a.strip()]
+            pairs = [a.split("=", 1) for a in re.split(r",(?![^\[]*\])", assignments) if a.strip()]
             if any(len(p) != 2 for p in pairs):
                 raise RecipeError(f"overrides {assignments!r}: write key=value,key=value")
             assignments = {k.strip(): yaml.safe_load(v) for k, v in pairs}
-        return Recipe.from_dict({**self.to_dict(), **assignments}, source="recipe overrides")
+        values = self.to_dict()
+        for key, value in assignments.items():
+            if key.startswith("extra."):
+                values["extra"] = {**values["extra"], key.removeprefix("extra."): value}
+            else:
+                values[key] = value
+        return Recipe.from_dict(values, source="recipe overrides")
 
     def to_dict(self) -> dict:
         """Plain JSON/YAML types (tuples as lists)."""

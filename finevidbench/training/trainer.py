@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from finevidbench.files import atomic_write_text
 from finevidbench.training.recipe import Recipe, RecipeError
-from finevidbench.training.record import RunRecord
+from finevidbench.training.record import RECORD_NAME, RunRecord
 
 INPUTS_NAME = "run_inputs.json"
 
@@ -149,6 +149,8 @@ def train(
     checkpoints.mkdir(parents=True, exist_ok=True)
     _check_same_inputs(out, {"recipe": recipe.to_dict(), "data_hash": data.get("dataset_hash"),
                              "base_model": hook.base_info(), "init_adapter": str(init_adapter or "")})  # fmt: skip
+    if (out / RECORD_NAME).is_file():  # finished before with these very inputs
+        return RunRecord.read(out)
     set_seed(recipe.seed)
     cuda = torch.cuda.is_available()
     bf16 = recipe.use_bf16(cuda and torch.cuda.is_bf16_supported())

@@ -79,6 +79,11 @@ def test_recipe_errors_name_the_key(tmp_path):
     with pytest.raises(RecipeError, match="no such recipe file"):
         load_recipe(tmp_path / "missing.yaml")
     assert _recipe().override("lora_r=4,train=[projector]").train == ("projector",)
+    changed = _recipe().override("tasks=[counting,localization],extra.beta=0.2,learning_rate=1e-4")
+    assert changed.tasks == ("counting", "localization") and changed.extra == {"beta": 0.2}
+    assert changed.learning_rate == pytest.approx(1e-4)
+    with pytest.raises(RecipeError, match="could not convert"):
+        _recipe().override("learning_rate=fast")
 
 
 class _Interrupt:
