@@ -95,3 +95,32 @@ def build_question_set(root: Path, videos: int, seed: int) -> Path:
     labels = synthesize(root, videos=videos, seed=seed, progress=False)
     build(root / "videos", root, labels=labels, config=BuildConfig(seed=seed), progress=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def mini():
+    """The embedded mini benchmark (built into the per-session cache on first use)."""
+    from finevidbench.dataset import load_question_set
+
+    return load_question_set("mini")
+
+
+@pytest.fixture(scope="session")
+def train_corpus(tmp_path_factory) -> Path:
+    """Six synthetic training clips rendered with seed 11 (the mini set uses 0), and their labels."""
+    from finevidbench.corpus.synth import synthesize
+
+    root = tmp_path_factory.mktemp("train-corpus")
+    synthesize(root, videos=6, seed=11, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def training_set(train_corpus, mini, tmp_path_factory):
+    """The SF2T training set of `train_corpus`, guarded against the mini set."""
+    from finevidbench.dataset import load_question_set
+    from finevidbench.sf2t import build_training_set
+
+    out = tmp_path_factory.mktemp("sf2t-set")
+    build_training_set(train_corpus / "videos", out, mini, labels=train_corpus / "labels.csv", progress=False)
+    return load_question_set(out)

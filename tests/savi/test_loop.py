@@ -38,8 +38,8 @@ def _main(tmp_path, tiny, corpus, *extra: str) -> int:
 
 
 @pytest.mark.slow
-def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, savi_corpus, capsys):
-    assert _main(tmp_path, tiny, savi_corpus) == 0
+def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
+    assert _main(tmp_path, tiny, train_corpus) == 0
     run = tmp_path / "run"
     first, second = read_pairs(run / "iter_1" / "pairs.jsonl"), read_pairs(run / "iter_2" / "pairs.jsonl")
     assert {p.source for p in first} == {"savi", "verifier"} and second
@@ -71,17 +71,17 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, savi_corpus, capsys):
     assert base.generate(requests) != tuned.generate(requests)
 
     # the same command again: finished iterations are reused, no answer is recomputed
-    assert _main(tmp_path, tiny, savi_corpus) == 0
+    assert _main(tmp_path, tiny, train_corpus) == 0
     out = capsys.readouterr().out
     assert "iteration 1: done before" in out and "iteration 2: done before" in out
     assert "0 computed" in out
 
 
-def test_preference_batches_put_chosen_rows_first(tmp_path, tiny, savi_set):
+def test_preference_batches_put_chosen_rows_first(tmp_path, tiny, training_set):
     from finevidbench.savi import verifier_pairs
 
-    questions = savi_set.questions[:3]
-    pairs = verifier_pairs(questions, savi_set, {q.id: "xx" for q in questions})
+    questions = training_set.questions[:3]
+    pairs = verifier_pairs(questions, training_set, {q.id: "xx" for q in questions})
     hook = load_for_training("fvb_qwen2_5_vl", f"pretrained={tiny}")
     batch = hook.collate_preference([p.example() for p in pairs])
     tokenizer = hook.processor.tokenizer
@@ -94,11 +94,11 @@ def test_preference_batches_put_chosen_rows_first(tmp_path, tiny, savi_set):
     assert bool((batch["completion_mask"].sum(1) > 0).all())  # every row, chosen and rejected, carries its answer
 
 
-def test_benchmark_videos_are_refused(tmp_path, tiny, savi_corpus, mini, capsys):
+def test_benchmark_videos_are_refused(tmp_path, tiny, train_corpus, mini, capsys):
     import shutil
 
     videos = tmp_path / "videos"
-    shutil.copytree(savi_corpus / "videos", videos)
+    shutil.copytree(train_corpus / "videos", videos)
     shutil.copy(mini.video_path(mini.questions[0]), videos / "leaked.mp4")
     code = savi.main(["--model", "fvb_qwen2_5_vl", "--model_args", f"pretrained={tiny}", "--videos", str(videos),
                       "--out", str(tmp_path / "run")])  # fmt: skip
@@ -107,10 +107,10 @@ def test_benchmark_videos_are_refused(tmp_path, tiny, savi_corpus, mini, capsys)
     assert not (tmp_path / "run" / "iter_1").exists()
 
 
-def test_unknown_self_alignment_setting_is_refused(tmp_path, tiny, savi_corpus, capsys):
+def test_unknown_self_alignment_setting_is_refused(tmp_path, tiny, train_corpus, capsys):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(yaml.safe_dump({**RECIPE, "extra": {"betta": 0.2}}))
     code = savi.main(["--model", "fvb_qwen2_5_vl", "--model_args", f"pretrained={tiny}", "--recipe", str(recipe),
-                      "--videos", str(savi_corpus / "videos"), "--out", str(tmp_path / "run")])  # fmt: skip
+                      "--videos", str(train_corpus / "videos"), "--out", str(tmp_path / "run")])  # fmt: skip
     assert code == 2
     assert "unknown self-alignment key(s) ['betta']" in capsys.readouterr().err

@@ -23,8 +23,8 @@ def _pair(q, qs, source="verifier") -> PreferencePair:
                           chosen=get_type(q.type).answer_text(q), rejected="7", meta={"type": q.type})  # fmt: skip
 
 
-def test_pairs_file_is_trl_conversational_preference_data(savi_set, tmp_path):
-    pairs = [_pair(q, savi_set) for q in savi_set.questions[:5]]
+def test_pairs_file_is_trl_conversational_preference_data(training_set, tmp_path):
+    pairs = [_pair(q, training_set) for q in training_set.questions[:5]]
     path = write_pairs(pairs, tmp_path / "pairs.jsonl")
     for line, pair in zip(path.read_text().splitlines(), pairs, strict=True):
         record = json.loads(line)
@@ -38,7 +38,7 @@ def test_pairs_file_is_trl_conversational_preference_data(savi_set, tmp_path):
     assert read_pairs(path) == pairs
 
 
-def test_video_pairs_name_the_clip(savi_set, tmp_path):
+def test_video_pairs_name_the_clip(training_set, tmp_path):
     doc = {"question_id": "savi-x", "type": "savi", "level": "scene", "video": "x", "video_path": "/clips/x.mp4",
            "speed": 1.0, "frames": [], "prompt": "", "options": [], "answer_type": "free"}  # fmt: skip
     pair = PreferencePair(id="savi-1-x", source="savi", doc=doc, prompt="What moves?", chosen="A ball.",
@@ -54,13 +54,13 @@ def test_malformed_pairs_file_names_the_line(tmp_path):
         read_pairs(path)
 
 
-def test_verifier_pairs_keep_only_wrong_answers(savi_set):
-    questions = savi_set.questions[:40]
+def test_verifier_pairs_keep_only_wrong_answers(training_set):
+    questions = training_set.questions[:40]
     responses = {}
     for number, q in enumerate(questions):
         right = get_type(q.type).answer_text(q)
         responses[q.id] = right if number % 3 == 0 else ("" if number % 3 == 1 else "999, 0")
-    pairs = verifier_pairs(questions, savi_set, responses, iteration=2)
+    pairs = verifier_pairs(questions, training_set, responses, iteration=2)
     wrong = [q for n, q in enumerate(questions) if n % 3 == 2]
     assert [p.id for p in pairs] == [f"verifier-2-{q.id}" for q in wrong]
     for pair, q in zip(pairs, wrong, strict=True):
