@@ -23,3 +23,39 @@ MANIFESTS = [
         for name, cls in FAMILIES.items()
     ),
 ]
+
+
+
+def _register_if_missed() -> None:
+    """Register our manifests when this module was imported before `lmms_eval.models`.
+
+    Importing it first runs lmms-eval's package init, whose entry-point loader imports this
+    half-initialised module, fails, and leaves our models out of the registry. When lmms-eval is
+    the one importing us, its registry does not exist yet and the entry point does the work.
+    """
+    try:
+        from lmms_eval.models import MODEL_REGISTRY_V2
+    except ImportError:  # lmms-eval is importing this module from its own registry's init
+        return
+    known = set(MODEL_REGISTRY_V2.list_model_names())
+    for manifest in MANIFESTS:
+        if manifest.model_id not in known:
+            MODEL_REGISTRY_V2.register_manifest(manifest, overwrite=True)
+
+
+_register_if_missed()
+
+
+def adapter_class(model_id: str) -> type:
+    """Our Video-LLM adapter class registered as `model_id` (fvb_hf or fvb_<family>).
+
+    Looked up here rather than through lmms-eval's registry; an unknown id is a ValueError naming the known ones.
+    """
+    import importlib
+
+    for manifest in MANIFESTS:
+        if manifest.model_id == model_id and manifest.chat_class_path and model_id.startswith("fvb_"):
+            module, _, name = manifest.chat_class_path.rpartition(".")
+            return getattr(importlib.import_module(module), name)
+    known = sorted(m.model_id for m in MANIFESTS if m.model_id.startswith("fvb_"))
+    raise ValueError(f"MODEL={model_id}: not one of our Video-LLM adapters {known} (see docs/adding_a_model.md)")

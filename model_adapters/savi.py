@@ -106,9 +106,9 @@ class Asker:
     """Batched generation with the current model (base, or base + the last adapter), with progress."""
 
     def __init__(self, model: str, model_args: str, device: str, batch_size: int = 4) -> None:
-        from lmms_eval.models import get_model
+        from model_adapters.manifests import adapter_class
 
-        self.adapter = get_model(model).create_from_arg_string(model_args, {"device": device})
+        self.adapter = adapter_class(model).create_from_arg_string(model_args, {"device": device})
         self.batch_size = batch_size
 
     def ask(self, docs: list[dict], prompts: list[str], generation: dict, desc: str) -> list[str]:

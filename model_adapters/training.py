@@ -136,17 +136,9 @@ class TrainingHook:
 
 def load_for_training(model: str, model_args: str = "", device: str = "cpu") -> TrainingHook:
     """Load the family adapter `model` (an lmms-eval name such as fvb_qwen2_5_vl) for training."""
-    from lmms_eval.models import get_model
+    from model_adapters.manifests import adapter_class
 
-    try:
-        model_class = get_model(model)
-    except Exception:  # noqa: BLE001 - lmms-eval raises several types for an unknown name
-        model_class = None
-    if model_class is None or not issubclass(model_class, HFVideoModel):
-        raise ValueError(
-            f"MODEL={model}: not a trainable FineVidBench adapter (fix: use fvb_hf or a family such as "
-            "fvb_qwen2_5_vl; see docs/adding_a_model.md)"
-        )
+    model_class = adapter_class(model)
     adapter = model_class.create_from_arg_string(model_args, {"device": device})
     if adapter.adapter_info is not None:
         raise ValueError(f"MODEL_ARGS={model_args}: train from the base model, without adapter=")
@@ -161,13 +153,14 @@ def merged_copy(model: str, model_args: str, adapter: str | Path, out: str | Pat
     DPO reference, whatever layers the adapter touched (TRL cannot train LoRA on the output layer).
     """
     import transformers
-    from lmms_eval.models import get_model
     from peft import PeftModel
+
+    from model_adapters.manifests import adapter_class
 
     out = Path(out)
     args = dict(a.split("=", 1) for a in model_args.split(",") if a)
     if not (out / "config.json").is_file():
-        model_class = getattr(transformers, get_model(model).model_class)
+        model_class = getattr(transformers, adapter_class(model).model_class)
         base = model_class.from_pretrained(args["pretrained"], revision=args.get("revision"))
         merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
         merged.save_pretrained(out)
