@@ -25,7 +25,6 @@ MANIFESTS = [
 ]
 
 
-
 def _register_if_missed() -> None:
     """Register our manifests when this module was imported before `lmms_eval.models`.
 

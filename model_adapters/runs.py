@@ -22,6 +22,25 @@ RECIPES = Path(__file__).parent / "recipes"
 DEMO_MODEL = "fvb_qwen2_5_vl"
 
 
+def common_parser(kind: str, description: str, example_model: str) -> argparse.ArgumentParser:
+    """The arguments `make sf2t` and `make savi` share (model arguments as in `make eval`)."""
+    parser = argparse.ArgumentParser(prog=f"python -m model_adapters.{kind}", description=description)
+    parser.add_argument("--model", default=None, help=f"a trainable adapter, e.g. {example_model} (default: the demo)")
+    parser.add_argument("--model_args", default="", help="k=v,... e.g. pretrained=ORG/NAME,revision=SHA")
+    parser.add_argument("--recipe", default=None, help=f"recipe YAML (default: model_adapters/recipes/{kind}_<family>)")
+    parser.add_argument("--set", default="", help="recipe overrides, key=value,... (extra.NAME=value for extra:)")
+    parser.add_argument("--videos", default=None, help="folder of training videos (default: the demo corpus)")
+    parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
+    parser.add_argument("--data", default="mini", help="the benchmark to guard against and evaluate on")
+    parser.add_argument("--tasks", default="finevidbench", help="the FineVidBench group or task to evaluate")
+    parser.add_argument("--out", default=None, help=f"run folder (default runs/{kind}/<model>)")
+    parser.add_argument("--allow-contaminated", action="store_true", help="train even on benchmark videos (flagged)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
+    parser.add_argument("--gen_kwargs", default=None, help="generation overrides for the evaluations")
+    return parser
+
+
 def demo_model_args() -> str:
     """model_args of the demonstrations' tiny random Qwen2.5-VL, built into the cache once."""
     from model_adapters.tiny_models import build_tiny

@@ -53,26 +53,11 @@ DEFAULTS = {"beta": 0.1, "loss_type": ["sigmoid"], "loss_weights": None, "iterat
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (model arguments as in `make eval`)."""
-    parser = argparse.ArgumentParser(prog="python -m model_adapters.savi", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="a trainable adapter, e.g. fvb_internvl (default: the demo)")
-    parser.add_argument("--model_args", default="", help="k=v,... e.g. pretrained=ORG/NAME,revision=SHA")
-    parser.add_argument("--recipe", default=None, help="recipe YAML (default: model_adapters/recipes/savi_<family>)")
-    parser.add_argument("--set", default="", help="recipe overrides, key=value,key=value")
+    parser = runs.common_parser("savi", __doc__.splitlines()[0], "fvb_internvl")
     parser.add_argument("--pairs", choices=PAIR_SOURCES, default=None, help="which pairs (default: the recipe's)")
     parser.add_argument("--iterations", type=int, default=None, help="DPO rounds (default: the recipe's)")
-    parser.add_argument(
-        "--init-adapter",
-        default=None,
-        help="start from the base with this PEFT adapter merged in (e.g. an SF2T adapter)",
-    )
-    parser.add_argument("--videos", default=None, help="folder of training videos (default: the demo corpus)")
-    parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
-    parser.add_argument("--data", default="mini", help="the benchmark to guard against and evaluate on")
-    parser.add_argument("--tasks", default="finevidbench", help="the FineVidBench group or task to evaluate")
-    parser.add_argument("--out", default=None, help="run folder (default runs/savi/<model>)")
-    parser.add_argument("--allow-contaminated", action="store_true", help="train even on benchmark videos (flagged)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
+    parser.add_argument("--init-adapter", default=None,
+                        help="start from the base with this PEFT adapter merged in (e.g. an SF2T adapter)")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -218,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     eval_args = base_args  # the frames the model was aligned with, as `make sf2t` does
     for name, margs in (("eval_base", eval_args), ("eval_savi", f"{eval_args},adapter={adapter}")):
-        code = evaluate_into(out / name, model, margs, args.data, args.tasks, device, args.limit)
+        code = evaluate_into(out / name, model, margs, args.data, args.tasks, device, args.limit, args.gen_kwargs)
         if code:
             return fail(f"the evaluation {name} failed", code)
     comparison = compare_runs(benchmark, out / "eval_base", out / "eval_savi")

@@ -34,22 +34,9 @@ from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_a
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (model arguments as in `make eval`)."""
-    parser = argparse.ArgumentParser(prog="python -m model_adapters.sf2t", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="a trainable adapter, e.g. fvb_qwen2_5_vl (default: the demo)")
-    parser.add_argument("--model_args", default="", help="k=v,... e.g. pretrained=ORG/NAME,revision=SHA")
-    parser.add_argument("--recipe", default=None, help="recipe YAML (default: model_adapters/recipes/sf2t_<family>)")
-    parser.add_argument("--set", default="", help="recipe overrides, key=value,key=value")
-    parser.add_argument("--videos", default=None, help="folder of training videos (default: the demo corpus)")
-    parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
-    parser.add_argument("--data", default="mini", help="the benchmark to guard against and evaluate on")
-    parser.add_argument("--tasks", default="finevidbench", help="the FineVidBench group or task to evaluate")
-    parser.add_argument("--out", default=None, help="run folder (default runs/sf2t/<model>)")
-    parser.add_argument("--allow-contaminated", action="store_true", help="train even on benchmark videos (flagged)")
+    parser = runs.common_parser("sf2t", __doc__.splitlines()[0], "fvb_qwen2_5_vl")
     parser.add_argument("--train-only", action="store_true", help="stop after training (multi-GPU runs)")
     parser.add_argument("--export", default=None, help="also export the training set as LLaMA-Factory/ms-swift JSONL")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
-    parser.add_argument("--gen_kwargs", default=None, help="generation overrides for the evaluations")
     return parser.parse_args(argv)
 
 
