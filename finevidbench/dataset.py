@@ -8,15 +8,12 @@ clear error before any model runs.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from finevidbench.builder import FORMAT, BuildConfig, build
-from finevidbench.files import sha256_file
+from finevidbench.files import build_folder_once, sha256_file
 from finevidbench.paths import cache_dir
 from finevidbench.protocol import Question, protocol_version
 
@@ -53,24 +50,13 @@ def mini_dir() -> Path:
 
 def ensure_mini(progress: bool = True) -> Path:
     """The mini set's folder, synthesised and built on first use (deterministic, so rebuilt identically)."""
-    target = mini_dir()
-    if (target / "manifest.json").is_file():
-        return target
     from finevidbench.corpus.synth import synthesize
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".mini-", dir=target.parent))
-    try:
+    def fill(staging: Path) -> None:
         labels = synthesize(staging, videos=MINI_VIDEOS, seed=MINI_SEED, progress=progress)
         build(staging / "videos", staging, labels=labels, config=BuildConfig(seed=MINI_SEED), progress=progress)
-        try:
-            os.rename(staging, target)  # atomic: a concurrent builder either wins or finds ours
-        except OSError:
-            if not (target / "manifest.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    return build_folder_once(mini_dir(), "manifest.json", fill)
 
 
 def resolve_source(source: str | Path) -> Path:

@@ -1,9 +1,12 @@
-"""File helpers shared by every writer of the project: atomic text writes and content hashes."""
+"""File helpers shared by every writer of the project: atomic writes and content hashes."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,3 +24,25 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def build_folder_once(target: Path, marker: str, fill: Callable[[Path], object]) -> Path:
+    """`target`, filled by `fill(staging)` in a sibling folder and renamed into place unless `marker` exists.
+
+    The rename is atomic: a concurrent builder either wins or finds the finished folder, and a crash
+    leaves no half-built `target`.
+    """
+    if (target / marker).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        fill(staging)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / marker).is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -8,14 +8,12 @@ tasks it holds and what the benchmark guard found.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from finevidbench.builder import BuildConfig, build, find_videos
 from finevidbench.dataset import QuestionSet
+from finevidbench.files import build_folder_once
 from finevidbench.paths import cache_dir
 from finevidbench.sf2t.guard import check_videos
 
@@ -78,17 +76,6 @@ def ensure_demo_videos(progress: bool = True) -> Path:
     from finevidbench.corpus.synth import synthesize
 
     target = cache_dir() / f"sf2t-train-{DEMO_VIDEOS}v-s{DEMO_SEED}"
-    if (target / "labels.csv").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".sf2t-", dir=target.parent))
-    try:
-        synthesize(staging, videos=DEMO_VIDEOS, seed=DEMO_SEED, progress=progress)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not (target / "labels.csv").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return build_folder_once(
+        target, "labels.csv", lambda staging: synthesize(staging, videos=DEMO_VIDEOS, seed=DEMO_SEED, progress=progress)
+    )
