@@ -123,7 +123,28 @@ def load_submission(folder: Path) -> Submission:
     except jsonschema.ValidationError as exc:
         field_name = "/".join(map(str, exc.absolute_path)) or "(top level)"
         raise SubmissionError(f"{folder / 'results.json'}: field '{field_name}': {exc.message}") from None
+    _check_training_claims(meta, results, folder)
     return Submission(slug=folder.name, meta=meta, results=results)
+
+
+def _check_training_claims(meta: dict, results: dict, folder: Path) -> None:
+    """The training metadata may not contradict the run record the adapter carried into results.json."""
+    trained = (results["model"].get("adapter") or {}).get("training")
+    if not trained:
+        return
+    claims = meta["training"]
+    facts = {
+        "fine_tuned": True,
+        "sf2t": trained.get("kind") == "sf2t" or claims.get("sf2t"),
+        "seen_benchmark_videos": bool(trained.get("contaminated")) or claims.get("seen_benchmark_videos"),
+    }
+    for name, fact in facts.items():
+        if bool(claims.get(name)) != bool(fact):
+            raise SubmissionError(
+                f"{folder / 'submission.json'}: field 'training/{name}' says {claims.get(name)!r}, but the adapter's "
+                f"run record in results.json (model.adapter.training: {trained.get('kind')}, contaminated="
+                f"{trained.get('contaminated')}) says {bool(fact)!r}"
+            )
 
 
 def rescore(submission: Submission, folder: Path, question_sets: dict[str, QuestionSet]) -> Submission:

@@ -18,6 +18,7 @@ def metadata_template(results: dict) -> dict:
     """A submission.json pre-filled from results.json, for the submitter to complete."""
     args = dict(kv.split("=", 1) for kv in results["model"]["args"].split(",") if "=" in kv)
     adapter = results["model"].get("adapter")
+    trained = (adapter or {}).get("training") or {}  # the run record of an adapter made by make sf2t / make savi
     return {
         "schema_version": 1,
         "display_name": results["model"]["name"],
@@ -30,10 +31,10 @@ def metadata_template(results: dict) -> dict:
         },
         "training": {
             "fine_tuned": bool(adapter),
-            "sf2t": False,
+            "sf2t": trained.get("kind") == "sf2t",
             "adapter": (adapter or {}).get("path"),
-            "training_data": None,
-            "seen_benchmark_videos": False,
+            "training_data": f"{trained['kind']} training set {trained.get('data_hash')}" if trained else None,
+            "seen_benchmark_videos": bool(trained.get("contaminated")),
         },
         "submitted_by": "YOUR NAME",
         "link": None,

@@ -134,3 +134,22 @@ def test_duplicates_keep_the_newest(board, tmp_path):
     kept, duplicates = deduplicate(accepted)
     assert [d["slug"] for d in duplicates] == ["gold-0"] and duplicates[0]["kept"] == "gold-1"
     assert "gold-1" in {s.slug for s in kept}
+
+
+def test_training_claims_must_match_the_adapters_run_record(board, tmp_path):
+    qs = load_question_set("mini")
+    samples, _ = score_predictions(qs, {})
+    adapter = {"path": "runs/sf2t/x/train/adapter", "sha256": "0" * 64,
+               "training": {"kind": "sf2t", "contaminated": True, "data_hash": "abc", "base_model": {}}}  # fmt: skip
+    run = tmp_path / "runs" / "tuned"
+    write_results(run, build_results(qs, samples, ModelInfo("tuned", "pretrained=org/tuned", adapter=adapter),
+                                     {"fps": 3.0, "max_frames": 24}), samples)  # fmt: skip
+    template = metadata_template(json.loads((run / "results.json").read_text()))
+    assert template["training"]["fine_tuned"] and template["training"]["sf2t"]
+    assert template["training"]["seen_benchmark_videos"] is True
+    meta = filled_meta(run, display_name="Tuned")
+    edited = json.loads(meta.read_text())
+    edited["training"]["seen_benchmark_videos"] = False
+    meta.write_text(json.dumps(edited))
+    with pytest.raises(SubmissionError, match=r"'training/seen_benchmark_videos' says False.*contaminated=True"):
+        submit(run, None, ["mini"], into=board)
