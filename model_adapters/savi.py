@@ -40,6 +40,7 @@ from finevidbench.scoring.compare import format_comparison
 from finevidbench.sf2t import ContaminationError, build_training_set, check_videos
 from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import Recipe, RecipeError, RunRecord, train
+from finevidbench.video import VideoError
 from model_adapters import runs
 from model_adapters.base import Request
 from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             build_training_set(folder, out / "data", benchmark, tasks=recipe.tasks, seed=recipe.data_seed,
                                labels=labels, allow_contaminated=args.allow_contaminated, progress=False)  # fmt: skip
             training_set = load_question_set(out / "data")
-    except (RecipeError, QuestionSetError, ContaminationError, FileNotFoundError, ValueError) as exc:
+    except (RecipeError, QuestionSetError, ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     if guard.contaminated:
         print(f"make savi: WARNING: {len(guard.overlapping)} training videos are benchmark videos; "

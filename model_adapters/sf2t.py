@@ -28,6 +28,7 @@ from finevidbench.scoring.compare import format_comparison
 from finevidbench.sf2t import ContaminationError, build_training_set, export_messages
 from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import Recipe, RecipeError, RunRecord, train
+from finevidbench.video import VideoError
 from model_adapters import runs
 from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                                               allow_contaminated=args.allow_contaminated)  # fmt: skip
             else:
                 manifest = json.loads((out / "data" / "manifest.json").read_text())
-    except (RecipeError, QuestionSetError, ContaminationError, FileNotFoundError, ValueError) as exc:
+    except (RecipeError, QuestionSetError, ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     training_set = load_question_set(out / "data")
     guard = manifest["sf2t"]["guard"]

@@ -35,3 +35,16 @@ def test_missing_video_folder(tmp_path, capsys):
     code = sf2t.main(["--videos", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")])
     assert code == 2
     assert "nowhere: not a folder of videos" in capsys.readouterr().err
+
+
+def test_corrupt_training_video_is_named(tmp_path, capsys, train_corpus):
+    videos = tmp_path / "videos"
+    shutil.copytree(train_corpus / "videos", videos)
+    (videos / "broken.mp4").write_bytes(b"this is a text file, not a video\n" * 20)
+    code = sf2t.main(["--videos", str(videos), "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("make sf2t:") and "broken.mp4" in last and "fix:" in last
+    assert "Traceback" not in err
+    assert not (tmp_path / "run" / "train").exists()
