@@ -109,8 +109,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path):
+    from finevidbench.training.record import RECORD_NAME
     from model_adapters.training import load_for_training
 
+    if (out / RECORD_NAME).is_file():  # finished before: no need to load the model again
+        record = RunRecord.read(out)
+        if record.recipe == recipe.to_dict() and record.data.get("dataset_hash") == training_set.dataset_hash:
+            return record
     hook = load_for_training(model, model_args, device=device)
     data = {"dataset_hash": training_set.dataset_hash, "n_items": len(training_set.questions),
             "counts": manifest["counts"], **manifest["sf2t"]}  # fmt: skip
@@ -122,7 +127,7 @@ def _train(model: str, model_args: str, device: str, recipe: Recipe, training_se
 
 
 def _full_args(model_args: str, record: RunRecord) -> str:
-    kept = [a for a in model_args.split(",") if a and not a.startswith("pretrained=")]
+    kept = [a for a in model_args.split(",") if a and not a.startswith(("pretrained=", "revision="))]
     return ",".join([f"pretrained={record.output}", *kept])
 
 
