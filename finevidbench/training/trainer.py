@@ -1,10 +1,10 @@
-"""The fine-tuning loop: PEFT LoRA (or full fine-tuning) under the Hugging Face `Trainer`.
+"""The fine-tuning loop: LoRA or full fine-tuning under the HF `Trainer`, DPO under TRL's `DPOTrainer`.
 
-The Trainer gives what a run needs without home-made parts: gradient accumulation, checkpoints
-and `resume_from_checkpoint` (optimizer, scheduler and RNG states included), bf16, logging,
-seeds, and multi-GPU through `accelerate launch` with a DeepSpeed config. What is ours: which
-modules train (from the recipe and the family's parts), a refusal to resume checkpoints of a
-different recipe or data, a loss log written as it comes, and the run record.
+The Trainer (TRL's DPOTrainer is one too) gives what a run needs without home-made parts:
+gradient accumulation, checkpoints and `resume_from_checkpoint` (optimizer, scheduler and RNG
+states included), bf16, logging, seeds, and multi-GPU through `accelerate launch` with a DeepSpeed
+config. What is ours: which modules train (from the recipe and the family's parts), a refusal to
+resume checkpoints of a different recipe or data, a loss log written as it comes, and the run record.
 """
 
 from __future__ import annotations
