@@ -64,14 +64,21 @@ def run(args: argparse.Namespace) -> int:
         model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
         benchmark = load_question_set(args.data)
         videos, labels = runs.training_videos(args, setup.demo)
-        state = PartialState()
+        state, failed = PartialState(), None
         with state.main_process_first():  # under `accelerate launch`, one process builds, the others read
             if state.is_main_process:
-                manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
-                                              seed=recipe.data_seed, labels=labels,
-                                              allow_contaminated=args.allow_contaminated)  # fmt: skip
-            else:
+                try:  # an error must not skip the barrier the other processes wait at
+                    manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
+                                                  seed=recipe.data_seed, labels=labels,
+                                                  allow_contaminated=args.allow_contaminated)  # fmt: skip
+                except (ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
+                    failed = exc
+            elif (out / "data" / "manifest.json").is_file():
                 manifest = json.loads((out / "data" / "manifest.json").read_text())
+            else:
+                failed = FileNotFoundError("the main process could not build the training set (see its error)")
+        if failed:
+            raise failed
     except (RecipeError, QuestionSetError, ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     training_set = load_question_set(out / "data")

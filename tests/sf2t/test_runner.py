@@ -1,6 +1,8 @@
-"""`make sf2t` refuses bad input with one clear line and exit code 2, before any training."""
+"""`make sf2t` as a command: one clear line (exit 2) for bad input; 2 processes train data-parallel."""
 
 import shutil
+
+import pytest
 
 from model_adapters import sf2t
 from model_adapters.runs import RECIPES
@@ -48,3 +50,25 @@ def test_corrupt_training_video_is_named(tmp_path, capsys, train_corpus):
     assert last.startswith("make sf2t:") and "broken.mp4" in last and "fix:" in last
     assert "Traceback" not in err
     assert not (tmp_path / "run" / "train").exists()
+
+
+@pytest.mark.slow
+def test_two_processes_train_data_parallel(tmp_path, train_corpus):
+    """torchrun with 2 CPU processes (gloo): one builds the data, both train one model on halves of each batch."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29561",
+               "-m", "model_adapters.sf2t", "--train-only", "--videos", str(train_corpus / "videos"),
+               "--out", str(out), "--set", "max_steps=4,save_steps=2,logging_steps=1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("trained: 4 steps") == 2  # both ranks finished the same 4 steps
+    record = json.loads((out / "train" / "finevidbench_run.json").read_text())
+    n_items = json.loads((out / "data" / "manifest.json").read_text())["n_questions"]
+    single_process_epochs = 4 * 8 / n_items  # the demo recipe's batch of 8 on one process
+    assert record["epochs"] == pytest.approx(2 * single_process_epochs, rel=0.2)
+    assert (out / "train" / "adapter" / "adapter_config.json").is_file()
