@@ -12,7 +12,7 @@ from pathlib import Path
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write through a temporary file and a rename, so a crash never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # per process: concurrent writers never share one
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 

@@ -27,7 +27,7 @@ from finevidbench.protocol import get_type
 from finevidbench.scoring.compare import format_comparison
 from finevidbench.sf2t import ContaminationError, build_training_set, export_messages
 from finevidbench.taskdocs import doc_of, doc_to_text
-from finevidbench.training import Recipe, RecipeError, RunRecord, train
+from finevidbench.training import Recipe, RecipeError, RunRecord, main_process_first, train
 from finevidbench.video import VideoError
 from model_adapters import runs
 from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
@@ -57,16 +57,14 @@ def fail(message: str, code: int = 2) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The whole pipeline; returns the exit code."""
-    from accelerate import PartialState
-
     try:
         setup = runs.resolve(args, "sf2t")
         model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
         benchmark = load_question_set(args.data)
         videos, labels = runs.training_videos(args, setup.demo)
-        state, failed = PartialState(), None
-        with state.main_process_first():  # under `accelerate launch`, one process builds, the others read
-            if state.is_main_process:
+        failed = None
+        with main_process_first(out) as main:  # under torchrun / accelerate launch, one process builds
+            if main:
                 try:  # an error must not skip the barrier the other processes wait at
                     manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
                                                   seed=recipe.data_seed, labels=labels,

@@ -7,6 +7,6 @@ module names of each trainable part.
 
 from finevidbench.training.recipe import PARTS, Recipe, RecipeError, load_recipe
 from finevidbench.training.record import RunRecord
-from finevidbench.training.trainer import train
+from finevidbench.training.trainer import main_process_first, train
 
-__all__ = ["PARTS", "Recipe", "RecipeError", "RunRecord", "load_recipe", "train"]
+__all__ = ["PARTS", "Recipe", "RecipeError", "RunRecord", "load_recipe", "main_process_first", "train"]

@@ -10,8 +10,10 @@ resume checkpoints of a different recipe or data, a loss log written as it comes
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -94,7 +96,23 @@ def _check_same_inputs(out: Path, inputs: dict) -> None:
                 f"{out} holds checkpoints of a run with a different {', '.join(changed)} "
                 "(fix: choose a new OUT, or delete that folder to start over)"
             )
-    atomic_write_text(path, json.dumps(inputs, indent=1, sort_keys=True) + "\n")
+    if int(os.environ.get("RANK", "0")) == 0:  # every process checks, one writes (torchrun/accelerate set RANK)
+        atomic_write_text(path, json.dumps(inputs, indent=1, sort_keys=True) + "\n")
+
+
+@contextmanager
+def main_process_first(out: str | Path):
+    """A block the main process runs before the others (yields True there), with the Trainer's own barrier.
+
+    Under torchrun or `accelerate launch` one process builds the training data and the others then
+    read it; in a single process it is a plain block.
+    """
+    import torch
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(output_dir=str(out), use_cpu=not torch.cuda.is_available(), report_to=[])
+    with args.main_process_first(desc="training data"):
+        yield args.process_index == 0
 
 
 def _checkpointing_argument() -> str:
