@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from finevidbench.builder import FORMAT, BuildConfig, build
@@ -138,15 +137,10 @@ def verify_videos(root: Path, manifest: dict) -> None:
         path = root / record["path"]
         if not path.is_file():
             problems.append(f"{path}: missing")
-        elif _cached_sha(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) != record["sha256"]:
+        elif sha256_file(path) != record["sha256"]:
             problems.append(f"{path}: content differs from the manifest (video {video})")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise QuestionSetError(
             f"{root}: {'; '.join(problems[:3])}{more} (fix: restore the original videos or rebuild the set)"
         )
-
-
-@lru_cache(maxsize=100_000)
-def _cached_sha(path: str, size: int, mtime_ns: int) -> str:
-    return sha256_file(Path(path))

@@ -18,9 +18,24 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    """Content hash of a file, read in blocks."""
+    """Content hash of a file, read once per process while its size and modification time stay the same.
+
+    The guard, the builder and the loader each hash every video; the cache makes that one read.
+    """
+    stat = Path(path).stat()
+    # keyed by the file itself (device, inode), so a hard link into a question set shares the entry
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = _read_hash(Path(path))
+    return _HASHES[key]
+
+
+_HASHES: dict[tuple, str] = {}
+
+
+def _read_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from finevidbench.files import atomic_write_text
 
-SOURCES = ("savi", "verifier")
 SAME_ENOUGH = 0.8
 """Word-set overlap (Jaccard) at or above which a revision is not a material change of its answer."""
 
@@ -75,10 +74,6 @@ class PreferencePair:
     def example(self) -> dict:
         """The training example the DPO collator reads."""
         return {"doc": self.doc, "prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
-
-    def to_dict(self) -> dict:
-        """Plain fields."""
-        return asdict(self)
 
 
 def _words(text: str) -> set[str]:

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import shutil
 
@@ -25,7 +26,8 @@ def test_localization_is_training_only():
     assert get_type("localization").level == "fragment"
     # the benchmark's protocol version hashes benchmark types only, so adding a training type cannot move it
     assert all(t.benchmark for t in QUESTION_TYPES.values())
-    assert protocol_version().startswith("finevidbench-v1+")
+    benchmark_only = json.dumps([t.spec() for t in QUESTION_TYPES.values()], sort_keys=True).encode()
+    assert protocol_version() == f"finevidbench-v1+{hashlib.sha256(benchmark_only).hexdigest()[:10]}"
 
 
 def test_five_tasks_map_onto_registered_generators():
@@ -110,3 +112,16 @@ def test_benchmark_builds_ignore_training_types(train_corpus, tmp_path):
     assert "localization" not in manifest["counts"]
     qs = load_question_set(tmp_path)
     assert all(q.type != "localization" for q in qs.questions)
+
+
+def test_each_training_video_is_read_once_for_its_hash(mini, tmp_path, monkeypatch):
+    import finevidbench.files as files
+    from finevidbench.corpus.synth import synthesize
+
+    synthesize(tmp_path / "corpus", videos=3, seed=21, progress=False)
+    reads = []
+    real = files._read_hash
+    monkeypatch.setattr(files, "_read_hash", lambda path: reads.append(path) or real(path))
+    build_training_set(tmp_path / "corpus" / "videos", tmp_path / "set", mini, progress=False)  # guard + builder
+    load_question_set(tmp_path / "set")  # verifies the (hard-linked) copies
+    assert len(reads) == 3
