@@ -8,16 +8,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= train,dev
-# A CUDA machine keeps the user's torch (the venv sees the system site-packages); a CPU machine
-# pins the CPU build of torch with a constraints file so pip never pulls CUDA wheels.
+# Every install goes through a committed lock (requirements/): cpu.txt on machines without CUDA
+# (torch's CUDA runtime left out, so no package drags in several GB of CUDA wheels), cuda.txt where
+# nvidia-smi sees a GPU (a CUDA torch 2.13.0 and its runtime, pinned).
 HAS_CUDA := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
-ifeq ($(HAS_CUDA),1)
-VENV_FLAGS := --system-site-packages
-PIP_CONSTRAINTS :=
-else
-VENV_FLAGS :=
-PIP_CONSTRAINTS := -c constraints-cpu.txt
-endif
+LOCK ?= requirements/$(if $(HAS_CUDA),cuda,cpu).txt
+# uv installs the lock several times faster than pip; pip is the fallback where uv cannot be installed.
+INSTALLER ?= uv
+UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements/cpu.txt)
+# uv reads no pip configuration: hand it the local wheel folders pip is told about (where torch's
+# CPU build may lie), never the lock itself.
+PIP_FIND_LINKS_CFG = $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+LOCK_TOOLS := .cache/lock-tools
+LATEST_VENV ?= .venv-latest
 
 MODEL ?= random
 MODEL_ARGS ?=
@@ -25,26 +28,49 @@ DATA ?= mini
 LIMIT ?=
 OUT ?= runs
 PYTEST_ARGS ?=
+# one pytest-xdist worker per core, handed one test at a time (slow ones first, tests/conftest.py);
+# PYTEST_ARGS="-n 0 ..." runs in one process
+PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv test lint eval sf2t savi submit leaderboard leaderboard-seeds bench clean
+.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit leaderboard leaderboard-seeds bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-venv: $(STAMP)  ## create or update .venv (re-installs only when pyproject.toml changes)
+venv: $(STAMP)  ## create or update .venv from the lock (re-installs only when the lock or pyproject.toml changes)
 
-$(STAMP): pyproject.toml constraints-cpu.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-ifneq ($(HAS_CUDA),1)
-	$(PY) -m pip install --quiet $(PIP_CONSTRAINTS) torch
-endif
-	$(PY) -m pip install --quiet $(PIP_CONSTRAINTS) -e ".[$(EXTRAS)]"
-	@touch $@
+$(STAMP): pyproject.toml $(LOCK) requirements/lock.py
+	@$(PYTHON) requirements/lock.py check --lock $(LOCK)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing the pinned environment from $(LOCK) with $(INSTALLER)"
+	@if [ "$(INSTALLER)" = uv ] && $(PY) -m pip install --quiet "uv==$(UV_PIN)"; then \
+		UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(VENV)/bin/uv pip install --quiet \
+			--python $(PY) -r $(LOCK) -e ".[$(EXTRAS)]"; \
+	else \
+		$(PY) -m pip install --quiet -r $(LOCK) -e ".[$(EXTRAS)]"; \
+	fi
+	@echo "$(LOCK)" > $@
 
-test: $(STAMP)  ## run the whole test suite (slow tests included)
-	$(PY) -m pytest $(PYTEST_ARGS)
+lock:  ## recompile requirements/cpu.txt and cuda.txt from pyproject.toml (UPGRADE=1 moves every pin)
+	@test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+		$(LOCK_TOOLS)/bin/pip install --quiet "uv$(if $(UV_PIN),==$(UV_PIN))"; }
+	$(PYTHON) requirements/lock.py compile --uv $(LOCK_TOOLS)/bin/uv $(if $(UPGRADE),--upgrade)
+
+test: $(STAMP)  ## run the whole test suite, slow tests included (as CI does)
+	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## the inner loop: every test not marked slow
+	$(PY) -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+test-latest:  ## drift check: fast tests in $(LATEST_VENV), the newest versions pyproject.toml allows (no lock)
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/pip install --quiet uv
+	UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(LATEST_VENV)/bin/uv pip install --quiet \
+		--python $(LATEST_VENV)/bin/python --resolution highest -c requirements/torch.txt \
+		-e ".[$(EXTRAS)]"
+	$(LATEST_VENV)/bin/python -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .
@@ -83,4 +109,4 @@ bench: $(STAMP)  ## measured ratios against baselines of the same run -> bench.j
 	$(PY) -m model_adapters.bench --out bench.json
 
 clean:  ## remove the environment, caches and run outputs
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -6,17 +6,26 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
-import numpy as np
-import pytest
+# Under pytest-xdist every core runs a worker: one compute thread each (and in their subprocesses),
+# set before numpy or torch is imported, instead of every worker oversubscribing every core.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
-from finevidbench.video import write_video
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from finevidbench.video import write_video  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# built question sets (the mini set) and speed-altered copies go to a per-session folder, never ~/.cache
+# built question sets (the mini set) and speed-altered copies go to a per-session folder, never ~/.cache;
+# so do the datasets library's caches (read once, when it is imported)
 os.environ["FINEVIDBENCH_CACHE"] = tempfile.mkdtemp(prefix="finevidbench-cache-")
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="finevidbench-hf-")
 
 BITS = 8
 BLOCK = 16
@@ -124,3 +133,29 @@ def training_set(train_corpus, mini, tmp_path_factory):
     out = tmp_path_factory.mktemp("sf2t-set")
     build_training_set(train_corpus / "videos", out, mini, labels=train_corpus / "labels.csv", progress=False)
     return load_question_set(out)
+
+
+@pytest.fixture
+def run_make_eval(monkeypatch, capsys):
+    """`make eval`'s runner (model_adapters.evaluate.main) called in this process.
+
+    The same code as `python -m model_adapters.evaluate` without paying lmms-eval's import (about
+    15 s) once more per run; what only a process can show (exit on a signal, the CLI, launchers) is
+    tested with real subprocesses. Returns what subprocess.run would: returncode, stdout, stderr.
+    """
+    from model_adapters import evaluate
+
+    def run(*argv: str) -> SimpleNamespace:
+        data = argv[argv.index("--data") + 1] if "--data" in argv else "mini"
+        monkeypatch.setenv("FINEVIDBENCH_DATA", str(data))  # the runner sets it; restored after the test
+        capsys.readouterr()
+        code = evaluate.main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
+    return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first: spread over xdist workers, the longest start early instead of forming a tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import importlib.util, json
 from finevidbench.torchvision_compat import ensure_torchvision_ops
@@ -21,12 +23,14 @@ def python(code: str, autoload: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_autoload_makes_plain_torchvision_and_lmms_eval_imports_work():
     """Through torch's plugin hook, programs we do not start (python -m lmms_eval) also work."""
     result = python("import torchvision, transformers.pipelines; print('ok')", autoload=True)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_shim_is_applied_exactly_when_torchvision_ops_are_missing():
     bare = python("import torchvision")
     ops_missing = bare.returncode != 0

@@ -21,10 +21,7 @@ from leaderboard.site import render_site, safe_link
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-INSTALL_HINT = (
-    "install with `apt-get install -y chromium chromium-driver` and "
-    "`.venv/bin/pip install -c constraints-cpu.txt selenium`"
-)
+INSTALL_HINT = "install with `apt-get install -y chromium chromium-driver` (selenium comes with `make venv`)"
 
 CHROMIUM_FLAGS = (
     "--headless=new",

@@ -55,14 +55,12 @@ def load(family: str, path: Path, **kwargs):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", [*FAMILIES, "hf"])
-def test_every_family_evaluates_a_slice_through_the_make_eval_path(family, tiny, small_set, tmp_path):
+def test_every_family_evaluates_a_slice_through_the_make_eval_path(family, tiny, small_set, tmp_path, run_make_eval):
     path = tiny("smolvlm" if family == "hf" else family)  # the generic adapter on an architecture with no family class
     out = tmp_path / "run"
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "model_adapters.evaluate", "--model", f"fvb_{family}",
-               "--model_args", f"pretrained={path},max_new_tokens=4,batch_size=2", "--data", str(small_set),
-               "--limit", "2", "--out", str(out)]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    model_args = f"pretrained={path},max_new_tokens=4,batch_size=2"
+    result = run_make_eval("--model", f"fvb_{family}", "--model_args", model_args, "--data", small_set,
+                           "--limit", "2", "--out", out)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     results = read_results(out / "results.json")
     assert set(results["scores"]["by_level"]) == {"scene", "fragment"}
@@ -168,12 +166,11 @@ LAUNCHERS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
-def test_two_processes_give_the_same_answers_as_one(launcher, small_set, tmp_path):
+def test_two_processes_give_the_same_answers_as_one(launcher, small_set, tmp_path, run_make_eval):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "ACCELERATE_USE_CPU": "true"}  # fmt: skip
     common = ["-m", "model_adapters.evaluate", "--model", "random", "--data", str(small_set)]
-    one = subprocess.run([sys.executable, *common, "--out", str(tmp_path / "one")], capture_output=True, text=True,
-                         env={k: v for k, v in env.items() if k != "ACCELERATE_USE_CPU"}, cwd=ROOT)  # fmt: skip
+    one = run_make_eval(*common[2:], "--out", tmp_path / "one")
     launch = [part.format(port=free_port()) for part in LAUNCHERS[launcher]]
     two = subprocess.run([sys.executable, *launch, *common, "--out", str(tmp_path / "two")],
                          capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip

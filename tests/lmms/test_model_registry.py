@@ -8,6 +8,7 @@ import pytest
 from model_adapters.manifests import adapter_class
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", ["import model_adapters.manifests", "import lmms_eval.models"])
 def test_registry_has_our_models_whatever_the_import_order(first):
     code = f"{first}\nfrom lmms_eval.models import get_model\nprint(get_model('fvb_qwen2_5_vl').__name__)"

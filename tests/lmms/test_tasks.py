@@ -37,20 +37,6 @@ def offline_env(tmp_path: Path, data: Path | str) -> dict:
     }
 
 
-def run_eval(tmp_path: Path, data, out: Path, *extra: str, **kwargs):
-    command = [
-        sys.executable,
-        "-m",
-        "model_adapters.evaluate",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=offline_env(tmp_path, data), cwd=ROOT, **kwargs)
-
-
 def test_checked_in_task_folder_matches_the_registry():
     for name, text in task_files().items():
         path = TASKS / "finevidbench" / name
@@ -101,8 +87,8 @@ def test_python_m_lmms_eval_runs_our_tasks_with_our_baseline(small_set, tmp_path
 
 
 @pytest.mark.slow
-def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path):
-    result = run_eval(tmp_path, "mini", tmp_path / "run", "--model", "random")
+def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path, run_make_eval):
+    result = run_make_eval("--data", "mini", "--out", tmp_path / "run", "--model", "random")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "overall" in result.stdout and "chance" in result.stdout
     results = read_results(tmp_path / "run" / "results.json")
@@ -115,22 +101,23 @@ def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path):
 
 
 @pytest.mark.slow
-def test_most_frequent_and_a_blind_variant(small_set, tmp_path):
-    result = run_eval(tmp_path, small_set, tmp_path / "mf", "--model", "most_frequent")
+def test_most_frequent_and_a_blind_variant(small_set, tmp_path, run_make_eval):
+    result = run_make_eval("--data", small_set, "--out", tmp_path / "mf", "--model", "most_frequent")
     assert result.returncode == 0, result.stderr[-3000:]
     for name, entry in read_results(tmp_path / "mf" / "results.json")["scores"]["by_type"].items():
         assert entry["ci_low"] <= entry["chance"] <= entry["ci_high"], (name, entry)
-    blind = run_eval(tmp_path, small_set, tmp_path / "blind", "--model", "random", "--tasks", "finevidbench_novideo")
+    blind = run_make_eval("--data", small_set, "--out", tmp_path / "blind", "--model", "random",
+                          "--tasks", "finevidbench_novideo")  # fmt: skip
     assert blind.returncode == 0, blind.stderr[-3000:]
     assert read_results(tmp_path / "blind" / "results.json")["tasks"] == "finevidbench_novideo"
 
 
-def test_bad_model_name_and_argument_are_one_line_errors(small_set, tmp_path):
-    wrong = run_eval(tmp_path, small_set, tmp_path / "x", "--model", "randon")
+def test_bad_model_name_and_argument_are_one_line_errors(small_set, tmp_path, run_make_eval):
+    wrong = run_make_eval("--data", small_set, "--out", tmp_path / "x", "--model", "randon")
     assert wrong.returncode == 2 and "unknown model 'randon'" in wrong.stderr.splitlines()[-1]
-    typo = run_eval(tmp_path, small_set, tmp_path / "x", "--model", "random", "--model_args", "sed=1")
+    typo = run_make_eval("--data", small_set, "--out", tmp_path / "x", "--model", "random", "--model_args", "sed=1")
     assert typo.returncode == 2 and "unknown model argument(s) ['sed']" in typo.stderr.splitlines()[-1]
-    missing = run_eval(tmp_path, tmp_path / "nowhere", tmp_path / "x", "--model", "random")
+    missing = run_make_eval("--data", tmp_path / "nowhere", "--out", tmp_path / "x", "--model", "random")
     assert missing.returncode == 2 and "no such question-set folder" in missing.stderr
 
 
@@ -143,7 +130,7 @@ def _stored(path: Path) -> int:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run(small_set, tmp_path):
+def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run(small_set, tmp_path, run_make_eval):
     total = json.loads((small_set / "manifest.json").read_text())["n_questions"]
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "model_adapters.evaluate", "--data", str(small_set), "--out", str(out),
@@ -159,10 +146,10 @@ def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run
     assert total // 3 <= done < total, done
     assert not (out / "results.json").exists()
 
-    resumed = run_eval(tmp_path, small_set, out, "--model", "random")
+    resumed = run_make_eval("--data", small_set, "--out", out, "--model", "random")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"answers: {total - done} computed, {done} from the store" in resumed.stdout
-    straight = run_eval(tmp_path, small_set, tmp_path / "straight", "--model", "random")
+    straight = run_make_eval("--data", small_set, "--out", tmp_path / "straight", "--model", "random")
     assert straight.returncode == 0
     assert (out / "samples.jsonl").read_text() == (tmp_path / "straight" / "samples.jsonl").read_text()
     scores = [read_results(p / "results.json")["scores"] for p in (out, tmp_path / "straight")]
