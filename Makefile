@@ -33,7 +33,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit leaderboard leaderboard-seeds bench clean
+.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit leaderboard leaderboard-seeds bench bench-setup clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,7 +46,7 @@ $(STAMP): pyproject.toml $(LOCK) requirements/lock.py
 	@echo "installing the pinned environment from $(LOCK) with $(INSTALLER)"
 	@if [ "$(INSTALLER)" = uv ] && $(PY) -m pip install --quiet "uv==$(UV_PIN)"; then \
 		UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(VENV)/bin/uv pip install --quiet \
-			--python $(PY) -r $(LOCK) -e ".[$(EXTRAS)]"; \
+			--compile-bytecode --python $(PY) -r $(LOCK) -e ".[$(EXTRAS)]"; \
 	else \
 		$(PY) -m pip install --quiet -r $(LOCK) -e ".[$(EXTRAS)]"; \
 	fi
@@ -68,7 +68,7 @@ test-latest:  ## drift check: fast tests in $(LATEST_VENV), the newest versions 
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/pip install --quiet uv
 	UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(LATEST_VENV)/bin/uv pip install --quiet \
-		--python $(LATEST_VENV)/bin/python --resolution highest -c requirements/torch.txt \
+		--compile-bytecode --python $(LATEST_VENV)/bin/python --resolution highest -c requirements/torch.txt \
 		-e ".[$(EXTRAS)]"
 	$(LATEST_VENV)/bin/python -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
@@ -107,6 +107,9 @@ leaderboard: $(STAMP)  ## build the static site (site/) from every submission, r
 
 bench: $(STAMP)  ## measured ratios against baselines of the same run -> bench.json (a few minutes on CPU)
 	$(PY) -m model_adapters.bench --out bench.json
+
+bench-setup: $(STAMP)  ## fresh clone to first make eval with pip and with uv, then make test/test-fast -> setup_bench.json
+	$(PY) requirements/bench_setup.py --out setup_bench.json
 
 clean:  ## remove the environment, caches and run outputs
 	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -156,6 +156,12 @@ def run_make_eval(monkeypatch, capsys):
     return run
 
 
+def _expected_seconds(item) -> float:
+    """`@pytest.mark.slow(seconds=N)` for the longest tests; any other slow test counts as 10 s."""
+    slow = item.get_closest_marker("slow")
+    return 0.0 if slow is None else float(slow.kwargs.get("seconds", 10))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Slow tests first: spread over xdist workers, the longest start early instead of forming a tail."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Longest first: spread over xdist workers, the long tests start early instead of forming a tail."""
+    items.sort(key=lambda item: -_expected_seconds(item))

@@ -164,7 +164,7 @@ LAUNCHERS = {
 }  # fmt: skip
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=45)
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
 def test_two_processes_give_the_same_answers_as_one(launcher, small_set, tmp_path, run_make_eval):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",

@@ -37,7 +37,7 @@ def _main(tmp_path, tiny, corpus, *extra: str) -> int:
     ])  # fmt: skip
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     assert _main(tmp_path, tiny, train_corpus) == 0
     run = tmp_path / "run"

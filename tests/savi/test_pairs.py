@@ -24,6 +24,7 @@ def _pair(q, qs, source="verifier") -> PreferencePair:
 
 def test_pairs_file_is_trl_conversational_preference_data(training_set, tmp_path):
     from trl.data_utils import is_conversational  # imported here: trl costs seconds at collection
+
     pairs = [_pair(q, training_set) for q in training_set.questions[:5]]
     path = write_pairs(pairs, tmp_path / "pairs.jsonl")
     for line, pair in zip(path.read_text().splitlines(), pairs, strict=True):

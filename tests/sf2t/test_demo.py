@@ -7,7 +7,7 @@ import pytest
 from model_adapters import sf2t
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=150)
 def test_demo_gains_on_the_fragment_level(tmp_path, capsys):
     out = tmp_path / "demo"
     assert sf2t.main(["--out", str(out), "--tasks", "finevidbench_fragment"]) == 0

@@ -52,7 +52,7 @@ def test_corrupt_training_video_is_named(tmp_path, capsys, train_corpus):
     assert not (tmp_path / "run" / "train").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_two_processes_train_data_parallel(tmp_path, train_corpus):
     """torchrun with 2 CPU processes (gloo): one builds the data, both train one model on halves of each batch."""
     import json
