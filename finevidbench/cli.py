@@ -93,17 +93,30 @@ def _build(parser: argparse.ArgumentParser):
 def _validate(parser: argparse.ArgumentParser):
     """Check a question set's validity rules; print answer distributions; non-zero exit on a violation."""
     parser.add_argument("questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION")
+    parser.add_argument(
+        "--adversaries",
+        action="store_true",
+        help="also answer every question without pixels (text_only, metadata_only); fail when one beats chance",
+    )
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.dataset import QuestionSetError, load_question_set
         from finevidbench.validate import format_report, validate
 
         try:
-            report = validate(load_question_set(args.questions))
+            qs = load_question_set(args.questions)
         except QuestionSetError as exc:
             return _fail("validate", str(exc))
+        report = validate(qs)
         print(format_report(report))
-        return 0 if report.ok else 1
+        ok = report.ok
+        if args.adversaries:
+            from finevidbench.adversaries import format_findings, run_adversaries
+
+            findings = run_adversaries(qs)
+            print("\n" + format_findings(findings))
+            ok = ok and not any(f.beats_chance for f in findings)
+        return 0 if ok else 1
 
     return run
 

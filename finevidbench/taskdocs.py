@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from finevidbench.dataset import QuestionSet, load_question_set
-from finevidbench.protocol import Question
+from finevidbench.protocol import FRAGMENT_INTRO, Question
 from finevidbench.scoring.score import SampleResult, score_sample
 
 DATA_ENV = "FINEVIDBENCH_DATA"
@@ -84,9 +84,7 @@ def docs_for(type_name: str) -> list[dict]:
 def doc_to_text(doc: dict) -> str:
     """The prompt; fragment prompts first say how the frames are labelled."""
     if doc["level"] == "fragment":
-        count = len(doc["frames"])
-        intro = f"You are given {count} frames, labelled Frame 1 to Frame {count} in the order shown."
-        return f"{intro}\n{doc['prompt']}"
+        return f"{FRAGMENT_INTRO.format(count=len(doc['frames']))}\n{doc['prompt']}"
     return doc["prompt"]
 
 

@@ -3,7 +3,8 @@
 `random` answers uniformly at random over each item's answer space (seeded per question, so runs
 are reproducible and resumable); `most_frequent` gives, for every question, the most common gold
 answer of its type in the question set. On a balanced set both sit at chance on every type;
-a type where they do not is a broken type.
+a type where they do not is a broken type. `text_only` and `metadata_only` are the pixel-blind
+adversaries of finevidbench.adversaries: a type where they beat chance leaks its answer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from finevidbench import taskdocs
+from finevidbench.adversaries import cross_fitted_answers
 from finevidbench.protocol import LETTERS, get_type
 from model_adapters.base import FineVidModel, Request
 
@@ -69,3 +71,31 @@ class MostFrequentBaseline(FineVidModel):
 
     def answer(self, request: Request) -> str:
         return self._answers[request.doc["type"]]
+
+
+class _Adversary(FineVidModel):
+    """A pixel-blind adversary: answers cross-fitted by video over the run's question set."""
+
+    adversary: str
+
+    def fingerprint_parts(self) -> dict:
+        return {"model": self.adversary, "dataset": taskdocs.question_set().dataset_hash}
+
+    @cached_property
+    def _answers(self) -> dict[str, str]:
+        return cross_fitted_answers(taskdocs.question_set(), self.adversary)
+
+    def answer(self, request: Request) -> str:
+        return self._answers[request.doc["question_id"]]
+
+
+class TextOnlyAdversary(_Adversary):
+    """Reads only the rendered prompt and options (finevidbench.adversaries.TextOnly)."""
+
+    adversary = "text_only"
+
+
+class MetadataOnlyAdversary(_Adversary):
+    """Reads only counts, timestamps, durations, rates and lengths (finevidbench.adversaries.MetadataOnly)."""
+
+    adversary = "metadata_only"

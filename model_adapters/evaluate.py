@@ -33,7 +33,11 @@ class EvaluationError(Exception):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (the same names as lmms-eval's where they overlap)."""
     parser = argparse.ArgumentParser(prog="python -m model_adapters.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="random", help="an lmms-eval model name (ours: random, most_frequent)")
+    parser.add_argument(
+        "--model",
+        default="random",
+        help="an lmms-eval model name (ours: random, most_frequent, text_only, metadata_only, fvb_*)",
+    )
     parser.add_argument("--model_args", default="", help="k=v,k=v passed to the model")
     parser.add_argument("--data", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
     parser.add_argument("--tasks", default="finevidbench", help="a FineVidBench group or task")
@@ -53,7 +57,8 @@ def make_model(name: str, model_args: str, store: Path, device: str):
         model_class = get_model(name)
     except Exception:  # noqa: BLE001 - lmms-eval raises several types for an unknown name
         raise ValueError(
-            f"unknown model {name!r}: use one of ours ('random', 'most_frequent') or an lmms-eval model "
+            f"unknown model {name!r}: use one of ours ('random', 'most_frequent', 'text_only', 'metadata_only', "
+            "'fvb_<family>') or an lmms-eval model "
             "name (python -m lmms_eval models lists them)"
         ) from None
     if "store" not in getattr(model_class, "accepted_args", lambda: set())():

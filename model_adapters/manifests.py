@@ -16,6 +16,8 @@ FAMILIES = {
 MANIFESTS = [
     ModelManifest(model_id="random", simple_class_path="model_adapters.baselines.RandomBaseline"),
     ModelManifest(model_id="most_frequent", simple_class_path="model_adapters.baselines.MostFrequentBaseline"),
+    ModelManifest(model_id="text_only", simple_class_path="model_adapters.baselines.TextOnlyAdversary"),
+    ModelManifest(model_id="metadata_only", simple_class_path="model_adapters.baselines.MetadataOnlyAdversary"),
     ModelManifest(model_id="fvb_hf", chat_class_path="model_adapters.hf.HFVideoModel"),
     ModelManifest(model_id="bench_zero_cost", chat_class_path="model_adapters.zero_cost.ZeroCostModel"),
     *(

@@ -4,7 +4,9 @@ from finevidbench.protocol.records import Draft, Question, VideoContext
 from finevidbench.protocol.registry import (
     DEFAULT_SCENE_POLICY,
     FRAGMENT_FRAME_SECONDS,
+    FRAGMENT_INTRO,
     LETTERS,
+    OPTION_FORMAT,
     QUESTION_TYPES,
     TRAINING_TYPES,
     QuestionType,
@@ -17,7 +19,9 @@ from finevidbench.protocol.registry import (
 __all__ = [
     "DEFAULT_SCENE_POLICY",
     "FRAGMENT_FRAME_SECONDS",
+    "FRAGMENT_INTRO",
     "LETTERS",
+    "OPTION_FORMAT",
     "QUESTION_TYPES",
     "TRAINING_TYPES",
     "Draft",

@@ -28,6 +28,9 @@ FRAGMENT_FRAME_SECONDS = 1.0
 """Fragment frames given to a model as a video are spaced this far apart, whatever their source
 times: real timestamps would give away the order of shuffled frames."""
 LETTERS = "ABCDEFGH"
+OPTION_FORMAT = "({letter}) {text}"
+FRAGMENT_INTRO = "You are given {count} frames, labelled Frame 1 to Frame {count} in the order shown."
+"""Said before every fragment prompt (taskdocs.doc_to_text)."""
 ANSWER_INSTRUCTIONS = {
     "choice": "Answer with the option's letter from the given choices directly.",
     "yes_no": "Answer yes or no.",
@@ -79,7 +82,7 @@ class QuestionType(ABC):
     def full_prompt(self, question_text: str, options: Sequence[str] = ()) -> str:
         """Question, lettered options and the answer instruction of this type's answer type."""
         lines = [question_text]
-        lines += [f"({LETTERS[i]}) {text}" for i, text in enumerate(options)]
+        lines += [OPTION_FORMAT.format(letter=LETTERS[i], text=text) for i, text in enumerate(options)]
         lines.append(ANSWER_INSTRUCTIONS[self.answer_type])
         return "\n".join(lines)
 
@@ -157,9 +160,27 @@ def types_by_level(level: Level) -> list[QuestionType]:
     return [t for t in QUESTION_TYPES.values() if t.level == level]
 
 
+def rendering_spec() -> dict:
+    """Everything a model reads or receives besides the type templates: wording around them and framing."""
+    return {
+        "fragment_intro": FRAGMENT_INTRO,
+        "option_format": OPTION_FORMAT,
+        "letters": LETTERS,
+        "answer_instructions": ANSWER_INSTRUCTIONS,
+        "scene_policy": DEFAULT_SCENE_POLICY,
+        "fragment_frame_seconds": FRAGMENT_FRAME_SECONDS,
+    }
+
+
 def protocol_version() -> str:
-    """`finevidbench-v1+<hash>`: the hash of every type's templates and generator parameters."""
-    blob = json.dumps([t.spec() for t in QUESTION_TYPES.values()], sort_keys=True).encode()
+    """`finevidbench-v1+<hash>`: the hash of every type's spec and of the text around the questions.
+
+    Any change to what a model reads (a template, an instruction, the fragment intro, the option
+    format) or to how items are generated gives another version, so scores of two versions are
+    never compared by mistake.
+    """
+    specs = {"types": [t.spec() for t in QUESTION_TYPES.values()], "rendering": rendering_spec()}
+    blob = json.dumps(specs, sort_keys=True).encode()
     return f"{PROTOCOL_NAME}+{hashlib.sha256(blob).hexdigest()[:10]}"
 
 

@@ -63,7 +63,7 @@ def test_documents_hand_over_video_frames_and_blind_variants(small_set, monkeypa
     assert "Frame 1 to Frame 4" in taskdocs.doc_to_text(fragment)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_python_m_lmms_eval_runs_our_tasks_with_our_baseline(small_set, tmp_path):
     """Exactly as a user would: lmms-eval's own CLI, our task folder, a model from our entry point."""
     out = tmp_path / "lmms_out"
@@ -112,6 +112,22 @@ def test_most_frequent_and_a_blind_variant(small_set, tmp_path, run_make_eval):
     assert read_results(tmp_path / "blind" / "results.json")["tasks"] == "finevidbench_novideo"
 
 
+@pytest.mark.slow
+def test_adversaries_run_as_lmms_eval_models_and_answer_as_the_core_does(small_set, tmp_path, run_make_eval):
+    from finevidbench.adversaries import cross_fitted_answers
+    from finevidbench.dataset import load_question_set
+
+    expected = cross_fitted_answers(load_question_set(small_set), "text_only")
+    for tasks in ("finevidbench", "finevidbench_novideo"):  # a blind variant reads the same text
+        out = tmp_path / tasks
+        result = run_make_eval("--data", small_set, "--out", out, "--model", "text_only", "--tasks", tasks)
+        assert result.returncode == 0, result.stderr[-3000:]
+        samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+        assert len(samples) == len(expected)
+        assert all(s["response"] == expected[s["question_id"]] for s in samples)
+        assert read_results(out / "results.json")["scores"]["by_type"]["frame_count"]["acc"] == 1.0  # the leak
+
+
 def test_bad_model_name_and_argument_are_one_line_errors(small_set, tmp_path, run_make_eval):
     wrong = run_make_eval("--data", small_set, "--out", tmp_path / "x", "--model", "randon")
     assert wrong.returncode == 2 and "unknown model 'randon'" in wrong.stderr.splitlines()[-1]
@@ -129,7 +145,7 @@ def _stored(path: Path) -> int:
         return 0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run(small_set, tmp_path, run_make_eval):
     total = json.loads((small_set / "manifest.json").read_text())["n_questions"]
     out = tmp_path / "killed"

@@ -40,6 +40,34 @@ def test_protocol_version_is_a_hash_of_templates_and_parameters(monkeypatch):
     assert len({version, changed, protocol_version()}) == 3
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("FRAGMENT_INTRO", "Here are {count} images, numbered in order."),
+        ("OPTION_FORMAT", "{letter}. {text}"),
+        ("LETTERS", "abcdefgh"),
+        ("DEFAULT_SCENE_POLICY", "fps=2,max_frames=24,mode=segment"),
+        ("FRAGMENT_FRAME_SECONDS", 0.5),
+    ],
+)
+def test_protocol_version_changes_when_any_text_the_model_reads_changes(monkeypatch, name, value):
+    from finevidbench import taskdocs
+    from finevidbench.protocol import registry
+
+    version = protocol_version()
+    monkeypatch.setattr(registry, name, value)
+    assert protocol_version() != version
+    if name == "FRAGMENT_INTRO":  # the prompt renderer reads the same constant
+        monkeypatch.setattr(taskdocs, name, value)
+        assert taskdocs.doc_to_text({"level": "fragment", "frames": [3, 1], "prompt": "Q"}).startswith("Here are 2")
+
+
+def test_protocol_version_changes_with_an_answer_instruction(monkeypatch):
+    version = protocol_version()
+    monkeypatch.setitem(ANSWER_INSTRUCTIONS, "yes_no", "Reply with yes or no.")
+    assert protocol_version() != version
+
+
 def test_unknown_type_names_the_known_ones():
     with pytest.raises(KeyError, match="frame_count"):
         get_type("frame_counting")

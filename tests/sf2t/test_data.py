@@ -22,11 +22,14 @@ from finevidbench.video import load_frames
 
 
 def test_localization_is_training_only():
+    from finevidbench.protocol.registry import rendering_spec
+
     assert "localization" in TRAINING_TYPES and "localization" not in QUESTION_TYPES
     assert get_type("localization").level == "fragment"
     # the benchmark's protocol version hashes benchmark types only, so adding a training type cannot move it
     assert all(t.benchmark for t in QUESTION_TYPES.values())
-    benchmark_only = json.dumps([t.spec() for t in QUESTION_TYPES.values()], sort_keys=True).encode()
+    specs = {"types": [t.spec() for t in QUESTION_TYPES.values()], "rendering": rendering_spec()}
+    benchmark_only = json.dumps(specs, sort_keys=True).encode()
     assert protocol_version() == f"finevidbench-v1+{hashlib.sha256(benchmark_only).hexdigest()[:10]}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,10 @@ class _LabelChoice(QuestionType):
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft:
         correct = ctx.labels[self.needs_label]
         pool = [v for v in ctx.vocab[self.needs_label] if v != correct]
-        distractors = [pool[i] for i in rng.choice(len(pool), self.params["options"] - 1, replace=False)]
+        # Drawn once per video: redrawn at each speed, the one option offered every time is the answer.
+        seed = int.from_bytes(hashlib.sha256(f"{self.name}:{ctx.video}".encode()).digest()[:8], "little")
+        chosen = np.random.default_rng(seed).choice(len(pool), self.params["options"] - 1, replace=False)
+        distractors = [pool[i] for i in chosen]
         options, letter = place_options(humanize(correct), [humanize(d) for d in distractors], target, rng)
         return Draft(
             prompt=self.full_prompt(self.template, options),
@@ -64,7 +68,7 @@ class Action(_LabelChoice):
     template = "Which action happens in the video?"
     display_name = "Action"
     description = "Recognise the action in the clip (4 options), at each playback speed."
-    params = {"options": 4}
+    params = {"options": 4, "distractors": "once per video"}
 
 
 @question_type
@@ -76,7 +80,7 @@ class Effect(_LabelChoice):
     template = "What is the result of the action in the video?"
     display_name = "Effect"
     description = "Name the result of the action (4 options), at each playback speed."
-    params = {"options": 4}
+    params = {"options": 4, "distractors": "once per video"}
 
 
 @question_type

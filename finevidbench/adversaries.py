@@ -1,0 +1,267 @@
+"""Adversaries that never see a pixel: a type one of them answers above chance leaks its answer.
+
+A benchmark number must need the video. Two adversaries read everything a model can know without
+perceiving the frames and try to answer anyway:
+
+- `text_only` reads the prompt and options exactly as a model receives them: numbers in the text
+  that fall in the answer range, words shared between the text and each answer, and options that
+  recur across the questions of one video (the correct label is offered at every speed, the
+  distractors are redrawn);
+- `metadata_only` reads what a decoder reports before any pixel is looked at: how many images or
+  frames arrive, their timestamps, the shown duration, the frame rate, the prompt's and the
+  options' lengths, and learns the answer from them with a nearest-neighbour vote.
+
+Both learn from labelled questions, so they are cross-fitted by video: each video's questions are
+answered by a model fitted on the other folds' videos only. `run_adversaries` scores them like any
+model (video-clustered intervals); a type whose interval lies above chance fails validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from finevidbench.dataset import QuestionSet
+from finevidbench.protocol import (
+    DEFAULT_SCENE_POLICY,
+    FRAGMENT_FRAME_SECONDS,
+    LETTERS,
+    QUESTION_TYPES,
+    Question,
+    get_type,
+)
+from finevidbench.scoring.score import score_sample, summarize
+
+FOLDS = 5
+NEIGHBOURS = 7
+_WORD = re.compile(r"[a-z]+|\d+")
+
+
+@dataclass(frozen=True)
+class Observable:
+    """One question as a model sees it, minus the pixels (and minus the answer)."""
+
+    question_id: str
+    video: str
+    type: str
+    answer_type: str
+    text: str
+    """The prompt exactly as rendered for the model (fragment intro included)."""
+    options: tuple[str, ...]
+    n_inputs: int
+    """Images (fragment) or frames under the default scene policy (scene) the model receives."""
+    timestamps: tuple[float, ...]
+    duration: float
+    """Seconds of the shown clip (scene: the speed-altered clip; fragment: frames times their spacing)."""
+    fps: float
+
+
+def observe(qs: QuestionSet) -> list[Observable]:
+    """What every question of `qs` shows a model besides its pixels."""
+    from finevidbench.taskdocs import doc_of, doc_to_text
+    from finevidbench.video import FramePolicy
+    from finevidbench.video.meta import VideoMeta
+
+    policy = FramePolicy.parse(DEFAULT_SCENE_POLICY)
+    out = []
+    for q in qs.questions:
+        video = qs.manifest["videos"][q.video]
+        if q.frames is not None:
+            n = len(q.frames)
+            timestamps = tuple(i * FRAGMENT_FRAME_SECONDS for i in range(n))
+            duration, fps = n * FRAGMENT_FRAME_SECONDS, 1.0 / FRAGMENT_FRAME_SECONDS
+        else:
+            count, rate = int(video["frame_count"]), float(video["fps"])
+            meta = VideoMeta(path=q.video, frame_count=count, fps=rate, duration=count / rate, width=0, height=0,
+                             codec="")  # fmt: skip
+            sampling = policy.with_speed(q.speed).sample(meta)
+            n, timestamps = len(sampling.indices), sampling.timestamps
+            duration, fps = count / rate / q.speed, rate * q.speed
+        text = doc_to_text(doc_of(q, qs))
+        out.append(Observable(q.id, q.video, q.type, q.answer_type, text, tuple(q.options), n, timestamps,
+                              duration, fps))  # fmt: skip
+    return out
+
+
+def answer_key(q: Question) -> str:
+    """The answer as a class label: the option text for choices, else the answer as written."""
+    if q.answer_type == "choice":
+        return q.options[LETTERS.index(q.answer)]
+    return ", ".join(map(str, q.answer)) if isinstance(q.answer, list) else str(q.answer)
+
+
+def _response(obs: Observable, key: str) -> str:
+    """A class label written the way the answer instruction asks for it."""
+    if obs.answer_type == "choice":
+        return LETTERS[obs.options.index(key)] if key in obs.options else "A"
+    return key
+
+
+class Adversary:
+    """Fitted on labelled questions of other videos, answers a question from what it observes."""
+
+    name: str
+
+    def fit(self, observed: Sequence[Observable], keys: Sequence[str]) -> None:
+        """Learn from the training folds (observables and their answer keys)."""
+
+    def answer(self, obs: Observable, context: Sequence[Observable]) -> str:
+        """A response to `obs`; `context` is every observable of the set (texts only, no answers)."""
+        raise NotImplementedError
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+class TextOnly(Adversary):
+    """Reads the rendered prompt and options: numbers, shared words, options recurring within a video."""
+
+    name = "text_only"
+
+    def fit(self, observed, keys):
+        """Word counts of the rendered text per answer key, and the answer priors, per type."""
+        self.counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+        self.priors: dict[str, Counter] = defaultdict(Counter)
+        for obs, key in zip(observed, keys, strict=True):
+            self.priors[obs.type][key] += 1
+            self.counts[obs.type][key].update(set(_tokens(obs.text)))
+
+    def _log_likelihood(self, obs: Observable, key: str) -> float:
+        prior, counts = self.priors[obs.type], self.counts[obs.type][key]
+        seen = prior[key]
+        score = np.log((seen + 1) / (sum(prior.values()) + len(prior) + 1))
+        return float(score + sum(np.log((counts[t] + 1) / (seen + 2)) for t in set(_tokens(obs.text))))
+
+    def answer(self, obs, context):
+        """A number in range named by the text, else the option recurring most in the video, else naive Bayes."""
+        if obs.answer_type == "integer":
+            low, high = get_type(obs.type).params["count_range"]
+            numbers = Counter(int(t) for t in _tokens(obs.text) if t.isdigit() and low <= int(t) <= high)
+            if numbers:
+                return str(max(numbers, key=lambda n: (numbers[n], n)))
+        if obs.answer_type == "choice":
+            same_video = [o for o in context if o.video == obs.video and o.type == obs.type]
+            recurring = Counter(option for o in same_video for option in set(o.options))
+            best = max(obs.options, key=lambda o: (recurring[o], self._log_likelihood(obs, o)))
+            return _response(obs, best)
+        keys = list(self.priors[obs.type]) or ["1"]
+        return _response(obs, max(keys, key=lambda k: self._log_likelihood(obs, k)))
+
+
+def _features(obs: Observable) -> list[float]:
+    gaps = np.diff(obs.timestamps) if len(obs.timestamps) > 1 else np.zeros(1)
+    lengths = [len(o) for o in obs.options] + [0] * (8 - len(obs.options))
+    return [obs.n_inputs, obs.duration, float(gaps.mean()), obs.fps, len(obs.text), len(obs.options), *lengths]
+
+
+class MetadataOnly(Adversary):
+    """A nearest-neighbour vote over counts, timestamps, durations, frame rates and text lengths."""
+
+    name = "metadata_only"
+
+    def fit(self, observed, keys):
+        """Standardised metadata features and answer keys, per type."""
+        self.by_type: dict[str, tuple[np.ndarray, list[str], np.ndarray, np.ndarray]] = {}
+        grouped: dict[str, list[tuple[Observable, str]]] = defaultdict(list)
+        for obs, key in zip(observed, keys, strict=True):
+            grouped[obs.type].append((obs, key))
+        for name, rows in grouped.items():
+            x = np.array([_features(o) for o, _ in rows], dtype=float)
+            mean, std = x.mean(axis=0), x.std(axis=0)
+            std[std == 0] = 1.0
+            self.by_type[name] = ((x - mean) / std, [k for _, k in rows], mean, std)
+
+    def answer(self, obs, context):
+        """The answer most common among the nearest training items that this item offers."""
+        x, keys, mean, std = self.by_type[obs.type]
+        distance = np.linalg.norm(x - (np.array(_features(obs)) - mean) / std, axis=1)
+        nearest = np.argsort(distance, kind="stable")[:NEIGHBOURS]
+        votes = Counter(keys[i] for i in nearest)
+        if obs.answer_type == "choice":
+            offered = [o for o in obs.options if votes[o]] or list(obs.options)
+            return _response(obs, max(offered, key=lambda o: votes[o]))
+        return _response(obs, max(votes, key=lambda k: (votes[k], k)))
+
+
+ADVERSARIES: dict[str, Callable[[], Adversary]] = {TextOnly.name: TextOnly, MetadataOnly.name: MetadataOnly}
+
+
+def fold_of(video: str, folds: int = FOLDS) -> int:
+    """The cross-fitting fold of a video (stable across runs and machines)."""
+    return int.from_bytes(hashlib.sha256(video.encode()).digest()[:4], "little") % folds
+
+
+def cross_fitted_answers(qs: QuestionSet, adversary: str) -> dict[str, str]:
+    """Question id -> the adversary's response, each fold answered by a model fitted on the others."""
+    observed = observe(qs)
+    keys = [answer_key(q) for q in qs.questions]
+    folds = min(FOLDS, len({o.video for o in observed}))
+    fold = [fold_of(o.video, folds) for o in observed]
+    answers = {}
+    for k in range(folds):
+        model = ADVERSARIES[adversary]()
+        model.fit([o for o, f in zip(observed, fold, strict=True) if f != k],
+                  [y for y, f in zip(keys, fold, strict=True) if f != k])  # fmt: skip
+        for obs, f in zip(observed, fold, strict=True):
+            if f == k:
+                answers[obs.question_id] = model.answer(obs, observed)
+    return answers
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One adversary's score on one benchmark type."""
+
+    adversary: str
+    type: str
+    acc: float
+    ci_low: float
+    ci_high: float
+    chance: float
+    n: int
+
+    @property
+    def beats_chance(self) -> bool:
+        """True when the whole interval lies above chance: the type can be answered without the video."""
+        return self.ci_low > self.chance
+
+    def line(self) -> str:
+        """One line naming type, adversary, accuracy with its interval, and chance."""
+        verdict = "LEAKS: answerable without the video" if self.beats_chance else "at chance"
+        return (f"{self.type}: {self.adversary} {self.acc:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] "
+                f"against chance {self.chance:.3f} (n={self.n}): {verdict}")  # fmt: skip
+
+
+def run_adversaries(qs: QuestionSet, names: Sequence[str] = tuple(ADVERSARIES)) -> list[Finding]:
+    """Every adversary on every benchmark type of `qs`, scored with video-clustered intervals."""
+    by_id = {q.id: q for q in qs.questions}
+    findings = []
+    for name in names:
+        samples = defaultdict(list)
+        for qid, response in cross_fitted_answers(qs, name).items():
+            q = by_id[qid]
+            if q.type in QUESTION_TYPES:
+                samples[q.type].append(score_sample(q, response))
+        for type_name in sorted(samples):
+            s = summarize(samples[type_name])
+            findings.append(Finding(name, type_name, s["acc"], s["ci_low"], s["ci_high"], s["chance"], s["n"]))
+    return findings
+
+
+def format_findings(findings: Sequence[Finding]) -> str:
+    """One line per adversary and type, then the leaks."""
+    lines = ["pixel-blind adversaries (cross-fitted by video):"] + [f"  {f.line()}" for f in findings]
+    leaks = [f for f in findings if f.beats_chance]
+    if leaks:
+        lines.append(f"\n{len(leaks)} leak(s): these types can be answered without the video")
+        lines += [f"  - {f.type}: {f.adversary} {f.acc:.3f} (interval low {f.ci_low:.3f}) > chance {f.chance:.3f}"
+                  for f in leaks]  # fmt: skip
+    else:
+        lines.append("\nno adversary beats chance on any benchmark type")
+    return "\n".join(lines)
