@@ -46,7 +46,7 @@ $(STAMP): pyproject.toml $(LOCK) requirements/lock.py
 	@echo "installing the pinned environment from $(LOCK) with $(INSTALLER)"
 	@if [ "$(INSTALLER)" = uv ] && $(PY) -m pip install --quiet "uv==$(UV_PIN)"; then \
 		UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(VENV)/bin/uv pip install --quiet \
-			--compile-bytecode --python $(PY) -r $(LOCK) -e ".[$(EXTRAS)]"; \
+			--python $(PY) -r $(LOCK) -e ".[$(EXTRAS)]"; \
 	else \
 		$(PY) -m pip install --quiet -r $(LOCK) -e ".[$(EXTRAS)]"; \
 	fi
@@ -68,7 +68,7 @@ test-latest:  ## drift check: fast tests in $(LATEST_VENV), the newest versions 
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/pip install --quiet uv
 	UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(LATEST_VENV)/bin/uv pip install --quiet \
-		--compile-bytecode --python $(LATEST_VENV)/bin/python --resolution highest -c requirements/torch.txt \
+		--python $(LATEST_VENV)/bin/python --resolution highest -c requirements/torch.txt \
 		-e ".[$(EXTRAS)]"
 	$(LATEST_VENV)/bin/python -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
