@@ -29,7 +29,7 @@ def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, str]:
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    output = (result.stdout + result.stderr)[-3000:]
+    output = result.stdout[-3000:] + "\n" + result.stderr[-3000:]
     if result.returncode != 0:
         sys.exit(f"bench_setup: `{' '.join(command)}` failed in {cwd}:\n{output}")
     return seconds, output
