@@ -54,7 +54,10 @@ def test_every_installed_distribution_is_pinned_by_the_lock_at_its_version():
             unpinned.append(f"{name}=={dist.version}")
         elif dist.version not in SpecifierSet(f"=={locked[name]}"):  # 2.13.0+cpu is torch==2.13.0
             wrong.append(f"{name}: installed {dist.version}, locked {locked[name]}")
-    assert not unpinned, f"installed but not in the lock (run `make lock`): {unpinned}"
+    assert not unpinned, (
+        f"installed but not in the lock: {unpinned} (a new dependency needs `make lock`; a leftover of an older "
+        "lock goes with `make clean venv`)"
+    )
     assert not wrong, f"installed at another version than the lock's (run `make venv`): {wrong}"
 
 
