@@ -63,7 +63,7 @@ test: $(STAMP)  ## run the whole test suite, slow tests included (as CI does)
 test-fast: $(STAMP)  ## the inner loop: every test not marked slow
 	$(PY) -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
-test-latest:  ## drift check: fast tests in $(LATEST_VENV), the newest versions pyproject.toml allows (no lock)
+test-latest:  ## drift check: fast tests in .venv-latest, the newest versions pyproject.toml allows (no lock)
 	rm -rf $(LATEST_VENV)
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/pip install --quiet uv
