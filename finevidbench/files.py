@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from filelock import FileLock
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write through a temporary file and a rename, so a crash never leaves half a file."""
@@ -44,20 +46,24 @@ def _read_hash(path: Path) -> str:
 def build_folder_once(target: Path, marker: str, fill: Callable[[Path], object]) -> Path:
     """`target`, filled by `fill(staging)` in a sibling folder and renamed into place unless `marker` exists.
 
-    The rename is atomic: a concurrent builder either wins or finds the finished folder, and a crash
-    leaves no half-built `target`.
+    Processes that need the same folder at once (two ranks of a launcher, test workers) wait for
+    the first builder instead of each building it; the rename is atomic, so a crash leaves no
+    half-built `target`.
     """
     if (target / marker).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        fill(staging)
+    with FileLock(target.parent / f".{target.name}.lock"):
+        if (target / marker).is_file():  # built by the process we waited for
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
-            os.rename(staging, target)
-        except OSError:
-            if not (target / marker).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            fill(staging)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not (target / marker).is_file():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -22,9 +22,14 @@ from finevidbench.video import write_video  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# built question sets (the mini set) and speed-altered copies go to a per-session folder, never ~/.cache;
-# so do the datasets library's caches (read once, when it is imported)
-os.environ["FINEVIDBENCH_CACHE"] = tempfile.mkdtemp(prefix="finevidbench-cache-")
+# built question sets (the mini set) and speed-altered copies go to a per-run folder, never ~/.cache,
+# shared by the xdist workers of one run (each build lands atomically, so the first one serves all);
+# the datasets library's caches go to a per-process folder (read once, when it is imported)
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+_CACHE = Path(tempfile.gettempdir()) / f"finevidbench-cache-{_RUN}" if _RUN else None
+if _CACHE is not None:
+    _CACHE.mkdir(exist_ok=True)
+os.environ["FINEVIDBENCH_CACHE"] = str(_CACHE) if _CACHE else tempfile.mkdtemp(prefix="finevidbench-cache-")
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="finevidbench-hf-")
 
 BITS = 8
