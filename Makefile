@@ -8,14 +8,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= train,dev
-# Every install goes through a committed lock (requirements/): cpu.txt on machines without CUDA
-# (torch's CUDA runtime left out, so no package drags in several GB of CUDA wheels), cuda.txt where
+# Every install goes through a committed lock (requirements/): lock-cpu.txt on machines without CUDA
+# (torch's CUDA runtime left out, so no package drags in several GB of CUDA wheels), lock-cuda.txt where
 # nvidia-smi sees a GPU (a CUDA torch 2.13.0 and its runtime, pinned).
 HAS_CUDA := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
-LOCK ?= requirements/$(if $(HAS_CUDA),cuda,cpu).txt
+LOCK ?= requirements/lock-$(if $(HAS_CUDA),cuda,cpu).txt
 # uv installs the lock several times faster than pip; pip is the fallback where uv cannot be installed.
 INSTALLER ?= uv
-UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements/cpu.txt)
+UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements/lock-cpu.txt)
 # uv reads no pip configuration: hand it the local wheel folders pip is told about (where torch's
 # CPU build may lie), never the lock itself.
 PIP_FIND_LINKS_CFG = $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
@@ -52,7 +52,7 @@ $(STAMP): pyproject.toml $(LOCK) requirements/lock.py
 	fi
 	@echo "$(LOCK)" > $@
 
-lock:  ## recompile requirements/cpu.txt and cuda.txt from pyproject.toml (UPGRADE=1 moves every pin)
+lock:  ## recompile requirements/lock-cpu.txt and lock-cuda.txt from pyproject.toml (UPGRADE=1 moves every pin)
 	@test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
 		$(LOCK_TOOLS)/bin/pip install --quiet "uv$(if $(UV_PIN),==$(UV_PIN))"; }
 	$(PYTHON) requirements/lock.py compile --uv $(LOCK_TOOLS)/bin/uv $(if $(UPGRADE),--upgrade)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,10 +89,22 @@ def observe(qs: QuestionSet) -> list[Observable]:
 
 
 def answer_key(q: Question) -> str:
-    """The answer as a class label: the option text for choices, else the answer as written."""
+    """The answer as a class label: the option text for choices, else the answer as a model writes it."""
     if q.answer_type == "choice":
         return q.options[LETTERS.index(q.answer)]
-    return ", ".join(map(str, q.answer)) if isinstance(q.answer, list) else str(q.answer)
+    return get_type(q.type).answer_text(q)
+
+
+Recurrence = Mapping[tuple[str, str], Counter]
+"""(video, type) -> how many of that video's questions of that type offer each option (texts only)."""
+
+
+def option_recurrence(observed: Sequence[Observable]) -> dict[tuple[str, str], Counter]:
+    """How often each option is offered across the questions of one video and type, counted once."""
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for obs in observed:
+        counts[obs.video, obs.type].update(set(obs.options))
+    return counts
 
 
 def _response(obs: Observable, key: str) -> str:
@@ -110,8 +122,8 @@ class Adversary:
     def fit(self, observed: Sequence[Observable], keys: Sequence[str]) -> None:
         """Learn from the training folds (observables and their answer keys)."""
 
-    def answer(self, obs: Observable, context: Sequence[Observable]) -> str:
-        """A response to `obs`; `context` is every observable of the set (texts only, no answers)."""
+    def answer(self, obs: Observable, recurrence: Recurrence) -> str:
+        """A response to `obs`; `recurrence` describes the whole set's options (no answers)."""
         raise NotImplementedError
 
 
@@ -138,7 +150,7 @@ class TextOnly(Adversary):
         score = np.log((seen + 1) / (sum(prior.values()) + len(prior) + 1))
         return float(score + sum(np.log((counts[t] + 1) / (seen + 2)) for t in set(_tokens(obs.text))))
 
-    def answer(self, obs, context):
+    def answer(self, obs, recurrence):
         """A number in range named by the text, else the option recurring most in the video, else naive Bayes."""
         if obs.answer_type == "integer":
             low, high = get_type(obs.type).params["count_range"]
@@ -146,8 +158,7 @@ class TextOnly(Adversary):
             if numbers:
                 return str(max(numbers, key=lambda n: (numbers[n], n)))
         if obs.answer_type == "choice":
-            same_video = [o for o in context if o.video == obs.video and o.type == obs.type]
-            recurring = Counter(option for o in same_video for option in set(o.options))
+            recurring = recurrence[obs.video, obs.type]
             best = max(obs.options, key=lambda o: (recurring[o], self._log_likelihood(obs, o)))
             return _response(obs, best)
         keys = list(self.priors[obs.type]) or ["1"]
@@ -177,7 +188,7 @@ class MetadataOnly(Adversary):
             std[std == 0] = 1.0
             self.by_type[name] = ((x - mean) / std, [k for _, k in rows], mean, std)
 
-    def answer(self, obs, context):
+    def answer(self, obs, recurrence):
         """The answer most common among the nearest training items that this item offers."""
         x, keys, mean, std = self.by_type[obs.type]
         distance = np.linalg.norm(x - (np.array(_features(obs)) - mean) / std, axis=1)
@@ -197,9 +208,10 @@ def fold_of(video: str, folds: int = FOLDS) -> int:
     return int.from_bytes(hashlib.sha256(video.encode()).digest()[:4], "little") % folds
 
 
-def cross_fitted_answers(qs: QuestionSet, adversary: str) -> dict[str, str]:
+def cross_fitted_answers(qs: QuestionSet, adversary: str, observed: list[Observable] | None = None) -> dict[str, str]:
     """Question id -> the adversary's response, each fold answered by a model fitted on the others."""
-    observed = observe(qs)
+    observed = observe(qs) if observed is None else observed
+    recurrence = option_recurrence(observed)
     keys = [answer_key(q) for q in qs.questions]
     folds = min(FOLDS, len({o.video for o in observed}))
     fold = [fold_of(o.video, folds) for o in observed]
@@ -210,7 +222,7 @@ def cross_fitted_answers(qs: QuestionSet, adversary: str) -> dict[str, str]:
                   [y for y, f in zip(keys, fold, strict=True) if f != k])  # fmt: skip
         for obs, f in zip(observed, fold, strict=True):
             if f == k:
-                answers[obs.question_id] = model.answer(obs, observed)
+                answers[obs.question_id] = model.answer(obs, recurrence)
     return answers
 
 
@@ -241,10 +253,11 @@ class Finding:
 def run_adversaries(qs: QuestionSet, names: Sequence[str] = tuple(ADVERSARIES)) -> list[Finding]:
     """Every adversary on every benchmark type of `qs`, scored with video-clustered intervals."""
     by_id = {q.id: q for q in qs.questions}
+    observed = observe(qs)
     findings = []
     for name in names:
         samples = defaultdict(list)
-        for qid, response in cross_fitted_answers(qs, name).items():
+        for qid, response in cross_fitted_answers(qs, name, observed).items():
             q = by_id[qid]
             if q.type in QUESTION_TYPES:
                 samples[q.type].append(score_sample(q, response))

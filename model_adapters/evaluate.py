@@ -30,13 +30,20 @@ class EvaluationError(Exception):
     """lmms-eval finished without the answers we asked for."""
 
 
+def our_models() -> list[str]:
+    """The model names this package registers with lmms-eval (model_adapters.manifests), benchmark helpers left out."""
+    from model_adapters.manifests import MANIFESTS
+
+    return [m.model_id for m in MANIFESTS if not m.model_id.startswith("bench_")]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (the same names as lmms-eval's where they overlap)."""
     parser = argparse.ArgumentParser(prog="python -m model_adapters.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--model",
         default="random",
-        help="an lmms-eval model name (ours: random, most_frequent, text_only, metadata_only, fvb_*)",
+        help=f"an lmms-eval model name (ours: {', '.join(our_models())})",
     )
     parser.add_argument("--model_args", default="", help="k=v,k=v passed to the model")
     parser.add_argument("--data", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
@@ -57,8 +64,7 @@ def make_model(name: str, model_args: str, store: Path, device: str):
         model_class = get_model(name)
     except Exception:  # noqa: BLE001 - lmms-eval raises several types for an unknown name
         raise ValueError(
-            f"unknown model {name!r}: use one of ours ('random', 'most_frequent', 'text_only', 'metadata_only', "
-            "'fvb_<family>') or an lmms-eval model "
+            f"unknown model {name!r}: use one of ours ({', '.join(our_models())}) or an lmms-eval model "
             "name (python -m lmms_eval models lists them)"
         ) from None
     if "store" not in getattr(model_class, "accepted_args", lambda: set())():

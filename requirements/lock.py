@@ -1,7 +1,7 @@
 """The environment lock: compile it with uv, and check that it still matches pyproject.toml.
 
 Two locks, one per kind of machine, both universal (every platform and Python the project supports):
-``cpu.txt`` (torch's CUDA runtime packages dropped, see cpu-overrides.txt) and ``cuda.txt``. Each
+``lock-cpu.txt`` (torch's CUDA runtime packages dropped, see cpu-overrides.txt) and ``lock-cuda.txt``. Each
 starts with a digest of what it was compiled from (the declared dependencies, the torch pins and the
 overrides), so ``make venv`` can refuse a lock that fell behind pyproject.toml before installing
 anything. Standard library only: it runs before the virtual environment exists.
@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TORCH_PINS = HERE / "torch.txt"
 CPU_OVERRIDES = HERE / "cpu-overrides.txt"
-LOCKS = {"cpu": HERE / "cpu.txt", "cuda": HERE / "cuda.txt"}
+LOCKS = {"cpu": HERE / "lock-cpu.txt", "cuda": HERE / "lock-cuda.txt"}
 EXTRAS = ("train", "dev")
 OLDEST_PYTHON = "3.10"
 DIGEST_PREFIX = "# inputs-sha256: "
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``compile`` (make lock) or ``check`` (make venv)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    comp = sub.add_parser("compile", help="compile cpu.txt and cuda.txt with uv")
+    comp = sub.add_parser("compile", help="compile lock-cpu.txt and lock-cuda.txt with uv")
     comp.add_argument("--uv", default="uv", help="the uv executable")
     comp.add_argument("--upgrade", action="store_true", help="move every pin to the newest allowed version")
     chk = sub.add_parser("check", help="exit 1 with one line when a lock does not match pyproject.toml")

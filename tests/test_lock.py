@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "requirements"
-LOCKS = [REQUIREMENTS / "cpu.txt", REQUIREMENTS / "cuda.txt"]
+LOCKS = [REQUIREMENTS / "lock-cpu.txt", REQUIREMENTS / "lock-cuda.txt"]
 # Put there by `python -m venv` before any lock is read, and the project itself (an editable install).
 BOOTSTRAP = {"pip", "finevidbench"}
 
@@ -104,7 +104,8 @@ def test_make_venv_refuses_a_lock_that_fell_behind_pyproject_in_one_line(tmp_pat
     )
     assert result.returncode != 0
     message = [line for line in result.stderr.splitlines() if line.startswith("make venv:")]
-    assert len(message) == 1 and "requirements/cpu.txt" in message[0] and "`make lock`" in message[0], result.stderr
+    assert len(message) == 1, result.stderr
+    assert "requirements/lock-cpu.txt" in message[0] and "`make lock`" in message[0], message
     assert not (project / ".venv").exists(), "nothing is installed from a stale lock"
 
 
