@@ -79,9 +79,12 @@ def observe(qs: QuestionSet) -> list[Observable]:
             count, rate = int(video["frame_count"]), float(video["fps"])
             meta = VideoMeta(path=q.video, frame_count=count, fps=rate, duration=count / rate, width=0, height=0,
                              codec="")  # fmt: skip
-            sampling = policy.with_speed(q.speed).sample(meta)
+            view = policy.for_scene(q.speed, q.window)
+            first, last = view.frame_range(meta)
+            sampling = view.sample(meta)
             n, timestamps = len(sampling.indices), sampling.timestamps
-            duration, fps = count / rate / q.speed, rate * q.speed
+            # the shown clip: its window played at the speed; a file copy keeps the source frame rate
+            duration, fps = (last - first + 1) / rate / q.speed, rate
         text = doc_to_text(doc_of(q, qs))
         out.append(Observable(q.id, q.video, q.type, q.answer_type, text, tuple(q.options), n, timestamps,
                               duration, fps))  # fmt: skip
@@ -192,7 +195,10 @@ class MetadataOnly(Adversary):
         """The answer most common among the nearest training items that this item offers."""
         x, keys, mean, std = self.by_type[obs.type]
         distance = np.linalg.norm(x - (np.array(_features(obs)) - mean) / std, axis=1)
-        nearest = np.argsort(distance, kind="stable")[:NEIGHBOURS]
+        # every item as close as the k-th nearest votes: identical metadata gives one pooled vote, not
+        # the first k items in file order
+        radius = np.partition(distance, min(NEIGHBOURS, len(distance)) - 1)[min(NEIGHBOURS, len(distance)) - 1]
+        nearest = np.flatnonzero(distance <= radius + 1e-9)
         votes = Counter(keys[i] for i in nearest)
         if obs.answer_type == "choice":
             offered = [o for o in obs.options if votes[o]] or list(obs.options)

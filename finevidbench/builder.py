@@ -145,7 +145,7 @@ def _questions_for(
             if draft is None:
                 continue
             # what makes two items of one video the same: fragment frames, or a scene prompt at a speed
-            key = (draft.speed, draft.frames, draft.prompt if draft.frames is None else None)
+            key = (draft.speed, draft.window, draft.frames, draft.prompt if draft.frames is None else None)
             if key not in seen:
                 seen.add(key)
                 question = Question(
@@ -161,6 +161,7 @@ def _questions_for(
                     answer=draft.answer,
                     answer_type=qtype.answer_type,
                     evidence=draft.evidence,
+                    window=draft.window,
                 )
                 break
         if question is None:

@@ -2,9 +2,10 @@
 
 The question set is chosen at run time by $FINEVIDBENCH_DATA (`mini` by default, a built folder,
 or `hf://ORG/NAME@REVISION`); the task YAMLs point at a one-line stub file that `docs_for`
-replaces with the questions of one type. Scene items hand over the video (a speed-altered copy
-when the speed is not 1, so lmms-eval's built-in models see the speed too) and their speed; our
-adapters read the speed from the doc and sample the original file with the run's FramePolicy.
+replaces with the questions of one type. Scene items hand over the video (a speed-altered copy of
+their window when they have one or the speed is not 1, so lmms-eval's built-in models see what our
+adapters see) with their speed and window; our adapters sample the original file with the run's
+FramePolicy through `FramePolicy.for_scene`.
 Fragment items hand over their exact frames as images, in the order shown.
 """
 
@@ -63,6 +64,8 @@ def doc_of(q: Question, qs: QuestionSet) -> dict:
         "video": q.video,
         "video_path": str(qs.video_path(q)),
         "speed": q.speed,
+        # the part of the clip a scene item shows, source seconds ([] for the whole clip)
+        "window": list(q.window or []),
         "frames": list(q.frames or []),
         "prompt": q.prompt,
         "options": list(q.options),
@@ -99,7 +102,8 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     if doc["level"] == "fragment":
         frames = list(fragment_frames(doc))
     elif variant is None:
-        path = doc["video_path"] if doc["speed"] == 1.0 else speed_altered_copy(doc["video_path"], doc["speed"])
+        altered = doc["speed"] != 1.0 or doc.get("window")
+        path = speed_altered_copy(doc["video_path"], doc["speed"], doc.get("window")) if altered else doc["video_path"]
         return [str(path)]
     else:
         frames = list(_scene_preview(doc))
@@ -123,7 +127,7 @@ def fragment_frames(doc: dict) -> np.ndarray:
 def _scene_preview(doc: dict) -> np.ndarray:
     from finevidbench.video import FramePolicy, load_clip
 
-    policy = FramePolicy(num_frames=SCENE_PREVIEW_FRAMES, mode="segment", speed=doc["speed"])
+    policy = FramePolicy(num_frames=SCENE_PREVIEW_FRAMES, mode="segment").for_scene(doc["speed"], doc.get("window"))
     return load_clip(doc["video_path"], policy).frames
 
 

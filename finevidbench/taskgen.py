@@ -75,8 +75,16 @@ def task_files() -> dict[str, str]:
     return files
 
 
+def stale_files(folder: str | Path) -> list[Path]:
+    """Generated YAMLs in `folder` that the registry no longer makes (a renamed or removed type)."""
+    wanted = task_files()
+    return sorted(
+        path for path in Path(folder).glob("*.yaml") if path.name not in wanted and path.read_text().startswith(HEADER)
+    )
+
+
 def write_tasks(folder: str | Path) -> list[str]:
-    """Write the generated files into `folder`; returns the names that changed."""
+    """Write the generated files into `folder` and remove stale generated ones; returns the names that changed."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     changed = []
@@ -85,4 +93,7 @@ def write_tasks(folder: str | Path) -> list[str]:
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
             changed.append(name)
+    for path in stale_files(folder):
+        path.unlink()
+        changed.append(path.name)
     return changed

@@ -76,7 +76,7 @@ def _check_items(qs: QuestionSet, report: Report) -> None:
         if q.id in seen_ids:
             report.violations.append(f"{q.id}: duplicate id")
         seen_ids.add(q.id)
-        content = (q.video, q.type, q.speed, q.frames, q.prompt if q.frames is None else None)
+        content = (q.video, q.type, q.speed, q.window, q.frames, q.prompt if q.frames is None else None)
         if content in seen_content:
             report.violations.append(f"{q.id}: duplicates another item of the same video")
         seen_content.add(content)
@@ -84,12 +84,39 @@ def _check_items(qs: QuestionSet, report: Report) -> None:
             report.violations.append(f"{q.id}: frame index outside the video's {video['frame_count']} frames")
         if qtype.expected_answer(q, video["labels"]) != q.answer:
             report.violations.append(f"{q.id}: stored answer {q.answer!r} is not what the item's construction gives")
+        _check_window(q, video, report)
         threshold = qtype.params.get("min_change")
         measured = q.evidence.get("min_change", q.evidence.get("change"))
         if threshold is not None and measured is not None and measured < threshold:
             report.violations.append(f"{q.id}: frames change too little to show the answer ({measured} < {threshold})")
         if threshold is not None and measured is None and not q.evidence.get("same_frame"):
             report.violations.append(f"{q.id}: order question without measured inter-frame change")
+
+
+def _check_window(q, video: dict, report: Report) -> None:
+    """A scene window lies inside its clip and lasts, once played, the seconds its evidence states."""
+    if q.window is None:
+        return
+    start, end = q.window
+    duration = video["frame_count"] / video["fps"]
+    if not 0 <= start < end <= duration + 1e-6:
+        report.violations.append(f"{q.id}: window {start:g}-{end:g} s lies outside the {duration:g} s clip")
+    stated = q.evidence.get("shown_seconds")
+    if stated is None or abs((end - start) / q.speed - stated) > 1e-5:
+        report.violations.append(f"{q.id}: window {start:g}-{end:g} s at {q.speed:g}x does not last {stated} s")
+
+
+def _check_shown_lengths(qs: QuestionSet, report: Report) -> None:
+    """Windowed items of one video and type last equally long at every speed: the length gives nothing away."""
+    lengths: dict[tuple[str, str], set[float]] = defaultdict(set)
+    for q in qs.questions:
+        if q.window is not None:
+            lengths[q.video, q.type].add(round((q.window[1] - q.window[0]) / q.speed, 5))
+    for (video, type_name), seen in sorted(lengths.items()):
+        if len(seen) > 1:
+            report.violations.append(
+                f"{type_name} items of {video} last {sorted(seen)} s: the shown length differs between speeds"
+            )
 
 
 def _check_manifest(qs: QuestionSet, report: Report) -> None:
@@ -125,6 +152,7 @@ def validate(qs: QuestionSet) -> Report:
                 report,
             )
     _check_items(qs, report)
+    _check_shown_lengths(qs, report)
     _check_manifest(qs, report)
     return report
 

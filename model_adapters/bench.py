@@ -92,28 +92,24 @@ def _builtin(tiny: str, out: Path) -> dict:
 
 
 def _decode_floor() -> dict:
-    """Decode every mini video once per frame policy the harness uses, and nothing else."""
+    """Decode, once per mini video, the union of every frame the run shows of it, and nothing else."""
     from finevidbench.dataset import load_question_set
     from finevidbench.protocol import DEFAULT_SCENE_POLICY
-    from finevidbench.video import FramePolicy, load_clip, load_frames
+    from finevidbench.video import FramePolicy, load_frames, probe
 
     qs = load_question_set("mini")
     policy = FramePolicy.parse(DEFAULT_SCENE_POLICY)
-    speeds: dict[str, set] = {}
-    fragments: dict[str, set] = {}
+    needed: dict[str, set] = {}
     for q in qs.questions:
         path = str(qs.video_path(q))
-        if q.frames is None:
-            speeds.setdefault(path, set()).add(q.speed)
-        else:
-            fragments.setdefault(path, set()).update(q.frames)
+        scene = q.frames is None
+        needed.setdefault(path, set()).update(
+            policy.for_scene(q.speed, q.window).sample(probe(path)).indices if scene else q.frames
+        )
     started = time.perf_counter()
-    for path, values in speeds.items():
-        for speed in values:
-            load_clip(path, policy.with_speed(speed), cache=None)
-    for path, frames in fragments.items():
+    for path, frames in needed.items():
         load_frames(path, sorted(frames), cache=None)
-    return {"seconds": time.perf_counter() - started, "videos": len(set(speeds) | set(fragments))}
+    return {"seconds": time.perf_counter() - started, "videos": len(needed)}
 
 
 def worker(name: str, tiny: str, out: Path) -> dict:

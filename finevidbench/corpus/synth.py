@@ -75,10 +75,10 @@ HUE_SPEED = 60.0
 """Hue degrees per second for change_colour (a hue turn keeps the colour fully saturated)."""
 
 # -- per-clip draws ------------------------------------------------------------------------------
-FRAME_SIZES: tuple[tuple[int, int], ...] = ((128, 112), (112, 112), (160, 112), (144, 128))
+FRAME_SIZES: tuple[tuple[int, int], ...] = ((128, 128), (144, 128), (160, 128), (144, 144))
 """(width, height) choices: small for CPU, even for yuv420p, large enough for every motion."""
 FPS_CHOICES: tuple[float, ...] = (10.0, 12.0, 15.0, 24.0, 25.0, 30.0)
-DURATION_RANGE = (2.0, 4.0)
+DURATION_RANGE = (3.5, 5.5)
 """Seconds."""
 HOLD_RANGE = (0.1, 0.3)
 """Idle seconds before the motion starts and after it ends."""

@@ -42,12 +42,15 @@ class Question:
     """Key of the answer extractor: choice, yes_no, integer, permutation."""
     evidence: dict = field(default_factory=dict)
     """What the builder measured to accept the item (e.g. min inter-frame change)."""
+    window: tuple[float, float] | None = None
+    """Scene level: the part of the source clip shown, (start, end) in seconds; None shows it whole."""
 
     def to_json(self) -> str:
         """Canonical one-line JSON (sorted keys) so that builds are byte-identical."""
         record = asdict(self)
         record["frames"] = list(self.frames) if self.frames is not None else None
         record["options"] = list(self.options)
+        record["window"] = list(self.window) if self.window is not None else None
         return json.dumps(record, sort_keys=True, ensure_ascii=False)
 
     @classmethod
@@ -58,6 +61,8 @@ class Question:
         record["frames"] = tuple(frames) if frames is not None else None
         record["options"] = tuple(record.get("options") or ())
         record["speed"] = float(record["speed"])
+        window = record.get("window")
+        record["window"] = (float(window[0]), float(window[1])) if window is not None else None
         return cls(**record)
 
 
@@ -104,4 +109,5 @@ class Draft:
     options: tuple[str, ...] = ()
     frames: tuple[int, ...] | None = None
     speed: float = 1.0
+    window: tuple[float, float] | None = None
     evidence: dict = field(default_factory=dict)

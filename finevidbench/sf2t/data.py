@@ -18,7 +18,7 @@ from finevidbench.paths import cache_dir
 from finevidbench.sf2t.guard import check_videos
 
 SF2T_TASKS: dict[str, tuple[str, ...]] = {
-    "counting": ("frame_count",),
+    "counting": ("moment_count",),
     "consistency_verification": ("frame_comparison",),
     "localization": ("localization",),
     "disorder_detection": ("adjust_or_not", "meaningful_order"),

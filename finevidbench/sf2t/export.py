@@ -59,7 +59,8 @@ def export_record(q: Question, qs: QuestionSet, out: Path, form: str = "images")
         prefix, files = _fragment_media(q, qs, media, form)
         key = "videos" if form == "video" else "images"
     else:
-        path = qs.video_path(q) if q.speed == 1.0 else speed_altered_copy(qs.video_path(q), q.speed)
+        altered = q.speed != 1.0 or q.window is not None
+        path = speed_altered_copy(qs.video_path(q), q.speed, q.window) if altered else qs.video_path(q)
         prefix, files, key = "<video>\n", [Path(path).resolve()], "videos"
     user = prefix + doc_to_text(doc_of(q, qs))
     answer = get_type(q.type).answer_text(q)

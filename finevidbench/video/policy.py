@@ -12,8 +12,12 @@ Semantics, stated once:
   speed in `fps` mode, and the timestamps (seconds of the altered clip) change in both modes.
 - `num_frames=N` takes N frames over the window; `fps=F` takes F frames per second of the altered
   clip, at most `max_frames`.
-- `mode="uniform"` spreads frames from the first to the last frame of the window (both included);
-  `mode="segment"` cuts the window into equal segments and takes the centre frame of each.
+- `mode="uniform"` spreads frames from the first to the last frame of the window (both included),
+  timestamped at those frames; `mode="segment"` cuts the window into equal segments and takes the
+  frame under the centre of each, timestamped at the segment centre. Segment timestamps depend
+  only on the window's shown length and the frame count, never on the source frame rate or the
+  speed, so two windows of one shown length report identical timestamps (scene items at several
+  speeds, see `for_scene`).
 - A policy never repeats a frame. When a short window holds fewer distinct frames than asked for,
   the sample holds every distinct frame of the window once and `Sampling.shortfall` says how many
   frames are missing; a caller that needs an exact count checks it.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
@@ -120,10 +125,19 @@ class FramePolicy:
         """The same policy at another playback speed."""
         return FramePolicy(**{**self.to_dict(), "speed": float(speed)})
 
+    def for_scene(self, speed: float, window: Sequence[float] | None = None) -> FramePolicy:
+        """The policy of one scene item: its playback speed, and its source window when it has one.
+
+        Every consumer of a scene item (adapters, blind previews, adversaries, benchmarks) goes
+        through here, so an item shows the same frames to all of them.
+        """
+        start, end = (float(window[0]), float(window[1])) if window else (self.start, self.end)
+        return FramePolicy(**{**self.to_dict(), "speed": float(speed), "start": start, "end": end})
+
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, meta: VideoMeta) -> Sampling:
         """Choose frame indices of `meta`'s clip, with their timestamps in the altered clip."""
-        first, last = self._window(meta)
+        first, last = self.frame_range(meta)
         available = last - first + 1
         altered_seconds = available / meta.fps / self.speed
         if self.num_frames is not None:
@@ -133,13 +147,17 @@ class FramePolicy:
         count = min(wanted, available)
         if self.mode == "uniform":
             offsets = np.round(np.linspace(0, available - 1, count)).astype(int)
+            times = offsets / meta.fps / self.speed
         else:
-            offsets = np.floor((np.arange(count) + 0.5) * available / count).astype(int)
+            centres = (np.arange(count) + 0.5) * available / count
+            offsets = np.floor(centres).astype(int)
+            times = centres / meta.fps / self.speed
         indices = tuple(int(first + o) for o in offsets)
-        timestamps = tuple(round(float(o) / meta.fps / self.speed, 6) for o in offsets)
+        timestamps = tuple(round(float(t), 6) for t in times)
         return Sampling(indices=indices, timestamps=timestamps, requested=wanted, policy_id=self.id)
 
-    def _window(self, meta: VideoMeta) -> tuple[int, int]:
+    def frame_range(self, meta: VideoMeta) -> tuple[int, int]:
+        """First and last source frame of the window (both included)."""
         first = 0 if self.start is None else math.ceil(self.start * meta.fps - 1e-9)
         last = meta.frame_count - 1
         if self.end is not None:

@@ -16,6 +16,7 @@ import pytest
 from finevidbench.corpus.synth import (
     ACTION_TEXT,
     ACTIONS,
+    DURATION_RANGE,
     TRANSLATION_SPEED,
     ObjectState,
     assign_actions,
@@ -96,7 +97,7 @@ def test_files_match_their_records(corpus):
             "h264",
         )
         assert len(record["states"]) == record["frame_count"]
-        assert 2.0 <= meta.duration <= 4.0
+        assert DURATION_RANGE[0] <= meta.duration <= DURATION_RANGE[1]
 
 
 def test_labels_are_balanced(corpus):

@@ -43,7 +43,7 @@ TYPES = [
     ("action", "scene", "Action", "Recognise the action in the clip (4 options), at each playback speed.", 1 / 4),
     ("effect", "scene", "Effect", "Name the result of the action (4 options), at each playback speed.", 1 / 4),
     ("speed", "scene", "Speed", "Tell normal, slowed-down and sped-up playback apart (3 options).", 1 / 3),
-    ("frame_count", "fragment", "Frame count", "Count the frames of the given sequence.", 1 / 8),
+    ("moment_count", "fragment", "Moment count", "Count the different moments among repeated frames.", 1 / 6),
     ("meaningful_order", "fragment", "Meaningful order", "Tell a forward sequence from a reversed one.", 1 / 2),
     ("frame_comparison", "fragment", "Frame comparison", "Say whether two frames are the same moment.", 1 / 2),
     ("adjust_or_not", "fragment", "Adjust or not", "Say whether frames are out of order.", 1 / 2),

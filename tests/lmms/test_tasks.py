@@ -15,7 +15,7 @@ from conftest import build_question_set
 
 from finevidbench import taskdocs
 from finevidbench.results import read_results
-from finevidbench.taskgen import task_files
+from finevidbench.taskgen import stale_files, task_files, write_tasks
 from finevidbench.video import probe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +41,15 @@ def test_checked_in_task_folder_matches_the_registry():
     for name, text in task_files().items():
         path = TASKS / "finevidbench" / name
         assert path.is_file() and path.read_text() == text, f"{path} is stale: run finevidbench tasks --write"
+    assert not stale_files(TASKS / "finevidbench"), "a type was renamed: run finevidbench tasks --write"
+
+
+def test_writing_tasks_removes_the_yaml_of_a_renamed_type(tmp_path):
+    write_tasks(tmp_path)
+    (tmp_path / "finevidbench_old_type.yaml").write_text((tmp_path / "finevidbench_speed.yaml").read_text())
+    (tmp_path / "mine.yaml").write_text("task: my_own\n")  # not generated: kept
+    assert "finevidbench_old_type.yaml" in write_tasks(tmp_path)
+    assert not (tmp_path / "finevidbench_old_type.yaml").exists() and (tmp_path / "mine.yaml").exists()
 
 
 def test_documents_hand_over_video_frames_and_blind_variants(small_set, monkeypatch):
@@ -50,7 +59,12 @@ def test_documents_hand_over_video_frames_and_blind_variants(small_set, monkeypa
     assert taskdocs.doc_to_visual(normal) == [normal["video_path"]]
     altered = probe(taskdocs.doc_to_visual(scene)[0])
     original = probe(scene["video_path"])
-    assert altered.frame_count == original.frame_count and altered.fps == pytest.approx(2 * original.fps)
+    # twice as fast at the source frame rate: every other frame, half as long
+    assert altered.fps == pytest.approx(original.fps) and altered.frame_count == -(-original.frame_count // 2)
+    # the three speed items of a video hand over files that a decoder cannot tell apart, only their motion
+    speed_docs = [d for d in taskdocs.docs_for("speed") if d["video"] == scene["video"]]
+    copies = [probe(p) for d in speed_docs for p in taskdocs.doc_to_visual(d)]
+    assert len(speed_docs) == 3 and len({(c.frame_count, c.fps, c.width, c.height) for c in copies}) == 1
     fragment = taskdocs.docs_for("rearrangement")[0]
     images = taskdocs.doc_to_visual(fragment)
     assert len(images) == len(fragment["frames"]) == 4
@@ -125,7 +139,19 @@ def test_adversaries_run_as_lmms_eval_models_and_answer_as_the_core_does(small_s
         samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
         assert len(samples) == len(expected)
         assert all(s["response"] == expected[s["question_id"]] for s in samples)
-        assert read_results(out / "results.json")["scores"]["by_type"]["frame_count"]["acc"] == 1.0  # the leak
+
+
+@pytest.mark.slow(seconds=60)
+@pytest.mark.parametrize("variant", taskdocs.BLIND_VARIANTS)
+def test_blind_variants_sit_at_chance_for_the_text_adversary_on_mini(variant, tmp_path, run_make_eval):
+    """No video, one frame or shuffled frames: what is left to read must not answer any type."""
+    out = tmp_path / variant
+    result = run_make_eval("--data", "mini", "--out", out, "--model", "text_only", "--tasks", f"finevidbench_{variant}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    by_type = read_results(out / "results.json")["scores"]["by_type"]
+    assert len(by_type) == 8
+    for name, entry in by_type.items():
+        assert entry["ci_low"] <= entry["chance"], (variant, name, entry)
 
 
 def test_bad_model_name_and_argument_are_one_line_errors(small_set, tmp_path, run_make_eval):

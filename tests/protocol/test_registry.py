@@ -22,7 +22,7 @@ def test_every_type_is_complete(name):
 def test_registry_covers_protocol_v1():
     assert {t for t, q in QUESTION_TYPES.items() if q.level == "scene"} == {"action", "effect", "speed"}
     assert {t for t, q in QUESTION_TYPES.items() if q.level == "fragment"} == {
-        "frame_count",
+        "moment_count",
         "meaningful_order",
         "frame_comparison",
         "adjust_or_not",
@@ -33,7 +33,7 @@ def test_registry_covers_protocol_v1():
 def test_protocol_version_is_a_hash_of_templates_and_parameters(monkeypatch):
     version = protocol_version()
     assert version.startswith("finevidbench-v1+") and version == protocol_version()
-    monkeypatch.setattr(type(get_type("frame_count")), "template", "How many images are there?")
+    monkeypatch.setattr(type(get_type("moment_count")), "template", "How many scenes are there?")
     changed = protocol_version()
     monkeypatch.undo()
     monkeypatch.setitem(type(get_type("rearrangement")).params, "frames", 5)
@@ -69,8 +69,8 @@ def test_protocol_version_changes_with_an_answer_instruction(monkeypatch):
 
 
 def test_unknown_type_names_the_known_ones():
-    with pytest.raises(KeyError, match="frame_count"):
-        get_type("frame_counting")
+    with pytest.raises(KeyError, match="moment_count"):
+        get_type("moment_counting")
 
 
 def test_docs_table_matches_the_registry():
@@ -92,7 +92,8 @@ def test_expected_answers_follow_from_the_frames():
     assert get_type("adjust_or_not").expected_answer(_fragment("adjust_or_not", [1, 3, 2], None), {}) == "yes"
     assert get_type("adjust_or_not").expected_answer(_fragment("adjust_or_not", [1, 2, 3], None), {}) == "no"
     assert get_type("frame_comparison").expected_answer(_fragment("frame_comparison", [4, 4], None), {}) == "yes"
-    assert get_type("frame_count").expected_answer(_fragment("frame_count", [1, 5, 9], None), {}) == 3
+    # distinct moments, not frames: repeats of one source frame count once
+    assert get_type("moment_count").expected_answer(_fragment("moment_count", [1, 1, 5, 9, 9, 9], None), {}) == 3
     options = ("reversed order", "forward order")
     order = get_type("meaningful_order")
     assert order.expected_answer(_fragment("meaningful_order", [9, 5, 1], None, options), {}) == "A"

@@ -59,7 +59,7 @@ def test_gold_answers_score_one_everywhere(qs):
 def test_unparseable_answers_are_wrong_and_counted(qs):
     scores = aggregate([score_sample(q, "I am not sure what the video shows.") for q in qs.questions])
     assert scores["overall"]["acc"] == 0.0
-    assert scores["by_type"]["frame_count"]["parse_fail_rate"] == 1.0
+    assert scores["by_type"]["moment_count"]["parse_fail_rate"] == 1.0
     assert scores["by_type"]["action"]["parse_fail_rate"] == 1.0
 
 

@@ -40,7 +40,7 @@ def test_five_tasks_map_onto_registered_generators():
     for types in SF2T_TASKS.values():
         for name in types:
             assert get_type(name).level == "fragment"
-    assert training_types(["counting", "rearrangement"]) == ("frame_count", "rearrangement")
+    assert training_types(["counting", "rearrangement"]) == ("moment_count", "rearrangement")
     with pytest.raises(ValueError, match="unknown SF2T task"):
         training_types(["counting", "colouring"])
 

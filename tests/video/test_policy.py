@@ -31,9 +31,22 @@ def test_speed_resamples_indices_in_fps_mode():
     assert (len(normal.indices), len(fast.indices), len(slow.indices)) == (10, 5, 20)
     # twice as fast: consecutive samples are twice as far apart in the source clip
     assert fast.indices[1] - fast.indices[0] == 2 * (normal.indices[1] - normal.indices[0])
-    # timestamps live in the altered clip: 2x plays the same source frame earlier
-    assert fast.timestamps[-1] == pytest.approx(fast.indices[-1] / 25 / 2)
-    assert slow.timestamps[-1] == pytest.approx(slow.indices[-1] / 25 / 0.5)
+    # segment timestamps are the segment centres of the altered clip (1 s at 2x, 4 s at 0.5x)
+    assert fast.timestamps == pytest.approx([0.1 + 0.2 * k for k in range(5)])
+    assert slow.timestamps == pytest.approx([0.1 + 0.2 * k for k in range(20)])
+    assert fast.sampled_fps == pytest.approx(slow.sampled_fps) == pytest.approx(5.0)
+
+
+def test_scene_windows_of_one_shown_length_look_alike_at_every_speed():
+    """A window twice as long played twice as fast: same count, same timestamps, other source frames."""
+    policy = FramePolicy(fps=3, max_frames=24, mode="segment")
+    clip = meta(frames=100, fps=10.0)
+    views = {s: policy.for_scene(s, (1.0, 1.0 + 2.0 * s)).sample(clip) for s in (0.5, 1.0, 2.0)}
+    assert len({(len(v.indices), v.timestamps) for v in views.values()}) == 1
+    assert [len(v.indices) for v in views.values()] == [6, 6, 6]
+    span = {s: v.indices[-1] - v.indices[0] for s, v in views.items()}
+    assert 3 * span[0.5] < span[2.0] <= 4 * span[0.5] + 4  # four times the source time, up to frame rounding
+    assert policy.for_scene(1.0).start is None and policy.for_scene(2.0, ()).speed == 2.0
 
 
 def test_speed_changes_only_timestamps_with_a_fixed_frame_count():

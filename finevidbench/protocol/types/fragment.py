@@ -8,7 +8,7 @@ over frames whose measured inter-frame change shows the order (see `params["min_
 from __future__ import annotations
 
 import math
-from itertools import permutations
+from itertools import combinations, permutations
 from typing import Any
 
 import numpy as np
@@ -43,30 +43,59 @@ def _shown(ctx: VideoContext, positions: list[int]) -> tuple[int, ...]:
     return tuple(ctx.pool[p] for p in positions)
 
 
-@question_type
-class FrameCount(QuestionType):
-    """How many frames are given (SF2T Counting)."""
+def _distinct_moments(ctx: VideoContext, k: int, rng: np.random.Generator) -> list[int] | None:
+    """K pool positions, chronological, every two of which visibly differ (or None)."""
+    chosen: list[int] = []
+    for candidate in rng.permutation(len(ctx.pool)):
+        if all(ctx.change(int(candidate), c) >= MIN_CHANGE for c in chosen):
+            chosen.append(int(candidate))
+            if len(chosen) == k:
+                return sorted(chosen)
+    return None
 
-    name = "frame_count"
+
+@question_type
+class MomentCount(QuestionType):
+    """How many different moments a sequence with repeated frames shows (SF2T Counting, ours).
+
+    Counting the frames given would count inputs, not pixels: a prompt or a processor says how many
+    images arrive. Every item therefore shows the same number of frames, some of them repeats of
+    one moment, and asks how many different moments there are; the answer is visible only in
+    which frames look alike. Distinct moments differ pairwise (`min_change`), repeats are
+    identical frames, and the sequence is chronological, so repeats sit next to each other like a
+    held shot.
+    """
+
+    name = "moment_count"
     level = "fragment"
     answer_type = "integer"
-    template = "How many frames are shown?"
-    display_name = "Frame count"
-    description = "Count the frames of the given sequence (counts uniform over their range)."
-    params = {"per_video": 3, "count_range": (2, 9)}
+    template = "Some of these frames repeat the same moment. How many different moments do they show?"
+    display_name = "Moment count"
+    description = "Count the different moments among 8 frames with repeats (2 to 7, uniform)."
+    params = {"per_video": 3, "frames": 8, "count_range": (2, 7), "min_change": MIN_CHANGE, "order": "chronological"}
 
     def targets(self, ctx: VideoContext) -> range:
         low, high = self.params["count_range"]
         return range(low, high + 1)
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> int:
-        return len(question.frames)
+        return len(set(question.frames))
 
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
-        if len(ctx.pool) < target:
+        moments = _distinct_moments(ctx, int(target), rng)
+        if moments is None:
             return None
-        chosen = sorted(int(p) for p in rng.choice(len(ctx.pool), target, replace=False))
-        return Draft(prompt=self.full_prompt(self.template), answer=int(target), frames=_shown(ctx, chosen))
+        copies = np.ones(len(moments), dtype=int) + np.bincount(
+            rng.integers(len(moments), size=self.params["frames"] - len(moments)), minlength=len(moments)
+        )
+        shown = [position for position, n in zip(moments, copies, strict=True) for _ in range(n)]
+        smallest = min(ctx.change(a, b) for a, b in combinations(moments, 2))
+        return Draft(
+            prompt=self.full_prompt(self.template),
+            answer=int(target),
+            frames=_shown(ctx, shown),
+            evidence={"min_change": round(smallest, 3)},
+        )
 
 
 @question_type

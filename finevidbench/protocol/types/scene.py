@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -83,20 +85,41 @@ class Effect(_LabelChoice):
     params = {"options": 4, "distractors": "once per video"}
 
 
+def _common_multiple(ratios: list[Fraction]) -> int:
+    """The smallest window (in source frames, at the slowest speed) whose scaled copies are whole frames."""
+    return math.lcm(*(r.denominator for r in ratios))
+
+
 @question_type
 class Speed(QuestionType):
-    """Whether the clip plays at normal speed, slowed down or sped up (no label needed)."""
+    """Whether the clip plays at normal speed, slowed down or sped up (no label needed).
+
+    Every speed of one video shows a window of the clip lasting the same number of seconds once
+    played: twice as many source seconds at 2x, half as many at 0.5x. Duration, frame count and
+    timestamps are then the same at every speed, and only the motion per shown second tells the
+    speeds apart. Window starts are drawn at random, so neither end of the clip marks a speed.
+    """
 
     name = "speed"
     level = "scene"
     answer_type = "choice"
     template = "Is the video played at normal speed, slowed down, or sped up?"
     display_name = "Speed"
-    description = "Tell normal, slowed-down and sped-up playback apart (3 options)."
-    params = {"options": 3}
+    description = "Tell normal, slowed-down and sped-up playback apart (3 options, same shown length at every speed)."
+    params = {"options": 3, "coverage": 0.9, "min_shown_seconds": 1.0, "window": "same shown length at every speed"}
+
+    def window_frames(self, ctx: VideoContext) -> dict[float, int] | None:
+        """Source frames in each speed's window (the fastest covers `coverage` of the clip), or None if too short."""
+        slowest, fastest = min(ctx.speeds), max(ctx.speeds)
+        ratios = [Fraction(s / slowest).limit_denominator(100) for s in ctx.speeds]
+        step = _common_multiple(ratios)
+        base = math.floor(self.params["coverage"] * ctx.meta.frame_count * slowest / fastest / step) * step
+        if base < 2 or base / ctx.meta.fps / slowest < self.params["min_shown_seconds"]:
+            return None
+        return {s: int(base * r) for s, r in zip(ctx.speeds, ratios, strict=True)}
 
     def slots(self, ctx: VideoContext) -> int:
-        return len(ctx.speeds)
+        return len(ctx.speeds) if self.window_frames(ctx) else 0
 
     def targets(self, ctx: VideoContext) -> range:
         return range(self.params["options"])
@@ -109,4 +132,14 @@ class Speed(QuestionType):
         correct = speed_class(speed)
         distractors = [o for o in SPEED_OPTIONS if o != correct]
         options, letter = place_options(correct, distractors, target, rng)
-        return Draft(prompt=self.full_prompt(self.template, options), options=options, answer=letter, speed=speed)
+        length = self.window_frames(ctx)[speed]
+        first = int(rng.integers(ctx.meta.frame_count - length + 1))
+        fps = ctx.meta.fps
+        return Draft(
+            prompt=self.full_prompt(self.template, options),
+            options=options,
+            answer=letter,
+            speed=speed,
+            window=(first / fps, (first + length) / fps),
+            evidence={"shown_seconds": round(length / fps / speed, 6)},
+        )
