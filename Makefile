@@ -33,7 +33,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit leaderboard leaderboard-seeds bench bench-setup clean
+.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds bench bench-setup clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -98,6 +98,10 @@ savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, 
 submit: $(STAMP)  ## validate, rescore and package RESULTS (a run folder) as leaderboard/submissions/<slug>
 	@test -n "$(RESULTS)" || { echo "make submit: pass RESULTS=<run folder>, e.g. RESULTS=runs/random" >&2; exit 2; }
 	$(PY) -m leaderboard submit --results "$(RESULTS)" $(if $(META),--meta "$(META)") $(if $(FORCE),--force)
+
+submit-check: $(STAMP)  ## validate and rescore one submission folder SUB=leaderboard/submissions/<slug> (what CI runs on a pull request)
+	@test -n "$(SUB)" || { echo "make submit-check: pass SUB=<folder>, e.g. SUB=leaderboard/submissions/random-baseline" >&2; exit 2; }
+	$(PY) -m leaderboard check "$(SUB)"
 
 leaderboard-seeds: $(STAMP)  ## re-evaluate the reference baselines on the mini set and rewrite their submissions
 	$(PY) -m leaderboard seed

@@ -1,4 +1,4 @@
-"""`python -m leaderboard submit|build`: the commands behind `make submit` and `make leaderboard`."""
+"""`python -m leaderboard submit|check|build|seed`: behind `make submit`, `make submit-check`, `make leaderboard`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", default="site")
     build.add_argument("--questions", action="append", default=None, help="question set(s) ranked (default: mini)")
     sub.add_parser("seed", help="evaluate the reference baselines on the mini set and write their submissions")
+    check = sub.add_parser("check", help="validate and rescore one submission folder, one line per problem")
+    check.add_argument("folder", help="a folder under leaderboard/submissions/")
+    check.add_argument("--questions", action="append", default=None, help="question set(s) to rescore against")
     args = parser.parse_args(argv)
     sources = getattr(args, "questions", None) or ["mini"]
     try:
@@ -42,6 +45,15 @@ def main(argv: list[str] | None = None) -> int:
             for folder in seed_baselines():
                 print(f"seed submission written to {folder}")
             return 0
+        if args.command == "check":
+            from leaderboard.build import check_submission, question_sets
+
+            problems = check_submission(Path(args.folder), question_sets(sources))
+            for problem in problems:
+                print(f"leaderboard check: {problem}", file=sys.stderr)
+            if not problems:
+                print(f"ok: {args.folder} validates and rescores to its claims")
+            return 1 if problems else 0
         from leaderboard.build import build_site
 
         index, data = build_site(Path(args.submissions), Path(args.out), sources)

@@ -7,6 +7,7 @@ and models whose paired difference on the shared questions is not significant sh
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -34,6 +35,33 @@ def collect(submissions_dir: Path, sets: dict[str, QuestionSet]) -> tuple[list[S
         except SubmissionError as exc:
             rejected.append({"slug": folder.name, "reason": str(exc).replace(str(submissions_dir) + "/", "")})
     return accepted, rejected
+
+
+def check_submission(folder: Path, sets: dict[str, QuestionSet]) -> list[str]:
+    """What stops one submission folder from being ranked, one line per problem (empty: it would be ranked).
+
+    The same checks `make leaderboard` applies (schema, sizes, rescoring, claims), plus whether
+    another submission already holds the same model, revision and protocol version, or the very
+    same answers under another name.
+    """
+    folder = Path(folder)
+    try:
+        submission = rescore(load_submission(folder), folder, sets)
+    except SubmissionError as exc:
+        return [str(exc)]
+    answers = hashlib.sha256((folder / "samples.jsonl").read_bytes()).hexdigest()
+    problems = []
+    for other in sorted(p for p in folder.parent.iterdir() if p.is_dir() and p.name != folder.name):
+        try:
+            same_model = load_submission(other).identity == submission.identity
+        except SubmissionError:
+            continue  # a broken neighbour is its own problem, not this submission's
+        samples = other / "samples.jsonl"
+        same_answers = samples.is_file() and hashlib.sha256(samples.read_bytes()).hexdigest() == answers
+        if same_model or same_answers:
+            what = "the same model, revision and protocol version" if same_model else "the same answers"
+            problems.append(f"{folder}: {other.name} already holds {what} (fix: replace that folder, do not add one)")
+    return problems
 
 
 def deduplicate(submissions: list[Submission]) -> tuple[list[Submission], list[dict]]:

@@ -2,15 +2,18 @@
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from finevidbench.dataset import load_question_set
 from finevidbench.results import ModelInfo, build_results, score_predictions, write_results
-from leaderboard.build import build_site, collect, deduplicate, leaderboard_data, question_sets
+from leaderboard.build import build_site, check_submission, collect, deduplicate, leaderboard_data, question_sets
 from leaderboard.submission import SubmissionError, slugify
 from leaderboard.submit import SUBMISSIONS, metadata_template, submit
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +156,48 @@ def test_training_claims_must_match_the_adapters_run_record(board, tmp_path):
     meta.write_text(json.dumps(edited))
     with pytest.raises(SubmissionError, match=r"'training/seen_benchmark_videos' says False.*contaminated=True"):
         submit(run, None, ["mini"], into=board)
+
+
+def _make(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.slow(seconds=20)
+def test_make_submit_check_accepts_a_valid_submission_and_names_what_is_wrong_with_a_tampered_one(board):
+    ok = _make("submit-check", f"SUB={board / 'random-baseline'}")
+    assert ok.returncode == 0 and "ok:" in ok.stdout, ok.stderr[-2000:]
+    results_file = board / "random-baseline" / "results.json"
+    results = json.loads(results_file.read_text())
+    results["scores"]["by_type"]["speed"]["acc"] = 0.99
+    results_file.write_text(json.dumps(results))
+    bad = _make("submit-check", f"SUB={board / 'random-baseline'}")
+    assert bad.returncode != 0
+    lines = [line for line in bad.stderr.splitlines() if line.startswith("leaderboard check:")]
+    assert len(lines) == 1 and "claimed speed accuracy 0.9900 does not match" in lines[0], bad.stderr[-2000:]
+    missing = _make("submit-check")
+    assert missing.returncode == 2 and "pass SUB=" in missing.stderr
+
+
+def test_a_second_folder_for_the_same_model_is_a_problem_of_the_newcomer(board, sets):
+    copy = board / "random-baseline-again"
+    shutil.copytree(board / "random-baseline", copy)
+    meta = json.loads((copy / "submission.json").read_text())
+    meta["display_name"] = "Random baseline again"
+    (copy / "submission.json").write_text(json.dumps(meta))
+    problems = check_submission(copy, sets)
+    assert len(problems) == 1 and "random-baseline already holds the same answers" in problems[0]
+    assert check_submission(board / "most-frequent-answer-baseline", sets) == []
+
+
+def test_the_submission_workflow_is_valid_yaml_calling_only_make_targets_that_exist():
+    import re
+
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "leaderboard.yml").read_text())
+    assert {"check-submissions", "publish-site"} <= set(workflow["jobs"])
+    assert workflow[True]["pull_request"]["paths"] == ["leaderboard/submissions/**"]  # YAML reads `on:` as True
+    commands = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+    called = {m for command in commands for m in re.findall(r"\bmake ([a-z][a-z0-9-]*)", command)}
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
+    assert called == {"venv", "submit-check", "leaderboard"} and called <= targets
