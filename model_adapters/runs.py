@@ -1,17 +1,20 @@
 """What the fine-tuning commands (`make sf2t`, `make savi`) share.
 
 The demonstrations' tiny model, frame arguments from a recipe, evaluation through `make eval`'s
-runner, and the paired comparison of the two evaluations.
+runner, and the paired comparison of the evaluations (base, control, adapter).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
+from finevidbench.files import atomic_write_text
 from finevidbench.paths import cache_dir
 from finevidbench.results import read_predictions, score_predictions
 from finevidbench.scoring.compare import compare
@@ -77,14 +80,23 @@ def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str,
     ))  # fmt: skip
 
 
-def compare_runs(benchmark: QuestionSet, before: Path, after: Path) -> dict:
-    """Paired comparison of two evaluations' samples, rescored from their raw responses."""
-    runs = []
-    for folder in (before, after):
+def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: Path, run: dict) -> dict:
+    """Compare the arms' evaluations (rescored from their raw responses), write `out` and return it.
+
+    `arms` maps base / control / adapter to an evaluation folder, or to None for an arm that was
+    not run (the comparison then says so and gives no verdict). The one writer of comparison.json.
+    """
+    samples = {}
+    for name, folder in arms.items():
+        if folder is None:
+            samples[name] = None
+            continue
         predictions = read_predictions(folder / "samples.jsonl")
-        samples, _ = score_predictions(benchmark, predictions)
-        runs.append([s for s in samples if s.question_id in predictions])
-    return compare(*runs)
+        scored, _ = score_predictions(benchmark, predictions)
+        samples[name] = [s for s in scored if s.question_id in predictions]
+    comparison = {**compare(samples), "folders": {k: str(v) if v else None for k, v in arms.items()}, "run": run}
+    atomic_write_text(out, json.dumps(comparison, indent=1) + "\n")
+    return comparison
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,11 @@ Each iteration starts from the last adapter (the first from the base model) and 
 - `verifier` (ours): the model answers SF2T fragment items whose answers are known by
   construction; (known answer, its wrong answer) is a pair;
 then trains DPO (TRL's DPOTrainer, LoRA through PEFT). The pairs of iteration k are kept in
-OUT/iter_k/pairs.jsonl (TRL's preference format) and its adapter in OUT/iter_k/train/adapter. Finally
-the model is evaluated with and without the last adapter. With no --model it runs the CPU
+OUT/iter_k/pairs.jsonl (TRL's preference format) and its adapter in OUT/iter_k/train/adapter.
+Unless the recipe says `control: false`, a control replays the same iterations on the same pairs
+with uninformative visual input (another training video, random frames: finevidbench.sf2t.control)
+into OUT/iter_k/control/. Finally the base, the last control adapter and the last adapter are
+evaluated and compared (adapter - control is the verdict). With no --model it runs the CPU
 demonstration on a tiny random Qwen2.5-VL. Running the command again reuses finished iterations,
 resumes an interrupted one from its checkpoints and recomputes no finished answer.
 Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted (resumable).
@@ -23,7 +26,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,11 +35,17 @@ from tqdm.auto import tqdm
 
 from finevidbench.builder import find_videos
 from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
-from finevidbench.files import atomic_write_text
 from finevidbench.savi import QUESTION_KINDS, PreferencePair, Prompts, materially_different, read_pairs, write_pairs
 from finevidbench.savi import verifier_pairs as make_verifier_pairs
 from finevidbench.scoring.compare import format_comparison
-from finevidbench.sf2t import ContaminationError, build_training_set, check_videos
+from finevidbench.sf2t import (
+    ContaminationError,
+    build_training_set,
+    check_videos,
+    control_examples,
+    control_hash,
+    video_catalogue,
+)
 from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import Recipe, RecipeError, RunRecord, train
 from finevidbench.video import VideoError
@@ -190,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
         model_args = merged_copy(model, model_args, start, out / "start_model")  # the loop's base and reference
         base_args = join_args(model_args, frame_args)
-    adapter = None
+    adapter = control = None
     try:
         for iteration in range(1, int(config["iterations"]) + 1):
             record = _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set,
@@ -198,31 +206,39 @@ def run(args: argparse.Namespace) -> int:
             if record is None:
                 return fail(f"iteration {iteration} produced no preference pair (see {out / f'iter_{iteration}'})", 1)
             adapter = record.output
+        if recipe.control:
+            catalogue = video_catalogue(training_set, videos)
+            for iteration in range(1, int(config["iterations"]) + 1):
+                control = _control_iteration(iteration, model, base_args, control, device, recipe, catalogue,
+                                             out / f"iter_{iteration}").output  # fmt: skip
     except KeyboardInterrupt:
         return fail("interrupted; run the same command again to resume", 130)
     except (RecipeError, ValueError) as exc:
         return fail(str(exc))
     eval_args = base_args  # the frames the model was aligned with, as `make sf2t` does
-    for name, margs in (("eval_base", eval_args), ("eval_savi", f"{eval_args},adapter={adapter}")):
-        code = evaluate_into(out / name, model, margs, args.data, args.tasks, device, args.limit, args.gen_kwargs)
+    folders = {"base": out / "eval_base", "control": out / "eval_control" if control else None,
+               "adapter": out / "eval_savi"}  # fmt: skip
+    margs = {"base": eval_args, "control": f"{eval_args},adapter={control}",
+             "adapter": f"{eval_args},adapter={adapter}"}  # fmt: skip
+    for name, folder in folders.items():
+        if folder is None:
+            continue
+        code = evaluate_into(folder, model, margs[name], args.data, args.tasks, device, args.limit, args.gen_kwargs)
         if code:
-            return fail(f"the evaluation {name} failed", code)
-    comparison = compare_runs(benchmark, out / "eval_base", out / "eval_savi")
-    comparison["run"] = {"recipe": recipe.to_dict(), "settings": config, "contaminated": guard.contaminated,
-                         "model": model, "model_args": model_args, "adapter": adapter,
-                         "init_adapter": start}  # fmt: skip
-    atomic_write_text(out / "comparison.json", json.dumps(comparison, indent=1) + "\n")
-    baseline = f"the base with {start} merged in" if start else "without it"
-    print(f"\nSelf-alignment ({config['pairs']} pairs, {config['iterations']} iterations): with the last adapter "
-          f"against {baseline} on {args.data}\n{format_comparison(comparison)}")  # fmt: skip
+            return fail(f"the evaluation {folder.name} failed", code)
+    comparison = compare_runs(benchmark, folders, out / "comparison.json", run={
+        "recipe": recipe.to_dict(), "settings": config, "contaminated": guard.contaminated, "model": model,
+        "model_args": model_args, "adapter": adapter, "control_adapter": control, "init_adapter": start})  # fmt: skip
+    baseline = f"the base with {start} merged in" if start else "the base"
+    print(f"\nSelf-alignment ({config['pairs']} pairs, {config['iterations']} iterations) on {args.data}: "
+          f"{baseline}, the control (same pairs, uninformative frames) and the last adapter\n"
+          f"{format_comparison(comparison)}")  # fmt: skip
     print(f"comparison: {out / 'comparison.json'}")
     return 0
 
 
 def _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set, guard, out):
     """One round: pairs from the current model (kept on disk), then DPO from the last adapter."""
-    from model_adapters.training import load_for_training
-
     done = out / "train" / "adapter" / "finevidbench_run.json"
     if done.is_file():
         print(f"iteration {iteration}: done before ({done.parent})")
@@ -248,13 +264,7 @@ def _iteration(iteration, model, base_args, adapter, device, recipe, config, vid
     data = {"dataset_hash": hashlib.sha256(pairs_file.read_bytes()).hexdigest(), "n_pairs": len(pairs),
             "sources": sources, "pairs_file": str(pairs_file), "iteration": iteration, "guard": guard,
             "prompts": Prompts().to_dict(), "settings": config}  # fmt: skip
-    hook = load_for_training(model, base_args, device=device)
-    try:
-        record = train(hook, [p.example() for p in pairs], recipe, out / "train", data, kind="savi",
-                       preference=True, init_adapter=adapter)  # fmt: skip
-    finally:
-        del hook
-        gc.collect()
+    record = _dpo(model, base_args, device, [p.example() for p in pairs], recipe, out / "train", data, "savi", adapter)
     print(
         f"iteration {iteration}: {record.steps} DPO steps, loss {record.losses[0]['loss']:.3f} -> "
         f"{record.losses[-1]['loss']:.3f}"
@@ -262,6 +272,44 @@ def _iteration(iteration, model, base_args, adapter, device, recipe, config, vid
         else f"iteration {iteration}: {record.steps} steps"
     )
     return record
+
+
+def _control_iteration(iteration, model, base_args, control, device, recipe, catalogue, out) -> RunRecord:
+    """The control of one round: the round's own pairs, uninformative visual input, DPO from the last control.
+
+    The pairs are replayed rather than made by the control model, so that the control trains on the
+    same prompts and the same chosen and rejected answers as the adapter did.
+    """
+    pairs_file = out / "pairs.jsonl"
+    examples = control_examples([p.example() for p in read_pairs(pairs_file)], catalogue)
+    treated = RunRecord.read(out / "train")
+    data = {**treated.data, "dataset_hash": control_hash(treated.data["dataset_hash"], examples),
+            "control_of": treated.data["dataset_hash"]}  # fmt: skip
+    done = out / "control" / "adapter" / "finevidbench_run.json"
+    if done.is_file() and RunRecord.read(done.parent).data.get("dataset_hash") == data["dataset_hash"]:
+        print(f"control {iteration}: done before ({done.parent})")
+        return RunRecord.read(done.parent)
+    record = _dpo(model, base_args, device, examples, recipe, out / "control", data, "savi_control", control)
+    print(f"control {iteration}: {record.steps} DPO steps, loss {_loss_span(record)}")
+    return record
+
+
+def _dpo(model, base_args, device, examples, recipe, out, data, kind, init_adapter) -> RunRecord:
+    """DPO on `examples` into `out`, from `init_adapter` (None: a new adapter on the base)."""
+    from model_adapters.training import load_for_training
+
+    hook = load_for_training(model, base_args, device=device)
+    try:
+        return train(hook, examples, recipe, out, data, kind=kind, preference=True, init_adapter=init_adapter)
+    finally:
+        del hook
+        gc.collect()
+
+
+def _loss_span(record: RunRecord) -> str:
+    if not record.losses:
+        return "not logged"
+    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,9 +7,13 @@
 With no --model it runs the CPU demonstration: a tiny random Qwen2.5-VL (real architecture,
 built offline), trained on SF2T data from synthetic clips rendered with a seed of their own
 (the guard checks that none is a benchmark clip), evaluated on the mini set before and after.
-OUT holds data/ (the training set), train/ (checkpoints, loss.jsonl, adapter/, the run record),
-eval_base/ and eval_sf2t/ (results of `make eval`) and comparison.json. Running the same command
-again resumes training from the last checkpoint and reuses every finished answer.
+Unless the recipe says `control: false`, a control adapter is trained too: the same items,
+prompts, answers and recipe with uninformative frames (finevidbench.sf2t.control), so that
+adapter - control measures what the frames taught rather than the answer format.
+OUT holds data/ (the training set), train/ and control/ (checkpoints, loss.jsonl, adapter/, the
+run record), eval_base/, eval_control/ and eval_sf2t/ (results of `make eval`) and comparison.json.
+Running the same command again resumes training from the last checkpoint and reuses every
+finished answer.
 Exit codes: 0 done, 1 training or evaluation failed, 2 bad input, 130 interrupted (resumable).
 """
 
@@ -22,12 +26,18 @@ import sys
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSetError, load_question_set
-from finevidbench.files import atomic_write_text
 from finevidbench.protocol import get_type
 from finevidbench.scoring.compare import format_comparison
-from finevidbench.sf2t import ContaminationError, build_training_set, export_messages
+from finevidbench.sf2t import (
+    ContaminationError,
+    build_training_set,
+    control_examples,
+    control_hash,
+    export_messages,
+    video_catalogue,
+)
 from finevidbench.taskdocs import doc_of, doc_to_text
-from finevidbench.training import Recipe, RecipeError, RunRecord, main_process_first, train
+from finevidbench.training import RUN_KEYS, Recipe, RecipeError, RunRecord, main_process_first, train
 from finevidbench.video import VideoError
 from model_adapters import runs
 from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
@@ -88,47 +98,73 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         print(f"exported: {export_messages(training_set, args.export)}")
     full_args = join_args(model_args, policy_args(recipe.frames))
-    try:
-        record = _train(model, full_args, device, recipe, training_set, manifest, out / "train")
-    except KeyboardInterrupt:
-        return fail(f"interrupted; checkpoints are in {out / 'train' / 'checkpoints'} "
-                    "(run the same command again to resume)", 130)  # fmt: skip
-    except (RecipeError, ValueError) as exc:
-        return fail(str(exc))
-    print(f"trained: {record.steps} steps in {record.wall_time_s:.0f} s, loss {_loss_span(record)}, "
-          f"output {record.output}")  # fmt: skip
+    arms = ("train", "control") if recipe.control else ("train",)
+    records = {}
+    for arm in arms:
+        try:
+            records[arm] = _train(model, full_args, device, recipe, training_set, manifest, out / arm,
+                                  control=arm == "control")  # fmt: skip
+        except KeyboardInterrupt:
+            return fail(f"interrupted; checkpoints are in {out / arm / 'checkpoints'} "
+                        "(run the same command again to resume)", 130)  # fmt: skip
+        except (RecipeError, ValueError) as exc:
+            return fail(str(exc))
+        record = records[arm]
+        print(f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
+              f"{record.wall_time_s:.0f} s, loss {_loss_span(record)}, output {record.output}")  # fmt: skip
     if args.train_only:
         return 0
-    tuned_args = f"{full_args},adapter={record.output}" if recipe.method == "lora" else _full_args(full_args, record)
-    for name, margs in (("eval_base", full_args), ("eval_sf2t", tuned_args)):
-        code = evaluate_into(out / name, model, margs, args.data, args.tasks, device, args.limit, args.gen_kwargs)
+    folders = {"base": out / "eval_base", "control": out / "eval_control" if recipe.control else None,
+               "adapter": out / "eval_sf2t"}  # fmt: skip
+    margs = {"base": full_args, "adapter": _tuned_args(full_args, recipe, records["train"])}
+    if recipe.control:
+        margs["control"] = _tuned_args(full_args, recipe, records["control"])
+    for name, folder in folders.items():
+        if folder is None:
+            continue
+        code = evaluate_into(folder, model, margs[name], args.data, args.tasks, device, args.limit, args.gen_kwargs)
         if code:
-            return fail(f"the evaluation {name} failed", code)
-    comparison = compare_runs(benchmark, out / "eval_base", out / "eval_sf2t")
-    comparison["run"] = {"recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
-                         "model": model, "model_args": model_args}  # fmt: skip
-    atomic_write_text(out / "comparison.json", json.dumps(comparison, indent=1) + "\n")
-    print(f"\nSF2T: with the adapter against without it on {args.data}\n{format_comparison(comparison)}")
+            return fail(f"the evaluation {folder.name} failed", code)
+    record = records["train"]
+    comparison = compare_runs(benchmark, folders, out / "comparison.json", run={
+        "recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
+        "control_steps": records["control"].steps if recipe.control else None, "model": model,
+        "model_args": model_args})  # fmt: skip
+    print(f"\nSF2T on {args.data}: base, control (trained on uninformative frames) and adapter\n"
+          f"{format_comparison(comparison)}")  # fmt: skip
     print(f"comparison: {out / 'comparison.json'}")
     return 0
 
 
-def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path):
+def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path,
+           control: bool = False) -> RunRecord:  # fmt: skip
+    """Train the adapter, or with `control` the control adapter, into `out` (reused when done before)."""
     from finevidbench.training.record import RECORD_NAME
     from model_adapters.training import load_for_training
 
-    if (out / RECORD_NAME).is_file():  # finished before: no need to load the model again
-        record = RunRecord.read(out)
-        if record.recipe == recipe.to_dict() and record.data.get("dataset_hash") == training_set.dataset_hash:
-            return record
-    hook = load_for_training(model, model_args, device=device)
+    examples = examples_of(training_set)
     data = {"dataset_hash": training_set.dataset_hash, "n_items": len(training_set.questions),
             "counts": manifest["counts"], **manifest["sf2t"]}  # fmt: skip
+    if control:
+        examples = control_examples(examples, video_catalogue(training_set))
+        data = {**data, "dataset_hash": control_hash(training_set.dataset_hash, examples),
+                "control_of": training_set.dataset_hash}  # fmt: skip
+    if (out / RECORD_NAME).is_file():  # finished before: no need to load the model again
+        record = RunRecord.read(out)
+        trained_with = {k: v for k, v in record.recipe.items() if k not in RUN_KEYS}
+        if trained_with == recipe.training_dict() and record.data.get("dataset_hash") == data["dataset_hash"]:
+            return record
+    hook = load_for_training(model, model_args, device=device)
     try:
-        return train(hook, examples_of(training_set), recipe, out, data=data, kind="sf2t")
+        return train(hook, examples, recipe, out, data=data, kind="sf2t_control" if control else "sf2t")
     finally:
         del hook
         gc.collect()
+
+
+def _tuned_args(model_args: str, recipe: Recipe, record: RunRecord) -> str:
+    """Model arguments of a trained arm: the adapter on the base (LoRA), or the saved model (full)."""
+    return f"{model_args},adapter={record.output}" if recipe.method == "lora" else _full_args(model_args, record)
 
 
 def _full_args(model_args: str, record: RunRecord) -> str:

@@ -1,65 +1,145 @@
-"""Two runs of one question set, compared question by question (with and without an adapter).
+"""Evaluations of one question set, compared question by question: base, control and adapter arms.
 
-Each row is a paired difference (after - before) on the shared questions with a 95 % interval
-clustered by video, beside both accuracies and the chance level: a gain counts when its interval
-excludes zero, not when one accuracy merely reads higher than the other.
+Each row holds every arm's accuracy with its 95 % interval clustered by video, and paired
+differences between arms (e.g. adapter - control, adapter - base) on the questions every arm
+answered, each with a 95 % interval clustered by video. A difference counts when its interval
+excludes zero, not when one accuracy merely reads higher than another. A fine-tuned adapter is
+called helpful only for a type where the verdict contrast (adapter - control: the control was
+trained on the same items without informative frames) lies above zero; adapter - base also moves
+with the answer format, which the control learns too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from finevidbench.protocol import get_type
 from finevidbench.scoring.score import SampleResult
-from finevidbench.scoring.stats import paired_difference
+from finevidbench.scoring.stats import clustered_interval, paired_difference
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ARMS = ("base", "control", "adapter")
+"""The arms of a fine-tuning comparison: untrained, trained without informative frames, trained."""
+CONTRASTS: tuple[tuple[str, str], ...] = (("adapter", "control"), ("adapter", "base"))
+"""Paired differences reported, first minus second; the first is the verdict."""
 
 
-def _row(pairs: list[tuple[SampleResult, SampleResult]]) -> dict:
-    before = [b.correct for b, _ in pairs]
-    after = [a.correct for _, a in pairs]
-    diff = paired_difference(after, before, [b.video for b, _ in pairs])
+def contrast_name(contrast: tuple[str, str]) -> str:
+    """The key of a paired difference: `adapter-control`."""
+    return f"{contrast[0]}-{contrast[1]}"
+
+
+def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], contrasts) -> dict:
+    reference = next(samples for samples in arms.values() if samples is not None)
+    videos = [reference[i].video for i in ids]
+    scores = {name: [s[i].correct for i in ids] for name, s in arms.items() if s is not None}
+    accuracy = {}
+    for name, samples in arms.items():
+        if samples is None:
+            accuracy[name] = None
+            continue
+        interval = clustered_interval(scores[name], videos)
+        accuracy[name] = {
+            "accuracy": interval.mean,
+            "ci_low": interval.low,
+            "ci_high": interval.high,
+            "parse_fail": float(np.mean([samples[i].parse_failed for i in ids])),
+        }
+    diffs = {}
+    for first, second in contrasts:
+        if first not in scores or second not in scores:
+            diffs[contrast_name((first, second))] = None
+            continue
+        diff = paired_difference(scores[first], scores[second], videos)
+        diffs[contrast_name((first, second))] = {
+            "diff": diff.mean,
+            "ci_low": diff.low,
+            "ci_high": diff.high,
+            "significant": diff.significant,
+        }
     return {
-        "before": float(np.mean(before)),
-        "after": float(np.mean(after)),
-        "diff": diff.mean,
-        "ci_low": diff.low,
-        "ci_high": diff.high,
-        "significant": diff.significant,
-        "chance": float(np.mean([b.chance for b, _ in pairs])),
-        "parse_fail_before": float(np.mean([b.parse_failed for b, _ in pairs])),
-        "parse_fail_after": float(np.mean([a.parse_failed for _, a in pairs])),
-        "n": len(pairs),
+        "n": len(ids),
+        "n_videos": len(set(videos)),
+        "chance": float(np.mean([reference[i].chance for i in ids])),
+        "arms": accuracy,
+        "diffs": diffs,
     }
 
 
-def compare(before: Sequence[SampleResult], after: Sequence[SampleResult]) -> dict:
-    """Overall, per-level and per-type paired differences of `after` over `before`."""
-    by_id = {s.question_id: s for s in after}
-    pairs = [(b, by_id[b.question_id]) for b in before if b.question_id in by_id]
-    if not pairs:
-        raise ValueError("the two runs share no question")
+def compare(
+    arms: Mapping[str, Sequence[SampleResult] | None],
+    contrasts: Sequence[tuple[str, str]] = CONTRASTS,
+) -> dict:
+    """Overall, per-level and per-type accuracies of every arm and paired differences between arms.
+
+    `arms` maps a name to its scored samples, or to None for an arm that was not run (its
+    accuracies and every contrast it is in are then None, and there is no verdict). Rows pair
+    the questions every run arm answered. The first contrast is the verdict: `helpful` lists the
+    types whose difference there has an interval above zero (None when it could not be computed).
+    """
+    run = {name: {s.question_id: s for s in samples} for name, samples in arms.items() if samples is not None}
+    if not run:
+        raise ValueError("no arm to compare")
+    unknown = sorted({name for contrast in contrasts for name in contrast} - set(arms))
+    if unknown:
+        raise ValueError(f"contrasts name arms that are not given: {unknown}")
+    first = next(iter(run.values()))
+    ids = [i for i in first if all(i in samples for samples in run.values())]
+    if not ids:
+        raise ValueError("the runs share no question")
+    by_arm = {name: run.get(name) for name in arms}
+    reference = first
 
     def grouped(key: Callable[[SampleResult], str]) -> dict[str, dict]:
-        groups: dict[str, list] = {}
-        for pair in pairs:
-            groups.setdefault(key(pair[0]), []).append(pair)
-        return {name: _row(group) for name, group in groups.items()}
+        groups: dict[str, list[str]] = {}
+        for i in ids:
+            groups.setdefault(key(reference[i]), []).append(i)
+        return {name: _row(group, by_arm, contrasts) for name, group in groups.items()}
 
-    return {"overall": _row(pairs), "by_level": grouped(lambda s: s.level), "by_type": grouped(lambda s: s.type)}
+    by_type = grouped(lambda s: s.type)
+    verdict = contrast_name(contrasts[0]) if contrasts else None
+    computed = verdict is not None and all(name in run for name in contrasts[0])
+    return {
+        "arms": list(arms),
+        "missing": [name for name in arms if name not in run],
+        "contrasts": [contrast_name(c) for c in contrasts],
+        "verdict": verdict,
+        "helpful": sorted(t for t, row in by_type.items() if row["diffs"][verdict]["ci_low"] > 0) if computed else None,
+        "overall": _row(ids, by_arm, contrasts),
+        "by_level": grouped(lambda s: s.level),
+        "by_type": by_type,
+    }
+
+
+def _accuracy_cell(cell: dict | None) -> str:
+    return "missing" if cell is None else f"{cell['accuracy']:.3f} [{cell['ci_low']:.3f}, {cell['ci_high']:.3f}]"
+
+
+def _diff_cell(cell: dict | None) -> str:
+    if cell is None:
+        return "-"
+    mark = " *" if cell["significant"] else ""
+    return f"{cell['diff']:+.3f} [{cell['ci_low']:+.3f}, {cell['ci_high']:+.3f}]{mark}"
 
 
 def format_comparison(comparison: dict) -> str:
-    """One line per type, level and overall: before, after, the difference and its interval."""
-    header = f"{'':<22}{'before':>8}{'after':>8}{'diff':>8}  {'95% CI of diff':<18}{'chance':>7}{'n':>6}"
+    """One line per type, level and overall: each arm's accuracy and each paired difference, with intervals."""
+    arms, contrasts = comparison["arms"], comparison["contrasts"]
+    widths = {"name": 22, "arm": 22, "diff": 27}
+    header = (f"{'':<{widths['name']}}" + "".join(f"{a:<{widths['arm']}}" for a in arms)
+              + "".join(f"{c:<{widths['diff']}}" for c in contrasts) + f"{'chance':>7}{'n':>6}")  # fmt: skip
     lines = [header, "-" * len(header)]
 
     def line(name: str, row: dict) -> str:
-        ci = f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
-        mark = " *" if row["significant"] else ""
-        return (f"{name:<22}{row['before']:>8.3f}{row['after']:>8.3f}{row['diff']:>+8.3f}  {ci:<18}"
-                f"{row['chance']:>7.3f}{row['n']:>6}{mark}")  # fmt: skip
+        cells = [f"{name:<{widths['name']}}"]
+        cells += [f"{_accuracy_cell(row['arms'][a]):<{widths['arm']}}" for a in arms]
+        cells += [f"{_diff_cell(row['diffs'][c]):<{widths['diff']}}" for c in contrasts]
+        return "".join(cells) + f"{row['chance']:>7.3f}{row['n']:>6}"
 
     for level in ("scene", "fragment"):
         for name, row in comparison["by_type"].items():
@@ -67,5 +147,70 @@ def format_comparison(comparison: dict) -> str:
                 lines.append(line(f"  {name}", row))
         if level in comparison["by_level"]:
             lines.append(line(f"{level} level", comparison["by_level"][level]))
-    lines += ["-" * len(header), line("overall", comparison["overall"]), "* the interval excludes zero"]
+    lines += ["-" * len(header), line("overall", comparison["overall"])]
+    lines.append("accuracy [95% CI], difference [95% CI], both clustered by video; * the interval excludes zero")
+    verdict = comparison["verdict"]
+    if verdict is None:
+        pass
+    elif comparison["helpful"] is None:
+        missing = ", ".join(comparison["missing"]) or "an arm"
+        lines.append(f"{missing}: missing, so no verdict: {verdict} cannot be computed, and a gain over the base "
+                     "may be the answer format alone")  # fmt: skip
+    elif comparison["helpful"]:
+        # the verdict's first arm (arm names may themselves hold "-")
+        treated = next(a for a in arms if verdict.startswith(f"{a}-") and verdict[len(a) + 1 :] in arms)
+        names = [name if comparison["by_type"][name]["arms"][treated]["ci_low"] > comparison["by_type"][name]["chance"]
+                 else f"{name} ({treated} not above chance)" for name in comparison["helpful"]]  # fmt: skip
+        lines.append(f"helpful ({verdict} above zero) for: {', '.join(names)}")
+    else:
+        lines.append(f"helpful for no type: no {verdict} interval lies above zero")
     return "\n".join(lines)
+
+
+def comparison_frame(comparison: dict) -> pd.DataFrame:
+    """`compare`'s result as a table, one row per type, level and overall.
+
+    Columns: group, name, n, n_videos, chance, then `<arm>_acc|ci_low|ci_high|parse_fail` per arm
+    and `<contrast>_diff|ci_low|ci_high|significant` per contrast (empty for a missing arm).
+    """
+    import pandas as pd
+
+    arm_keys = {"acc": "accuracy", "ci_low": "ci_low", "ci_high": "ci_high", "parse_fail": "parse_fail"}
+    diff_keys = {"diff": "diff", "ci_low": "ci_low", "ci_high": "ci_high", "significant": "significant"}
+
+    def row(group: str, name: str, entry: dict) -> dict:
+        record = {"group": group, "name": name, **{k: entry[k] for k in ("n", "n_videos", "chance")}}
+        for arm in comparison["arms"]:
+            cell = entry["arms"][arm] or {}
+            record |= {f"{arm}_{column}": cell.get(key) for column, key in arm_keys.items()}
+        for contrast in comparison["contrasts"]:
+            cell = entry["diffs"][contrast] or {}
+            record |= {f"{contrast}_{column}": cell.get(key) for column, key in diff_keys.items()}
+        return record
+
+    rows = [row("type", name, entry) for name, entry in comparison["by_type"].items()]
+    rows += [row("level", name, entry) for name, entry in comparison["by_level"].items()]
+    rows.append(row("overall", "overall", comparison["overall"]))
+    return pd.DataFrame(rows)
+
+
+def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = None) -> str:
+    """The table a reader wants: accuracy [interval] per arm, difference [interval] per contrast.
+
+    `headers` renames columns (arm or contrast keys) for display.
+    """
+    import pandas as pd
+
+    frame = comparison_frame(comparison)
+    shown = pd.DataFrame({"": frame["name"], "n": frame["n"], "chance": frame["chance"].map("{:.3f}".format)})
+    for arm in comparison["arms"]:
+        shown[arm] = [_accuracy_cell(e["arms"][arm]) for e in _entries(comparison)]
+    for contrast in comparison["contrasts"]:
+        shown[contrast] = [_diff_cell(e["diffs"][contrast]) for e in _entries(comparison)]
+    note = "\n\naccuracy [95% CI], difference [95% CI], both clustered by video; * the interval excludes zero\n"
+    return shown.rename(columns=dict(headers or {})).to_markdown(index=False) + note
+
+
+def _entries(comparison: dict) -> list[dict]:
+    """The rows of `comparison_frame`, in its order."""
+    return [*comparison["by_type"].values(), *comparison["by_level"].values(), comparison["overall"]]

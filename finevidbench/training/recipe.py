@@ -17,6 +17,9 @@ import yaml
 
 PARTS = ("language_model", "projector", "vision_tower")
 METHODS = ("lora", "full")
+RUN_KEYS = ("control",)
+"""Keys that choose which runs happen, not what one training run does: left out of the inputs a
+checkpoint is resumed against, so `control=false` on a second call still resumes the adapter."""
 
 
 class RecipeError(ValueError):
@@ -64,6 +67,9 @@ class Recipe:
     """Seed of the training-set build (the benchmark's mini set uses 0)."""
     deepspeed: str | None = None
     """A DeepSpeed config file for multi-GPU runs under `accelerate launch` (model_adapters/recipes/)."""
+    control: bool = True
+    """Also train a control adapter (same items, prompts, answers and recipe, uninformative frames) and
+    evaluate it: without it, a gain over the base cannot be told apart from learning the answer format."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Method-specific settings (self-alignment: beta, iterations, ...)."""
 
@@ -80,6 +86,8 @@ class Recipe:
             raise RecipeError("learning_rate must be positive, and epochs or max_steps must allow a step")
         if str(self.bf16).lower() not in ("auto", "true", "false"):
             raise RecipeError(f"bf16: {self.bf16!r} must be auto, true or false")
+        if not isinstance(self.control, bool):
+            raise RecipeError(f"control: {self.control!r} must be true or false")
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "recipe") -> Recipe:
@@ -133,6 +141,10 @@ class Recipe:
     def to_dict(self) -> dict:
         """Plain JSON/YAML types (tuples as lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def training_dict(self) -> dict:
+        """`to_dict` without the run-choice keys (RUN_KEYS): what a checkpoint must have been trained with."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUN_KEYS}
 
     def use_bf16(self, cuda_bf16: bool) -> bool:
         """Whether this run trains in bf16 on a device that does (`cuda_bf16`) or does not support it."""

@@ -21,7 +21,7 @@ class RunRecord:
     """One training run (SF2T or self-alignment)."""
 
     kind: str
-    """`sf2t` or `savi`."""
+    """`sf2t` or `savi`; `sf2t_control` / `savi_control` for a control adapter (uninformative frames)."""
     recipe: dict
     base_model: dict
     """Adapter name, pretrained path or hub id, revision."""

@@ -165,7 +165,7 @@ def train(
     out = Path(out)
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    _check_same_inputs(out, {"recipe": recipe.to_dict(), "data_hash": data.get("dataset_hash"),
+    _check_same_inputs(out, {"recipe": recipe.training_dict(), "data_hash": data.get("dataset_hash"),
                              "base_model": hook.base_info(), "init_adapter": str(init_adapter or "")})  # fmt: skip
     if (out / RECORD_NAME).is_file():  # finished before with these very inputs
         return RunRecord.read(out)

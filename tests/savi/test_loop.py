@@ -1,4 +1,4 @@
-"""The self-alignment loop end to end on a tiny model: pairs, DPO, iterations, reload, resume."""
+"""The self-alignment loop end to end on a tiny model: pairs, DPO, iterations, control, reload, resume."""
 
 import json
 
@@ -37,7 +37,7 @@ def _main(tmp_path, tiny, corpus, *extra: str) -> int:
     ])  # fmt: skip
 
 
-@pytest.mark.slow(seconds=30)
+@pytest.mark.slow(seconds=45)
 def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     assert _main(tmp_path, tiny, train_corpus) == 0
     run = tmp_path / "run"
@@ -56,10 +56,31 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     inputs = json.loads((run / "iter_2" / "train" / "run_inputs.json").read_text())
     assert inputs["init_adapter"] == records[0].output
     assert records[1].data["iteration"] == 2
+    # the control replays each iteration's own pairs (same count, same recipe) from the last control
+    controls = [RunRecord.read(run / f"iter_{i}" / "control") for i in (1, 2)]
+    for record, control in zip(records, controls, strict=True):
+        assert control.kind == "savi_control" and control.steps == record.steps
+        assert control.data["control_of"] == record.data["dataset_hash"] != control.data["dataset_hash"]
+        assert control.data["n_pairs"] == record.data["n_pairs"]
+    inputs = json.loads((run / "iter_2" / "control" / "run_inputs.json").read_text())
+    assert inputs["init_adapter"] == controls[0].output
     comparison = json.loads((run / "comparison.json").read_text())
     assert comparison["run"]["adapter"] == records[1].output
+    assert comparison["run"]["control_adapter"] == controls[1].output
+    assert comparison["arms"] == ["base", "control", "adapter"] and comparison["missing"] == []
+    assert isinstance(comparison["helpful"], list)
+    for row in [comparison["overall"], *comparison["by_level"].values(), *comparison["by_type"].values()]:
+        assert set(row["arms"]) == {"base", "control", "adapter"}
+        for cell in row["arms"].values():
+            assert cell["ci_low"] <= cell["accuracy"] <= cell["ci_high"]
+        for diff in row["diffs"].values():
+            assert diff["ci_low"] <= diff["diff"] <= diff["ci_high"]
+    for name in ("eval_base", "eval_control", "eval_savi"):
+        assert (run / name / "results.json").is_file()
+    results = json.loads((run / "eval_control" / "results.json").read_text())
+    assert results["model"]["adapter"]["training"]["kind"] == "savi_control"
     out = capsys.readouterr().out
-    assert "Self-alignment (mixed pairs, 2 iterations)" in out
+    assert "Self-alignment (mixed pairs, 2 iterations)" in out and "adapter-control" in out
 
     # the adapter reloads through adapter= and changes the model's answers
     from model_adapters.families import Qwen2_5VL
@@ -74,7 +95,8 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     assert _main(tmp_path, tiny, train_corpus) == 0
     out = capsys.readouterr().out
     assert "iteration 1: done before" in out and "iteration 2: done before" in out
-    assert "0 computed" in out
+    assert "control 1: done before" in out and "control 2: done before" in out
+    assert out.count("answers: 0 computed") == 3
 
 
 def test_preference_batches_put_chosen_rows_first(tmp_path, tiny, training_set):

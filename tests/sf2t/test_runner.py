@@ -1,5 +1,6 @@
 """`make sf2t` as a command: one clear line (exit 2) for bad input; 2 processes train data-parallel."""
 
+import json
 import shutil
 
 import pytest
@@ -55,7 +56,6 @@ def test_corrupt_training_video_is_named(tmp_path, capsys, train_corpus):
 @pytest.mark.slow(seconds=30)
 def test_two_processes_train_data_parallel(tmp_path, train_corpus):
     """torchrun with 2 CPU processes (gloo): one builds the data, both train one model on halves of each batch."""
-    import json
     import os
     import subprocess
     import sys
@@ -63,7 +63,7 @@ def test_two_processes_train_data_parallel(tmp_path, train_corpus):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29561",
                "-m", "model_adapters.sf2t", "--train-only", "--videos", str(train_corpus / "videos"),
-               "--out", str(out), "--set", "max_steps=4,save_steps=2,logging_steps=1"]  # fmt: skip
+               "--out", str(out), "--set", "max_steps=4,save_steps=2,logging_steps=1,control=false"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("trained: 4 steps") == 2  # both ranks finished the same 4 steps
@@ -72,3 +72,33 @@ def test_two_processes_train_data_parallel(tmp_path, train_corpus):
     single_process_epochs = 4 * 8 / n_items  # the demo recipe's batch of 8 on one process
     assert record["epochs"] == pytest.approx(2 * single_process_epochs, rel=0.2)
     assert (out / "train" / "adapter" / "adapter_config.json").is_file()
+
+
+@pytest.mark.slow(seconds=40)
+def test_control_can_be_skipped_and_added_later(tmp_path, train_corpus, capsys):
+    """control=false: no control arm and no verdict; control=true later trains only the control."""
+    out = tmp_path / "run"
+
+    def run(control: str) -> dict:
+        argv = ["--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
+                "--out", str(out), "--set", f"max_steps=3,save_steps=3,logging_steps=1,control={control}",
+                "--tasks", "finevidbench_fragment", "--limit", "2"]  # fmt: skip
+        assert sf2t.main(argv) == 0
+        return json.loads((out / "comparison.json").read_text())
+
+    without = run("false")
+    assert not (out / "control").exists() and not (out / "eval_control").exists()
+    assert without["missing"] == ["control"] and without["helpful"] is None
+    assert without["overall"]["arms"]["control"] is None and without["overall"]["diffs"]["adapter-control"] is None
+    assert without["overall"]["diffs"]["adapter-base"] is not None
+    printed = capsys.readouterr().out
+    assert "control: missing, so no verdict" in printed and "helpful" not in printed
+    trained = (out / "train" / "finevidbench_run.json").read_text()
+
+    with_control = run("true")
+    assert (out / "train" / "finevidbench_run.json").read_text() == trained  # the adapter is reused, not retrained
+    control = json.loads((out / "control" / "finevidbench_run.json").read_text())
+    assert control["kind"] == "sf2t_control" and control["steps"] == 3
+    assert with_control["missing"] == [] and isinstance(with_control["helpful"], list)
+    assert with_control["overall"]["arms"]["control"]["accuracy"] is not None
+    assert "trained the control: 3 steps" in capsys.readouterr().out

@@ -177,6 +177,22 @@ def test_full_fine_tuning_trains_only_the_chosen_part(tiny, examples, training_s
     assert record.trainable_parameters < record.total_parameters
 
 
+def test_vision_demo_recipe_trains_the_vision_tower_and_projector_in_full(tiny, examples, training_set, tmp_path):
+    from transformers import AutoModelForImageTextToText
+
+    recipe = load_recipe(RECIPES / "sf2t_demo_tiny_vision.yaml")
+    assert recipe.method == "full" and {"vision_tower", "projector"} <= set(recipe.train)
+    pretrained = tiny("qwen2_5_vl")
+    short = recipe.override("max_steps=1,logging_steps=1,save_steps=1,warmup_ratio=0")  # no zero-rate first step
+    train(load_for_training("fvb_qwen2_5_vl", f"pretrained={pretrained}"), examples[:8], short, tmp_path,
+          {"dataset_hash": training_set.dataset_hash}, progress=False)  # fmt: skip
+    before = AutoModelForImageTextToText.from_pretrained(pretrained).state_dict()
+    after = AutoModelForImageTextToText.from_pretrained(tmp_path / "model").state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(".visual.blocks." in k for k in changed) and any(".visual.merger." in k for k in changed)
+    assert any(".language_model." in k for k in changed)
+
+
 def test_self_alignment_recipes_of_every_family_load():
     for family in FAMILIES:
         recipe = load_recipe(RECIPES / f"savi_{family}.yaml")
