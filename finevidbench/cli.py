@@ -176,6 +176,47 @@ def _score(parser: argparse.ArgumentParser):
     return run
 
 
+@command("compare")
+def _compare(parser: argparse.ArgumentParser):
+    """Compare runs of one question set question by question: each against the first, with intervals."""
+    parser.add_argument(
+        "runs", nargs="+", metavar="RUN", help="run folders written by make eval (the first is the reference)"
+    )
+    parser.add_argument("--out", default=".", help="folder for comparison.csv and comparison.md (default: here)")
+
+    def run(args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from finevidbench.files import atomic_write_text
+        from finevidbench.results import PredictionsError, read_results, read_samples, run_folder
+        from finevidbench.scoring.compare import compare, comparison_frame, comparison_markdown, contrast_name
+
+        if len(args.runs) < 2:
+            return _fail("compare", "give at least two run folders (fix: finevidbench compare RUN_A RUN_B)")
+        try:
+            folders = [run_folder(r) for r in args.runs]
+            hashes = {read_results(f / "results.json")["dataset_hash"] for f in folders}
+            if len(hashes) > 1:
+                return _fail("compare", "the runs answered different question sets (dataset hashes differ)")
+            names = [f.name if [g.name for g in folders].count(f.name) == 1 else f"{f.name}#{i}"
+                     for i, f in enumerate(folders)]  # fmt: skip
+            arms = {name: read_samples(folder) for name, folder in zip(names, folders, strict=True)}
+            contrasts = [(name, names[0]) for name in names[1:]]
+            comparison = compare(arms, contrasts)
+        except (PredictionsError, ValueError) as exc:
+            return _fail("compare", str(exc))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "comparison.csv", comparison_frame(comparison).to_csv(index=False))
+        markdown = comparison_markdown(comparison, {contrast_name(c): f"{c[0]} − {c[1]}" for c in contrasts})
+        atomic_write_text(out / "comparison.md", markdown)
+        print(markdown)
+        print(f"written: {out / 'comparison.csv'}, {out / 'comparison.md'}")
+        return 0
+
+    return run
+
+
 @command("tasks")
 def _tasks(parser: argparse.ArgumentParser):
     """Write the lmms-eval task YAMLs generated from the registry (tasks/finevidbench)."""

@@ -15,13 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.files import atomic_write_text
 from finevidbench.scoring.extract import EXTRACTOR_VERSION
 from finevidbench.scoring.score import SampleResult, aggregate, score_sample
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SCHEMA_VERSION = 1
+RUN_COLUMNS = ("run", "model", "adapter", "frame_policy", "protocol_version")
+TYPE_COLUMNS = ("type", "level", "n", "acc", "ci_low", "ci_high", "parse_fail_rate", "chance")
 TRACKED_PACKAGES = ("finevidbench", "lmms_eval", "transformers", "torch", "peft", "av", "decord", "numpy")
 
 
@@ -123,6 +129,60 @@ def read_results(path: str | Path) -> dict:
     results = json.loads(Path(path).read_text(encoding="utf-8"))
     jsonschema.validate(results, schema())
     return results
+
+
+def run_folder(path: str | Path) -> Path:
+    """The folder of a run given as the folder or as its results.json, checked to hold both files."""
+    path = Path(path)
+    folder = path.parent if path.name == "results.json" else path
+    for name in ("results.json", "samples.jsonl"):
+        if not (folder / name).is_file():
+            raise PredictionsError(f"{folder}: no {name} (fix: pass a run folder written by make eval)")
+    return folder
+
+
+def read_samples(path: str | Path) -> list[SampleResult]:
+    """The scored samples of a samples.jsonl (or of a run folder)."""
+    path = Path(path)
+    path = run_folder(path) / "samples.jsonl" if path.is_dir() else path
+    samples = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    samples.append(SampleResult.from_dict(json.loads(line)))
+                except (json.JSONDecodeError, TypeError) as exc:
+                    raise PredictionsError(f"{path}:{line_no}: not a samples.jsonl record ({exc})") from None
+    return samples
+
+
+def results_frame(runs: Sequence[str | Path]) -> pd.DataFrame:
+    """One row per run and question type: the table every comparison and the leaderboard start from.
+
+    Columns: run, model, adapter, frame_policy, protocol_version, type, level, n, acc, ci_low,
+    ci_high, parse_fail_rate, chance.
+    """
+    import pandas as pd
+
+    from finevidbench.protocol import get_type
+    from finevidbench.video import FramePolicy
+
+    rows = []
+    for run in runs:
+        folder = run_folder(run)
+        results = read_results(folder / "results.json")
+        model = results["model"]
+        common = {
+            "run": folder.name,
+            "model": model["name"],
+            "adapter": (model.get("adapter") or {}).get("path"),
+            "frame_policy": str(FramePolicy.parse(results["frame_policy"])) if results.get("frame_policy") else None,
+            "protocol_version": results["protocol_version"],
+        }
+        for name, entry in sorted(results["scores"]["by_type"].items()):
+            figures = {k: entry[k] for k in ("n", "acc", "ci_low", "ci_high", "parse_fail_rate", "chance")}
+            rows.append({**common, "type": name, "level": get_type(name).level, **figures})
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *TYPE_COLUMNS])
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:

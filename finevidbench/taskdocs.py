@@ -143,8 +143,4 @@ def mean_correct(items: list[dict]) -> float:
 
 def sample_from_record(record: dict) -> SampleResult:
     """Rebuild a SampleResult from the dict `process_result` returned."""
-    fields = {k: v for k, v in record.items() if k != "parse_failed"}
-    if isinstance(fields.get("parsed"), list):
-        fields["parsed"] = tuple(fields["parsed"])
-    fields["frames"] = tuple(fields["frames"]) if fields.get("frames") is not None else None
-    return SampleResult(**fields)
+    return SampleResult.from_dict(record)

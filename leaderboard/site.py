@@ -9,16 +9,18 @@ drawn from numbers computed here.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -339,29 +341,34 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_CSV_FORMULA_START) else text
 
 
-def _write_csv(path: Path, entries: list[dict], types: list[dict]) -> None:
+def leaderboard_frame(entries: list[dict], types: list[dict]) -> pd.DataFrame:
+    """The ranked board as a table, one row per entry (the CSV download is this frame)."""
+    import pandas as pd
+
     names = [t.get("name") for t in types]
+    rows = []
+    for e in entries:
+        scores = e.get("scores") or {}
+        training = e.get("training") or {}
+
+        def acc(key: str, field: str = "acc", scores: dict = scores) -> Any:
+            value = (scores.get(key) or {}).get(field)
+            return float(value) if _is_number(value) else None
+
+        row = {key: e.get(key) for key in ("rank", "tier", "slug", "display_name", "status")}
+        row |= {"baseline": bool(e.get("baseline")), "overall_acc": acc("overall")}
+        row |= {"overall_ci_low": acc("overall", "ci_low"), "overall_ci_high": acc("overall", "ci_high")}
+        row |= {"scene_acc": acc("scene"), "fragment_acc": acc("fragment")} | {f"{n}_acc": acc(n) for n in names}
+        row |= {"speed_consistency": _mean_acc(e.get("speed_consistency")), "frames": e.get("frame_policy")}
+        row |= {"parameters": (e.get("model") or {}).get("parameters")}
+        row |= {"sf2t": bool(training.get("sf2t")), "fine_tuned": bool(training.get("fine_tuned"))}
+        rows.append(row)
     header = ["rank", "tier", "slug", "display_name", "status", "baseline"]
     header += ["overall_acc", "overall_ci_low", "overall_ci_high", "scene_acc", "fragment_acc"]
     header += [f"{n}_acc" for n in names] + ["speed_consistency", "frames", "parameters", "sf2t", "fine_tuned"]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        for e in entries:
-            scores = e.get("scores") or {}
-            training = e.get("training") or {}
+    return pd.DataFrame(rows, columns=header, dtype=object)
 
-            def acc(key: str, field: str = "acc", scores: dict = scores) -> Any:
-                value = (scores.get(key) or {}).get(field)
-                return float(value) if _is_number(value) else None
 
-            row = [e.get("rank"), e.get("tier"), e.get("slug"), e.get("display_name"), e.get("status")]
-            row += [bool(e.get("baseline")), acc("overall"), acc("overall", "ci_low"), acc("overall", "ci_high")]
-            row += [acc("scene"), acc("fragment")] + [acc(n) for n in names]
-            row += [
-                _mean_acc(e.get("speed_consistency")),
-                e.get("frame_policy"),
-                (e.get("model") or {}).get("parameters"),
-            ]
-            row += [bool(training.get("sf2t")), bool(training.get("fine_tuned"))]
-            writer.writerow([_csv_cell(v) for v in row])
+def _write_csv(path: Path, entries: list[dict], types: list[dict]) -> None:
+    frame = leaderboard_frame(entries, types)
+    frame.map(_csv_cell).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8")

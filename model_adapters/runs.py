@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +97,31 @@ def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: P
     comparison = {**compare(samples), "folders": {k: str(v) if v else None for k, v in arms.items()}, "run": run}
     atomic_write_text(out, json.dumps(comparison, indent=1) + "\n")
     return comparison
+
+
+def read_losses(folders: Sequence[Path]) -> list[dict]:
+    """The loss records (`loss.jsonl`) of consecutive training folders, steps continued across them."""
+    records, offset = [], 0
+    for folder in folders:
+        path = Path(folder) / "loss.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        steps = [json.loads(line) for line in lines if line.strip()]
+        records += [{**r, "step": r["step"] + offset} for r in steps]
+        offset = records[-1]["step"] if records else offset
+    return records
+
+
+def report(out: Path, comparison: dict, trained: Mapping[str, Sequence[Path]]) -> str:
+    """Write the run's charts and TensorBoard accuracies; the line that tells the reader where they are.
+
+    `trained` maps an arm (adapter, control) to its training folders, in training order.
+    """
+    from finevidbench.training.report import write_run_report
+
+    losses = {arm: read_losses(folders) for arm, folders in trained.items()}
+    written = write_run_report(out, comparison, losses)
+    charts = ", ".join(str(p) for p in written if p.suffix == ".png")
+    return f"charts: {charts}\nTensorBoard (loss, learning rate, accuracies): tensorboard --logdir {out}"
 
 
 @dataclass(frozen=True)

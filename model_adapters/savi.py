@@ -234,6 +234,11 @@ def run(args: argparse.Namespace) -> int:
           f"{baseline}, the control (same pairs, uninformative frames) and the last adapter\n"
           f"{format_comparison(comparison)}")  # fmt: skip
     print(f"comparison: {out / 'comparison.json'}")
+    iterations = range(1, int(config["iterations"]) + 1)
+    trained = {"adapter": [out / f"iter_{k}" / "train" for k in iterations]}
+    if control:
+        trained["control"] = [out / f"iter_{k}" / "control" for k in iterations]
+    print(runs.report(out, comparison, trained))
     return 0
 
 

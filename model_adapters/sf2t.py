@@ -133,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nSF2T on {args.data}: base, control (trained on uninformative frames) and adapter\n"
           f"{format_comparison(comparison)}")  # fmt: skip
     print(f"comparison: {out / 'comparison.json'}")
+    trained = {"adapter": [out / "train"], **({"control": [out / "control"]} if recipe.control else {})}
+    print(runs.report(out, comparison, trained))
     return 0
 
 

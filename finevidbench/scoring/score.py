@@ -47,6 +47,15 @@ class SampleResult:
         """True when the extractor could not read an answer."""
         return self.parsed is None
 
+    @classmethod
+    def from_dict(cls, record: dict) -> SampleResult:
+        """A sample from its samples.jsonl record (or the dict lmms-eval logged for it)."""
+        fields = {k: v for k, v in record.items() if k != "parse_failed"}
+        if isinstance(fields.get("parsed"), list):
+            fields["parsed"] = tuple(fields["parsed"])
+        fields["frames"] = tuple(fields["frames"]) if fields.get("frames") is not None else None
+        return cls(**fields)
+
     def to_dict(self) -> dict:
         """The samples.jsonl record."""
         record = asdict(self)

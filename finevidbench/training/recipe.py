@@ -17,9 +17,11 @@ import yaml
 
 PARTS = ("language_model", "projector", "vision_tower")
 METHODS = ("lora", "full")
-RUN_KEYS = ("control",)
-"""Keys that choose which runs happen, not what one training run does: left out of the inputs a
-checkpoint is resumed against, so `control=false` on a second call still resumes the adapter."""
+RUN_KEYS = ("control", "report_to")
+"""Keys that choose which runs happen and where they report, not what one training run does: left
+out of the inputs a checkpoint is resumed against, so `control=false` on a second call still
+resumes the adapter."""
+REPORTERS = ("auto", "tensorboard", "wandb", "none")
 
 
 class RecipeError(ValueError):
@@ -70,6 +72,9 @@ class Recipe:
     control: bool = True
     """Also train a control adapter (same items, prompts, answers and recipe, uninformative frames) and
     evaluate it: without it, a gain over the base cannot be told apart from learning the answer format."""
+    report_to: str = "auto"
+    """Where the Trainer logs loss and learning rate: `tensorboard` (event files in `<run>/tensorboard`,
+    `tensorboard --logdir OUT`), `wandb`, `none`; `auto`: TensorBoard when installed (the train extra)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Method-specific settings (self-alignment: beta, iterations, ...)."""
 
@@ -86,8 +91,18 @@ class Recipe:
             raise RecipeError("learning_rate must be positive, and epochs or max_steps must allow a step")
         if str(self.bf16).lower() not in ("auto", "true", "false"):
             raise RecipeError(f"bf16: {self.bf16!r} must be auto, true or false")
+        if self.report_to not in REPORTERS:
+            raise RecipeError(f"report_to: {self.report_to!r} is not one of {REPORTERS}")
         if not isinstance(self.control, bool):
             raise RecipeError(f"control: {self.control!r} must be true or false")
+
+    def reporter(self) -> str:
+        """`report_to` with `auto` resolved: tensorboard when it can be imported, else none."""
+        if self.report_to != "auto":
+            return self.report_to
+        from importlib.util import find_spec
+
+        return "tensorboard" if find_spec("tensorboard") else "none"
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "recipe") -> Recipe:

@@ -173,7 +173,8 @@ def train(
     cuda = torch.cuda.is_available()
     bf16 = recipe.use_bf16(cuda and torch.cuda.is_bf16_supported())
     common = _arguments(recipe, checkpoints, progress, bf16, cuda)
-    loggers = [_loss_logger(out / "loss.jsonl"), *callbacks]
+    common["report_to"], reporting = _reporting(recipe, out)
+    loggers = [_loss_logger(out / "loss.jsonl"), *reporting, *callbacks]
     if preference:
         trainer = _dpo_trainer(hook, examples, recipe, common, loggers, init_adapter)
     else:
@@ -201,6 +202,18 @@ def train(
     if trainer.is_world_process_zero():
         record.write(out, target)
     return record
+
+
+def _reporting(recipe: Recipe, out: Path) -> tuple[list[str], list]:
+    """The Trainer's `report_to`, and our callbacks: TensorBoard writes to `out/tensorboard`, a fixed place."""
+    reporter = recipe.reporter()
+    if reporter != "tensorboard":
+        return ([] if reporter == "none" else [reporter]), []
+    from transformers.integrations import TensorBoardCallback
+
+    callback = TensorBoardCallback()
+    callback.logging_dir = str(out / "tensorboard")  # instead of checkpoints/runs/<date>_<host>
+    return [], [callback]
 
 
 def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cuda: bool) -> dict:

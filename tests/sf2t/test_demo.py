@@ -14,6 +14,18 @@ from model_adapters import sf2t
 ARMS = ["base", "control", "adapter"]
 
 
+def tensorboard_tags(root):
+    """Scalar tags per TensorBoard run folder under `root`, read with TensorBoard's own reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = {}
+    for events in root.rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events.parent))
+        accumulator.Reload()
+        tags.setdefault(events.parent, set()).update(accumulator.Tags()["scalars"])
+    return tags
+
+
 @pytest.mark.slow(seconds=300)
 def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
     out = tmp_path / "demo"
@@ -52,6 +64,15 @@ def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
         assert results["model"]["adapter"]["training"]["kind"] == kind
     printed = capsys.readouterr().out
     assert "adapter-control" in printed and "helpful" in printed
+    # what a reader looks at: charts, and TensorBoard logs of training and of every arm's accuracy
+    for chart in ("loss_curve.png", "arms_chart.png"):
+        assert str(out / chart) in printed and (out / chart).stat().st_size > 10_000
+    assert f"tensorboard --logdir {out}" in printed
+    logged = tensorboard_tags(out)
+    for arm in ("train", "control"):
+        assert {"train/loss", "train/learning_rate"} <= logged[out / arm / "tensorboard"], logged
+    for arm in ARMS:
+        assert "accuracy/moment_count" in logged[out / "tensorboard" / f"eval_{arm}"]
     # running it again resumes: no training step and no answer is recomputed
     assert sf2t.main(["--out", str(out), "--tasks", "finevidbench_fragment"]) == 0
     printed = capsys.readouterr().out
