@@ -86,18 +86,25 @@ def find_videos(folder: Path) -> list[Path]:
 
 
 def _place(video: Path, out: Path) -> str:
-    """Path of the video relative to `out`, hard-linking or copying it into out/videos/ if outside."""
-    try:
-        return video.resolve().relative_to(out.resolve()).as_posix()
-    except ValueError:
-        target = out / "videos" / video.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            try:
-                os.link(video, target)
-            except OSError:
-                shutil.copy2(video, target)
-        return target.relative_to(out).as_posix()
+    """Path of the video relative to `out`, hard-linking or copying it into out/videos/ if outside.
+
+    Never a symbolic link: a link in the video folder that leads outside `out` is replaced by the
+    file it points at, so the built folder holds every byte it names (and `load_question_set`
+    refuses links that leave it).
+    """
+    real = video.resolve()
+    if real.is_relative_to(out.resolve()):
+        return real.relative_to(out.resolve()).as_posix()
+    target = out / "videos" / video.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()
+    if not target.exists():
+        try:
+            os.link(real, target)
+        except OSError:
+            shutil.copy2(real, target)
+    return target.relative_to(out).as_posix()
 
 
 def _thumbnails(frames: np.ndarray) -> np.ndarray:

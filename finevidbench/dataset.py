@@ -33,8 +33,8 @@ class QuestionSet:
     questions: tuple[Question, ...]
 
     def video_path(self, question: Question) -> Path:
-        """Absolute path of a question's video."""
-        return self.root / question.video_path
+        """Path of a question's video, taken from the manifest (checked to lie inside the set's folder on load)."""
+        return self.root / self.manifest["videos"][question.video]["path"]
 
     @property
     def dataset_hash(self) -> str:
@@ -97,6 +97,7 @@ def load_question_set(source: str | Path, verify: bool = True) -> QuestionSet:
     root = resolve_source(source)
     manifest = _read_manifest(root)
     questions = _read_questions(root / "questions.jsonl")
+    check_containment(root, manifest, questions)
     if verify:
         verify_videos(root, manifest)
     return QuestionSet(root=root, manifest=manifest, questions=questions)
@@ -128,6 +129,33 @@ def _read_questions(path: Path) -> tuple[Question, ...]:
             except (json.JSONDecodeError, TypeError, KeyError) as exc:
                 raise QuestionSetError(f"{path}:{line_no}: malformed question record ({exc})") from None
     return tuple(out)
+
+
+def check_containment(root: Path, manifest: dict, questions: tuple[Question, ...]) -> None:
+    """Every video a set names lies inside its folder, and every question names its video's manifest path.
+
+    A question set comes from strangers (the Hub, a pull request): an absolute path, a `..` or a
+    symbolic link leaving the folder would let it show a model, or hash, any file on the machine.
+    Checked before any video is opened.
+    """
+    inside = root.resolve()
+    videos = manifest.get("videos")
+    if not isinstance(videos, dict):
+        raise QuestionSetError(f"{root / 'manifest.json'}: field 'videos' must map video ids to records")
+    for video, record in videos.items():
+        rel = record.get("path") if isinstance(record, dict) else None
+        where = f"{root / 'manifest.json'}: field 'videos/{video}/path'"
+        if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise QuestionSetError(f"{where} is {rel!r}: it must be a relative path inside the set's folder, "
+                                   "without '..' (fix: rebuild the set with 'finevidbench build')")  # fmt: skip
+        if not (root / rel).resolve().is_relative_to(inside):
+            raise QuestionSetError(f"{where} ({rel}) leads outside the set's folder through a symbolic link "
+                                   "(fix: copy the video into the folder and rebuild)")  # fmt: skip
+    for q in questions:
+        record = videos.get(q.video)
+        if record is None or record["path"] != q.video_path:
+            raise QuestionSetError(f"{root / 'questions.jsonl'}: question {q.id} names video_path {q.video_path!r}, "
+                                   f"not its video's manifest path (fix: rebuild the set)")  # fmt: skip
 
 
 def verify_videos(root: Path, manifest: dict) -> None:

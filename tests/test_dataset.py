@@ -112,3 +112,54 @@ def test_mini_is_built_once_reused_and_rebuilt_identically(tmp_path, monkeypatch
     assert report.ok, report.violations
     shutil.rmtree(qs.root)
     assert (load_question_set("mini").root / "questions.jsonl").read_bytes() == first
+
+
+def _reseal(folder: Path, edit) -> None:
+    """Apply `edit` to the manifest and keep every hash consistent, as an attacker would."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    edit(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../outside.mp4", "videos/../../outside.mp4", ""])
+def test_a_manifest_path_outside_the_set_is_refused_before_anything_is_read(small_set, tmp_path, path, monkeypatch):
+    copy = copy_set(small_set, tmp_path / "set")
+    video = sorted(json.loads((copy / "manifest.json").read_text())["videos"])[0]
+    _reseal(copy, lambda m: m["videos"][video].update(path=path))
+    hashed = []
+    monkeypatch.setattr("finevidbench.dataset.sha256_file", lambda p: hashed.append(p) or "0")
+    with pytest.raises(QuestionSetError, match=f"field 'videos/{video}/path'.*inside the set's folder"):
+        load_question_set(copy)
+    assert hashed == []  # refused before any file was opened to be hashed
+
+
+def test_a_symbolic_link_leaving_the_set_is_refused(small_set, tmp_path):
+    copy = copy_set(small_set, tmp_path / "set")
+    outside = tmp_path / "outside.mp4"
+    victim = sorted((copy / "videos").glob("*.mp4"))[0]
+    shutil.move(victim, outside)
+    victim.symlink_to(outside)
+    with pytest.raises(QuestionSetError, match="leads outside the set's folder through a symbolic link"):
+        load_question_set(copy)
+
+
+def test_questions_take_their_video_from_the_manifest(small_set, tmp_path):
+    copy = copy_set(small_set, tmp_path / "set")
+    lines = (copy / "questions.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["video_path"] = "../elsewhere.mp4"
+    (copy / "questions.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    with pytest.raises(QuestionSetError, match=f"question {first['id']} names video_path"):
+        load_question_set(copy, verify=False)
+
+
+def test_a_build_replaces_links_that_leave_the_folder_by_the_files(small_set, tmp_path):
+    out = tmp_path / "built"
+    (out / "videos").mkdir(parents=True)
+    for source in sorted((small_set / "videos").glob("*.mp4")):
+        (out / "videos" / source.name).symlink_to(source)  # absolute links out of the set
+    build(out / "videos", out, labels=small_set / "labels.csv", config=BuildConfig(seed=0), progress=False)
+    placed = sorted((out / "videos").glob("*.mp4"))
+    assert placed and not any(p.is_symlink() for p in placed)
+    qs = load_question_set(out)
+    assert qs.dataset_hash == load_question_set(small_set).dataset_hash
