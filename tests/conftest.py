@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -170,3 +171,18 @@ def _expected_seconds(item) -> float:
 def pytest_collection_modifyitems(config, items):
     """Longest first: spread over xdist workers, the long tests start early instead of forming a tail."""
     items.sort(key=lambda item: -_expected_seconds(item))
+
+
+def link_videos(source: Path, target: Path) -> None:
+    """Give a derived question set in `target` the videos of the set in `source`, as hard links.
+
+    Not a symbolic link: a set whose videos lead outside its folder is refused on load.
+    """
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source / "videos", target / "videos", copy_function=link)

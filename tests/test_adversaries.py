@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import link_videos
 
 from finevidbench import taskdocs
 from finevidbench.adversaries import cross_fitted_answers, fold_of, observe, run_adversaries
@@ -93,7 +94,7 @@ def test_validate_with_adversaries_passes_mini_and_names_each_leak_of_a_leaky_se
     assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
     assert "no adversary beats chance" in clean.stdout
     leaky = _with_old_leaks(mini)
-    (tmp_path / "videos").symlink_to(mini.root / "videos")
+    link_videos(mini.root, tmp_path)
     counting = [q for q in leaky.questions if q.type == "moment_count"]  # one type is enough for the message
     write_question_set(tmp_path, counting, mini.manifest["videos"], BuildConfig(), {})
     result = subprocess.run([*command, str(tmp_path), "--adversaries"], capture_output=True, text=True)

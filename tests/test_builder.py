@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import link_videos
 
 import finevidbench.builder as builder_module
 from finevidbench.builder import BuildConfig, build
@@ -125,7 +126,7 @@ def test_validate_refuses_speed_items_whose_length_gives_the_speed_away(built, t
     shorter = (start, start + 0.75 * (end - start))  # consistent with its own evidence, not with its video
     cut = Question(**{**fast.__dict__, "window": shorter, "evidence": {"shown_seconds": (shorter[1] - start) / 2}})
     tampered = [cut if q.id == fast.id else q for q in qs.questions]
-    (tmp_path / "videos").symlink_to(built / "videos")
+    link_videos(built, tmp_path)
     builder_module.write_question_set(tmp_path, tampered, qs.manifest["videos"], BuildConfig(seed=1), {})
     report = validate(load_question_set(tmp_path))
     assert any(f"speed items of {fast.video}" in v and "differs between speeds" in v for v in report.violations)
@@ -188,7 +189,7 @@ def test_validate_cli_passes_and_fails_an_unbalanced_set(built, tmp_path):
     # an unbalanced copy: drop every "no" frame comparison, keep the manifest consistent otherwise
     unbalanced = tmp_path / "unbalanced"
     unbalanced.mkdir()
-    (unbalanced / "videos").symlink_to(built / "videos")
+    link_videos(built, unbalanced)
     qs = load_question_set(built)
     kept = [q for q in qs.questions if not (q.type == "frame_comparison" and q.answer == "no")]
     videos = qs.manifest["videos"]
