@@ -97,7 +97,7 @@ def load_question_set(source: str | Path, verify: bool = True) -> QuestionSet:
     root = resolve_source(source)
     manifest = _read_manifest(root)
     questions = _read_questions(root / "questions.jsonl")
-    check_containment(root, manifest, questions)
+    check_containment(root, manifest, questions, boundary=_hub_repo(root) if str(source).startswith("hf://") else root)
     if verify:
         verify_videos(root, manifest)
     return QuestionSet(root=root, manifest=manifest, questions=questions)
@@ -131,14 +131,22 @@ def _read_questions(path: Path) -> tuple[Question, ...]:
     return tuple(out)
 
 
-def check_containment(root: Path, manifest: dict, questions: tuple[Question, ...]) -> None:
+def _hub_repo(snapshot: Path) -> Path:
+    """The cache folder of a Hub snapshot: its files are links into the repository's `blobs/`."""
+    return snapshot.parent.parent if snapshot.parent.name == "snapshots" else snapshot
+
+
+def check_containment(
+    root: Path, manifest: dict, questions: tuple[Question, ...], boundary: Path | None = None
+) -> None:
     """Every video a set names lies inside its folder, and every question names its video's manifest path.
 
     A question set comes from strangers (the Hub, a pull request): an absolute path, a `..` or a
     symbolic link leaving the folder would let it show a model, or hash, any file on the machine.
-    Checked before any video is opened.
+    Checked before any video is opened. Links may resolve anywhere under `boundary` (default: the
+    folder; a Hub snapshot's links lead into its repository's `blobs/`).
     """
-    inside = root.resolve()
+    inside = (boundary or root).resolve()
     videos = manifest.get("videos")
     if not isinstance(videos, dict):
         raise QuestionSetError(f"{root / 'manifest.json'}: field 'videos' must map video ids to records")

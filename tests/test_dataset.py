@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import shutil
@@ -56,7 +57,13 @@ def test_bad_sources_say_what_to_pass(source):
 def _hub_layout(cache: Path, repo: str, files_from: Path, commit: str = "a" * 40) -> str:
     """A local Hugging Face cache laid out as snapshot_download leaves it."""
     root = cache / f"datasets--{repo.replace('/', '--')}"
-    shutil.copytree(files_from, root / "snapshots" / commit)
+    for source in sorted(p for p in files_from.rglob("*") if p.is_file()):
+        blob = root / "blobs" / hashlib.sha256(source.read_bytes()).hexdigest()
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, blob)
+        link = root / "snapshots" / commit / source.relative_to(files_from)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))  # as the hub client does: relative links to blobs/
     (root / "refs").mkdir(parents=True)
     (root / "refs" / "v1.0").write_text(commit)
     return commit
