@@ -191,14 +191,20 @@ def read_predictions(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise PredictionsError(f"{path}: predictions file not found")
     predictions: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PredictionsError(
+                    f"{path}:{line_no}: not UTF-8 text (fix: write the file as UTF-8 JSON lines)"
+                ) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
                 qid, response = record["question_id"], record["response"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
                 raise PredictionsError(
                     f"{path}:{line_no}: expected a JSON object with 'question_id' and 'response' ({exc})"
                 ) from None

@@ -34,6 +34,9 @@ def collect(submissions_dir: Path, sets: dict[str, QuestionSet]) -> tuple[list[S
             accepted.append(rescore(load_submission(folder), folder, sets))
         except SubmissionError as exc:
             rejected.append({"slug": folder.name, "reason": str(exc).replace(str(submissions_dir) + "/", "")})
+        except Exception as exc:  # noqa: BLE001 - one stranger's folder must never take the whole board down
+            reason = f"{folder.name}: unreadable submission ({type(exc).__name__}: {exc})"
+            rejected.append({"slug": folder.name, "reason": reason})
     return accepted, rejected
 
 

@@ -85,6 +85,8 @@ def _read_json(path: Path, limit: int) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SubmissionError(f"{path}: JSON nested too deeply to read (fix: write a flat JSON object)") from None
 
 
 def check_metadata(meta: dict, where: str) -> None:

@@ -201,3 +201,34 @@ def test_the_submission_workflow_is_valid_yaml_calling_only_make_targets_that_ex
     called = {m for command in commands for m in re.findall(r"\bmake ([a-z][a-z0-9-]*)", command)}
     targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
     assert called == {"venv", "submit-check", "leaderboard"} and called <= targets
+
+
+def _not_utf8(folder: Path) -> None:
+    with (folder / "samples.jsonl").open("ab") as handle:
+        handle.write(b"\xff\xfe not text\n")
+
+
+def _too_deep(folder: Path) -> None:
+    (folder / "submission.json").write_text("[" * 30_000)  # under the size limit, beyond json's recursion
+
+
+def _wrong_type(folder: Path) -> None:
+    results = json.loads((folder / "results.json").read_text())
+    results["scores"]["by_type"]["speed"]["acc"] = "high"
+    (folder / "results.json").write_text(json.dumps(results))
+
+
+@pytest.mark.parametrize(
+    "spoil, reason",
+    [
+        (_not_utf8, "samples.jsonl:1054: not UTF-8 text"),
+        (_too_deep, "submission.json: JSON nested too deeply"),
+        (_wrong_type, "field 'scores/by_type/speed/acc': 'high' is not of type 'number'"),
+    ],
+)
+def test_one_malformed_folder_is_rejected_with_its_reason_and_the_board_still_builds(board, tmp_path, spoil, reason):
+    spoil(board / "random-baseline")
+    index, data = build_site(board, tmp_path / "site", ["mini"])
+    assert index.is_file() and [e["slug"] for e in data["entries"]] == ["most-frequent-answer-baseline"]
+    assert [r["slug"] for r in data["rejected"]] == ["random-baseline"]
+    assert reason in data["rejected"][0]["reason"]
