@@ -226,7 +226,9 @@ def _tasks(parser: argparse.ArgumentParser):
         from finevidbench.taskgen import write_tasks
 
         changed = write_tasks(args.write)
-        print(f"{args.write}: {len(changed)} file(s) written" if changed else f"{args.write}: already current")
+        print(
+            f"{args.write}: {len(changed)} file(s) written or removed" if changed else f"{args.write}: already current"
+        )
         return 0
 
     return run

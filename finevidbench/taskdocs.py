@@ -20,7 +20,7 @@ import numpy as np
 
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import FRAGMENT_INTRO, Question
-from finevidbench.scoring.score import SampleResult, score_sample
+from finevidbench.scoring.score import score_sample
 
 DATA_ENV = "FINEVIDBENCH_DATA"
 BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
@@ -139,8 +139,3 @@ def process_result(doc: dict, response: str) -> dict:
 def mean_correct(items: list[dict]) -> float:
     """lmms-eval aggregation of the per-sample dicts: micro accuracy."""
     return float(np.mean([item["correct"] for item in items])) if items else 0.0
-
-
-def sample_from_record(record: dict) -> SampleResult:
-    """Rebuild a SampleResult from the dict `process_result` returned."""
-    return SampleResult.from_dict(record)

@@ -23,7 +23,7 @@ from finevidbench import taskdocs
 from finevidbench.dataset import QuestionSetError, load_question_set
 from finevidbench.paths import tasks_dir
 from finevidbench.results import ModelInfo, build_results, write_results
-from finevidbench.scoring.score import format_table
+from finevidbench.scoring.score import SampleResult, format_table
 
 
 class EvaluationError(Exception):
@@ -104,7 +104,7 @@ def collect_samples(results: dict) -> list:
         for record in records:
             if not isinstance(record.get("acc"), dict):
                 raise EvaluationError(f"an lmms-eval sample has no FineVidBench score: {sorted(record)}")
-            samples.append(taskdocs.sample_from_record(record["acc"]))
+            samples.append(SampleResult.from_dict(record["acc"]))
     return sorted(samples, key=lambda s: s.question_id)  # the same file whatever the number of processes
 
 

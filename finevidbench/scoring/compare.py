@@ -23,8 +23,7 @@ from finevidbench.scoring.stats import clustered_interval, paired_difference
 if TYPE_CHECKING:
     import pandas as pd
 
-ARMS = ("base", "control", "adapter")
-"""The arms of a fine-tuning comparison: untrained, trained without informative frames, trained."""
+LEGEND = "accuracy [95% CI], difference [95% CI], both clustered by video; * the interval excludes zero"
 CONTRASTS: tuple[tuple[str, str], ...] = (("adapter", "control"), ("adapter", "base"))
 """Paired differences reported, first minus second; the first is the verdict."""
 
@@ -148,7 +147,7 @@ def format_comparison(comparison: dict) -> str:
         if level in comparison["by_level"]:
             lines.append(line(f"{level} level", comparison["by_level"][level]))
     lines += ["-" * len(header), line("overall", comparison["overall"])]
-    lines.append("accuracy [95% CI], difference [95% CI], both clustered by video; * the interval excludes zero")
+    lines.append(LEGEND)
     verdict = comparison["verdict"]
     if verdict is None:
         pass
@@ -188,10 +187,7 @@ def comparison_frame(comparison: dict) -> pd.DataFrame:
             record |= {f"{contrast}_{column}": cell.get(key) for column, key in diff_keys.items()}
         return record
 
-    rows = [row("type", name, entry) for name, entry in comparison["by_type"].items()]
-    rows += [row("level", name, entry) for name, entry in comparison["by_level"].items()]
-    rows.append(row("overall", "overall", comparison["overall"]))
-    return pd.DataFrame(rows)
+    return pd.DataFrame([row(group, name, entry) for group, name, entry in _rows(comparison)])
 
 
 def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = None) -> str:
@@ -201,16 +197,18 @@ def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = No
     """
     import pandas as pd
 
-    frame = comparison_frame(comparison)
-    shown = pd.DataFrame({"": frame["name"], "n": frame["n"], "chance": frame["chance"].map("{:.3f}".format)})
+    rows = _rows(comparison)
+    shown = pd.DataFrame({"": [name for _, name, _ in rows], "n": [entry["n"] for *_, entry in rows],
+                          "chance": [f"{entry['chance']:.3f}" for *_, entry in rows]})  # fmt: skip
     for arm in comparison["arms"]:
-        shown[arm] = [_accuracy_cell(e["arms"][arm]) for e in _entries(comparison)]
+        shown[arm] = [_accuracy_cell(entry["arms"][arm]) for *_, entry in rows]
     for contrast in comparison["contrasts"]:
-        shown[contrast] = [_diff_cell(e["diffs"][contrast]) for e in _entries(comparison)]
-    note = "\n\naccuracy [95% CI], difference [95% CI], both clustered by video; * the interval excludes zero\n"
-    return shown.rename(columns=dict(headers or {})).to_markdown(index=False) + note
+        shown[contrast] = [_diff_cell(entry["diffs"][contrast]) for *_, entry in rows]
+    return shown.rename(columns=dict(headers or {})).to_markdown(index=False) + f"\n\n{LEGEND}\n"
 
 
-def _entries(comparison: dict) -> list[dict]:
-    """The rows of `comparison_frame`, in its order."""
-    return [*comparison["by_type"].values(), *comparison["by_level"].values(), comparison["overall"]]
+def _rows(comparison: dict) -> list[tuple[str, str, dict]]:
+    """(group, name, row) of every type, then every level, then overall: the order of every table."""
+    rows = [("type", name, entry) for name, entry in comparison["by_type"].items()]
+    rows += [("level", name, entry) for name, entry in comparison["by_level"].items()]
+    return [*rows, ("overall", "overall", comparison["overall"])]
