@@ -32,6 +32,8 @@ from finevidbench.protocol import (
     FRAGMENT_FRAME_SECONDS,
     LETTERS,
     QUESTION_TYPES,
+    AnswerSpace,
+    AnswerType,
     Question,
     get_type,
 )
@@ -93,9 +95,8 @@ def observe(qs: QuestionSet) -> list[Observable]:
 
 def answer_key(q: Question) -> str:
     """The answer as a class label: the option text for choices, else the answer as a model writes it."""
-    if q.answer_type == "choice":
-        return q.options[LETTERS.index(q.answer)]
-    return get_type(q.type).answer_text(q)
+    qtype = get_type(q.type)
+    return qtype.answers.key(q.answer, qtype.space_of(q))
 
 
 Recurrence = Mapping[tuple[str, str], Counter]
@@ -110,11 +111,17 @@ def option_recurrence(observed: Sequence[Observable]) -> dict[tuple[str, str], C
     return counts
 
 
+def _answers(obs: Observable) -> tuple[AnswerType, AnswerSpace]:
+    """The answer type of an observed item and the part of its answer space an adversary may see."""
+    qtype = get_type(obs.type)
+    return qtype.answers, qtype.answer_space(obs.options)
+
+
 def _response(obs: Observable, key: str) -> str:
-    """A class label written the way the answer instruction asks for it."""
-    if obs.answer_type == "choice":
-        return LETTERS[obs.options.index(key)] if key in obs.options else "A"
-    return key
+    """A class label written the way the answer instruction asks for it (an option not offered: A)."""
+    answers, space = _answers(obs)
+    response = answers.from_key(key, space)
+    return LETTERS[0] if response is None else response
 
 
 class Adversary:
@@ -151,16 +158,18 @@ class TextOnly(Adversary):
         prior, counts = self.priors[obs.type], self.counts[obs.type][key]
         seen = prior[key]
         score = np.log((seen + 1) / (sum(prior.values()) + len(prior) + 1))
-        return float(score + sum(np.log((counts[t] + 1) / (seen + 2)) for t in set(_tokens(obs.text))))
+        tokens = sorted(set(_tokens(obs.text)))  # a fixed order: the same float sum in every process
+        return float(score + sum(np.log((counts[t] + 1) / (seen + 2)) for t in tokens))
 
     def answer(self, obs, recurrence):
         """A number in range named by the text, else the option recurring most in the video, else naive Bayes."""
-        if obs.answer_type == "integer":
-            low, high = get_type(obs.type).params["count_range"]
-            numbers = Counter(int(t) for t in _tokens(obs.text) if t.isdigit() and low <= int(t) <= high)
+        answers, space = _answers(obs)
+        if answers.single_number:
+            possible = set(answers.values(space))
+            numbers = Counter(int(t) for t in _tokens(obs.text) if t.isdigit() and int(t) in possible)
             if numbers:
-                return str(max(numbers, key=lambda n: (numbers[n], n)))
-        if obs.answer_type == "choice":
+                return answers.format(max(numbers, key=lambda n: (numbers[n], n)))
+        if answers.offers_options:
             recurring = recurrence[obs.video, obs.type]
             best = max(obs.options, key=lambda o: (recurring[o], self._log_likelihood(obs, o)))
             return _response(obs, best)
@@ -200,7 +209,7 @@ class MetadataOnly(Adversary):
         radius = np.partition(distance, min(NEIGHBOURS, len(distance)) - 1)[min(NEIGHBOURS, len(distance)) - 1]
         nearest = np.flatnonzero(distance <= radius + 1e-9)
         votes = Counter(keys[i] for i in nearest)
-        if obs.answer_type == "choice":
+        if _answers(obs)[0].offers_options:
             offered = [o for o in obs.options if votes[o]] or list(obs.options)
             return _response(obs, max(offered, key=lambda o: votes[o]))
         return _response(obs, max(votes, key=lambda k: (votes[k], k)))

@@ -222,8 +222,7 @@ def build(
 
 def answer_label(question: Question) -> str:
     """The value whose distribution is balanced and reported (letters, yes/no, counts, orders)."""
-    answer = question.answer
-    return " ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
+    return get_type(question.type).answers.label(question.answer)
 
 
 def write_question_set(

@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import permutations
 
 from finevidbench.builder import answer_label
 from finevidbench.dataset import QuestionSet
-from finevidbench.protocol import LETTERS, QUESTION_TYPES, TRAINING_TYPES, protocol_version
+from finevidbench.protocol import QUESTION_TYPES, TRAINING_TYPES, protocol_version
 
 
 @dataclass
@@ -37,18 +36,10 @@ def balance_tolerance(expected: float) -> float:
     return max(2.0, 0.1 * expected)
 
 
-def _expected_values(qtype, questions) -> list[str] | None:
-    if qtype.answer_type == "choice":
-        return list(LETTERS[: len(questions[0].options)])
-    if qtype.answer_type == "yes_no":
-        return ["yes", "no"]
-    if qtype.answer_type == "integer":
-        low, high = qtype.params["count_range"]
-        return [str(v) for v in range(low, high + 1)]
-    if qtype.answer_type == "permutation":
-        labels = tuple(range(1, len(questions[0].answer) + 1))
-        return [" ".join(map(str, order)) for order in permutations(labels) if order != labels]
-    return None
+def _expected_values(qtype, questions) -> list[str]:
+    """Every answer the type's items can have, as balance tables count them (its first item's space)."""
+    answers = qtype.answers
+    return [answers.label(value) for value in answers.values(qtype.space_of(questions[0]))]
 
 
 def _check_balance(name: str, values: list[str], counts: Counter, report: Report) -> None:

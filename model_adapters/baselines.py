@@ -18,13 +18,8 @@ import numpy as np
 
 from finevidbench import taskdocs
 from finevidbench.adversaries import cross_fitted_answers
-from finevidbench.protocol import LETTERS, get_type
+from finevidbench.protocol import get_type
 from model_adapters.base import FineVidModel, Request
-
-
-def format_answer(value) -> str:
-    """A gold-style answer as a model would write it."""
-    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 class RandomBaseline(FineVidModel):
@@ -43,17 +38,9 @@ class RandomBaseline(FineVidModel):
         time.sleep(self.seconds_per_answer)
         digest = hashlib.sha256(f"{self.seed}:{doc['question_id']}".encode()).digest()
         rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-        kind = doc["answer_type"]
-        if kind == "choice":
-            return LETTERS[int(rng.integers(len(doc["options"])))]
-        if kind == "yes_no":
-            return "yes" if rng.random() < 0.5 else "no"
-        if kind == "integer":
-            low, high = get_type(doc["type"]).params["count_range"]
-            return str(int(rng.integers(low, high + 1)))
-        if kind == "permutation":
-            return format_answer(rng.permutation(len(doc["frames"])) + 1)
-        raise ValueError(f"random baseline: no answer space for answer type {kind!r}")
+        qtype = get_type(doc["type"])
+        space = qtype.answer_space(doc["options"], len(doc["frames"] or ()))
+        return qtype.answers.format(qtype.answers.random_answer(rng, space))
 
 
 class MostFrequentBaseline(FineVidModel):
@@ -66,7 +53,7 @@ class MostFrequentBaseline(FineVidModel):
     def _answers(self) -> dict[str, str]:
         counts: dict[str, Counter] = {}
         for q in taskdocs.question_set().questions:
-            counts.setdefault(q.type, Counter())[format_answer(q.answer)] += 1
+            counts.setdefault(q.type, Counter())[get_type(q.type).answer_text(q)] += 1
         return {t: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for t, c in counts.items()}
 
     def answer(self, request: Request) -> str:

@@ -39,7 +39,7 @@ class Question:
     answer: Any
     """Gold answer: a letter, "yes"/"no", an int, or a list of frame labels."""
     answer_type: str
-    """Key of the answer extractor: choice, yes_no, integer, permutation."""
+    """Name of the answer type (protocol/answers.py): choice, yes_no, integer, permutation."""
     evidence: dict = field(default_factory=dict)
     """What the builder measured to accept the item (e.g. min inter-frame change)."""
     window: tuple[float, float] | None = None

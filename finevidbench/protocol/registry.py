@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from finevidbench.protocol.answers import ANSWER_TYPES, LETTERS, AnswerSpace, AnswerType, get_answer_type
 from finevidbench.protocol.records import Draft, Level, Question, VideoContext
 
 PROTOCOL_NAME = "finevidbench-v1"
@@ -27,16 +28,9 @@ DEFAULT_SCENE_POLICY = "fps=3,max_frames=24,mode=segment"
 FRAGMENT_FRAME_SECONDS = 1.0
 """Fragment frames given to a model as a video are spaced this far apart, whatever their source
 times: real timestamps would give away the order of shuffled frames."""
-LETTERS = "ABCDEFGH"
 OPTION_FORMAT = "({letter}) {text}"
 FRAGMENT_INTRO = "You are given {count} frames, labelled Frame 1 to Frame {count} in the order shown."
 """Said before every fragment prompt (taskdocs.doc_to_text)."""
-ANSWER_INSTRUCTIONS = {
-    "choice": "Answer with the option's letter from the given choices directly.",
-    "yes_no": "Answer yes or no.",
-    "integer": "Answer with a single number.",
-    "permutation": "Answer with the frame numbers in chronological order, separated by commas.",
-}
 
 
 class QuestionType(ABC):
@@ -45,6 +39,7 @@ class QuestionType(ABC):
     name: ClassVar[str]
     level: ClassVar[Level]
     answer_type: ClassVar[str]
+    """The name of an answer type of `finevidbench.protocol.answers` (stored as is in questions.jsonl)."""
     template: ClassVar[str]
     """The question wording; `str.format` fields are filled by `make`."""
     display_name: ClassVar[str]
@@ -79,25 +74,29 @@ class QuestionType(ABC):
         be wrong by construction.
         """
 
+    @property
+    def answers(self) -> AnswerType:
+        """The answer-type object named by `answer_type`: instruction, reader, answer space."""
+        return get_answer_type(self.answer_type)
+
+    def answer_space(self, options: Sequence[str] = (), frames: int | None = None) -> AnswerSpace:
+        """What an item's answers range over: its options and frame count, and this type's count range."""
+        return AnswerSpace(tuple(options), frames, self.params.get("count_range"))
+
+    def space_of(self, question: Question) -> AnswerSpace:
+        """The answer space of one built item."""
+        return self.answer_space(question.options, len(question.frames or ()))
+
     def full_prompt(self, question_text: str, options: Sequence[str] = ()) -> str:
         """Question, lettered options and the answer instruction of this type's answer type."""
         lines = [question_text]
         lines += [OPTION_FORMAT.format(letter=LETTERS[i], text=text) for i, text in enumerate(options)]
-        lines.append(ANSWER_INSTRUCTIONS[self.answer_type])
+        lines.append(self.answers.instruction)
         return "\n".join(lines)
 
     def chance(self, question: Question) -> float:
-        """Expected accuracy of uniform guessing over the answer space of this item."""
-        if self.answer_type == "choice":
-            return 1.0 / len(question.options)
-        if self.answer_type == "yes_no":
-            return 0.5
-        if self.answer_type == "integer":
-            low, high = self.params["count_range"]
-            return 1.0 / (high - low + 1)
-        if self.answer_type == "permutation":
-            return 1.0 / float(np.prod(np.arange(1, len(question.answer) + 1)))
-        raise NotImplementedError(self.answer_type)
+        """Expected accuracy of uniform guessing over the answers this item can have."""
+        return self.answers.chance(self.space_of(question))
 
     def score(self, question: Question, parsed: Any) -> float:
         """1.0 for an exact match of the parsed answer, else 0.0 (None, unparsed, is wrong)."""
@@ -110,8 +109,7 @@ class QuestionType(ABC):
 
     def answer_text(self, question: Question) -> str:
         """The gold answer written the way the answer instruction asks for it (training targets)."""
-        answer = question.answer
-        return ", ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
+        return self.answers.format(question.answer)
 
     def spec(self) -> dict:
         """The hashed description of this type: level, answer type, template, parameters."""
@@ -121,7 +119,7 @@ class QuestionType(ABC):
             "answer_type": self.answer_type,
             "needs_label": self.needs_label,
             "template": self.template,
-            "instruction": ANSWER_INSTRUCTIONS[self.answer_type],
+            "instruction": self.answers.instruction,
             "params": self.params,
         }
 
@@ -166,7 +164,7 @@ def rendering_spec() -> dict:
         "fragment_intro": FRAGMENT_INTRO,
         "option_format": OPTION_FORMAT,
         "letters": LETTERS,
-        "answer_instructions": ANSWER_INSTRUCTIONS,
+        "answer_instructions": {name: answers.instruction for name, answers in ANSWER_TYPES.items()},
         "scene_policy": DEFAULT_SCENE_POLICY,
         "fragment_frame_seconds": FRAGMENT_FRAME_SECONDS,
     }

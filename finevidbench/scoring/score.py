@@ -1,10 +1,11 @@
 """From raw model outputs to scores: one sample at a time, then every breakdown.
 
-`score_sample` parses a raw response with the one extractor and scores it with the question
-type's own scorer. `aggregate` pools samples into overall, per level, per type, per speed and
-per (type, speed) accuracies, each with a 95 % interval clustered by video, the parse-failure
-rate and the chance level, plus speed consistency and Kendall-tau partial credit. Pooling is
-always micro (over samples) and clustering always by video; both are written into the results.
+`score_sample` parses a raw response with the one extractor (through the item's answer type) and
+scores it with the question type's own scorer. `aggregate` pools samples into overall, per level,
+per type, per speed and per (type, speed) accuracies, each with a 95 % interval clustered by
+video, the parse-failure rate and the chance level, plus speed consistency and Kendall-tau partial
+credit. Pooling is always micro (over samples) and clustering always by video; both are written
+into the results.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from finevidbench.protocol import Question, get_type
-from finevidbench.scoring.extract import extract
-from finevidbench.scoring.stats import clustered_interval, kendall_partial_credit
+from finevidbench.scoring.stats import clustered_interval
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,8 @@ class SampleResult:
 def score_sample(question: Question, response: str) -> SampleResult:
     """Parse and score one raw response to one question."""
     qtype = get_type(question.type)
-    k = len(question.frames or ()) if question.answer_type in ("permutation", "frame_set") else None
-    parsed = extract(question.answer_type, response or "", options=question.options, k=k)
-    partial = None
-    if question.answer_type == "permutation":
-        partial = kendall_partial_credit(list(parsed) if parsed else None, list(question.answer))
+    parsed = qtype.answers.parse(response or "", qtype.space_of(question))
+    partial = qtype.answers.partial_credit(parsed, question.answer)
     return SampleResult(
         question_id=question.id,
         video=question.video,

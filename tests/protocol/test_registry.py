@@ -1,11 +1,12 @@
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from finevidbench.protocol import QUESTION_TYPES, Question, get_type, protocol_version
+from finevidbench.protocol.answers import ANSWER_TYPES
 from finevidbench.protocol.describe import markdown_table
-from finevidbench.protocol.registry import ANSWER_INSTRUCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_type_is_complete(name):
     qtype = get_type(name)
     assert qtype.name == name and qtype.level in ("scene", "fragment")
-    assert qtype.answer_type in ANSWER_INSTRUCTIONS
+    assert qtype.answer_type in ANSWER_TYPES
     assert qtype.template and qtype.display_name and qtype.description
     json.dumps(qtype.spec())  # the spec is plain data (it is hashed into the protocol version)
 
@@ -64,7 +65,8 @@ def test_protocol_version_changes_when_any_text_the_model_reads_changes(monkeypa
 
 def test_protocol_version_changes_with_an_answer_instruction(monkeypatch):
     version = protocol_version()
-    monkeypatch.setitem(ANSWER_INSTRUCTIONS, "yes_no", "Reply with yes or no.")
+    reworded = dataclasses.replace(ANSWER_TYPES["yes_no"], instruction="Reply with yes or no.")
+    monkeypatch.setitem(ANSWER_TYPES, "yes_no", reworded)
     assert protocol_version() != version
 
 

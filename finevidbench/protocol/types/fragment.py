@@ -7,7 +7,6 @@ over frames whose measured inter-frame change shows the order (see `params["min_
 
 from __future__ import annotations
 
-import math
 from itertools import combinations, permutations
 from typing import Any
 
@@ -252,9 +251,6 @@ class Rearrangement(QuestionType):
         # every shown order but the chronological one, equally often: no answer is more common
         identity = tuple(range(self.params["frames"]))
         return [order for order in permutations(identity) if order != identity]
-
-    def chance(self, question: Question) -> float:
-        return 1.0 / (math.factorial(len(question.answer)) - 1)
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> list[int]:
         labels = range(1, len(question.frames) + 1)
