@@ -77,18 +77,18 @@ lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff format --check .
 
 eval: $(STAMP)  ## evaluate MODEL on DATA through lmms-eval (default: random baseline on the mini set)
-	$(PY) -m model_adapters.evaluate --model "$(MODEL)" --model_args "$(MODEL_ARGS)" --data "$(DATA)" \
+	$(PY) -m runners.evaluate --model "$(MODEL)" --model_args "$(MODEL_ARGS)" --data "$(DATA)" \
 		$(if $(LIMIT),--limit $(LIMIT)) --out "$(OUT)/$(MODEL)"
 
 sf2t: $(STAMP)  ## SF2T: build fragment tasks from VIDEOS, fine-tune MODEL (LoRA), evaluate with and without it
-	$(PY) -m model_adapters.sf2t $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
+	$(PY) -m runners.sf2t $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
 		--model_args "$(MODEL_ARGS)" $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(VIDEOS),--videos "$(VIDEOS)") \
 		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") --data "$(DATA)" \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") \
 		$(if $(ALLOW_CONTAMINATED),--allow-contaminated)
 
 savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, iterated, evaluated with and without
-	$(PY) -m model_adapters.savi $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
+	$(PY) -m runners.savi $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
 		--model_args "$(MODEL_ARGS)" $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(VIDEOS),--videos "$(VIDEOS)") \
 		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") $(if $(PAIRS),--pairs "$(PAIRS)") \
 		$(if $(ITERATIONS),--iterations $(ITERATIONS)) $(if $(INIT_ADAPTER),--init-adapter "$(INIT_ADAPTER)") \
@@ -104,13 +104,13 @@ submit-check: $(STAMP)  ## validate and rescore one submission folder SUB=leader
 	$(PY) -m leaderboard check "$(SUB)"
 
 leaderboard-seeds: $(STAMP)  ## re-evaluate the reference baselines on the mini set and rewrite their submissions
-	$(PY) -m leaderboard seed
+	$(PY) -m runners.seed
 
 leaderboard: $(STAMP)  ## build the static site (site/) from every submission, rescored
 	$(PY) -m leaderboard build --out "$(SITE)"
 
 bench: $(STAMP)  ## measured ratios against baselines of the same run -> bench.json (a few minutes on CPU)
-	$(PY) -m model_adapters.bench --out bench.json
+	$(PY) -m runners.bench --out bench.json
 
 bench-setup: $(STAMP)  ## fresh clone to first make eval with pip and with uv, then make test/test-fast -> setup_bench.json
 	$(PY) requirements/bench_setup.py --out setup_bench.json

@@ -1,8 +1,9 @@
-"""File helpers shared by every writer of the project: atomic writes and content hashes."""
+"""File helpers shared by every writer of the project: atomic writes, schema-checked JSON, content hashes."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -17,6 +18,49 @@ def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # per process: concurrent writers never share one
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+class FileFormatError(ValueError):
+    """A JSON file does not have the shape its schema describes; the message names file, field and fix."""
+
+
+def schema(name: str) -> dict:
+    """The JSON Schema `finevidbench/schemas/<name>.schema.json`."""
+    from importlib import resources
+
+    return json.loads(resources.files("finevidbench").joinpath(f"schemas/{name}.schema.json").read_text())
+
+
+def check_schema(data: object, name: str, source: str | Path) -> None:
+    """Raise FileFormatError naming `source` and the first field that breaks schema `name`."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema(name))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        field = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise FileFormatError(f"{source}: {field}: {error.message} (fix: see finevidbench/schemas/{name}.schema.json)")
+
+
+def write_json(path: Path, data: object, schema_name: str | None = None, sort_keys: bool = True) -> None:
+    """Write `data` as indented JSON, atomically; checked against `schema_name` first, so no writer drifts."""
+    if schema_name:
+        check_schema(data, schema_name, path)
+    atomic_write_text(Path(path), json.dumps(data, indent=1, sort_keys=sort_keys) + "\n")
+
+
+def read_json(path: Path, schema_name: str | None = None) -> object:
+    """Read a JSON file written by `write_json`; FileFormatError for a missing, malformed or off-schema file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: missing (fix: run the command that writes it)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FileFormatError(f"{path}: not valid JSON ({type(exc).__name__})") from None
+    if schema_name:
+        check_schema(data, schema_name, path)
+    return data
 
 
 def sha256_file(path: Path) -> str:

@@ -1,4 +1,7 @@
-"""`python -m leaderboard submit|check|build|seed`: behind `make submit`, `make submit-check`, `make leaderboard`."""
+"""`python -m leaderboard submit|check|build`: behind `make submit`, `make submit-check`, `make leaderboard`.
+
+Seeding the reference baselines evaluates models, so it is a runner: `make leaderboard-seeds` (runners/seed.py).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--submissions", default=str(Path(__file__).resolve().parent / "submissions"))
     build.add_argument("--out", default="site")
     build.add_argument("--questions", action="append", default=None, help="question set(s) ranked (default: mini)")
-    sub.add_parser("seed", help="evaluate the reference baselines on the mini set and write their submissions")
     check = sub.add_parser("check", help="validate and rescore one submission folder, one line per problem")
     check.add_argument("folder", help="a folder under leaderboard/submissions/")
     check.add_argument("--questions", action="append", default=None, help="question set(s) to rescore against")
@@ -38,12 +40,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"next: git checkout -b submit-{target.name} && git add {target} && git commit,"
                 " then open a pull request; the leaderboard rescores it from samples.jsonl."
             )
-            return 0
-        if args.command == "seed":
-            from leaderboard.submit import seed_baselines
-
-            for folder in seed_baselines():
-                print(f"seed submission written to {folder}")
             return 0
         if args.command == "check":
             from leaderboard.build import check_submission, question_sets

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from finevidbench.model_args import ModelArgsError, parse_model_args
 from leaderboard.build import question_sets
 from leaderboard.submission import SubmissionError, check_metadata, load_submission, rescore, slugify
 
@@ -16,7 +17,10 @@ SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 
 def metadata_template(results: dict) -> dict:
     """A submission.json pre-filled from results.json, for the submitter to complete."""
-    args = dict(kv.split("=", 1) for kv in results["model"]["args"].split(",") if "=" in kv)
+    try:
+        args = parse_model_args(results["model"]["args"])
+    except ModelArgsError as exc:
+        raise SubmissionError(f"results.json: model.args: {exc}") from None
     adapter = results["model"].get("adapter")
     trained = (adapter or {}).get("training") or {}  # the run record of an adapter made by make sf2t / make savi
     return {
@@ -73,25 +77,3 @@ def submit(
             shutil.rmtree(target)
         shutil.move(str(staging), target)
     return target
-
-
-BASELINES = {"random": "Random baseline", "most_frequent": "Most-frequent-answer baseline"}
-
-
-def seed_baselines(into: Path = SUBMISSIONS, work: Path = Path("runs") / "seeds") -> list[Path]:
-    """Evaluate the reference baselines on the mini set and (re)write their submissions."""
-    from model_adapters.evaluate import main as evaluate
-
-    written = []
-    for model, name in BASELINES.items():
-        run = Path(work) / model
-        if run.exists():
-            shutil.rmtree(run)  # a fresh run: stale answers of another protocol version must not be reused
-        if evaluate(["--model", model, "--data", "mini", "--out", str(run)]) != 0:
-            raise SubmissionError(f"evaluating the {model} baseline failed")
-        meta = metadata_template(json.loads((run / "results.json").read_text()))
-        meta.update(display_name=name, baseline=True, submitted_by="FineVidBench maintainers")
-        meta["model"].update(hub_id=None, revision=None)
-        (run / "submission.json").write_text(json.dumps(meta, indent=1) + "\n")
-        written.append(submit(run, None, ["mini"], force=True, into=into))
-    return written

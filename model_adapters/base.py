@@ -14,6 +14,7 @@ from typing import Any
 from lmms_eval.api.model import lmms
 from tqdm.auto import tqdm
 
+from finevidbench.model_args import parse_model_args, typed
 from finevidbench.store import AnswerStore, answer_key
 
 LMMS_CONFIG_KEYS = ("batch_size", "max_batch_size", "device")
@@ -54,6 +55,12 @@ class FineVidModel(lmms):
         self.store = AnswerStore(store) if store else None
         self.computed = 0
         self.reused = 0
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> FineVidModel:
+        """Build from MODEL_ARGS (finevidbench.model_args rules, as lmms-eval's) plus lmms-eval's own settings."""
+        args = {key: typed(value) for key, value in parse_model_args(arg_string).items()}
+        return cls(**args, **{k: v for k, v in (additional_config or {}).items() if v is not None})
 
     @classmethod
     def accepted_args(cls) -> set[str]:

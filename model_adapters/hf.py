@@ -23,8 +23,6 @@ from finevidbench.protocol.overlay import apply_overlay
 from finevidbench.video import FramePolicy, Sampling, load_frames, probe
 from model_adapters.base import FineVidModel, Request
 
-POLICY_ARGS = ("num_frames", "fps", "max_frames", "frame_mode")
-
 
 class AdapterError(ValueError):
     """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
@@ -291,12 +289,14 @@ def _attach_adapter(model, adapter: str, pretrained: str):
 
 def _training_provenance(folder: Path) -> dict:
     """What the adapter's own run record says about its training (SF2T / self-alignment), if it has one."""
-    from finevidbench.training.record import RECORD_NAME
+    from finevidbench.files import FileFormatError
+    from finevidbench.training.record import RECORD_NAME, RunRecord
 
-    path = folder / RECORD_NAME
-    if not path.is_file():
+    if not (folder / RECORD_NAME).is_file():
         return {}
-    run = json.loads(path.read_text())
-    return {"training": {"kind": run.get("kind"), "contaminated": bool(run.get("contaminated")),
-                         "data_hash": (run.get("data") or {}).get("dataset_hash"),
-                         "base_model": run.get("base_model")}}  # fmt: skip
+    try:
+        run = RunRecord.read(folder)
+    except FileFormatError as exc:
+        raise AdapterError(f"adapter={folder}: its run record is unreadable ({exc})") from None
+    return {"training": {"kind": run.kind, "contaminated": run.contaminated,
+                         "data_hash": run.data.get("dataset_hash"), "base_model": run.base_model}}  # fmt: skip

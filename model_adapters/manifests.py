@@ -1,29 +1,27 @@
-"""Models this package registers with lmms-eval (entry point group `lmms_eval.models`)."""
+"""The models this package registers with lmms-eval (entry point group `lmms_eval.models`).
+
+The reference baselines and the zero-cost model are listed here; the Video-LLM families come from
+their declarations (model_adapters/registry.py), one `fvb_<family>` model each.
+"""
 
 from lmms_eval.models.registry_v2 import ModelManifest
 
-FAMILIES = {
-    "qwen2_vl": "Qwen2VL",
-    "qwen2_5_vl": "Qwen2_5VL",
-    "qwen3_vl": "Qwen3VL",
-    "llava_onevision": "LlavaOneVision",
-    "llava_next_video": "LlavaNextVideo",
-    "internvl": "InternVL",
-    "videollama3": "VideoLlama3",
-}
-"""lmms-eval model name (after the `fvb_` prefix) -> class in model_adapters.families."""
+from model_adapters.registry import Family, families
+
+
+def manifest_of(entry: Family) -> ModelManifest:
+    """The lmms-eval manifest of a family: a chat model at its adapter class's import path."""
+    cls = entry.adapter
+    return ModelManifest(model_id=entry.model_id, chat_class_path=f"{cls.__module__}.{cls.__qualname__}")
+
 
 MANIFESTS = [
     ModelManifest(model_id="random", simple_class_path="model_adapters.baselines.RandomBaseline"),
     ModelManifest(model_id="most_frequent", simple_class_path="model_adapters.baselines.MostFrequentBaseline"),
     ModelManifest(model_id="text_only", simple_class_path="model_adapters.baselines.TextOnlyAdversary"),
     ModelManifest(model_id="metadata_only", simple_class_path="model_adapters.baselines.MetadataOnlyAdversary"),
-    ModelManifest(model_id="fvb_hf", chat_class_path="model_adapters.hf.HFVideoModel"),
-    ModelManifest(model_id="bench_zero_cost", chat_class_path="model_adapters.zero_cost.ZeroCostModel"),
-    *(
-        ModelManifest(model_id=f"fvb_{name}", chat_class_path=f"model_adapters.families.{cls}")
-        for name, cls in FAMILIES.items()
-    ),
+    ModelManifest(model_id="bench_zero_cost", chat_class_path="model_adapters.testing.zero_cost.ZeroCostModel"),
+    *(manifest_of(entry) for entry in families().values()),
 ]
 
 
@@ -45,18 +43,3 @@ def _register_if_missed() -> None:
 
 
 _register_if_missed()
-
-
-def adapter_class(model_id: str) -> type:
-    """Our Video-LLM adapter class registered as `model_id` (fvb_hf or fvb_<family>).
-
-    Looked up here rather than through lmms-eval's registry; an unknown id is a ValueError naming the known ones.
-    """
-    import importlib
-
-    for manifest in MANIFESTS:
-        if manifest.model_id == model_id and manifest.chat_class_path and model_id.startswith("fvb_"):
-            module, _, name = manifest.chat_class_path.rpartition(".")
-            return getattr(importlib.import_module(module), name)
-    known = sorted(m.model_id for m in MANIFESTS if m.model_id.startswith("fvb_"))
-    raise ValueError(f"MODEL={model_id}: not one of our Video-LLM adapters {known} (see docs/adding_a_model.md)")

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from finevidbench.model_args import format_model_args, parse_model_args
 from model_adapters.hf import HFVideoModel
 
 IGNORE = -100
@@ -136,7 +137,7 @@ class TrainingHook:
 
 def load_for_training(model: str, model_args: str = "", device: str = "cpu") -> TrainingHook:
     """Load the family adapter `model` (an lmms-eval name such as fvb_qwen2_5_vl) for training."""
-    from model_adapters.manifests import adapter_class
+    from model_adapters.registry import adapter_class
 
     model_class = adapter_class(model)
     adapter = model_class.create_from_arg_string(model_args, {"device": device})
@@ -155,10 +156,10 @@ def merged_copy(model: str, model_args: str, adapter: str | Path, out: str | Pat
     import transformers
     from peft import PeftModel
 
-    from model_adapters.manifests import adapter_class
+    from model_adapters.registry import adapter_class
 
     out = Path(out)
-    args = dict(a.split("=", 1) for a in model_args.split(",") if a)
+    args = parse_model_args(model_args)
     if not (out / "config.json").is_file():
         model_class = getattr(transformers, adapter_class(model).model_class)
         base = model_class.from_pretrained(args["pretrained"], revision=args.get("revision"))
@@ -167,5 +168,5 @@ def merged_copy(model: str, model_args: str, adapter: str | Path, out: str | Pat
         transformers.AutoProcessor.from_pretrained(args["pretrained"], revision=args.get("revision")).save_pretrained(
             out
         )
-    kept = [f"{k}={v}" for k, v in args.items() if k not in ("pretrained", "revision", "adapter")]
-    return ",".join([f"pretrained={out}", *kept])
+    kept = {k: v for k, v in args.items() if k not in ("pretrained", "revision", "adapter")}
+    return format_model_args({"pretrained": out, **kept})

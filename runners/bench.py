@@ -1,6 +1,6 @@
 """`make bench`: measured ratios, each against a baseline measured in the same run.
 
-    python -m model_adapters.bench [--out bench.json] [--submissions 200]
+    python -m runners.bench [--out bench.json] [--submissions 200]
 
 1. end to end on the mini set: our `fvb_qwen2_5_vl` against lmms-eval's built-in `qwen2_5_vl`, same tiny
    random weights, same questions; wall time of the evaluation and decoder calls per video;
@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from finevidbench.files import write_json
 
 WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume")
 GEN = "max_new_tokens=8"
@@ -53,7 +55,7 @@ def _count_decodes() -> dict:
 
 
 def _evaluate(model: str, model_args: str, out: Path) -> dict:
-    from model_adapters.evaluate import main as evaluate
+    from runners.evaluate import main as evaluate
 
     counts = _count_decodes()
     started = time.perf_counter()
@@ -137,7 +139,7 @@ def worker(name: str, tiny: str, out: Path) -> dict:
 
 
 def _run_worker(name: str, tiny: str, out: Path, env: dict) -> dict:
-    command = [sys.executable, "-m", "model_adapters.bench", "--worker", name, "--tiny", tiny, "--run", str(out)]
+    command = [sys.executable, "-m", "runners.bench", "--worker", name, "--tiny", tiny, "--run", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"bench worker {name} failed:\n{result.stderr[-3000:]}")
@@ -188,7 +190,7 @@ def _leaderboard_time(work: Path, submissions: int) -> dict:
 
 def run_all(out: Path, submissions: int) -> dict:
     """Every measurement; returns the bench record."""
-    from model_adapters.tiny_models import build_tiny
+    from model_adapters.testing.tiny import build_tiny
 
     work = Path(tempfile.mkdtemp(prefix="finevidbench-bench-"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
@@ -217,14 +219,14 @@ def run_all(out: Path, submissions: int) -> dict:
             "leaderboard_seconds_for_submissions": figures["leaderboard"]["seconds"],
         },
     }
-    out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_json(out, record, "bench")
     shutil.rmtree(work, ignore_errors=True)
     return record
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or one worker) and print the table."""
-    parser = argparse.ArgumentParser(prog="python -m model_adapters.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m runners.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
     parser.add_argument("--submissions", type=int, default=200)
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)

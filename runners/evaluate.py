@@ -1,6 +1,6 @@
 """`make eval`: evaluate a model on FineVidBench through lmms-eval, then write our results files.
 
-    python -m model_adapters.evaluate --model random [--model_args k=v,...] [--data mini]
+    python -m runners.evaluate --model random [--model_args k=v,...] [--data mini]
         [--limit N] [--out runs/NAME] [--tasks finevidbench|finevidbench_novideo|...]
 
 lmms-eval runs programmatically (its task manager over tasks/, its evaluator); its per-sample
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from finevidbench import taskdocs
 from finevidbench.dataset import QuestionSetError, load_question_set
+from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.paths import tasks_dir
 from finevidbench.results import ModelInfo, build_results, write_results
 from finevidbench.scoring.score import SampleResult, format_table
@@ -39,7 +40,7 @@ def our_models() -> list[str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (the same names as lmms-eval's where they overlap)."""
-    parser = argparse.ArgumentParser(prog="python -m model_adapters.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m runners.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--model",
         default="random",
@@ -59,7 +60,7 @@ def make_model(name: str, model_args: str, store: Path, device: str):
     """Instantiate an lmms-eval model by name, with our answer store added to its arguments."""
     from lmms_eval.models import get_model
 
-    args = ",".join(a for a in (model_args, f"store={store}") if a)
+    args = merge_model_args(model_args, format_model_args({"store": store}))
     try:
         model_class = get_model(name)
     except Exception:  # noqa: BLE001 - lmms-eval raises several types for an unknown name

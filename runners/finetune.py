@@ -14,23 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.files import atomic_write_text
+from finevidbench.model_args import format_model_args
 from finevidbench.paths import cache_dir
 from finevidbench.results import read_predictions, score_predictions
-from finevidbench.scoring.compare import compare
-from finevidbench.training import Recipe, RecipeError, load_recipe
+from finevidbench.scoring.compare import compare, format_comparison, write_comparison
+from finevidbench.training import Recipe
 from finevidbench.video import FramePolicy
+from model_adapters.recipes import FOLDER as RECIPES
+from model_adapters.recipes import recipe_for
 
-RECIPES = Path(__file__).parent / "recipes"
 DEMO_MODEL = "fvb_qwen2_5_vl"
 
 
 def common_parser(kind: str, description: str, example_model: str) -> argparse.ArgumentParser:
     """The arguments `make sf2t` and `make savi` share (model arguments as in `make eval`)."""
-    parser = argparse.ArgumentParser(prog=f"python -m model_adapters.{kind}", description=description)
+    parser = argparse.ArgumentParser(prog=f"python -m runners.{kind}", description=description)
     parser.add_argument("--model", default=None, help=f"a trainable adapter, e.g. {example_model} (default: the demo)")
     parser.add_argument("--model_args", default="", help="k=v,... e.g. pretrained=ORG/NAME,revision=SHA")
-    parser.add_argument("--recipe", default=None, help=f"recipe YAML (default: model_adapters/recipes/{kind}_<family>)")
+    parser.add_argument("--recipe", default=None, help=f"recipe YAML: overrides of model_adapters/recipes/{kind}.yaml")
     parser.add_argument("--set", default="", help="recipe overrides, key=value,... (extra.NAME=value for extra:)")
     parser.add_argument("--videos", default=None, help="folder of training videos (default: the demo corpus)")
     parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
@@ -46,7 +47,7 @@ def common_parser(kind: str, description: str, example_model: str) -> argparse.A
 
 def demo_model_args() -> str:
     """model_args of the demonstrations' tiny random Qwen2.5-VL, built into the cache once."""
-    from model_adapters.tiny_models import build_tiny
+    from model_adapters.testing.tiny import build_tiny
 
     folder = cache_dir() / "tiny-qwen2_5_vl-s0"
     if not (folder / "config.json").is_file():
@@ -61,18 +62,13 @@ def policy_args(frames: str | None) -> str:
     policy = FramePolicy.parse(frames)
     args = {"num_frames": policy.num_frames, "fps": policy.fps, "max_frames": policy.max_frames,
             "frame_mode": policy.mode}  # fmt: skip
-    return ",".join(f"{k}={v}" for k, v in args.items() if v is not None)
-
-
-def join_args(*parts: str) -> str:
-    """Comma-join model-argument strings, skipping empty ones."""
-    return ",".join(p for p in parts if p)
+    return format_model_args(args)
 
 
 def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str, device: str,
                   limit: float | None = None, gen_kwargs: str | None = None) -> int:  # fmt: skip
     """Run `make eval`'s evaluation into `out`; returns its exit code."""
-    from model_adapters.evaluate import evaluate
+    from runners.evaluate import evaluate
 
     return evaluate(argparse.Namespace(
         model=model, model_args=model_args, data=data, tasks=tasks, limit=limit, out=str(out), device=device,
@@ -95,8 +91,31 @@ def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: P
         scored, _ = score_predictions(benchmark, predictions)
         samples[name] = [s for s in scored if s.question_id in predictions]
     comparison = {**compare(samples), "folders": {k: str(v) if v else None for k, v in arms.items()}, "run": run}
-    atomic_write_text(out, json.dumps(comparison, indent=1) + "\n")
+    write_comparison(out, comparison)
     return comparison
+
+
+def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup, benchmark: QuestionSet,
+                         arms: Mapping[str, tuple[Path, str] | None], run: dict, title: str,
+                         trained: Mapping[str, Sequence[Path]]) -> int:  # fmt: skip
+    """Evaluate, compare and report the arms of a fine-tuning run; the exit code.
+
+    `arms` maps base / control / adapter to its evaluation folder and model arguments (None: not run);
+    the comparison goes to `<out>/comparison.json`, the table to stdout, the charts beside it.
+    """
+    for arm in arms.values():
+        if arm is not None:
+            folder, model_args = arm
+            code = evaluate_into(folder, setup.model, model_args, args.data, args.tasks, setup.device, args.limit,
+                                 args.gen_kwargs)  # fmt: skip
+            if code:
+                return fail(command, f"the evaluation {folder.name} failed", code)
+    folders = {name: arm[0] if arm else None for name, arm in arms.items()}
+    comparison = compare_runs(benchmark, folders, setup.out / "comparison.json", run)
+    print(f"\n{title}\n{format_comparison(comparison)}")
+    print(f"comparison: {setup.out / 'comparison.json'}")
+    print(report(setup.out, comparison, trained))
+    return 0
 
 
 def read_losses(folders: Sequence[Path]) -> list[dict]:
@@ -137,28 +156,22 @@ class RunSetup:
 
 
 def resolve(args: argparse.Namespace, kind: str) -> RunSetup:
-    """Model, device, run folder and recipe (`<kind>_<family>.yaml`, or the demo's) of a command.
+    """Model, device, run folder and recipe (the family's, the demo's, or --recipe's) of a command.
 
-    Raises RecipeError for a missing or malformed recipe, or one written for another model.
+    Raises RecipeError for a malformed recipe, or one written for another model.
     """
     import torch
 
     demo = args.model is None
     model = args.model or DEMO_MODEL
-    default = RECIPES / (f"{kind}_demo_tiny.yaml" if demo else f"{kind}_{model.removeprefix('fvb_')}.yaml")
-    recipe = load_recipe(args.recipe or default)
-    recipe = recipe.override(args.set) if args.set else recipe
-    if recipe.deepspeed and not Path(recipe.deepspeed).is_file() and (RECIPES / recipe.deepspeed).is_file():
-        recipe = recipe.override({"deepspeed": str(RECIPES / recipe.deepspeed)})  # a config shipped here
-    if recipe.model != model:
-        raise RecipeError(f"the recipe is for {recipe.model}, not {model} (fix: pass its own RECIPE=)")
+    file = args.recipe or (RECIPES / f"{kind}_demo_tiny.yaml" if demo else None)
     return RunSetup(
         demo=demo,
         model=model,
         model_args=args.model_args or (demo_model_args() if demo else ""),
         device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
         out=Path(args.out or Path("runs") / kind / ("demo" if demo else model)),
-        recipe=recipe,
+        recipe=recipe_for(kind, model, file, args.set),
     )
 
 

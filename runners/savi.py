@@ -1,6 +1,6 @@
 """`make savi`: self-alignment by DPO on the model's own preference pairs, iterated, then evaluated.
 
-    python -m model_adapters.savi [--model fvb_internvl --model_args pretrained=...] [--recipe FILE.yaml]
+    python -m runners.savi [--model fvb_internvl --model_args pretrained=...] [--recipe FILE.yaml]
         [--videos DIR [--labels CSV]] [--pairs savi|verifier|mixed] [--iterations N] [--data mini]
         [--out runs/savi/NAME] [--set key=value,...] [--allow-contaminated]
 
@@ -28,6 +28,7 @@ import gc
 import hashlib
 import sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,9 @@ from tqdm.auto import tqdm
 
 from finevidbench.builder import find_videos
 from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
+from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.savi import QUESTION_KINDS, PreferencePair, Prompts, materially_different, read_pairs, write_pairs
 from finevidbench.savi import verifier_pairs as make_verifier_pairs
-from finevidbench.scoring.compare import format_comparison
 from finevidbench.sf2t import (
     ContaminationError,
     build_training_set,
@@ -49,20 +50,17 @@ from finevidbench.sf2t import (
 from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import Recipe, RecipeError, RunRecord, train
 from finevidbench.video import VideoError
-from model_adapters import runs
 from model_adapters.base import Request
-from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
+from model_adapters.recipes import method_default
+from runners import finetune
+from runners.finetune import policy_args
 
 PAIR_SOURCES = ("savi", "verifier", "mixed")
-DEFAULTS = {"beta": 0.1, "loss_type": ["sigmoid"], "loss_weights": None, "iterations": 2, "pairs": "mixed",
-            "questions_per_kind": 3, "videos_per_iteration": 0, "verifier_items": 0, "question_temperature": 1.0,
-            "max_new_tokens": 128}  # fmt: skip
-"""Self-alignment settings of a recipe's `extra:` (0: every video / item each iteration)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (model arguments as in `make eval`)."""
-    parser = runs.common_parser("savi", __doc__.splitlines()[0], "fvb_internvl")
+    parser = finetune.common_parser("savi", __doc__.splitlines()[0], "fvb_internvl")
     parser.add_argument("--pairs", choices=PAIR_SOURCES, default=None, help="which pairs (default: the recipe's)")
     parser.add_argument("--iterations", type=int, default=None, help="DPO rounds (default: the recipe's)")
     parser.add_argument("--init-adapter", default=None,
@@ -72,15 +70,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def fail(message: str, code: int = 2) -> int:
     """Print one `make savi:` error line and return its exit code."""
-    return runs.fail("savi", message, code)
+    return finetune.fail("savi", message, code)
 
 
 def settings(recipe: Recipe, args: argparse.Namespace) -> dict:
     """The recipe's self-alignment settings, command-line choices applied; unknown keys are refused."""
-    unknown = sorted(set(recipe.extra) - set(DEFAULTS))
+    defaults = method_default("savi")["extra"]  # every setting, with its default (model_adapters/recipes/savi.yaml)
+    unknown = sorted(set(recipe.extra) - set(defaults))
     if unknown:
-        raise RecipeError(f"extra: unknown self-alignment key(s) {unknown}; known: {sorted(DEFAULTS)}")
-    found = {**DEFAULTS, **recipe.extra}
+        raise RecipeError(f"extra: unknown self-alignment key(s) {unknown}; known: {sorted(defaults)}")
+    found = {**defaults, **recipe.extra}
     found["pairs"] = args.pairs or found["pairs"]
     found["iterations"] = args.iterations or found["iterations"]
     if found["pairs"] not in PAIR_SOURCES or int(found["iterations"]) < 1:
@@ -100,7 +99,7 @@ class Asker:
     """Batched generation with the current model (base, or base + the last adapter), with progress."""
 
     def __init__(self, model: str, model_args: str, device: str, batch_size: int = 4) -> None:
-        from model_adapters.manifests import adapter_class
+        from model_adapters.registry import adapter_class
 
         self.adapter = adapter_class(model).create_from_arg_string(model_args, {"device": device})
         self.batch_size = batch_size
@@ -170,34 +169,24 @@ def verifier_round(asker: Asker, training_set: QuestionSet, config: dict, iterat
 def run(args: argparse.Namespace) -> int:
     """The whole loop; returns the exit code."""
     try:
-        setup = runs.resolve(args, "savi")
-        model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
-        config = settings(recipe, args)
+        setup = finetune.resolve(args, "savi")
+        config = settings(setup.recipe, args)
         benchmark = load_question_set(args.data)
-        folder, labels = runs.training_videos(args, setup.demo)
-        videos = find_videos(folder)
-        guard = check_videos(videos, benchmark.manifest, allow=args.allow_contaminated,
-                             source=f"the benchmark ({benchmark.root})")  # fmt: skip
-        training_set = None
-        if config["pairs"] in ("verifier", "mixed"):
-            build_training_set(folder, out / "data", benchmark, tasks=recipe.tasks, seed=recipe.data_seed,
-                               labels=labels, allow_contaminated=args.allow_contaminated, progress=False)  # fmt: skip
-            training_set = load_question_set(out / "data")
+        videos, guard, training_set = _training_inputs(args, setup, config, benchmark)
     except (RecipeError, QuestionSetError, ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
+    model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
     if guard.contaminated:
         print(f"make savi: WARNING: {len(guard.overlapping)} training videos are benchmark videos; "
               "the run is marked contaminated", file=sys.stderr)  # fmt: skip
-    frame_args = policy_args(recipe.frames)
-    base_args = join_args(model_args, frame_args)
     start = args.init_adapter
+    if start and not (Path(start) / "adapter_config.json").is_file():
+        return fail(f"--init-adapter {start}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
     if start:
-        if not (Path(start) / "adapter_config.json").is_file():
-            return fail(f"--init-adapter {start}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
         from model_adapters.training import merged_copy
 
         model_args = merged_copy(model, model_args, start, out / "start_model")  # the loop's base and reference
-        base_args = join_args(model_args, frame_args)
+    base_args = merge_model_args(model_args, policy_args(recipe.frames))
     adapter = control = None
     try:
         for iteration in range(1, int(config["iterations"]) + 1):
@@ -215,31 +204,36 @@ def run(args: argparse.Namespace) -> int:
         return fail("interrupted; run the same command again to resume", 130)
     except (RecipeError, ValueError) as exc:
         return fail(str(exc))
-    eval_args = base_args  # the frames the model was aligned with, as `make sf2t` does
-    folders = {"base": out / "eval_base", "control": out / "eval_control" if control else None,
-               "adapter": out / "eval_savi"}  # fmt: skip
-    margs = {"base": eval_args, "control": f"{eval_args},adapter={control}",
-             "adapter": f"{eval_args},adapter={adapter}"}  # fmt: skip
-    for name, folder in folders.items():
-        if folder is None:
-            continue
-        code = evaluate_into(folder, model, margs[name], args.data, args.tasks, device, args.limit, args.gen_kwargs)
-        if code:
-            return fail(f"the evaluation {folder.name} failed", code)
-    comparison = compare_runs(benchmark, folders, out / "comparison.json", run={
-        "recipe": recipe.to_dict(), "settings": config, "contaminated": guard.contaminated, "model": model,
-        "model_args": model_args, "adapter": adapter, "control_adapter": control, "init_adapter": start})  # fmt: skip
-    baseline = f"the base with {start} merged in" if start else "the base"
-    print(f"\nSelf-alignment ({config['pairs']} pairs, {config['iterations']} iterations) on {args.data}: "
-          f"{baseline}, the control (same pairs, uninformative frames) and the last adapter\n"
-          f"{format_comparison(comparison)}")  # fmt: skip
-    print(f"comparison: {out / 'comparison.json'}")
+    with_adapter = partial(merge_model_args, base_args)  # evaluated with the frames the model was aligned with
+    arms = {
+        "base": (out / "eval_base", base_args),
+        "control": (out / "eval_control", with_adapter(format_model_args({"adapter": control}))) if control else None,
+        "adapter": (out / "eval_savi", with_adapter(format_model_args({"adapter": adapter}))),
+    }
+    run = {"recipe": recipe.to_dict(), "settings": config, "contaminated": guard.contaminated, "model": model,
+           "model_args": model_args, "adapter": adapter, "control_adapter": control, "init_adapter": start}  # fmt: skip
+    title = (f"Self-alignment ({config['pairs']} pairs, {config['iterations']} iterations) on {args.data}: "
+             f"{'the base with ' + start + ' merged in' if start else 'the base'}, the control (same pairs, "
+             "uninformative frames) and the last adapter")  # fmt: skip
     iterations = range(1, int(config["iterations"]) + 1)
     trained = {"adapter": [out / f"iter_{k}" / "train" for k in iterations]}
     if control:
         trained["control"] = [out / f"iter_{k}" / "control" for k in iterations]
-    print(runs.report(out, comparison, trained))
-    return 0
+    return finetune.evaluate_and_compare("savi", args, setup, benchmark, arms, run, title, trained)
+
+
+def _training_inputs(args: argparse.Namespace, setup: finetune.RunSetup, config: dict, benchmark: QuestionSet):
+    """The training videos, their contamination guard, and the SF2T training set when verifier pairs are used."""
+    folder, labels = finetune.training_videos(args, setup.demo)
+    videos = find_videos(folder)
+    guard = check_videos(videos, benchmark.manifest, allow=args.allow_contaminated,
+                         source=f"the benchmark ({benchmark.root})")  # fmt: skip
+    if config["pairs"] not in ("verifier", "mixed"):
+        return videos, guard, None
+    recipe, data = setup.recipe, setup.out / "data"
+    build_training_set(folder, data, benchmark, tasks=recipe.tasks, seed=recipe.data_seed, labels=labels,
+                       allow_contaminated=args.allow_contaminated, progress=False)  # fmt: skip
+    return videos, guard, load_question_set(data)
 
 
 def _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set, guard, out):
@@ -252,7 +246,7 @@ def _iteration(iteration, model, base_args, adapter, device, recipe, config, vid
     if pairs_file.is_file():
         pairs = read_pairs(pairs_file)
     else:
-        asker = Asker(model, join_args(base_args, f"adapter={adapter}" if adapter else ""), device)
+        asker = Asker(model, merge_model_args(base_args, format_model_args({"adapter": adapter})), device)
         pairs = []
         if config["pairs"] in ("savi", "mixed"):
             pairs += savi_pairs(asker, rotating(videos, config["videos_per_iteration"], iteration), Prompts(),

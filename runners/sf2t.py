@@ -1,6 +1,6 @@
 """`make sf2t`: build SF2T data from a folder of videos, fine-tune, then evaluate with and without the adapter.
 
-    python -m model_adapters.sf2t [--model fvb_qwen2_5_vl --model_args pretrained=ORG/NAME]
+    python -m runners.sf2t [--model fvb_qwen2_5_vl --model_args pretrained=ORG/NAME]
         [--recipe FILE.yaml] [--set key=value,...] [--videos DIR [--labels CSV]] [--data mini]
         [--out runs/sf2t/NAME] [--allow-contaminated] [--train-only] [--export DIR]
 
@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSetError, load_question_set
+from finevidbench.model_args import format_model_args, merge_model_args, parse_model_args
 from finevidbench.protocol import get_type
-from finevidbench.scoring.compare import format_comparison
 from finevidbench.sf2t import (
     ContaminationError,
     build_training_set,
@@ -39,13 +39,13 @@ from finevidbench.sf2t import (
 from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import RUN_KEYS, Recipe, RecipeError, RunRecord, main_process_first, train
 from finevidbench.video import VideoError
-from model_adapters import runs
-from model_adapters.runs import compare_runs, evaluate_into, join_args, policy_args
+from runners import finetune
+from runners.finetune import policy_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (model arguments as in `make eval`)."""
-    parser = runs.common_parser("sf2t", __doc__.splitlines()[0], "fvb_qwen2_5_vl")
+    parser = finetune.common_parser("sf2t", __doc__.splitlines()[0], "fvb_qwen2_5_vl")
     parser.add_argument("--train-only", action="store_true", help="stop after training (multi-GPU runs)")
     parser.add_argument("--export", default=None, help="also export the training set as LLaMA-Factory/ms-swift JSONL")
     return parser.parse_args(argv)
@@ -62,34 +62,18 @@ def examples_of(training_set) -> list[dict]:
 
 def fail(message: str, code: int = 2) -> int:
     """Print one `make sf2t:` error line and return its exit code."""
-    return runs.fail("sf2t", message, code)
+    return finetune.fail("sf2t", message, code)
 
 
 def run(args: argparse.Namespace) -> int:
-    """The whole pipeline; returns the exit code."""
+    """The whole pipeline: training set, the adapter and control trainings, three evaluations; the exit code."""
     try:
-        setup = runs.resolve(args, "sf2t")
-        model, model_args, device, out, recipe = setup.model, setup.model_args, setup.device, setup.out, setup.recipe
+        setup = finetune.resolve(args, "sf2t")
         benchmark = load_question_set(args.data)
-        videos, labels = runs.training_videos(args, setup.demo)
-        failed = None
-        with main_process_first(out) as main:  # under torchrun / accelerate launch, one process builds
-            if main:
-                try:  # an error must not skip the barrier the other processes wait at
-                    manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
-                                                  seed=recipe.data_seed, labels=labels,
-                                                  allow_contaminated=args.allow_contaminated)  # fmt: skip
-                except (ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
-                    failed = exc
-            elif (out / "data" / "manifest.json").is_file():
-                manifest = json.loads((out / "data" / "manifest.json").read_text())
-            else:
-                failed = FileNotFoundError("the main process could not build the training set (see its error)")
-        if failed:
-            raise failed
+        manifest = _build_training_set(args, setup, benchmark)
     except (RecipeError, QuestionSetError, ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
-    training_set = load_question_set(out / "data")
+    training_set = load_question_set(setup.out / "data")
     guard = manifest["sf2t"]["guard"]
     if guard["contaminated"]:
         print(f"make sf2t: WARNING: {len(guard['overlapping'])} training videos are benchmark videos; "
@@ -97,45 +81,62 @@ def run(args: argparse.Namespace) -> int:
     print(f"training set: {len(training_set.questions)} items from {manifest['n_videos']} videos {manifest['counts']}")
     if args.export:
         print(f"exported: {export_messages(training_set, args.export)}")
-    full_args = join_args(model_args, policy_args(recipe.frames))
-    arms = ("train", "control") if recipe.control else ("train",)
+    full_args = merge_model_args(setup.model_args, policy_args(setup.recipe.frames))
     records = {}
-    for arm in arms:
+    for arm in ("train", "control") if setup.recipe.control else ("train",):
         try:
-            records[arm] = _train(model, full_args, device, recipe, training_set, manifest, out / arm,
-                                  control=arm == "control")  # fmt: skip
+            records[arm] = _train(setup.model, full_args, setup.device, setup.recipe, training_set, manifest,
+                                  setup.out / arm, control=arm == "control")  # fmt: skip
         except KeyboardInterrupt:
-            return fail(f"interrupted; checkpoints are in {out / arm / 'checkpoints'} "
+            return fail(f"interrupted; checkpoints are in {setup.out / arm / 'checkpoints'} "
                         "(run the same command again to resume)", 130)  # fmt: skip
         except (RecipeError, ValueError) as exc:
             return fail(str(exc))
         record = records[arm]
         print(f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
               f"{record.wall_time_s:.0f} s, loss {_loss_span(record)}, output {record.output}")  # fmt: skip
-    if args.train_only:
-        return 0
-    folders = {"base": out / "eval_base", "control": out / "eval_control" if recipe.control else None,
-               "adapter": out / "eval_sf2t"}  # fmt: skip
-    margs = {"base": full_args, "adapter": _tuned_args(full_args, recipe, records["train"])}
-    if recipe.control:
-        margs["control"] = _tuned_args(full_args, recipe, records["control"])
-    for name, folder in folders.items():
-        if folder is None:
-            continue
-        code = evaluate_into(folder, model, margs[name], args.data, args.tasks, device, args.limit, args.gen_kwargs)
-        if code:
-            return fail(f"the evaluation {folder.name} failed", code)
+    return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records)
+
+
+def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benchmark) -> dict:
+    """Build the training set into `<out>/data` (under several processes, the main one builds); its manifest."""
+    videos, labels = finetune.training_videos(args, setup.demo)
+    out, recipe, failed = setup.out, setup.recipe, None
+    with main_process_first(out) as main:  # under torchrun / accelerate launch, one process builds
+        if main:
+            try:  # an error must not skip the barrier the other processes wait at
+                manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
+                                              seed=recipe.data_seed, labels=labels,
+                                              allow_contaminated=args.allow_contaminated)  # fmt: skip
+            except (ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
+                failed = exc
+        elif (out / "data" / "manifest.json").is_file():
+            manifest = json.loads((out / "data" / "manifest.json").read_text())
+        else:
+            failed = FileNotFoundError("the main process could not build the training set (see its error)")
+    if failed:
+        raise failed
+    return manifest
+
+
+def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark, full_args: str,
+                   records: dict[str, RunRecord]) -> int:  # fmt: skip
+    """Evaluate base, control and adapter, compare them and write the report; the exit code."""
+    out, recipe = setup.out, setup.recipe
+    arms = {
+        "base": (out / "eval_base", full_args),
+        "control": (out / "eval_control", _tuned_args(full_args, recipe, records["control"]))
+        if recipe.control
+        else None,
+        "adapter": (out / "eval_sf2t", _tuned_args(full_args, recipe, records["train"])),
+    }
     record = records["train"]
-    comparison = compare_runs(benchmark, folders, out / "comparison.json", run={
-        "recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
-        "control_steps": records["control"].steps if recipe.control else None, "model": model,
-        "model_args": model_args})  # fmt: skip
-    print(f"\nSF2T on {args.data}: base, control (trained on uninformative frames) and adapter\n"
-          f"{format_comparison(comparison)}")  # fmt: skip
-    print(f"comparison: {out / 'comparison.json'}")
+    run = {"recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
+           "control_steps": records["control"].steps if recipe.control else None, "model": setup.model,
+           "model_args": setup.model_args}  # fmt: skip
+    title = f"SF2T on {args.data}: base, control (trained on uninformative frames) and adapter"
     trained = {"adapter": [out / "train"], **({"control": [out / "control"]} if recipe.control else {})}
-    print(runs.report(out, comparison, trained))
-    return 0
+    return finetune.evaluate_and_compare("sf2t", args, setup, benchmark, arms, run, title, trained)
 
 
 def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path,
@@ -166,12 +167,10 @@ def _train(model: str, model_args: str, device: str, recipe: Recipe, training_se
 
 def _tuned_args(model_args: str, recipe: Recipe, record: RunRecord) -> str:
     """Model arguments of a trained arm: the adapter on the base (LoRA), or the saved model (full)."""
-    return f"{model_args},adapter={record.output}" if recipe.method == "lora" else _full_args(model_args, record)
-
-
-def _full_args(model_args: str, record: RunRecord) -> str:
-    kept = [a for a in model_args.split(",") if a and not a.startswith(("pretrained=", "revision="))]
-    return ",".join([f"pretrained={record.output}", *kept])
+    if recipe.method == "lora":
+        return merge_model_args(model_args, format_model_args({"adapter": record.output}))
+    kept = {k: v for k, v in parse_model_args(model_args).items() if k not in ("pretrained", "revision")}
+    return format_model_args({"pretrained": record.output, **kept})
 
 
 def _loss_span(record: RunRecord) -> str:

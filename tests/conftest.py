@@ -143,13 +143,13 @@ def training_set(train_corpus, mini, tmp_path_factory):
 
 @pytest.fixture
 def run_make_eval(monkeypatch, capsys):
-    """`make eval`'s runner (model_adapters.evaluate.main) called in this process.
+    """`make eval`'s runner (runners.evaluate.main) called in this process.
 
-    The same code as `python -m model_adapters.evaluate` without paying lmms-eval's import (about
+    The same code as `python -m runners.evaluate` without paying lmms-eval's import (about
     15 s) once more per run; what only a process can show (exit on a signal, the CLI, launchers) is
     tested with real subprocesses. Returns what subprocess.run would: returncode, stdout, stderr.
     """
-    from model_adapters import evaluate
+    from runners import evaluate
 
     def run(*argv: str) -> SimpleNamespace:
         data = argv[argv.index("--data") + 1] if "--data" in argv else "mini"

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForImageTextToText, AutoProcessor
 from transformers.video_utils import VideoMetadata
 
-from model_adapters.tiny_models import FAMILIES, build_tiny, make_tiny
+from model_adapters.testing.tiny import build_tiny, make_tiny, tiny_families
 
 # SmolVLMProcessor raises ImportError at construction without the `num2words` package (a dependency of ours).
 NO_NUM2WORDS = importlib.util.find_spec("num2words") is None
@@ -21,11 +21,11 @@ PARAMS = [
     pytest.param(
         f,
         marks=pytest.mark.skipif(
-            f == "smolvlm" and NO_NUM2WORDS,
+            f == "hf" and NO_NUM2WORDS,
             reason="num2words is not installed: SmolVLMProcessor raises ImportError without it",
         ),
     )
-    for f in FAMILIES
+    for f in tiny_families()
 ]
 
 # The placeholder each family repeats in input_ids for a video, and how many times for 8 frames of 64x64
@@ -37,7 +37,7 @@ VIDEO_TOKEN = {
     "llava_next_video": ("<video>", 32),  # 8 x (4x4 patches pooled by 2)
     "internvl": ("<IMG_CONTEXT>", 32),  # "FrameN: <img>" + 4 x <IMG_CONTEXT> + "</img>" per frame
     "videollama3": ("<|video_pad|>", 32),  # "Time t s:" + 4 per frame (random frames: nothing compressed)
-    "smolvlm": ("<image>", 32),  # per-frame "Frame from 00:00:" + 4 x <image>
+    "hf": ("<image>", 32),  # SmolVLM, the generic adapter's tiny model:  # per-frame "Frame from 00:00:" + 4 x <image>
 }
 # The same for 4 images of 64x64 given as 4 image blocks. Every family's processor takes images (in the
 # SF2T fragment items' numbered form), so none is skipped here; Idefics3 would be the image-only exception.
@@ -49,7 +49,7 @@ IMAGE_TOKEN = {
     "llava_next_video": ("<image>", 144),  # anyres: base 4x4 + one 4x4 crop + 4 row newlines each
     "internvl": ("<IMG_CONTEXT>", 16),  # "<img>" + 4 x <IMG_CONTEXT> + "</img>" each (max_patches=1)
     "videollama3": ("<|image_pad|>", 64),  # images are not merged (image merge size 1): 4x4 each
-    "smolvlm": ("<image>", 16),  # "<fake_token_around_image><global-img>" + 4 x <image> each
+    "hf": ("<image>", 16),  # SmolVLM:  # "<fake_token_around_image><global-img>" + 4 x <image> each
 }
 
 

@@ -3,7 +3,7 @@
 `prompts` holds every prompt of the VideoSAVi loop (the paper describes each step; the wording is
 ours); `pairs` is the preference-pair record, the "materially different" filter and the
 TRL-conformant JSONL; `verifier` makes pairs whose right answer is known by construction
-(the SF2T fragment tasks). The loop that asks the model lives in model_adapters/savi.py.
+(the SF2T fragment tasks). The loop that asks the model lives in runners/savi.py.
 """
 
 from finevidbench.savi.pairs import PreferencePair, materially_different, read_pairs, write_pairs

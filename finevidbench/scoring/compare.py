@@ -12,10 +12,12 @@ with the answer format, which the control learns too.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from finevidbench.files import read_json, write_json
 from finevidbench.protocol import get_type
 from finevidbench.scoring.score import SampleResult
 from finevidbench.scoring.stats import clustered_interval, paired_difference
@@ -113,6 +115,16 @@ def compare(
         "by_level": grouped(lambda s: s.level),
         "by_type": by_type,
     }
+
+
+def write_comparison(path: Path, comparison: dict) -> None:
+    """Write comparison.json (the one writer; rows keep their order; schemas/comparison.schema.json)."""
+    write_json(path, comparison, "comparison", sort_keys=False)
+
+
+def read_comparison(path: Path) -> dict:
+    """Read and check a comparison.json (the one reader); FileFormatError names a bad file."""
+    return read_json(path, "comparison")
 
 
 def _accuracy_cell(cell: dict | None) -> str:

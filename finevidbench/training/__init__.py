@@ -5,8 +5,19 @@ supplies the model, the collator built on the model's own processor and chat tem
 module names of each trainable part.
 """
 
-from finevidbench.training.recipe import PARTS, RUN_KEYS, Recipe, RecipeError, load_recipe
+from finevidbench.training.recipe import PARTS, RUN_KEYS, Recipe, RecipeError, layered, load_recipe, read_recipe_file
 from finevidbench.training.record import RunRecord
 from finevidbench.training.trainer import main_process_first, train
 
-__all__ = ["PARTS", "RUN_KEYS", "Recipe", "RecipeError", "RunRecord", "load_recipe", "main_process_first", "train"]
+__all__ = [
+    "PARTS",
+    "RUN_KEYS",
+    "Recipe",
+    "RecipeError",
+    "RunRecord",
+    "layered",
+    "load_recipe",
+    "main_process_first",
+    "read_recipe_file",
+    "train",
+]

@@ -1,8 +1,10 @@
-"""Training recipes: one YAML file per model family, in the spirit of LLaMA-Factory's examples.
+"""Training recipes: YAML mappings layered over one default per method, as PEFT's method comparison does.
 
 A recipe names everything a run depends on (what trains, LoRA shape, optimiser schedule, seeds,
 frames, data), and the whole recipe goes into the run record. Unknown keys are an error, not a
-silent no-op: a misspelt `learning_rte` must not train with the default.
+silent no-op: a misspelt `learning_rte` must not train with the default. Which layers exist (the
+method's default, a family's overrides, a file, the command line) is the adapters' business
+(model_adapters/recipes/); here a layer is a mapping.
 """
 
 from __future__ import annotations
@@ -166,8 +168,8 @@ class Recipe:
         return cuda_bf16 if self.bf16 == "auto" else self.bf16 == "true"
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Read a recipe YAML file; errors name the file."""
+def read_recipe_file(path: str | Path) -> dict:
+    """The mapping a recipe YAML file holds; errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"{path}: no such recipe file (fix: pass RECIPE=<file.yaml>, see model_adapters/recipes/)")
@@ -177,4 +179,21 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"{path}: not valid YAML ({exc})".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
-    return Recipe.from_dict(data, source=str(path))
+    return data
+
+
+def layered(*layers: dict) -> dict:
+    """Later layers' keys replace earlier ones; `extra:` is merged key by key, so an override names one setting."""
+    merged: dict = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "extra" and isinstance(value, dict):
+                merged["extra"] = {**merged.get("extra", {}), **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read a complete recipe YAML file (every key it leaves out takes `Recipe`'s default)."""
+    return Recipe.from_dict(read_recipe_file(path), source=str(Path(path)))

@@ -1,17 +1,16 @@
 """The run record of a fine-tuning run: what was trained, on what, how long, and how the loss went.
 
-It is written to OUT/run.json and into the adapter folder (`finevidbench_run.json`), so an
-adapter carries its provenance wherever it is copied; the adapters put its `contaminated` flag
-into every results file that uses it.
+It is written as `finevidbench_run.json` into the training folder and into the adapter (or model)
+folder, so an adapter carries its provenance wherever it is copied; the adapters put its
+`contaminated` flag into every results file that uses it. Schema: finevidbench/schemas/run_record.schema.json.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from finevidbench.files import atomic_write_text
+from finevidbench.files import read_json, write_json
 
 RECORD_NAME = "finevidbench_run.json"
 
@@ -43,12 +42,11 @@ class RunRecord:
     versions: dict = field(default_factory=dict)
 
     def write(self, *folders: Path) -> None:
-        """Write the record as `finevidbench_run.json` into each folder."""
-        text = json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
+        """Write the record as `finevidbench_run.json` into each folder (the one writer)."""
         for folder in folders:
-            atomic_write_text(Path(folder) / RECORD_NAME, text)
+            write_json(Path(folder) / RECORD_NAME, asdict(self), "run_record")
 
     @classmethod
     def read(cls, folder: str | Path) -> RunRecord:
-        """Read the record of a run or adapter folder."""
-        return cls(**json.loads((Path(folder) / RECORD_NAME).read_text()))
+        """Read the record of a run or adapter folder (the one reader); FileFormatError names a bad file."""
+        return cls(**read_json(Path(folder) / RECORD_NAME, "run_record"))

@@ -1,31 +1,16 @@
-"""Tiny random Video-LLMs of the real transformers architectures, built offline for tests and benchmarks.
+"""Tiny random Video-LLMs of the real transformers architectures, built offline for tests and demonstrations.
 
-`build_tiny(family, out)` saves a model (hidden 64, 2 layers, a 2-layer width-32 vision tower) and its
-processor (tokenizer and chat template included) into `out`; both reload with
-`AutoModelForImageTextToText.from_pretrained(out)` / `AutoProcessor.from_pretrained(out)` under
-`HF_HUB_OFFLINE=1`. Nothing is downloaded: the tokenizer is a byte-level BPE trained in-process on
-`SENTENCES`, and the processors are configured for tiny frames so that token counts stay small.
+`build_tiny(family, out)` saves a family's tiny model (hidden 64, 2 layers, a 2-layer width-32 vision
+tower; its `TinySpec`, declared with the family) and its processor (tokenizer and chat template
+included) into `out`; both reload with `AutoModelForImageTextToText.from_pretrained(out)` /
+`AutoProcessor.from_pretrained(out)` under `HF_HUB_OFFLINE=1`. Nothing is downloaded: the tokenizer is
+a byte-level BPE trained in-process on `SENTENCES`, and the processors are configured for tiny frames
+so that token counts stay small. This module holds what every family's tiny model shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-
-import torch
-import transformers as hf
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-FAMILIES: tuple[str, ...] = (
-    "qwen2_vl",
-    "qwen2_5_vl",
-    "qwen3_vl",
-    "llava_onevision",
-    "llava_next_video",
-    "internvl",
-    "videollama3",
-    "smolvlm",
-)
 
 # Fixed training text: answers (letters A-D, digits, yes/no) and the usual prompt words become tokens.
 SENTENCES: tuple[str, ...] = (
@@ -56,25 +41,17 @@ TEXT = dict(
     max_position_embeddings=4096,
 )
 VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
-QWEN_SPECIALS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-]
 
 
-def make_tokenizer(
-    specials: list[str], eos: str, pad: str, extra_special_tokens: dict | None = None
-) -> hf.PreTrainedTokenizerFast:
+def make_tokenizer(specials: list[str], eos: str, pad: str, extra_special_tokens: dict | None = None):
     """A byte-level BPE trained on `SENTENCES` (deterministic); `specials` become atomic tokens.
 
     Every byte is a token, so any text encodes and digits 0-9 and letters A-D are single tokens;
     "yes" and "no" are learned merges.
     """
+    import transformers as hf
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -119,263 +96,30 @@ def chat_template(
     )
 
 
-def _ids(tok, names: list[str]) -> dict[str, int]:
+def token_ids(tok, names: list[str]) -> dict[str, int]:
+    """The ids of `names` in `tok`."""
     return {n: tok.convert_tokens_to_ids(n) for n in names}
 
 
-def _qwen_text(tok, **rope) -> dict:
-    ids = _ids(tok, QWEN_SPECIALS)
-    return dict(
-        TEXT,
-        vocab_size=len(tok),
-        bos_token_id=ids["<|endoftext|>"],
-        eos_token_id=ids["<|im_end|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0, **rope},
-    )
+def tiny_families() -> list[str]:
+    """The families that declare a tiny model (every one this project ships)."""
+    from model_adapters.registry import families
 
-
-def _qwen_ids(tok) -> dict:
-    ids = _ids(tok, QWEN_SPECIALS)
-    return dict(
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-    )
-
-
-QWEN_TEMPLATE = chat_template(
-    video="<|vision_start|><|video_pad|><|vision_end|>", image="<|vision_start|><|image_pad|><|vision_end|>"
-)
-# Qwen2/2.5-VL: 14-px patches merged 2x2, so each frame or image becomes 56x56 -> 4 tokens (per 2 frames)
-QWEN2_PX = dict(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56})
-
-
-def _qwen2_vl(tok):
-    vision = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, patch_size=14)
-    cfg = hf.Qwen2VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
-    proc = hf.Qwen2VLProcessor(
-        image_processor=hf.Qwen2VLImageProcessor(**QWEN2_PX),
-        video_processor=hf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
-        tokenizer=tok,
-        chat_template=QWEN_TEMPLATE,
-    )
-    return hf.Qwen2VLForConditionalGeneration(cfg), proc
-
-
-def _qwen2_5_vl(tok):
-    vision = dict(
-        depth=2,
-        hidden_size=32,
-        out_hidden_size=64,
-        intermediate_size=64,
-        num_heads=2,
-        patch_size=14,
-        window_size=56,
-        fullatt_block_indexes=[1],
-    )
-    cfg = hf.Qwen2_5_VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
-    proc = hf.Qwen2_5_VLProcessor(
-        image_processor=hf.Qwen2VLImageProcessor(**QWEN2_PX),
-        video_processor=hf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
-        tokenizer=tok,
-        chat_template=QWEN_TEMPLATE,
-    )
-    return hf.Qwen2_5_VLForConditionalGeneration(cfg), proc
-
-
-def _qwen3_vl(tok):
-    # 16-px patches merged 2x2 (factor 32): frames and images become 64x64 -> 4 tokens (per 2 frames).
-    # The video budget counts frames x pixels: `cap_pixels_per_frame` caps each frame at 1.05*shortest_edge.
-    vision = dict(
-        depth=2,
-        hidden_size=32,
-        intermediate_size=64,
-        num_heads=2,
-        patch_size=16,
-        out_hidden_size=64,
-        num_position_embeddings=16,
-        deepstack_visual_indexes=[0],
-    )
-    text = _qwen_text(tok, mrope_interleaved=True)
-    cfg = hf.Qwen3VLConfig(text_config=dict(text, head_dim=16), vision_config=vision, **_qwen_ids(tok))
-    px = dict(size={"shortest_edge": 64 * 64, "longest_edge": 64 * 64}, patch_size=16)
-    video = hf.Qwen3VLVideoProcessor(**px, cap_pixels_per_frame=True, do_sample_frames=False)
-    proc = hf.Qwen3VLProcessor(
-        image_processor=hf.Qwen2VLImageProcessor(**px),
-        video_processor=video,
-        tokenizer=tok,
-        chat_template=QWEN_TEMPLATE,
-    )
-    return hf.Qwen3VLForConditionalGeneration(cfg), proc
-
-
-def _llava_onevision(tok):
-    ids = _ids(tok, ["<|endoftext|>", "<|im_end|>", "<image>", "<video>"])
-    pinpoints = [[SIDE, SIDE], [SIDE, 2 * SIDE], [2 * SIDE, SIDE], [2 * SIDE, 2 * SIDE]]
-    vision = dict(VISION, model_type="siglip_vision_model", image_size=SIDE, patch_size=8, vision_use_head=False)
-    text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
-    text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
-    cfg = hf.LlavaOnevisionConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=ids["<image>"],
-        video_token_index=ids["<video>"],
-        vision_feature_select_strategy="full",
-        vision_feature_layer=-1,
-        image_grid_pinpoints=pinpoints,
-    )
-    size = {"height": SIDE, "width": SIDE}
-    proc = hf.LlavaOnevisionProcessor(
-        image_processor=hf.LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=pinpoints),
-        video_processor=hf.LlavaOnevisionVideoProcessor(size=size),
-        tokenizer=tok,
-        num_image_tokens=(SIDE // 8) ** 2,
-        vision_feature_select_strategy="full",
-        chat_template=chat_template(video="<video>\n", image="<image>\n"),
-    )
-    return hf.LlavaOnevisionForConditionalGeneration(cfg), proc
-
-
-def _llava_next_video(tok):
-    ids = _ids(tok, ["<unk>", "</s>", "<image>", "<video>"])
-    pinpoints = [[SIDE, SIDE]]  # anyres with a single grid: an image is its base view plus one crop
-    vision = dict(VISION, model_type="clip_vision_model", image_size=SIDE, patch_size=8, projection_dim=32)
-    text = dict(TEXT, model_type="llama", vocab_size=len(tok))
-    text.update(pad_token_id=ids["<unk>"], eos_token_id=ids["</s>"])
-    cfg = hf.LlavaNextVideoConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=ids["<image>"],
-        video_token_index=ids["<video>"],
-        vision_feature_select_strategy="default",
-        vision_feature_layer=-2,
-        image_grid_pinpoints=pinpoints,
-    )
-    px = dict(size={"shortest_edge": SIDE}, crop_size={"height": SIDE, "width": SIDE})
-    roles = {"user": "USER", "assistant": "ASSISTANT", "system": "SYSTEM"}
-    template = chat_template("<video>\n", "<image>\n", turn="{role}: ", end=" ", roles=roles, gen="ASSISTANT:")
-    proc = hf.LlavaNextVideoProcessor(
-        video_processor=hf.LlavaNextVideoVideoProcessor(**px),
-        image_processor=hf.LlavaNextImageProcessor(**px, image_grid_pinpoints=pinpoints),
-        tokenizer=tok,
-        patch_size=8,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
-        chat_template=template,
-    )
-    return hf.LlavaNextVideoForConditionalGeneration(cfg), proc
-
-
-INTERNVL_TOKENS = {
-    "start_image_token": "<img>",
-    "end_image_token": "</img>",
-    "context_image_token": "<IMG_CONTEXT>",
-    "video_token": "<video>",
-}
-
-
-def _internvl(tok):
-    ids = _ids(tok, ["<|endoftext|>", "<|im_end|>", "<IMG_CONTEXT>"])
-    seq = (SIDE // 8) ** 2 // 4  # patches per frame, then pixel-shuffled by downsample_ratio 0.5
-    vision = dict(VISION, image_size=SIDE, patch_size=8)
-    text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
-    text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
-    cfg = hf.InternVLConfig(
-        vision_config=vision, text_config=text, image_token_id=ids["<IMG_CONTEXT>"], image_seq_length=seq
-    )
-    size = {"height": SIDE, "width": SIDE}
-    proc = hf.InternVLProcessor(
-        image_processor=hf.GotOcr2ImageProcessor(size=size, max_patches=1),
-        video_processor=hf.InternVLVideoProcessor(size=size),
-        tokenizer=tok,
-        image_seq_length=seq,
-        chat_template=chat_template(video="<video>\n", image="<IMG_CONTEXT>\n"),
-    )
-    return hf.InternVLForConditionalGeneration(cfg), proc
-
-
-def _videollama3(tok):
-    # 14-px patches, temporal patch 1, merged 2x2: each frame or image becomes 56x56 -> 4 tokens per frame.
-    # Its video budget is `longest_edge // num_frames` per frame, so longest_edge allows 16 frames of 56x56.
-    ids = _ids(tok, QWEN_SPECIALS)
-    text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
-    text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
-    cfg = hf.VideoLlama3Config(
-        text_config=text,
-        vision_config=dict(VISION, patch_size=14),
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-    )
-    proc = hf.VideoLlama3Processor(
-        image_processor=hf.VideoLlama3ImageProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56}),
-        video_processor=hf.VideoLlama3VideoProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 16 * 56 * 56}),
-        tokenizer=tok,
-        chat_template=chat_template(video="<|video_pad|>\n", image="<|image_pad|>\n"),
-    )
-    return hf.VideoLlama3ForConditionalGeneration(cfg), proc
-
-
-SMOLVLM_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
-SMOLVLM_SPECIALS += ["<image>", "<global-img>", "<video>"]
-SMOLVLM_SPECIALS += [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
-
-
-def _smolvlm(tok):
-    # Needs the `num2words` package: SmolVLMProcessor raises ImportError without it.
-    ids = _ids(tok, ["<|endoftext|>", "<end_of_utterance>", "<image>"])
-    text = dict(TEXT, model_type="llama", vocab_size=len(tok))
-    text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<end_of_utterance>"])
-    vision = dict(VISION, image_size=SIDE, patch_size=8)
-    cfg = hf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2)
-    px = dict(size={"longest_edge": SIDE}, max_image_size={"longest_edge": SIDE}, do_image_splitting=False)
-    roles = {"user": "User", "assistant": "Assistant", "system": "System"}
-    end = "<end_of_utterance>\n"  # as SmolVLM's own template: "<|im_start|>User: ...<end_of_utterance>\nAssistant:"
-    template = chat_template("<video>", "<image>", "{role}: ", end, roles, start="<|im_start|>", gen="Assistant:")
-    proc = hf.SmolVLMProcessor(
-        image_processor=hf.SmolVLMImageProcessor(**px),
-        video_processor=hf.SmolVLMVideoProcessor(**px),
-        tokenizer=tok,
-        image_seq_len=(SIDE // 8) ** 2 // 4,
-        chat_template=template,
-    )
-    return hf.SmolVLMForConditionalGeneration(cfg), proc
-
-
-# family -> (builder, tokenizer specials, eos, pad, named special tokens)
-_BUILDERS: dict[str, tuple[Callable, list[str], str, str, dict | None]] = {
-    "qwen2_vl": (_qwen2_vl, QWEN_SPECIALS, "<|im_end|>", "<|endoftext|>", None),
-    "qwen2_5_vl": (_qwen2_5_vl, QWEN_SPECIALS, "<|im_end|>", "<|endoftext|>", None),
-    "qwen3_vl": (_qwen3_vl, QWEN_SPECIALS, "<|im_end|>", "<|endoftext|>", None),
-    "llava_onevision": (
-        _llava_onevision,
-        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"],
-        "<|im_end|>",
-        "<|endoftext|>",
-        None,
-    ),
-    "llava_next_video": (_llava_next_video, ["<unk>", "<s>", "</s>", "<image>", "<video>"], "</s>", "<unk>", None),
-    "internvl": (
-        _internvl,
-        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *INTERNVL_TOKENS.values()],
-        "<|im_end|>",
-        "<|endoftext|>",
-        INTERNVL_TOKENS,
-    ),
-    "videollama3": (_videollama3, QWEN_SPECIALS, "<|im_end|>", "<|endoftext|>", None),
-    "smolvlm": (_smolvlm, SMOLVLM_SPECIALS, "<end_of_utterance>", "<|endoftext|>", None),
-}
+    return [name for name, entry in families().items() if entry.tiny is not None]
 
 
 def make_tiny(family: str, seed: int = 0):
     """The tiny random `(model, processor)` of `family`, in eval mode; the weights depend only on `seed`."""
-    if family not in _BUILDERS:
-        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-    builder, specials, eos, pad, named = _BUILDERS[family]
-    tok = make_tokenizer(specials, eos=eos, pad=pad, extra_special_tokens=named)
+    import torch
+
+    from model_adapters.registry import families
+
+    spec = getattr(families().get(family), "tiny", None)
+    if spec is None:
+        raise ValueError(f"unknown family {family!r}; expected one of {tiny_families()}")
+    tok = make_tokenizer(list(spec.specials), eos=spec.eos, pad=spec.pad, extra_special_tokens=spec.named_tokens)
     torch.manual_seed(seed)
-    model, proc = builder(tok)
+    model, proc = spec.build(tok)
     model.eval()
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id

@@ -14,8 +14,8 @@ import finevidbench.video.clip as clip_module
 from finevidbench import taskdocs
 from finevidbench.results import read_results
 from model_adapters.hf import AdapterError
-from model_adapters.manifests import FAMILIES
-from model_adapters.tiny_models import build_tiny
+from model_adapters.registry import adapter_class, families
+from model_adapters.testing.tiny import build_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,17 +46,13 @@ def requests_for(small_set: Path, monkeypatch, per_type: int = 1):
 
 
 def load(family: str, path: Path, **kwargs):
-    from model_adapters import families
-    from model_adapters.hf import HFVideoModel
-
-    cls = getattr(families, FAMILIES[family]) if family in FAMILIES else HFVideoModel
-    return cls(pretrained=str(path), max_new_tokens=4, **kwargs)
+    return adapter_class(f"fvb_{family}")(pretrained=str(path), max_new_tokens=4, **kwargs)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", [*FAMILIES, "hf"])
+@pytest.mark.parametrize("family", list(families()))
 def test_every_family_evaluates_a_slice_through_the_make_eval_path(family, tiny, small_set, tmp_path, run_make_eval):
-    path = tiny("smolvlm" if family == "hf" else family)  # the generic adapter on an architecture with no family class
+    path = tiny(family)  # fvb_hf: the generic adapter, on an architecture with no family class (SmolVLM)
     out = tmp_path / "run"
     model_args = f"pretrained={path},max_new_tokens=4,batch_size=2"
     result = run_make_eval("--model", f"fvb_{family}", "--model_args", model_args, "--data", small_set,
@@ -167,7 +163,7 @@ LAUNCHERS = {
 def test_two_processes_give_the_same_answers_as_one(launcher, small_set, tmp_path, run_make_eval):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "ACCELERATE_USE_CPU": "true"}  # fmt: skip
-    common = ["-m", "model_adapters.evaluate", "--model", "random", "--data", str(small_set)]
+    common = ["-m", "runners.evaluate", "--model", "random", "--data", str(small_set)]
     one = run_make_eval(*common[2:], "--out", tmp_path / "one")
     launch = [part.format(port=free_port()) for part in LAUNCHERS[launcher]]
     two = subprocess.run([sys.executable, *launch, *common, "--out", str(tmp_path / "two")],
@@ -185,7 +181,7 @@ def test_next_batch_is_decoded_in_the_background(small_set, monkeypatch):
     import threading
     import time
 
-    from model_adapters.zero_cost import ZeroCostModel
+    from model_adapters.testing.zero_cost import ZeroCostModel
 
     monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
     threads = []

@@ -1,11 +1,16 @@
-"""Our models are in lmms-eval's registry whichever of the two packages is imported first."""
+"""The family registry: our models reach lmms-eval whatever the import order, and a new family is one module."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from model_adapters.manifests import adapter_class
+import model_adapters.families as families_package
+from model_adapters import registry
+from model_adapters.recipes import recipe_for
+from model_adapters.registry import adapter_class, families
+from model_adapters.testing.tiny import build_tiny, tiny_families
 
 
 @pytest.mark.slow
@@ -22,3 +27,75 @@ def test_adapter_class_names_our_adapters_only():
     assert adapter_class("fvb_hf").__name__ == "HFVideoModel"
     with pytest.raises(ValueError, match=r"MODEL=qwen2_5_vl: not one of our Video-LLM adapters"):
         adapter_class("qwen2_5_vl")
+
+
+def test_every_shipped_family_has_a_tiny_model_and_both_recipes():
+    assert set(tiny_families()) == set(families())
+    for name in families():
+        assert recipe_for("sf2t", f"fvb_{name}").model == f"fvb_{name}"
+        assert recipe_for("savi", f"fvb_{name}").extra["iterations"] == 4
+
+
+def test_a_family_declared_twice_is_refused():
+    entry = families()["qwen2_5_vl"]
+    with pytest.raises(ValueError, match="declared twice"):
+        registry.register(registry.Family("qwen2_5_vl", adapter=type("Other", (), {})))
+    assert families()["qwen2_5_vl"] is entry
+
+
+# A new family, written the way docs/adding_a_model.md says: one module in model_adapters/families/.
+TOY_FAMILY = '''
+from model_adapters.families.qwen import QWEN_TINY, _qwen2_5_vl
+from model_adapters.hf import HFVideoModel
+from model_adapters.registry import TinySpec, family
+
+
+@family("toy_vl", tiny=TinySpec(_qwen2_5_vl, **QWEN_TINY), recipes={"sf2t": {"lora_r": 4, "batch_size": 1}})
+class ToyVL(HFVideoModel):
+    """A family this repository does not ship."""
+
+    model_class = "Qwen2_5_VLForConditionalGeneration"
+'''
+
+
+@pytest.fixture
+def toy_family(tmp_path, monkeypatch):
+    """A family module in a folder scanned like model_adapters/families/, touching no file of the repository."""
+    import lmms_eval.models  # noqa: F401 - loaded first: a family declared later must still reach lmms-eval
+
+    folder = tmp_path / "more_families"
+    folder.mkdir()
+    (folder / "toy.py").write_text(TOY_FAMILY)
+    monkeypatch.setattr(families_package, "__path__", [*families_package.__path__, str(folder)])
+    monkeypatch.setattr(registry, "_FAMILIES", dict(registry._FAMILIES))  # forgotten after the test
+    yield "fvb_toy_vl"
+    sys.modules.pop("model_adapters.families.toy", None)
+
+
+def test_a_new_family_module_is_registered_with_its_tiny_model_and_recipe(toy_family, tmp_path):
+    from lmms_eval.models import get_model
+
+    assert "toy_vl" in families() and "toy_vl" in tiny_families()
+    cls = adapter_class(toy_family)
+    assert cls.__name__ == "ToyVL" and get_model(toy_family) is cls
+    recipe = recipe_for("sf2t", toy_family)
+    assert (recipe.model, recipe.lora_r, recipe.batch_size, recipe.learning_rate) == (toy_family, 4, 1, 1e-4)
+    model = cls(pretrained=str(build_tiny("toy_vl", tmp_path / "tiny")), max_new_tokens=2)
+    assert model.model.config.model_type == "qwen2_5_vl"
+
+
+@pytest.mark.slow
+def test_a_new_family_evaluates_through_make_eval(toy_family, tmp_path, run_make_eval):
+    from conftest import build_question_set
+
+    data = build_question_set(tmp_path / "set", videos=4, seed=11)
+    tiny = build_tiny("toy_vl", tmp_path / "tiny")
+    result = run_make_eval("--model", toy_family, "--model_args", f"pretrained={tiny},max_new_tokens=2",
+                           "--data", data, "--limit", "1", "--out", tmp_path / "run")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "run" / "results.json").is_file()
+
+
+def test_the_readme_names_every_family():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [f.model_id for f in families().values() if f"`{f.model_id}`" not in readme] == []

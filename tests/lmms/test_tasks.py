@@ -175,7 +175,7 @@ def _stored(path: Path) -> int:
 def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run(small_set, tmp_path, run_make_eval):
     total = json.loads((small_set / "manifest.json").read_text())["n_questions"]
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "model_adapters.evaluate", "--data", str(small_set), "--out", str(out),
+    command = [sys.executable, "-m", "runners.evaluate", "--data", str(small_set), "--out", str(out),
                "--model", "random", "--model_args", "seconds_per_answer=0.05"]  # fmt: skip
     process = subprocess.Popen(command, env=offline_env(tmp_path, small_set), cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

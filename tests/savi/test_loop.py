@@ -6,11 +6,12 @@ import pytest
 import yaml
 
 from finevidbench.savi import read_pairs
+from finevidbench.scoring.compare import read_comparison
 from finevidbench.training import RunRecord
-from model_adapters import savi
 from model_adapters.base import Request
-from model_adapters.tiny_models import build_tiny
+from model_adapters.testing.tiny import build_tiny
 from model_adapters.training import load_for_training
+from runners import savi
 
 RECIPE = {
     "model": "fvb_qwen2_5_vl", "method": "lora", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.0,
@@ -64,7 +65,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
         assert control.data["n_pairs"] == record.data["n_pairs"]
     inputs = json.loads((run / "iter_2" / "control" / "run_inputs.json").read_text())
     assert inputs["init_adapter"] == controls[0].output
-    comparison = json.loads((run / "comparison.json").read_text())
+    comparison = read_comparison(run / "comparison.json")
     assert comparison["run"]["adapter"] == records[1].output
     assert comparison["run"]["control_adapter"] == controls[1].output
     assert comparison["arms"] == ["base", "control", "adapter"] and comparison["missing"] == []
@@ -83,7 +84,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     assert "Self-alignment (mixed pairs, 2 iterations)" in out and "adapter-control" in out
 
     # the adapter reloads through adapter= and changes the model's answers
-    from model_adapters.families import Qwen2_5VL
+    from model_adapters.families.qwen import Qwen2_5VL
 
     base = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6)
     tuned = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6, adapter=records[1].output)

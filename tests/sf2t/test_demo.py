@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from model_adapters import sf2t
+from finevidbench.scoring.compare import read_comparison
+from runners import sf2t
 
 ARMS = ["base", "control", "adapter"]
 
@@ -30,7 +31,7 @@ def tensorboard_tags(root):
 def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
     out = tmp_path / "demo"
     assert sf2t.main(["--out", str(out), "--tasks", "finevidbench_fragment"]) == 0
-    comparison = json.loads((out / "comparison.json").read_text())
+    comparison = read_comparison(out / "comparison.json")
     assert comparison["arms"] == ARMS and comparison["missing"] == []
     assert comparison["contrasts"] == ["adapter-control", "adapter-base"]
     assert comparison["verdict"] == "adapter-control"

@@ -5,21 +5,23 @@ import shutil
 
 import pytest
 
-from model_adapters import sf2t
-from model_adapters.runs import RECIPES
+from finevidbench.scoring.compare import read_comparison
+from model_adapters.recipes import FOLDER as RECIPES
+from runners import sf2t
 
 
 def test_unknown_model_is_refused(tmp_path, capsys, train_corpus):
     code = sf2t.main(["--model", "fvb_nope", "--recipe", str(RECIPES / "sf2t_demo_tiny.yaml"),
                       "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])  # fmt: skip
     assert code == 2
-    assert "the recipe is for fvb_qwen2_5_vl, not fvb_nope" in capsys.readouterr().err
+    assert "MODEL=fvb_nope: not one of our Video-LLM adapters" in capsys.readouterr().err
 
 
-def test_missing_recipe_for_a_model(tmp_path, capsys, train_corpus):
-    code = sf2t.main(["--model", "fvb_hf", "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])
+def test_a_recipe_for_another_model_is_refused(tmp_path, capsys, train_corpus):
+    code = sf2t.main(["--model", "fvb_hf", "--recipe", str(RECIPES / "sf2t_demo_tiny.yaml"),
+                      "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])  # fmt: skip
     assert code == 2
-    assert "sf2t_hf.yaml: no such recipe file" in capsys.readouterr().err
+    assert "the recipe is for fvb_qwen2_5_vl, not fvb_hf" in capsys.readouterr().err
 
 
 def test_benchmark_videos_are_refused(tmp_path, capsys, train_corpus, mini):
@@ -62,7 +64,7 @@ def test_two_processes_train_data_parallel(tmp_path, train_corpus):
 
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29561",
-               "-m", "model_adapters.sf2t", "--train-only", "--videos", str(train_corpus / "videos"),
+               "-m", "runners.sf2t", "--train-only", "--videos", str(train_corpus / "videos"),
                "--out", str(out), "--set", "max_steps=4,save_steps=2,logging_steps=1,control=false"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert done.returncode == 0, done.stderr[-3000:]
@@ -84,7 +86,7 @@ def test_control_can_be_skipped_and_added_later(tmp_path, train_corpus, capsys):
                 "--out", str(out), "--set", f"max_steps=3,save_steps=3,logging_steps=1,control={control}",
                 "--tasks", "finevidbench_fragment", "--limit", "2"]  # fmt: skip
         assert sf2t.main(argv) == 0
-        return json.loads((out / "comparison.json").read_text())
+        return read_comparison(out / "comparison.json")
 
     without = run("false")
     assert not (out / "control").exists() and not (out / "eval_control").exists()

@@ -4,12 +4,14 @@ import pytest
 import torch
 
 from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
-from model_adapters.runs import RECIPES
-from model_adapters.sf2t import examples_of
-from model_adapters.tiny_models import build_tiny
+from model_adapters.recipes import FOLDER as RECIPES
+from model_adapters.recipes import recipe_for
+from model_adapters.registry import families
+from model_adapters.testing.tiny import build_tiny
 from model_adapters.training import IGNORE, load_for_training
+from runners.sf2t import examples_of
 
-FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "internvl", "videollama3")
+FAMILIES = list(families())
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,13 @@ def test_trainable_parts_are_found_per_family(tiny):
 
 def test_recipes_of_every_family_load_and_name_their_adapter():
     for family in FAMILIES:
-        recipe = load_recipe(RECIPES / f"sf2t_{family}.yaml")
-        assert recipe.model == f"fvb_{family}" and recipe.method == "lora"
-    demo = load_recipe(RECIPES / "sf2t_demo_tiny.yaml")
-    assert demo.model == "fvb_qwen2_5_vl"
+        recipe = recipe_for("sf2t", f"fvb_{family}")
+        assert recipe.model == f"fvb_{family}" and recipe.method == "lora" and recipe.gradient_checkpointing
+    # a family's declared overrides, and a demonstration file's, sit on the method's default
+    assert recipe_for("sf2t", "fvb_llava_next_video").batch_size == 1
+    assert recipe_for("sf2t", "fvb_qwen2_5_vl").batch_size == 2
+    demo = recipe_for("sf2t", "fvb_qwen2_5_vl", RECIPES / "sf2t_demo_tiny.yaml")
+    assert demo.model == "fvb_qwen2_5_vl" and demo.learning_rate == 5e-3 and demo.weight_decay == 0.0
 
 
 def test_recipe_errors_name_the_key(tmp_path):
@@ -143,7 +148,7 @@ def test_resume_refuses_another_recipe(tiny, examples, training_set, tmp_path):
 
 
 def test_adapter_reloads_through_adapter_arg_with_its_provenance(tiny, examples, training_set, tmp_path):
-    from model_adapters.families import Qwen2_5VL
+    from model_adapters.families.qwen import Qwen2_5VL
 
     pretrained = tiny("qwen2_5_vl")
     data = {"dataset_hash": training_set.dataset_hash, "guard": {"contaminated": False}}
@@ -180,7 +185,7 @@ def test_full_fine_tuning_trains_only_the_chosen_part(tiny, examples, training_s
 def test_vision_demo_recipe_trains_the_vision_tower_and_projector_in_full(tiny, examples, training_set, tmp_path):
     from transformers import AutoModelForImageTextToText
 
-    recipe = load_recipe(RECIPES / "sf2t_demo_tiny_vision.yaml")
+    recipe = recipe_for("sf2t", "fvb_qwen2_5_vl", RECIPES / "sf2t_demo_tiny_vision.yaml")
     assert recipe.method == "full" and {"vision_tower", "projector"} <= set(recipe.train)
     pretrained = tiny("qwen2_5_vl")
     short = recipe.override("max_steps=1,logging_steps=1,save_steps=1,warmup_ratio=0")  # no zero-rate first step
@@ -195,6 +200,26 @@ def test_vision_demo_recipe_trains_the_vision_tower_and_projector_in_full(tiny, 
 
 def test_self_alignment_recipes_of_every_family_load():
     for family in FAMILIES:
-        recipe = load_recipe(RECIPES / f"savi_{family}.yaml")
+        recipe = recipe_for("savi", f"fvb_{family}")
         assert recipe.model == f"fvb_{family}" and recipe.frames == "num_frames=32,mode=segment"
         assert recipe.extra["iterations"] == 4 and "lm_head" not in recipe.lora_target
+
+
+def test_recipe_layers_default_family_file_then_overrides(tmp_path):
+    file = tmp_path / "mine.yaml"
+    file.write_text("grad_accum: 4\nextra:\n  iterations: 2\n")
+    recipe = recipe_for("savi", "fvb_llava_next_video", file, "learning_rate=3e-5,extra.pairs=mixed")
+    assert (recipe.grad_accum, recipe.learning_rate, recipe.batch_size) == (4, 3e-5, 1)  # file, SET, default
+    assert recipe.extra["iterations"] == 2 and recipe.extra["pairs"] == "mixed"  # `extra:` merged key by key
+    assert recipe.extra["beta"] == 0.1 and recipe.frames == "num_frames=32,mode=segment"  # the method default
+    sf2t = recipe_for("sf2t", "fvb_llava_next_video", file)
+    assert (sf2t.batch_size, sf2t.grad_accum) == (1, 4)  # the family's key stays; the file's replaces its other
+
+
+def test_a_recipe_file_for_another_model_or_method_default_is_refused(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text("model: fvb_internvl\n")
+    with pytest.raises(RecipeError, match="the recipe is for fvb_internvl, not fvb_qwen2_vl"):
+        recipe_for("sf2t", "fvb_qwen2_vl", other)
+    with pytest.raises(RecipeError, match="no default recipe for 'dpo'"):
+        recipe_for("dpo", "fvb_qwen2_vl")

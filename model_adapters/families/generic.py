@@ -1,0 +1,43 @@
+"""`fvb_hf`: the shared adapter itself, for any `AutoModelForImageTextToText` video model without a family class.
+
+Its tiny model is SmolVLM's architecture, which no family class covers: tests of the generic adapter
+run on a model it was not written for.
+"""
+
+from __future__ import annotations
+
+from model_adapters.hf import HFVideoModel
+from model_adapters.registry import Family, TinySpec, register
+from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
+
+SMOLVLM_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
+SMOLVLM_SPECIALS += ["<image>", "<global-img>", "<video>"]
+SMOLVLM_SPECIALS += [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+
+
+def _smolvlm(tok):
+    import transformers as hf
+
+    # Needs the `num2words` package: SmolVLMProcessor raises ImportError without it.
+    ids = token_ids(tok, ["<|endoftext|>", "<end_of_utterance>", "<image>"])
+    text = dict(TEXT, model_type="llama", vocab_size=len(tok))
+    text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<end_of_utterance>"])
+    vision = dict(VISION, image_size=SIDE, patch_size=8)
+    cfg = hf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2)
+    px = dict(size={"longest_edge": SIDE}, max_image_size={"longest_edge": SIDE}, do_image_splitting=False)
+    roles = {"user": "User", "assistant": "Assistant", "system": "System"}
+    end = "<end_of_utterance>\n"  # as SmolVLM's own template: "<|im_start|>User: ...<end_of_utterance>\nAssistant:"
+    template = chat_template("<video>", "<image>", "{role}: ", end, roles, start="<|im_start|>", gen="Assistant:")
+    proc = hf.SmolVLMProcessor(
+        image_processor=hf.SmolVLMImageProcessor(**px),
+        video_processor=hf.SmolVLMVideoProcessor(**px),
+        tokenizer=tok,
+        image_seq_len=(SIDE // 8) ** 2 // 4,
+        chat_template=template,
+    )
+    return hf.SmolVLMForConditionalGeneration(cfg), proc
+
+
+register(
+    Family("hf", HFVideoModel, tiny=TinySpec(_smolvlm, tuple(SMOLVLM_SPECIALS), "<end_of_utterance>", "<|endoftext|>"))
+)

@@ -1,0 +1,38 @@
+"""VideoLLaMA3: timestamps ("Time 1.2s") from our metadata."""
+
+from __future__ import annotations
+
+from model_adapters.families.qwen import QWEN_SPECIALS, QWEN_TINY
+from model_adapters.hf import HFVideoModel
+from model_adapters.registry import TinySpec, family
+from model_adapters.testing.tiny import TEXT, VISION, chat_template, token_ids
+
+
+def _videollama3(tok):
+    import transformers as hf
+
+    # 14-px patches, temporal patch 1, merged 2x2: each frame or image becomes 56x56 -> 4 tokens per frame.
+    # Its video budget is `longest_edge // num_frames` per frame, so longest_edge allows 16 frames of 56x56.
+    ids = token_ids(tok, QWEN_SPECIALS)
+    text = dict(TEXT, model_type="qwen2", vocab_size=len(tok))
+    text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
+    cfg = hf.VideoLlama3Config(
+        text_config=text,
+        vision_config=dict(VISION, patch_size=14),
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+    )
+    proc = hf.VideoLlama3Processor(
+        image_processor=hf.VideoLlama3ImageProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56}),
+        video_processor=hf.VideoLlama3VideoProcessor(size={"shortest_edge": 56 * 56, "longest_edge": 16 * 56 * 56}),
+        tokenizer=tok,
+        chat_template=chat_template(video="<|video_pad|>\n", image="<|image_pad|>\n"),
+    )
+    return hf.VideoLlama3ForConditionalGeneration(cfg), proc
+
+
+@family("videollama3", tiny=TinySpec(_videollama3, **QWEN_TINY))
+class VideoLlama3(HFVideoModel):
+    """VideoLLaMA3: timestamps ("Time 1.2s") from our metadata."""
+
+    model_class = "VideoLlama3ForConditionalGeneration"
