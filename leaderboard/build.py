@@ -1,5 +1,7 @@
 """`make leaderboard`: every submission checked and rescored, ranked with intervals and tiers, rendered.
 
+`make submit-check` runs the same checks on one submission folder (`check_submission`).
+
 The site is a pure function of the submitted per-sample responses and the registry: scores are
 recomputed with the harness's scorer, duplicates of (model, revision, protocol) keep the newest,
 and models whose paired difference on the shared questions is not significant share a tier.
@@ -17,7 +19,6 @@ from finevidbench.scoring.stats import paired_difference
 from leaderboard.submission import Submission, SubmissionError, load_submission, rescore
 
 EXAMPLES_PER_TYPE = 3
-DUPLICATE_REASON = "older submission of the same model, revision and protocol"
 
 
 def question_sets(sources: list[str]) -> dict[str, QuestionSet]:

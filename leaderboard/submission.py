@@ -23,7 +23,6 @@ MAX_METADATA_BYTES = 64 * 1024
 MAX_RESULTS_BYTES = 2 * 2**20
 MAX_SAMPLES_BYTES = 64 * 2**20
 CLAIM_TOLERANCE = 1e-6
-FILES = ("submission.json", "results.json", "samples.jsonl")
 
 
 class SubmissionError(Exception):

@@ -7,7 +7,6 @@ runner, and the paired comparison of the evaluations (base, control, adapter).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -118,24 +117,13 @@ def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup
     return 0
 
 
-def read_losses(folders: Sequence[Path]) -> list[dict]:
-    """The loss records (`loss.jsonl`) of consecutive training folders, steps continued across them."""
-    records, offset = [], 0
-    for folder in folders:
-        path = Path(folder) / "loss.jsonl"
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-        steps = [json.loads(line) for line in lines if line.strip()]
-        records += [{**r, "step": r["step"] + offset} for r in steps]
-        offset = records[-1]["step"] if records else offset
-    return records
-
-
 def report(out: Path, comparison: dict, trained: Mapping[str, Sequence[Path]]) -> str:
     """Write the run's charts and TensorBoard accuracies; the line that tells the reader where they are.
 
     `trained` maps an arm (adapter, control) to its training folders, in training order.
     """
     from finevidbench.training.report import write_run_report
+    from finevidbench.training.trainer import read_losses
 
     losses = {arm: read_losses(folders) for arm, folders in trained.items()}
     written = write_run_report(out, comparison, losses)

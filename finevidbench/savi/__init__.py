@@ -7,12 +7,11 @@ TRL-conformant JSONL; `verifier` makes pairs whose right answer is known by cons
 """
 
 from finevidbench.savi.pairs import PreferencePair, materially_different, read_pairs, write_pairs
-from finevidbench.savi.prompts import QUESTION_KINDS, SAVI_FRAMES, Prompts
+from finevidbench.savi.prompts import QUESTION_KINDS, Prompts
 from finevidbench.savi.verifier import verifier_pairs
 
 __all__ = [
     "QUESTION_KINDS",
-    "SAVI_FRAMES",
     "PreferencePair",
     "Prompts",
     "materially_different",

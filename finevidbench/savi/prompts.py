@@ -2,16 +2,13 @@
 
 The paper publishes what each step does, not its wording (research notes, papers.md §2.2); the
 descriptions quoted below are the paper's, **every template is ours**. They are plain `str.format`
-templates so that a run can replace them (`Prompts(**overrides)`), and the run record keeps the
+templates so that a caller can replace them (`Prompts(**overrides)`), and the run record keeps the
 ones used.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
-SAVI_FRAMES = 32
-"""Frames per video in the paper ("requiring only 32 frames")."""
 
 QUESTION_KINDS: dict[str, str] = {
     "spatial": "object locations, visual details",

@@ -125,6 +125,22 @@ def _checkpointing_argument() -> str:
     return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
+LOSS_LOG = "loss.jsonl"
+"""Every logged training loss of a run folder, one `{"step", "loss"}` object per line, as it comes."""
+
+
+def read_losses(folders: Sequence[Path]) -> list[dict]:
+    """The loss logs of consecutive training folders (the one reader), steps continued across them."""
+    records, offset = [], 0
+    for folder in folders:
+        path = Path(folder) / LOSS_LOG
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        steps = [json.loads(line) for line in lines if line.strip()]
+        records += [{**r, "step": r["step"] + offset} for r in steps]
+        offset = records[-1]["step"] if records else offset
+    return records
+
+
 def _loss_logger(path: Path):
     from transformers import TrainerCallback
 
@@ -174,23 +190,37 @@ def train(
     bf16 = recipe.use_bf16(cuda and torch.cuda.is_bf16_supported())
     common = _arguments(recipe, checkpoints, progress, bf16, cuda)
     common["report_to"], reporting = _reporting(recipe, out)
-    loggers = [_loss_logger(out / "loss.jsonl"), *reporting, *callbacks]
+    loggers = [_loss_logger(out / LOSS_LOG), *reporting, *callbacks]
     if preference:
         trainer = _dpo_trainer(hook, examples, recipe, common, loggers, init_adapter)
     else:
-        from transformers import Trainer, TrainingArguments
-
-        trainer = Trainer(
-            model=prepare_model(hook, recipe),
-            args=TrainingArguments(**common),
-            train_dataset=ExampleDataset(examples),
-            data_collator=hook.collate,
-            callbacks=loggers,
-        )
+        trainer = _supervised_trainer(hook, examples, recipe, common, loggers)
     resume = get_last_checkpoint(str(checkpoints))
     started = time.time()
     trainer.train(resume_from_checkpoint=resume)
     wall = time.time() - started
+    target = _save(trainer, hook, recipe, out, preference)
+    record = _record(kind, recipe, hook, data, target, trainer, trainer.model, wall, resume, bf16, cuda)
+    if trainer.is_world_process_zero():
+        record.write(out, target)
+    return record
+
+
+def _supervised_trainer(hook: TrainingHook, examples: Sequence[dict], recipe: Recipe, common: dict, callbacks: list):
+    """The HF `Trainer` over the recipe's trainable parameters and the family's collator."""
+    from transformers import Trainer, TrainingArguments
+
+    return Trainer(
+        model=prepare_model(hook, recipe),
+        args=TrainingArguments(**common),
+        train_dataset=ExampleDataset(examples),
+        data_collator=hook.collate,
+        callbacks=callbacks,
+    )
+
+
+def _save(trainer, hook: TrainingHook, recipe: Recipe, out: Path, preference: bool) -> Path:
+    """Save the trained weights to out/adapter (LoRA) or out/model (full, with the processor); return that folder."""
     target = out / ("adapter" if recipe.method == "lora" else "model")
     if preference:  # the adapter being trained, not TRL's frozen "ref" copy of its starting point
         trainer.model.save_pretrained(str(target), selected_adapters=["default"])
@@ -198,10 +228,7 @@ def train(
         trainer.save_model(str(target))
     if recipe.method == "full" and trainer.is_world_process_zero():
         hook.processor.save_pretrained(str(target))
-    record = _record(kind, recipe, hook, data, target, trainer, trainer.model, wall, resume, bf16, cuda)
-    if trainer.is_world_process_zero():
-        record.write(out, target)
-    return record
+    return target
 
 
 def _reporting(recipe: Recipe, out: Path) -> tuple[list[str], list]:

@@ -9,7 +9,7 @@ from finevidbench.scoring.compare import compare
 from finevidbench.scoring.score import SampleResult
 from finevidbench.training import Recipe, RecipeError
 from finevidbench.training.report import arms_chart, write_run_report
-from runners.finetune import read_losses
+from finevidbench.training.trainer import read_losses
 
 
 def _samples(correct_every: int) -> list[SampleResult]:
