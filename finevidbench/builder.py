@@ -22,15 +22,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from finevidbench.corpus.labels import read_labels
-from finevidbench.files import atomic_write_text, sha256_file
+from finevidbench.corpus.curate import Curation, CurationConfig, Inspection, inspect_video
+from finevidbench.corpus.labels import LabelSet, read_label_set
+from finevidbench.files import atomic_write_text
 from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, get_type, protocol_version
-from finevidbench.video import FramePolicy, load_frames, probe
+from finevidbench.video import VIDEO_EXTENSIONS
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
 FORMAT = "finevidbench-question-set"
 FORMAT_VERSION = 1
-THUMB_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,8 @@ class BuildConfig:
     """Question types to build; None builds every registered type."""
     attempts: int = 3
     """Tries per item before its slot is skipped (its balanced answer goes to the next slot)."""
+    curation: CurationConfig | None = None
+    """Drop and report unusable videos (`finevidbench build` always curates); None: any bad video stops the build."""
 
 
 class Balancer:
@@ -107,33 +108,22 @@ def _place(video: Path, out: Path) -> str:
     return target.relative_to(out).as_posix()
 
 
-def _thumbnails(frames: np.ndarray) -> np.ndarray:
-    from PIL import Image
-
-    size = (THUMB_SIZE, THUMB_SIZE)
-    return np.stack(
-        [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR), dtype=np.int16) for f in frames]
-    )
-
-
 def video_context(
-    path: Path, rel: str, labels: dict[str, str], vocab: dict, config: BuildConfig
+    path: Path, rel: str, labels: dict[str, str], vocab: dict, config: BuildConfig, seen: Inspection | None = None
 ) -> tuple[VideoContext, str]:
-    """Probe, hash and decode one video once; returns its context and content hash."""
-    meta = probe(path)
-    pool = FramePolicy(num_frames=config.pool_frames, mode="segment").sample(meta).indices
-    frames = load_frames(path, pool, cache=None)
+    """A video's context for the question types (inspected now unless `seen` is given), and its content hash."""
+    seen = seen or inspect_video(path, config.pool_frames)
     context = VideoContext(
         video=path.stem,
         video_path=rel,
-        meta=meta,
+        meta=seen.meta,
         labels=labels,
         vocab=vocab,
-        pool=pool,
-        thumbs=_thumbnails(frames),
+        pool=seen.pool,
+        thumbs=seen.thumbs,
         speeds=config.speeds,
     )
-    return context, sha256_file(path)
+    return context, seen.sha256
 
 
 def _questions_for(
@@ -183,26 +173,53 @@ def _questions_for(
 def build(
     videos: str | Path,
     out: str | Path,
-    labels: str | Path | None = None,
+    labels: str | Path | LabelSet | None = None,
     config: BuildConfig = BuildConfig(),
     progress: bool = True,
     extra: dict | None = None,
 ) -> dict:
-    """Build the question set of `videos` into `out`; returns the manifest (`extra` keys are added to it)."""
+    """Build the question set of `videos` into `out`; returns the manifest (`extra` keys are added to it).
+
+    `labels` is a labels file of any known format or a read `LabelSet`. With `config.curation`, bad
+    videos are dropped and reported in `out/curation.json` instead of stopping the build.
+    """
     videos, out = Path(videos), Path(out)
     files = find_videos(videos)
-    label_rows = read_labels(labels) if labels else {}
-    vocab = {
-        col: tuple(sorted({row[col] for row in label_rows.values() if col in row})) for col in ("action", "effect")
-    }
+    label_set = labels if isinstance(labels, LabelSet) or labels is None else read_label_set(labels, videos)
+    rows = label_set.rows if label_set else {}
+    out.mkdir(parents=True, exist_ok=True)
+    curation = None
+    if config.curation is None:
+        inspected = ((path, None) for path in files)
+        labelled = rows
+    else:
+        curation = Curation(files, label_set, out, config.curation, config.seed)
+        kept = curation.run(config.pool_frames, progress)
+        if not kept:
+            report = curation.finish(out)
+            shown = "; ".join(f"{Path(d['file']).name}: {d['reason']}" for d in curation.report.dropped[:3])
+            raise ValueError(f"{videos}: no usable video ({shown or 'no labelled video'}; every drop is in {report})")
+        inspected = curation.inspections(config.pool_frames)
+        labelled = {video: rows[video] for video in kept if video in rows}  # distractors: classes the set shows
+    vocab = {col: tuple(sorted({r[col] for r in labelled.values() if col in r})) for col in ("action", "effect")}
+    questions, video_records, skipped = _build_questions(inspected, rows, vocab, config, out, progress)
+    if curation is not None:
+        extra = {**(extra or {}), "curation": curation.report.summary()}
+    manifest = write_question_set(out, questions, video_records, config, skipped, extra)
+    if curation is not None:
+        curation.finish(out)
+    return manifest
+
+
+def _build_questions(inspected, rows: dict, vocab: dict, config: BuildConfig, out: Path, progress: bool):
+    """Every type's items for each video in turn (answers balanced across the set)."""
     types = [get_type(name) for name in (config.types or QUESTION_TYPES)]
     balancers: dict[str, Balancer] = {}
-    out.mkdir(parents=True, exist_ok=True)
     questions: list[Question] = []
     skipped: Counter = Counter()
     video_records: dict[str, dict] = {}
-    for path in tqdm(files, desc="building questions", unit="video", disable=not progress):
-        ctx, sha = video_context(path, _place(path, out), label_rows.get(path.stem, {}), vocab, config)
+    for path, seen in tqdm(inspected, desc="building questions", unit="video", disable=not progress):
+        ctx, sha = video_context(path, _place(path, out), rows.get(path.stem, {}), vocab, config, seen)
         video_records[ctx.video] = {
             "path": ctx.video_path,
             "sha256": sha,
@@ -217,7 +234,7 @@ def build(
             built, n_skipped = _questions_for(ctx, sha, qtype, balancers.get(qtype.name), config)
             questions.extend(built)
             skipped[qtype.name] += n_skipped
-    return write_question_set(out, questions, video_records, config, dict(skipped), extra)
+    return questions, video_records, dict(skipped)
 
 
 def answer_label(question: Question) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 _COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
 
@@ -63,25 +64,49 @@ def _synth(parser: argparse.ArgumentParser):
 
 @command("build")
 def _build(parser: argparse.ArgumentParser):
-    """Build a question set from a folder of videos (and optional labels)."""
+    """Build a question set from a folder of videos (and optional labels); what is dropped goes into curation.json."""
+    from finevidbench.corpus.labels import FORMATS
+
     parser.add_argument("--videos", required=True, help="folder of video files (ids are file stems)")
-    parser.add_argument("--labels", help="CSV with columns video, action[, effect]")
-    parser.add_argument("--out", required=True, help="folder to write questions.jsonl and manifest.json")
+    parser.add_argument(
+        "--labels",
+        help="labels: our CSV (video, action[, effect]), a Something-Something V2 labels JSON, a Kinetics CSV, "
+        "or 'folders' (UCF101/HMDB51: one folder per class); the format is detected from the content",
+    )
+    parser.add_argument("--label-format", choices=FORMATS, help="force the labels' format instead of detecting it")
+    parser.add_argument(
+        "--split", help="Kinetics: a split column value; folders: a UCF101 list or HMDB51 split glob[:TAG]"
+    )
+    parser.add_argument("--max-videos", type=int, help="keep at most N videos, classes in turn (deterministic)")
+    parser.add_argument("--per-class", type=int, help="keep at most K videos per class (deterministic)")
+    parser.add_argument("--out", required=True, help="folder to write questions.jsonl, manifest.json, curation.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speeds", default="0.5,1,2", help="playback speeds of scene questions")
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.builder import BuildConfig, build
+        from finevidbench.corpus.curate import CurationConfig
+        from finevidbench.corpus.labels import read_label_set
         from finevidbench.video import VideoError
 
         try:
             speeds = tuple(float(s) for s in args.speeds.split(","))
         except ValueError:
             return _fail("build", f"--speeds {args.speeds!r}: expected numbers separated by commas")
+        if any(n is not None and n < 1 for n in (args.max_videos, args.per_class)):
+            return _fail("build", "--max-videos and --per-class must be at least 1")
+        curation = CurationConfig(max_videos=args.max_videos, per_class=args.per_class)
         try:
-            manifest = build(args.videos, args.out, args.labels, BuildConfig(seed=args.seed, speeds=speeds))
+            labels = None
+            if args.labels or args.label_format:
+                labels = read_label_set(args.labels or "folders", Path(args.videos), args.label_format, args.split)
+            elif args.split:
+                return _fail("build", "--split chooses labelled videos: pass --labels too")
+            config = BuildConfig(seed=args.seed, speeds=speeds, curation=curation)
+            manifest = build(args.videos, args.out, labels, config)
         except (VideoError, FileNotFoundError, ValueError) as exc:
             return _fail("build", str(exc))
+        print(f"{manifest['curation']} (details: {Path(args.out) / 'curation.json'})")
         print(f"{manifest['n_questions']} questions over {manifest['n_videos']} videos -> {args.out}")
         print(f"protocol {manifest['protocol_version']}, dataset {manifest['dataset_hash'][:16]}")
         return 0
@@ -133,6 +158,28 @@ def _protocol(parser: argparse.ArgumentParser):
             print(f"{args.update}: {'updated' if update_markdown(args.update) else 'already current'}")
         else:
             print(markdown_table())
+        return 0
+
+    return run
+
+
+@command("publish")
+def _publish(parser: argparse.ArgumentParser):
+    """Write a question set as a folder ready to upload as a Hugging Face dataset (card, table, videos)."""
+    parser.add_argument("questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION")
+    parser.add_argument("--out", required=True, help="a new or empty folder")
+    parser.add_argument("--license", help="the card's license id, e.g. other or cc-by-4.0 (required)")
+    parser.add_argument("--name", help="the dataset's human-readable name on its card")
+
+    def run(args: argparse.Namespace) -> int:
+        from finevidbench.dataset import QuestionSetError
+        from finevidbench.publish import PublishError, publish
+
+        try:
+            out = publish(args.questions, args.out, args.license, args.name)
+        except (PublishError, QuestionSetError) as exc:
+            return _fail("publish", str(exc))
+        print(f"published to {out}; upload with: huggingface-cli upload ORG/NAME {out} --repo-type dataset")
         return 0
 
     return run

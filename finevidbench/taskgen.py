@@ -75,6 +75,45 @@ def task_files() -> dict[str, str]:
     return files
 
 
+def group_members(name: str) -> list[str] | None:
+    """The leaf tasks of a group (`finevidbench`, `finevidbench_scene`, `finevidbench_novideo`...); None for a leaf."""
+    variants = {f"finevidbench_{variant}": f"finevidbench_{variant}_" for variant in BLIND_VARIANTS}
+    levels = {f"finevidbench_{level}": level for level in ("scene", "fragment")}
+    if name == "finevidbench":
+        return [f"finevidbench_{t}" for t in QUESTION_TYPES]
+    if name in levels:
+        return [f"finevidbench_{t.name}" for t in types_by_level(levels[name])]
+    if name in variants:
+        return [variants[name] + t for t in QUESTION_TYPES]
+    return None
+
+
+def runnable_tasks(requested: str, present: set[str]) -> tuple[list[str], list[str]]:
+    """The tasks to hand lmms-eval for a set holding the types `present`, and the leaf tasks left out.
+
+    A set built from a dataset without effect labels has no effect questions; lmms-eval cannot run
+    an empty task, so a group is replaced by its leaves that have questions (kept whole when all do).
+    """
+    tasks, left_out = [], []
+    for name in (n.strip() for n in requested.split(",") if n.strip()):
+        members = group_members(name)
+        if members is None:
+            tasks.append(name)
+            continue
+        kept = [m for m in members if _type_of(m) in present]
+        left_out += [m for m in members if m not in kept]
+        tasks += [name] if len(kept) == len(members) else kept
+    return list(dict.fromkeys(tasks)), left_out  # a task named twice runs once
+
+
+def _type_of(task: str) -> str:
+    """The question type a leaf task asks (`finevidbench_novideo_moment_count` -> `moment_count`)."""
+    for type_name in sorted(QUESTION_TYPES, key=len, reverse=True):
+        if task.endswith(f"_{type_name}"):
+            return type_name
+    return ""
+
+
 def stale_files(folder: str | Path) -> list[Path]:
     """Generated YAMLs in `folder` that the registry no longer makes (a renamed or removed type)."""
     wanted = task_files()

@@ -25,6 +25,7 @@ from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.paths import tasks_dir
 from finevidbench.results import ModelInfo, build_results, write_results
 from finevidbench.scoring.score import SampleResult, format_table
+from finevidbench.taskgen import runnable_tasks
 
 
 class EvaluationError(Exception):
@@ -124,8 +125,14 @@ def evaluate(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
+    tasks, left_out = runnable_tasks(args.tasks, {q.type for q in qs.questions})
+    if left_out:
+        print(f"make eval: the set has no questions for {', '.join(left_out)}; evaluating the others", file=sys.stderr)
+    if not tasks:
+        print(f"make eval: the set {args.data} has no questions for --tasks {args.tasks}", file=sys.stderr)
+        return 2
     try:
-        results = run_lmms_eval(model, args.model, args.tasks, args.limit, args.gen_kwargs)
+        results = run_lmms_eval(model, args.model, ",".join(tasks), args.limit, args.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(results)

@@ -9,7 +9,9 @@ import pytest
 from conftest import link_videos
 
 import finevidbench.builder as builder_module
+import finevidbench.corpus.curate as curate_module
 from finevidbench.builder import BuildConfig, build
+from finevidbench.corpus.curate import CurationConfig
 from finevidbench.corpus.synth import synthesize
 from finevidbench.dataset import load_question_set
 from finevidbench.protocol import Question, get_type
@@ -146,14 +148,17 @@ def test_moment_count_items_repeat_visibly_distinct_moments(built):
 
 def test_each_video_is_decoded_once(corpus, tmp_path, monkeypatch):
     calls = []
-    real = builder_module.load_frames
+    real = curate_module.load_frames
 
     def counting(path, indices, *args, **kwargs):
         calls.append(Path(path).name)
         return real(path, indices, *args, **kwargs)
 
-    monkeypatch.setattr(builder_module, "load_frames", counting)
-    build(corpus / "videos", tmp_path, labels=corpus / "labels.csv", progress=False)
+    monkeypatch.setattr(curate_module, "load_frames", counting)
+    build(corpus / "videos", tmp_path / "plain", labels=corpus / "labels.csv", progress=False)
+    assert sorted(calls) == sorted(p.name for p in (corpus / "videos").glob("*.mp4"))
+    calls.clear()  # curated: inspected once, then built from the inspection
+    build(corpus / "videos", tmp_path / "curated", corpus / "labels.csv", BuildConfig(curation=CurationConfig()), False)
     assert sorted(calls) == sorted(p.name for p in (corpus / "videos").glob("*.mp4"))
 
 
@@ -205,4 +210,6 @@ def test_build_cli_names_a_bad_video(tmp_path, bad_files):
     (videos / "broken.mp4").write_bytes(bad_files["random_bytes"].read_bytes())
     result = _run_cli("build", "--videos", videos, "--out", tmp_path / "out")
     assert result.returncode != 0
-    assert "broken.mp4" in result.stderr and "Traceback" not in result.stderr
+    assert "broken.mp4: unreadable" in result.stderr and "Traceback" not in result.stderr
+    report = json.loads((tmp_path / "out" / "curation.json").read_text())
+    assert [(d["video"], d["reason"]) for d in report["dropped"]] == [("broken", "unreadable")]

@@ -8,7 +8,7 @@ from finevidbench.video.clip import DEFAULT_CACHE, Clip, FrameCache, load_clip, 
 from finevidbench.video.decode import BACKENDS, decode_frames, default_backend
 from finevidbench.video.encode import write_video
 from finevidbench.video.errors import VideoError
-from finevidbench.video.meta import VideoMeta, probe
+from finevidbench.video.meta import VIDEO_EXTENSIONS, VideoMeta, probe
 from finevidbench.video.policy import FramePolicy, Sampling
 from finevidbench.video.speed import speed_altered_copy
 
@@ -19,6 +19,7 @@ __all__ = [
     "FrameCache",
     "FramePolicy",
     "Sampling",
+    "VIDEO_EXTENSIONS",
     "VideoError",
     "VideoMeta",
     "decode_frames",

