@@ -33,7 +33,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds bench bench-setup clean
+.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds bench bench-full bench-setup clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -111,6 +111,9 @@ leaderboard: $(STAMP)  ## build the static site (site/) from every submission, r
 
 bench: $(STAMP)  ## measured ratios against baselines of the same run -> bench.json (a few minutes on CPU)
 	$(PY) -m runners.bench --out bench.json
+
+bench-full: $(STAMP)  ## the harness at FineVidBench's size (960 full-size clips, ~21,000 questions, 200 submissions) -> bench.json "full"
+	$(PY) -m runners.bench_full --out bench.json
 
 bench-setup: $(STAMP)  ## fresh clone to first make eval with pip and with uv, then make test/test-fast -> setup_bench.json
 	$(PY) requirements/bench_setup.py --out setup_bench.json

@@ -46,14 +46,25 @@ def _synth(parser: argparse.ArgumentParser):
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     parser.add_argument("--videos", type=int, default=48, metavar="N", help="clips to render (default 48)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    parser.add_argument("--width", type=int, help="frame width; with --height, every clip's size")
+    parser.add_argument("--height", type=int, help="frame height (default: the mini set's 128-160 px clips)")
+    parser.add_argument("--min-seconds", type=float, default=5.0, help="shortest clip with --width/--height")
+    parser.add_argument("--max-seconds", type=float, default=15.0, help="longest clip with --width/--height")
+    parser.add_argument("--workers", type=int, default=1, help="processes rendering clips (same files for any number)")
 
     def run(args: argparse.Namespace) -> int:
         if args.videos < 1:
             return _fail("synth", f"--videos must be at least 1, got {args.videos}")
-        from finevidbench.corpus.synth import synthesize
+        if (args.width is None) != (args.height is None):
+            return _fail("synth", "--width and --height go together")
+        from finevidbench.corpus.synth import MINI_SCALE, Scale, synthesize
 
         try:
-            labels = synthesize(args.out, args.videos, args.seed, progress=sys.stderr.isatty())
+            scale = MINI_SCALE if args.width is None else Scale.sized(args.width, args.height, args.min_seconds,
+                                                                      args.max_seconds)  # fmt: skip
+            labels = synthesize(args.out, args.videos, args.seed, sys.stderr.isatty(), scale, max(1, args.workers))
+        except ValueError as exc:
+            return _fail("synth", str(exc))
         except OSError as exc:
             return _fail("synth", f"cannot write {args.out} ({exc})", code=1)
         print(labels, flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,12 +32,21 @@ def schema(name: str) -> dict:
     return json.loads(resources.files("finevidbench").joinpath(f"schemas/{name}.schema.json").read_text())
 
 
+@functools.cache
+def validator(package: str, relative: str):
+    """A JSON Schema validator built once per process (building one per file cost a leaderboard build seconds)."""
+    from importlib import resources
+
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads(resources.files(package).joinpath(relative).read_text()))
+
+
 def check_schema(data: object, name: str, source: str | Path) -> None:
     """Raise FileFormatError naming `source` and the first field that breaks schema `name`."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema(name))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = jsonschema.exceptions.best_match(validator("finevidbench", f"schemas/{name}.schema.json").iter_errors(data))
     if error is not None:
         field = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         raise FileFormatError(f"{source}: {field}: {error.message} (fix: see finevidbench/schemas/{name}.schema.json)")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.files import atomic_write_text
+from finevidbench.files import atomic_write_text, validator
 from finevidbench.scoring.extract import EXTRACTOR_VERSION
 from finevidbench.scoring.score import SampleResult, aggregate, score_sample
 
@@ -112,9 +112,7 @@ def build_results(
 
 def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult]) -> Path:
     """Validate against the schema, then write results.json and samples.jsonl into `out`."""
-    import jsonschema
-
-    jsonschema.validate(results, schema())
+    validator("finevidbench", "schemas/results.schema.json").validate(results)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "samples.jsonl", "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in samples))
@@ -124,10 +122,8 @@ def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult
 
 def read_results(path: str | Path) -> dict:
     """Read and validate a results.json."""
-    import jsonschema
-
     results = json.loads(Path(path).read_text(encoding="utf-8"))
-    jsonschema.validate(results, schema())
+    validator("finevidbench", "schemas/results.schema.json").validate(results)
     return results
 
 

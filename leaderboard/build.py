@@ -13,12 +13,13 @@ import hashlib
 import time
 from pathlib import Path
 
+import numpy as np
+
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import types_by_level
 from finevidbench.scoring.stats import paired_difference
+from leaderboard.rescored import RescoreCache
 from leaderboard.submission import Submission, SubmissionError, load_submission, rescore
-
-EXAMPLES_PER_TYPE = 3
 
 
 def question_sets(sources: list[str]) -> dict[str, QuestionSet]:
@@ -27,17 +28,21 @@ def question_sets(sources: list[str]) -> dict[str, QuestionSet]:
     return {qs.dataset_hash: qs for qs in loaded}
 
 
-def collect(submissions_dir: Path, sets: dict[str, QuestionSet]) -> tuple[list[Submission], list[dict]]:
-    """Every valid, rescored submission, and the rejected ones with their reasons."""
+def collect(
+    submissions_dir: Path, sets: dict[str, QuestionSet], cache: RescoreCache | None = None
+) -> tuple[list[Submission], list[dict]]:
+    """Every valid, rescored submission (from `cache` when its files are unchanged), and the rejected ones."""
     accepted, rejected = [], []
-    for folder in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
+    cache = cache or RescoreCache(None)
+    for folder in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
-            accepted.append(rescore(load_submission(folder), folder, sets))
+            accepted.append(cache.rescore(load_submission(folder), folder, sets))
         except SubmissionError as exc:
             rejected.append({"slug": folder.name, "reason": str(exc).replace(str(submissions_dir) + "/", "")})
         except Exception as exc:  # noqa: BLE001 - one stranger's folder must never take the whole board down
             reason = f"{folder.name}: unreadable submission ({type(exc).__name__}: {exc})"
             rejected.append({"slug": folder.name, "reason": reason})
+    cache.save()
     return accepted, rejected
 
 
@@ -86,34 +91,33 @@ def deduplicate(submissions: list[Submission]) -> tuple[list[Submission], list[d
     return [s for s in submissions if id(s) in kept], duplicates
 
 
-def assign_tiers(ranked: list[Submission]) -> list[int]:
-    """Tier numbers: a model joins the current tier unless it differs significantly from its leader."""
+def assign_tiers(ranked: list[Submission], videos: dict[str, str]) -> list[int]:
+    """Tier numbers: a model joins the current tier unless it differs significantly from its leader.
+
+    `videos` maps question id -> video, the cluster of the paired interval.
+    """
+    order = sorted(videos)
+    clusters = np.unique([videos[q] for q in order], return_inverse=True)[1]
+    scores = {id(sub): np.array([sub.correct.get(q, np.nan) for q in order]) for sub in ranked}
     tiers, leader, tier = [], None, 0
     for sub in ranked:
-        if leader is None or _significant(leader, sub):
+        if leader is None or _significant(scores[id(leader)], scores[id(sub)], clusters):
             leader, tier = sub, tier + 1
         tiers.append(tier)
     return tiers
 
 
-def _significant(a: Submission, b: Submission) -> bool:
-    correct_b = {s.question_id: s.correct for s in b.samples}
-    shared = [s for s in a.samples if s.question_id in correct_b]
-    if not shared:
+def _significant(a: np.ndarray, b: np.ndarray, clusters: np.ndarray) -> bool:
+    """Whether a - b on the questions both answered has an interval that excludes zero (NaN: not answered)."""
+    shared = ~np.isnan(a) & ~np.isnan(b)
+    if not shared.any():
         return True
-    diff = paired_difference(
-        [s.correct for s in shared], [correct_b[s.question_id] for s in shared], [s.video for s in shared]
-    )
-    return diff.significant
+    return paired_difference(a[shared], b[shared], clusters[shared]).significant
 
 
 def _entry(sub: Submission, rank: int, tier: int) -> dict:
     scores = {"overall": sub.scores["overall"], **sub.scores["by_level"], **sub.scores["by_type"]}
     keep = ("acc", "ci_low", "ci_high", "n", "chance")
-    wrong: dict[str, list[dict]] = {}
-    for s in sub.samples:
-        if s.correct < 1 and len(wrong.setdefault(s.type, [])) < EXAMPLES_PER_TYPE:
-            wrong[s.type].append({"question_id": s.question_id, "response": s.response[:500], "answer": str(s.answer)})
     return {
         "slug": sub.slug,
         "display_name": sub.meta["display_name"],
@@ -130,7 +134,7 @@ def _entry(sub: Submission, rank: int, tier: int) -> dict:
         "scores": {name: {k: entry[k] for k in keep} for name, entry in scores.items()},
         "speed_consistency": sub.scores["speed_consistency"],
         "notes": sub.notes,
-        "wrong_examples": wrong,
+        "wrong_examples": {kind: [dict(example) for example in examples] for kind, examples in sub.wrong.items()},
     }
 
 
@@ -142,13 +146,13 @@ def _policy_text(policy: dict | None) -> str:
     return str(FramePolicy.parse(policy))
 
 
-def leaderboard_data(submissions_dir: Path, sources: list[str]) -> dict:
+def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCache | None = None) -> dict:
     """Everything the site shows, as one JSON-able dict (also written as leaderboard.json)."""
     sets = question_sets(sources)
-    accepted, rejected = collect(Path(submissions_dir), sets)
+    accepted, rejected = collect(Path(submissions_dir), sets, cache)
     kept, duplicates = deduplicate(accepted)
     ranked = sorted(kept, key=lambda s: (-s.scores["overall"]["acc"], s.slug))
-    tiers = assign_tiers(ranked)
+    tiers = assign_tiers(ranked, {q.id: q.video for qs in sets.values() for q in qs.questions})
     prompts = {q.id: q.prompt for qs in sets.values() for q in qs.questions}
     entries = [_entry(sub, rank, tier) for rank, (sub, tier) in enumerate(zip(ranked, tiers, strict=True), start=1)]
     for entry in entries:
@@ -172,8 +176,12 @@ def leaderboard_data(submissions_dir: Path, sources: list[str]) -> dict:
 
 
 def build_site(submissions_dir: Path, out: Path, sources: list[str]) -> tuple[Path, dict]:
-    """Build the static site into `out`; returns the index page and the data."""
+    """Build the static site into `out`; returns the index page and the data.
+
+    Rescored submissions are cached in `out/.rescored/` by content hash: a rebuild after one new
+    submission rescores that one only.
+    """
     from leaderboard.site import render_site
 
-    data = leaderboard_data(submissions_dir, sources)
+    data = leaderboard_data(submissions_dir, sources, RescoreCache(Path(out) / ".rescored"))
     return render_site(data, out), data

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
+from finevidbench.files import validator
 from finevidbench.results import PredictionsError, read_predictions, read_results, score_predictions
 from finevidbench.scoring.score import SampleResult, aggregate
 
@@ -23,6 +24,7 @@ MAX_METADATA_BYTES = 64 * 1024
 MAX_RESULTS_BYTES = 2 * 2**20
 MAX_SAMPLES_BYTES = 64 * 2**20
 CLAIM_TOLERANCE = 1e-6
+EXAMPLES_PER_TYPE = 3
 
 
 class SubmissionError(Exception):
@@ -36,8 +38,11 @@ class Submission:
     slug: str
     meta: dict
     results: dict
-    samples: list[SampleResult] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
+    correct: dict[str, float] = field(default_factory=dict)
+    """Question id -> the recomputed score of its response (what tiers compare)."""
+    wrong: dict[str, list[dict]] = field(default_factory=dict)
+    """Type -> a few wrongly answered questions (question_id, response, answer), shown on the model page."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -90,9 +95,8 @@ def _read_json(path: Path, limit: int) -> dict:
 
 def check_metadata(meta: dict, where: str) -> None:
     """Validate submission.json; the error names the offending field."""
-    import jsonschema
-
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(meta), key=lambda e: list(e.path))
+    checker = validator("leaderboard", "schemas/submission.schema.json")
+    errors = sorted(checker.iter_errors(meta), key=lambda e: list(e.path))
     if errors:
         error = errors[0]
         field_name = "/".join(map(str, error.absolute_path)) or "(top level)"
@@ -165,8 +169,18 @@ def rescore(submission: Submission, folder: Path, question_sets: dict[str, Quest
     samples, _ = score_predictions(qs, responses)
     scores = aggregate(samples)
     _check_claims(submission.results["scores"], scores, folder)
-    submission.samples, submission.scores = samples, scores
+    submission.scores, submission.correct = scores, {s.question_id: s.correct for s in samples}
+    submission.wrong = wrong_examples(samples)
     return submission
+
+
+def wrong_examples(samples: list[SampleResult], per_type: int = EXAMPLES_PER_TYPE) -> dict[str, list[dict]]:
+    """The first few wrongly answered questions of each type (response cut to 500 characters)."""
+    wrong: dict[str, list[dict]] = {}
+    for s in samples:
+        if s.correct < 1 and len(wrong.setdefault(s.type, [])) < per_type:
+            wrong[s.type].append({"question_id": s.question_id, "response": s.response[:500], "answer": str(s.answer)})
+    return wrong
 
 
 def _check_claims(claimed: dict, recomputed: dict, folder: Path) -> None:

@@ -100,6 +100,9 @@ class FineVidModel(lmms):
     def prefetch(self, requests: Sequence[Request]) -> None:
         """Load what `requests` will need (runs in a background thread during the previous batch)."""
 
+    def release(self, videos: Sequence[str]) -> None:
+        """Every question about `videos` is answered: free what was loaded for them (default: nothing)."""
+
     def _request(self, instance) -> Request:
         if self.is_simple:
             prompt, generation, _visuals, doc_id, task, split = instance.args
@@ -141,6 +144,8 @@ class FineVidModel(lmms):
                         self.store.put(self._key(request), request.doc["question_id"], response, {"task": request.task})
                 self.computed += len(chunk)
                 progress.update(len(chunk))
+                upcoming = chunks[number + 1] if number + 1 < len(chunks) else []
+                self.release(_videos_done([prepared[p] for p in chunk], [prepared[p] for p in upcoming]))
             if ahead is not None:
                 ahead.result()
         progress.close()
@@ -158,3 +163,9 @@ class FineVidModel(lmms):
     def generate_until_multi_round(self, requests):
         """FineVidBench questions are single-turn."""
         raise NotImplementedError("FineVidBench questions are single-turn")
+
+
+def _videos_done(answered: Sequence[Request], upcoming: Sequence[Request]) -> list[str]:
+    """Videos of a batch that the next batch does not ask about: requests are sorted by video, so they are done."""
+    ahead = {request.doc["video_path"] for request in upcoming}
+    return sorted({request.doc["video_path"] for request in answered} - ahead)

@@ -20,7 +20,7 @@ import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
 from finevidbench.protocol.overlay import apply_overlay
-from finevidbench.video import FramePolicy, Sampling, load_frames, probe
+from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames, probe
 from model_adapters.base import FineVidModel, Request
 
 
@@ -54,9 +54,25 @@ class DecodesEachVideoOnce:
             self._union[path] = tuple(sorted({*self._union.get(path, ()), *self.frames_needed(request.doc)}))
 
     def prefetch(self, requests: Sequence[Request]) -> None:
-        """Decode (into the shared frame cache) the videos of the next batch."""
+        """Decode (into the shared frame cache) the videos of the next batch.
+
+        A prefetcher that falls behind a fast model must not decode a video whose questions are all
+        answered (released) again: it skips them, and drops what it finished after the release.
+        """
         for request in requests:
-            self.frames_of(request.doc, self.frames_needed(request.doc))
+            path = request.doc["video_path"]
+            union = getattr(self, "_union", {}).get(path)  # read once: the answering thread may release it now
+            if union is None:
+                continue
+            load_frames(path, union)
+            if path not in self._union:
+                DEFAULT_CACHE.forget(path)
+
+    def release(self, videos: Sequence[str]) -> None:
+        """Drop the answered videos' decoded frames: memory stays bounded by the videos in flight."""
+        for path in videos:
+            getattr(self, "_union", {}).pop(path, None)
+            DEFAULT_CACHE.forget(path)
 
     def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
         """Frames at `indices`, cut from one decode of every frame the run shows of the document's video."""

@@ -17,7 +17,7 @@ from finevidbench.model_args import format_model_args
 from finevidbench.paths import cache_dir
 from finevidbench.results import read_predictions, score_predictions
 from finevidbench.scoring.compare import compare, format_comparison, write_comparison
-from finevidbench.training import Recipe
+from finevidbench.training import Recipe, RunRecord
 from finevidbench.video import FramePolicy
 from model_adapters.recipes import FOLDER as RECIPES
 from model_adapters.recipes import recipe_for
@@ -173,6 +173,13 @@ def training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | 
         raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
     corpus = ensure_demo_videos()
     return corpus / "videos", corpus / "labels.csv"
+
+
+def loss_span(record: RunRecord) -> str:
+    """First and last logged loss of a training run, for the one line a command prints about it."""
+    if not record.losses:
+        return "not logged"
+    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"
 
 
 def fail(command: str, message: str, code: int = 2) -> int:

@@ -289,7 +289,7 @@ def _control_iteration(iteration, model, base_args, control, device, recipe, cat
         print(f"control {iteration}: done before ({done.parent})")
         return RunRecord.read(done.parent)
     record = _dpo(model, base_args, device, examples, recipe, out / "control", data, "savi_control", control)
-    print(f"control {iteration}: {record.steps} DPO steps, loss {_loss_span(record)}")
+    print(f"control {iteration}: {record.steps} DPO steps, loss {finetune.loss_span(record)}")
     return record
 
 
@@ -303,12 +303,6 @@ def _dpo(model, base_args, device, examples, recipe, out, data, kind, init_adapt
     finally:
         del hook
         gc.collect()
-
-
-def _loss_span(record: RunRecord) -> str:
-    if not record.losses:
-        return "not logged"
-    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:

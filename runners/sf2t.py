@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(exc))
         record = records[arm]
         print(f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
-              f"{record.wall_time_s:.0f} s, loss {_loss_span(record)}, output {record.output}")  # fmt: skip
+              f"{record.wall_time_s:.0f} s, loss {finetune.loss_span(record)}, output {record.output}")  # fmt: skip
     return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records)
 
 
@@ -171,12 +171,6 @@ def _tuned_args(model_args: str, recipe: Recipe, record: RunRecord) -> str:
         return merge_model_args(model_args, format_model_args({"adapter": record.output}))
     kept = {k: v for k, v in parse_model_args(model_args).items() if k not in ("pretrained", "revision")}
     return format_model_args({"pretrained": record.output, **kept})
-
-
-def _loss_span(record: RunRecord) -> str:
-    if not record.losses:
-        return "not logged"
-    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:

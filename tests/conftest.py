@@ -186,3 +186,21 @@ def link_videos(source: Path, target: Path) -> None:
             shutil.copy2(src, dst)
 
     shutil.copytree(source / "videos", target / "videos", copy_function=link)
+
+
+def hub_layout(cache: Path, repo: str, files_from: Path, commit: str = "a" * 40, ref: str = "v1.0") -> str:
+    """A local Hugging Face cache laid out as snapshot_download leaves it: relative links into blobs/."""
+    import hashlib
+    import shutil
+
+    root = cache / f"datasets--{repo.replace('/', '--')}"
+    for source in sorted(p for p in files_from.rglob("*") if p.is_file()):
+        blob = root / "blobs" / hashlib.sha256(source.read_bytes()).hexdigest()
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, blob)
+        link = root / "snapshots" / commit / source.relative_to(files_from)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / ref).write_text(commit)
+    return commit

@@ -1,4 +1,3 @@
-import hashlib
 import json
 import os
 import shutil
@@ -7,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import hub_layout
 
 from finevidbench.builder import BuildConfig, build
 from finevidbench.corpus.synth import synthesize
@@ -54,21 +54,6 @@ def test_bad_sources_say_what_to_pass(source):
         load_question_set(source)
 
 
-def _hub_layout(cache: Path, repo: str, files_from: Path, commit: str = "a" * 40) -> str:
-    """A local Hugging Face cache laid out as snapshot_download leaves it."""
-    root = cache / f"datasets--{repo.replace('/', '--')}"
-    for source in sorted(p for p in files_from.rglob("*") if p.is_file()):
-        blob = root / "blobs" / hashlib.sha256(source.read_bytes()).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, blob)
-        link = root / "snapshots" / commit / source.relative_to(files_from)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))  # as the hub client does: relative links to blobs/
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "v1.0").write_text(commit)
-    return commit
-
-
 HUB_SCRIPT = """
 import json, sys
 from finevidbench.dataset import load_question_set, QuestionSetError
@@ -89,7 +74,7 @@ def _load_offline(source: str, cache: Path) -> dict:
 
 def test_hub_snapshot_at_a_pinned_revision_loads_offline(small_set, tmp_path):
     cache = tmp_path / "hub"
-    commit = _hub_layout(cache, "finevid/mini-copy", small_set)
+    commit = hub_layout(cache, "finevid/mini-copy", small_set)
     expected = json.loads((small_set / "manifest.json").read_text())["n_questions"]
     by_tag = _load_offline("hf://finevid/mini-copy@v1.0", cache)
     by_commit = _load_offline(f"hf://finevid/mini-copy@{commit}", cache)

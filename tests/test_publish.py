@@ -1,14 +1,11 @@
 """`finevidbench publish`: a question set as a Hugging Face dataset folder that loads back unchanged."""
 
-import hashlib
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import build_question_set
+from conftest import build_question_set, hub_layout
 
 from finevidbench.builder import answer_label
 from finevidbench.dataset import QuestionSetError, load_question_set
@@ -72,26 +69,11 @@ def test_the_card_has_license_configs_and_size(published):
     assert load_question_set(published).dataset_hash in body and "hf://ORG/NAME@REV" in body
 
 
-def _hub_cache(cache: Path, repo: str, files_from: Path, commit: str = "c" * 40) -> str:
-    """A local Hugging Face cache laid out as snapshot_download leaves it (as in test_dataset.py)."""
-    root = cache / f"datasets--{repo.replace('/', '--')}"
-    for source in sorted(p for p in files_from.rglob("*") if p.is_file()):
-        blob = root / "blobs" / hashlib.sha256(source.read_bytes()).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, blob)
-        link = root / "snapshots" / commit / source.relative_to(files_from)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(commit)
-    return commit
-
-
 def test_a_hub_snapshot_of_the_published_folder_loads_and_republishes(source, published, tmp_path, monkeypatch):
     import huggingface_hub.constants
 
     cache = tmp_path / "hub"
-    commit = _hub_cache(cache, "org/name", published)
+    commit = hub_layout(cache, "org/name", published, commit="c" * 40, ref="main")
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))

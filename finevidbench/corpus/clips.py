@@ -96,6 +96,37 @@ _DIRECTIONS: dict[str, tuple[float, float]] = {
 
 
 @dataclass(frozen=True)
+class Scale:
+    """Frame sizes, durations and frame rates a corpus draws from; the default is the mini set's.
+
+    A larger scale (`Scale.sized`) zooms the object, its travel speed and the margin with the frame,
+    and caps the motion at `motion_seconds` placed at random in longer clips, so every motion still
+    fits in frame. The default draws nothing more than before: the mini set stays byte-identical.
+    """
+
+    frame_sizes: tuple[tuple[int, int], ...] = FRAME_SIZES
+    duration_range: tuple[float, float] = DURATION_RANGE
+    fps_choices: tuple[float, ...] = FPS_CHOICES
+    zoom: float = 1.0
+    """Object size, travel speed and margin relative to the mini set's."""
+    motion_seconds: float | None = None
+    """Longest motion; None: the whole clip between its holds."""
+
+    @classmethod
+    def sized(cls, width: int, height: int, min_seconds: float, max_seconds: float) -> Scale:
+        """Clips of `width` x `height` lasting `min_seconds` to `max_seconds` (frame rates 10-15 fps, for CPU)."""
+        if width % 2 or height % 2 or min(width, height) < 64:
+            raise ValueError(f"frame size {width}x{height}: width and height must be even and at least 64")
+        if not 1.0 <= min_seconds <= max_seconds:
+            raise ValueError(f"durations {min_seconds}-{max_seconds} s: need 1 <= min <= max")
+        return cls(((width, height),), (min_seconds, max_seconds), (10.0, 12.0, 15.0), min(width, height) / 128,
+                   max(DURATION_RANGE))  # fmt: skip
+
+
+MINI_SCALE = Scale()
+
+
+@dataclass(frozen=True)
 class SynthClip:
     """One rendered clip, before encoding."""
 
@@ -130,6 +161,8 @@ class _Plan:
     """Unit vector of translation (move_*, bounce)."""
     pop: float
     """Seconds at which appear/disappear happens."""
+    zoom: float = 1.0
+    """Scale of sizes and travel speed (Scale.zoom)."""
 
     def elapsed(self, t: float) -> float:
         """Seconds of motion done at time t: 0 in the first hold, the full span in the last."""
@@ -154,13 +187,13 @@ def _rest(plan: _Plan) -> _Pose:
 
 
 def _move(plan: _Plan, t: float) -> _Pose:
-    distance = TRANSLATION_SPEED * plan.elapsed(t)
+    distance = TRANSLATION_SPEED * plan.zoom * plan.elapsed(t)
     return replace(_rest(plan), dx=plan.direction[0] * distance, dy=plan.direction[1] * distance)
 
 
 def _bounce(plan: _Plan, t: float) -> _Pose:
     elapsed, span = plan.elapsed(t), plan.end - plan.start
-    distance = TRANSLATION_SPEED * min(elapsed, span - elapsed)
+    distance = TRANSLATION_SPEED * plan.zoom * min(elapsed, span - elapsed)
     return replace(_rest(plan), dx=plan.direction[0] * distance, dy=plan.direction[1] * distance)
 
 
@@ -204,15 +237,19 @@ _MOTIONS: dict[str, Callable[[_Plan, float], _Pose]] = {
 
 
 # -- random draws -----------------------------------------------------------------------------------
-def _draw_timing(rng: np.random.Generator) -> dict:
+def _draw_timing(rng: np.random.Generator, scale: Scale = MINI_SCALE) -> dict:
     """Frame size, rate, length and motion window: drawn before (and independently of) the action."""
-    width, height = FRAME_SIZES[int(rng.integers(len(FRAME_SIZES)))]
-    fps = FPS_CHOICES[int(rng.integers(len(FPS_CHOICES)))]
-    frame_count = int(round(rng.uniform(*DURATION_RANGE) * fps))
+    width, height = scale.frame_sizes[int(rng.integers(len(scale.frame_sizes)))]
+    fps = scale.fps_choices[int(rng.integers(len(scale.fps_choices)))]
+    frame_count = int(round(rng.uniform(*scale.duration_range) * fps))
     last = (frame_count - 1) / fps
     start, end = rng.uniform(*HOLD_RANGE), last - rng.uniform(*HOLD_RANGE)
     pop = rng.uniform(*POP_RANGE) * frame_count / fps
-    return dict(width=width, height=height, fps=fps, frame_count=frame_count, start=start, end=end, pop=pop)
+    if scale.motion_seconds is not None and end - start > scale.motion_seconds:
+        start += rng.uniform(0.0, end - start - scale.motion_seconds)
+        end = start + scale.motion_seconds
+    return dict(width=width, height=height, fps=fps, frame_count=frame_count, start=start, end=end, pop=pop,
+                zoom=scale.zoom)  # fmt: skip
 
 
 def _draw_plan(action: str, rng: np.random.Generator, timing: dict) -> _Plan:
@@ -227,7 +264,7 @@ def _draw_plan(action: str, rng: np.random.Generator, timing: dict) -> _Plan:
         direction = (math.cos(heading), math.sin(heading))
     return _Plan(
         shape=shape,
-        size=rng.uniform(*SIZE_RANGE),
+        size=rng.uniform(*SIZE_RANGE) * timing["zoom"],
         angle=rng.uniform(0.0, 360.0),
         hue=hue,
         direction=direction,
@@ -238,10 +275,11 @@ def _draw_plan(action: str, rng: np.random.Generator, timing: dict) -> _Plan:
 def _placement(plan: _Plan, poses: list[_Pose]) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """Ranges of start positions that keep the whole motion in frame, or None if there are none."""
     radius = [p.size * BOUNDING_RADIUS[plan.shape] for p in poses]
-    low_x = MARGIN - min(p.dx - r for p, r in zip(poses, radius, strict=True))
-    high_x = plan.width - 1 - MARGIN - max(p.dx + r for p, r in zip(poses, radius, strict=True))
-    low_y = MARGIN - min(p.dy - r for p, r in zip(poses, radius, strict=True))
-    high_y = plan.height - 1 - MARGIN - max(p.dy + r for p, r in zip(poses, radius, strict=True))
+    margin = MARGIN * plan.zoom
+    low_x = margin - min(p.dx - r for p, r in zip(poses, radius, strict=True))
+    high_x = plan.width - 1 - margin - max(p.dx + r for p, r in zip(poses, radius, strict=True))
+    low_y = margin - min(p.dy - r for p, r in zip(poses, radius, strict=True))
+    high_y = plan.height - 1 - margin - max(p.dy + r for p, r in zip(poses, radius, strict=True))
     if low_x > high_x or low_y > high_y:
         return None
     return (low_x, high_x), (low_y, high_y)
@@ -259,7 +297,7 @@ def _state(pose: _Pose, x0: float, y0: float) -> ObjectState:
     )
 
 
-def render_clip(action: str, rng: np.random.Generator, video_id: str) -> SynthClip:
+def render_clip(action: str, rng: np.random.Generator, video_id: str, scale: Scale = MINI_SCALE) -> SynthClip:
     """Render one clip of `action`; every random choice comes from `rng`, so it is reproducible.
 
     The look of the object is redrawn until the whole motion fits in the frame (only long clips
@@ -267,7 +305,7 @@ def render_clip(action: str, rng: np.random.Generator, video_id: str) -> SynthCl
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; choose one of {sorted(ACTIONS)}")
-    timing = _draw_timing(rng)
+    timing = _draw_timing(rng, scale)
     times = [i / timing["fps"] for i in range(timing["frame_count"])]
     for _ in range(200):
         plan = _draw_plan(action, rng, timing)

@@ -21,6 +21,7 @@ drawing frames and finding the object in them in `finevidbench.corpus.pixels`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from pathlib import Path
@@ -37,6 +38,7 @@ from finevidbench.corpus.clips import (
     HOLD_RANGE,
     HUE_SPEED,
     MARGIN,
+    MINI_SCALE,
     PALETTE,
     POP_RANGE,
     ROTATION_SPEED,
@@ -44,6 +46,7 @@ from finevidbench.corpus.clips import (
     SIZE_RANGE,
     TIME_SYMMETRIC,
     TRANSLATION_SPEED,
+    Scale,
     SynthClip,
     render_clip,
 )
@@ -60,6 +63,7 @@ __all__ = [
     "HOLD_RANGE",
     "HUE_SPEED",
     "MARGIN",
+    "MINI_SCALE",
     "MIN_AREA",
     "PALETTE",
     "POP_RANGE",
@@ -69,6 +73,7 @@ __all__ = [
     "TIME_SYMMETRIC",
     "TRANSLATION_SPEED",
     "ObjectState",
+    "Scale",
     "SynthClip",
     "assign_actions",
     "locate_object",
@@ -106,33 +111,52 @@ def _states_record(clip: SynthClip, video: str) -> dict:
     }
 
 
-def synthesize(out: str | Path, videos: int, seed: int, progress: bool = True) -> Path:
+def synthesize(
+    out: str | Path, videos: int, seed: int, progress: bool = True, scale: Scale = MINI_SCALE, workers: int = 1
+) -> Path:
     """Write `videos` clips under out/videos/, out/labels.csv and out/states.jsonl; return labels.csv.
 
     Each clip has its own generator seeded by (seed, index), so a clip does not depend on how
-    many others are rendered, and the same (videos, seed) gives the same files and frames.
+    many others are rendered, nor on how many `workers` processes render them: the same (videos,
+    seed, scale) gives the same files and frames.
     """
     from tqdm import tqdm
-
-    from finevidbench.video import write_video
 
     if videos < 1:
         raise ValueError(f"videos must be at least 1, got {videos}")
     out = Path(out)
     (out / "videos").mkdir(parents=True, exist_ok=True)
-    labels, records = [], []
     actions = assign_actions(videos, seed)
-    for index in tqdm(range(videos), desc="synth", unit="video", disable=not progress):
-        video_id = f"synth_{index:04d}"
-        clip = render_clip(actions[index], np.random.default_rng([seed, 1, index]), video_id)
-        video = f"videos/{video_id}.mp4"
-        write_video(out / video, clip.frames, fps=clip.fps)
-        labels.append((video, clip.action, clip.effect, int(clip.action in TIME_SYMMETRIC)))
-        records.append(_states_record(clip, video))
+    jobs = [(out, index, actions[index], seed, scale) for index in range(videos)]
+    bar = tqdm(total=videos, desc="synth", unit="video", disable=not progress)
+    rendered = []
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            results = stack.enter_context(ProcessPoolExecutor(workers)).map(_render_and_write, jobs, chunksize=4)
+        else:
+            results = map(_render_and_write, jobs)
+        for result in results:
+            rendered.append(result)
+            bar.update()
+    bar.close()
     with open(out / "labels.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(("video", "action", "effect", "time_symmetric"))
-        writer.writerows(labels)
+        writer.writerows(label for label, _ in rendered)
     with open(out / "states.jsonl", "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(record) + "\n" for record in records)
+        f.writelines(json.dumps(record) + "\n" for _, record in rendered)
     return out / "labels.csv"
+
+
+def _render_and_write(job: tuple) -> tuple[tuple, dict]:
+    """Render and encode clip `index`; its labels.csv row and states record (runs in a worker process)."""
+    from finevidbench.video import write_video
+
+    out, index, action, seed, scale = job
+    video_id = f"synth_{index:04d}"
+    clip = render_clip(action, np.random.default_rng([seed, 1, index]), video_id, scale)
+    video = f"videos/{video_id}.mp4"
+    write_video(out / video, clip.frames, fps=clip.fps)
+    return (video, clip.action, clip.effect, int(clip.action in TIME_SYMMETRIC)), _states_record(clip, video)

@@ -83,6 +83,7 @@ class VideoContext:
     """(len(pool), 64, 64, 3) int16 RGB thumbnails of the pool frames, for change measurements."""
     speeds: tuple[float, ...]
     """Playback speeds that scene questions are asked at."""
+    _changes: dict[tuple[int, int], float] = field(default_factory=dict, repr=False, compare=False)
 
     def change(self, a: int, b: int) -> float:
         """Percent of thumbnail pixels that visibly differ between pool frames at positions a and b.
@@ -91,8 +92,11 @@ class VideoContext:
         above compression noise. An area measure, unlike a mean difference, does not dilute a small
         moving object in a large static background.
         """
-        moved = np.abs(self.thumbs[a] - self.thumbs[b]).max(axis=-1) > CHANGED_LEVEL
-        return float(100.0 * moved.mean())
+        key = (a, b) if a <= b else (b, a)
+        if key not in self._changes:  # the builder asks about the same pairs many times per video
+            moved = np.abs(self.thumbs[a] - self.thumbs[b]).max(axis=-1) > CHANGED_LEVEL
+            self._changes[key] = float(100.0 * moved.mean())
+        return self._changes[key]
 
     def min_consecutive_change(self, positions: list[int]) -> float:
         """The smallest change between chronologically adjacent frames among pool positions."""

@@ -259,6 +259,17 @@ class PairedDifference:
         return self.low > 0 or self.high < 0
 
 
+def _cluster_sums(values: np.ndarray, clusters: Sequence[Hashable]) -> np.ndarray:
+    """The sum of `values` within each cluster (vectorised when the clusters are strings or numbers)."""
+    labels = np.asarray(clusters)
+    if labels.dtype != object and labels.ndim == 1:
+        return np.bincount(np.unique(labels, return_inverse=True)[1], weights=values)
+    sums: dict[Hashable, float] = {}
+    for value, cluster in zip(values, clusters, strict=True):
+        sums[cluster] = sums.get(cluster, 0.0) + float(value)
+    return np.fromiter(sums.values(), dtype=float, count=len(sums))
+
+
 def paired_difference(
     a: Sequence[float], b: Sequence[float], clusters: Sequence[Hashable], confidence: float = 0.95
 ) -> PairedDifference:
@@ -272,10 +283,8 @@ def paired_difference(
         raise ValueError("paired_difference needs equally long, non-empty a, b and clusters")
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     n, mean = len(d), float(d.mean())
-    sums: dict[Hashable, float] = {}
-    for value, cluster in zip(d - mean, clusters, strict=True):
-        sums[cluster] = sums.get(cluster, 0.0) + float(value)
+    sums = _cluster_sums(d - mean, clusters)
     g = len(sums)
-    variance = (g / (g - 1) if g > 1 else 1.0) * sum(s * s for s in sums.values()) / n**2
+    variance = (g / (g - 1) if g > 1 else 1.0) * float(np.sum(sums * sums)) / n**2
     half = NormalDist().inv_cdf((1 + confidence) / 2) * math.sqrt(variance)
     return PairedDifference(mean=mean, low=mean - half, high=mean + half, n=n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -75,6 +76,15 @@ class FrameCache:
             with self._lock:
                 self._inflight.pop(key).set()
 
+    def forget(self, path: str | Path) -> int:
+        """Drop every array decoded from `path` (its questions are answered); the bytes freed."""
+        name = str(Path(path).resolve())
+        with self._lock:
+            keys = [key for key in self._items if key[0] == name]
+            freed = sum(self._items.pop(key).nbytes for key in keys)
+            self._bytes -= freed
+        return freed
+
     def clear(self) -> None:
         """Forget every cached array."""
         with self._lock:
@@ -90,7 +100,10 @@ class FrameCache:
         return self._bytes
 
 
-DEFAULT_CACHE = FrameCache()
+CACHE_MB_ENV = "FINEVIDBENCH_FRAME_CACHE_MB"
+DEFAULT_CACHE = FrameCache(int(float(os.environ.get(CACHE_MB_ENV, "512")) * 2**20))
+"""The process's frame cache: 512 MB unless FINEVIDBENCH_FRAME_CACHE_MB says otherwise. A run also frees
+each video's frames once its questions are answered, so the bound is rarely reached."""
 
 
 def load_frames(

@@ -25,5 +25,6 @@ class ZeroCostModel(DecodesEachVideoOnce, FineVidModel):
         return self.frame_policy.id
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
-        self.prefetch(requests)  # loads exactly what HFVideoModel would feed the processor
+        for request in requests:  # loads exactly the frames HFVideoModel would feed the processor
+            self.frames_of(request.doc, self.frames_needed(request.doc))
         return ["A"] * len(requests)

@@ -268,3 +268,28 @@ def test_cli_rejects_an_empty_corpus(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "--videos" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "labels.csv").exists()
+
+
+def test_a_full_size_corpus_has_the_asked_size_and_durations_whatever_the_workers(tmp_path):
+    from finevidbench.cli import main as cli
+    from finevidbench.video import probe
+
+    args = ["synth", "--videos", "3", "--seed", "4", "--width", "320", "--height", "240", "--min-seconds", "5",
+            "--max-seconds", "6"]  # fmt: skip
+    assert cli([*args, "--out", str(tmp_path / "one")]) == 0
+    assert cli([*args, "--out", str(tmp_path / "two"), "--workers", "2"]) == 0
+    for index in range(3):
+        name = f"videos/synth_{index:04d}.mp4"
+        meta = probe(tmp_path / "one" / name)
+        assert (meta.width, meta.height) == (320, 240) and 5.0 <= meta.duration <= 6.1
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert (tmp_path / "one" / "states.jsonl").read_text() == (tmp_path / "two" / "states.jsonl").read_text()
+
+
+def test_bad_sizes_are_refused_in_one_line(tmp_path, capsys):
+    from finevidbench.cli import main as cli
+
+    assert cli(["synth", "--out", str(tmp_path), "--width", "320"]) == 2
+    assert cli(["synth", "--out", str(tmp_path), "--width", "321", "--height", "240"]) == 2
+    err = capsys.readouterr().err
+    assert "--width and --height go together" in err and "must be even" in err

@@ -232,3 +232,24 @@ def test_one_malformed_folder_is_rejected_with_its_reason_and_the_board_still_bu
     assert index.is_file() and [e["slug"] for e in data["entries"]] == ["most-frequent-answer-baseline"]
     assert [r["slug"] for r in data["rejected"]] == ["random-baseline"]
     assert reason in data["rejected"][0]["reason"]
+
+
+def test_a_rebuild_reuses_unchanged_submissions_and_rescores_any_changed_byte(board, sets, tmp_path):
+    from leaderboard.rescored import RescoreCache
+
+    cache = tmp_path / "site" / ".rescored"
+    first, _ = collect(board, sets, RescoreCache(cache))
+    again = RescoreCache(cache)
+    second, _ = collect(board, sets, again)
+    assert again.reused == 2  # nothing rescored
+    assert [(s.slug, s.scores, s.correct, s.wrong) for s in first] == [(s.slug, s.scores, s.correct, s.wrong)
+                                                                          for s in second]  # fmt: skip
+    samples = board / "random-baseline" / "samples.jsonl"
+    lines = samples.read_text().splitlines()
+    right = next(i for i, line in enumerate(lines) if json.loads(line)["correct"] == 1)
+    record = json.loads(lines[right])
+    record["response"] = "Z"  # one right answer made wrong: the claims no longer hold, whatever the cache holds
+    samples.write_text("\n".join([*lines[:right], json.dumps(record), *lines[right + 1 :]]) + "\n")
+    third = RescoreCache(cache)
+    accepted, rejected = collect(board, sets, third)
+    assert third.reused == 1 and [r["slug"] for r in rejected] == ["random-baseline"]

@@ -204,3 +204,45 @@ def test_next_batch_is_decoded_in_the_background(small_set, monkeypatch):
     assert len(threads) == len({d["video"] for ds in docs.values() for d in ds}) >= 3  # one decode per video
     in_foreground = sum(not name.startswith("prefetch") for name in threads)
     assert in_foreground <= 1, threads  # at most the first video; every later one was ready in time
+
+
+@pytest.mark.slow
+def test_a_mini_run_opens_each_video_once_and_frees_its_frames(run_make_eval, tmp_path, monkeypatch):
+    """End to end on the whole mini set: one decoder open per video, and no frame left cached after."""
+    from finevidbench.dataset import ensure_mini
+
+    ensure_mini(progress=False)  # built first: building decodes each video's pool, which is not the run's
+    opened = []
+    real = clip_module.decode_frames
+    monkeypatch.setattr(clip_module, "decode_frames", lambda path, *a, **k: opened.append(Path(path).stem) or real(
+        path, *a, **k))  # fmt: skip
+    clip_module.DEFAULT_CACHE.clear()
+    result = run_make_eval("--model", "bench_zero_cost", "--data", "mini", "--out", tmp_path / "run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    videos = {json.loads(line)["video"] for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()}
+    assert len(videos) == 48 and sorted(opened) == sorted(videos)
+    assert clip_module.DEFAULT_CACHE.nbytes == 0  # each video's frames were dropped once its questions were answered
+
+
+@pytest.mark.slow(seconds=120)
+def test_two_processes_answer_full_size_clips_as_one_does(tiny, tmp_path, run_make_eval):
+    """A slice of the full-size set (320x240, 5-15 s clips) under accelerate's 2 processes: the same answers.
+
+    The tiny Qwen2.5-VL answers from the frames, so a frame cut differently in one process would show.
+    """
+    from finevidbench.builder import build
+    from finevidbench.corpus.synth import Scale, synthesize
+
+    labels = synthesize(tmp_path / "corpus", videos=4, seed=3, progress=False, scale=Scale.sized(320, 240, 5, 15))
+    build(tmp_path / "corpus" / "videos", tmp_path / "set", labels=labels, progress=False)
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "ACCELERATE_USE_CPU": "true"}  # fmt: skip
+    model_args = f"pretrained={tiny('qwen2_5_vl')},max_new_tokens=3,batch_size=2"
+    common = ["-m", "runners.evaluate", "--model", "fvb_qwen2_5_vl", "--model_args", model_args,
+              "--data", str(tmp_path / "set")]  # fmt: skip
+    one = run_make_eval(*common[2:], "--out", tmp_path / "one")
+    launch = [part.format(port=free_port()) for part in LAUNCHERS["accelerate"]]
+    two = subprocess.run([sys.executable, *launch, *common, "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
+    assert (tmp_path / "one" / "samples.jsonl").read_text() == (tmp_path / "two" / "samples.jsonl").read_text()

@@ -156,3 +156,19 @@ def test_concurrent_requests_for_one_key_decode_once():
     for thread in threads:
         thread.join()
     assert len(calls) == 1 and len(results) == 4 and all(r is results[0] for r in results)
+
+
+def test_the_frame_cache_forgets_a_video_and_its_bound_is_overridable(indexed_clip):
+    import subprocess
+    import sys
+
+    from finevidbench.video import FrameCache, load_frames
+
+    cache = FrameCache()
+    load_frames(indexed_clip, [0, 5], cache=cache)
+    load_frames(indexed_clip, [1], cache=cache)
+    assert len(cache) == 2 and cache.forget(indexed_clip) > 0 and cache.nbytes == 0 and len(cache) == 0
+    code = "from finevidbench.video import DEFAULT_CACHE; print(DEFAULT_CACHE.max_bytes)"
+    env = {"FINEVIDBENCH_FRAME_CACHE_MB": "64", "PATH": ""}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == str(64 * 2**20), done.stderr[-500:]

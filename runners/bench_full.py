@@ -1,0 +1,215 @@
+"""`make bench-full`: the harness at FineVidBench's size, each figure against a baseline of the same run.
+
+    python -m runners.bench_full [--videos 960] [--submissions 200] [--out bench.json]
+
+1. a full-size synthetic corpus (320x240, 5-15 s clips; generated on demand into the cache, reused
+   by later runs, never committed) built into a set of FineVidBench's size (the builder against the
+   floor of decoding every video's frame pool once);
+2. the zero-cost model through lmms-eval, in a fresh process: wall time against the decode floor
+   (each video's union of frames decoded once, nothing else), decoder opens per video, peak RSS;
+3. the same under `accelerate launch --num_processes 2`: the same answers, and the speed-up;
+4. the leaderboard from N full-size submissions, then rebuilt after one new submission.
+
+Writes the `full` object and `decodes_per_video` into bench.json (keeping what `make bench` wrote).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from finevidbench.files import read_json, write_json
+from finevidbench.paths import cache_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (320, 240, 5.0, 15.0)
+"""Width, height, shortest and longest clip (seconds) of the full-size corpus."""
+
+
+def corpus(videos: int, seed: int = 0) -> tuple[Path, float | None]:
+    """The full-size corpus folder (synthesised now unless a previous run left it) and the seconds it took."""
+    from finevidbench.corpus.synth import Scale, synthesize
+
+    folder = cache_dir() / f"bench-full-{videos}-{seed}"
+    if (folder / "labels.csv").is_file():
+        return folder, None
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    started = time.perf_counter()
+    synthesize(staging, videos, seed, progress=sys.stderr.isatty(), scale=Scale.sized(*SIZE), workers=os.cpu_count())
+    seconds = time.perf_counter() - started
+    staging.rename(folder)
+    return folder, seconds
+
+
+def build_figures(folder: Path, out: Path) -> dict:
+    """The builder's wall time against its decode floor (each video's 32-frame pool decoded once)."""
+    from finevidbench.builder import BuildConfig, build, find_videos
+    from finevidbench.video import FramePolicy, load_frames, probe
+
+    started = time.perf_counter()
+    manifest = build(folder / "videos", out, folder / "labels.csv", BuildConfig(), progress=sys.stderr.isatty())
+    seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for path in find_videos(folder / "videos"):
+        load_frames(path, FramePolicy(num_frames=32, mode="segment").sample(probe(path)).indices, cache=None)
+    floor = time.perf_counter() - started
+    return {"videos": manifest["n_videos"], "questions": manifest["n_questions"], "build_s": seconds,
+            "build_floor_s": floor}  # fmt: skip
+
+
+def worker(name: str, data: Path, out: Path) -> dict:
+    """One measurement in a fresh process (imports before the clock): `eval` or `floor`."""
+    import resource
+
+    import lmms_eval.evaluator  # noqa: F401
+    import lmms_eval.tasks  # noqa: F401
+
+    from runners.bench import _count_decodes, decode_floor
+
+    counts = _count_decodes()
+    started = time.perf_counter()
+    if name == "eval":
+        from runners.evaluate import main as evaluate
+
+        if evaluate(["--model", "bench_zero_cost", "--data", str(data), "--out", str(out)]) != 0:
+            raise RuntimeError("the zero-cost evaluation failed")
+        seconds = time.perf_counter() - started
+    else:
+        seconds = decode_floor(data)["seconds"]  # the decoding alone, question-set loading excluded
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    return {"seconds": seconds, "decoder_opens": counts["calls"], "peak_rss_mb": peak_mb}
+
+
+def _run(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:6])} ... failed:\n{result.stderr[-3000:]}")
+    return result, time.perf_counter() - started
+
+
+def eval_figures(data: Path, work: Path, env: dict) -> dict:
+    """Zero-cost model in one process and in two (accelerate), and the decode floor."""
+    figures = {}
+    for name in ("eval", "floor"):
+        result, _ = _run([sys.executable, "-m", "runners.bench_full", "--worker", name, "--data", str(data),
+                          "--run", str(work / name)], env)  # fmt: skip
+        figures[name] = json.loads(result.stdout.strip().splitlines()[-1])
+    evaluate = ["-m", "runners.evaluate", "--model", "bench_zero_cost", "--data", str(data)]
+    _, one = _run([sys.executable, *evaluate, "--out", str(work / "one")], env)
+    launch = ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29512"]  # fmt: skip
+    _, two = _run([sys.executable, *launch, *evaluate, "--out", str(work / "two")], {**env, "ACCELERATE_USE_CPU": "1"})
+    same = (work / "one" / "samples.jsonl").read_bytes() == (work / "two" / "samples.jsonl").read_bytes()
+    return {**figures, "one_process_wall_s": one, "two_process_wall_s": two, "two_process_same_answers": same}
+
+
+def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> dict:
+    """The board from `submissions` full-size submissions, then rebuilt after one more."""
+    import numpy as np
+
+    from leaderboard.build import build_site
+    from leaderboard.submit import metadata_template
+
+    board = work / "submissions"
+    lines = (run / "samples.jsonl").read_text().splitlines()
+    meta = metadata_template(json.loads((run / "results.json").read_text()))
+    rng = np.random.default_rng(0)
+
+    def add(index: int) -> None:
+        folder = board / f"model-{index:03d}"
+        folder.mkdir(parents=True)
+        entry = {**meta, "display_name": f"Model {index:03d}", "submitted_by": "bench"}
+        entry["model"] = {**meta["model"], "hub_id": f"org/model-{index:03d}", "revision": "0" * 40}
+        (folder / "submission.json").write_text(json.dumps(entry))
+        shutil.copy2(run / "results.json", folder / "results.json")
+        order = rng.permutation(len(lines))  # the same responses in another order: the claims stay true
+        (folder / "samples.jsonl").write_text("\n".join(lines[j] for j in order) + "\n")
+
+    for index in range(submissions):
+        add(index)
+    started = time.perf_counter()
+    _, data_full = build_site(board, work / "site", [str(data)])
+    full = time.perf_counter() - started
+    add(submissions)
+    started = time.perf_counter()
+    _, data_more = build_site(board, work / "site", [str(data)])
+    incremental = time.perf_counter() - started
+    return {"submissions": submissions, "leaderboard_full_s": full, "leaderboard_incremental_s": incremental,
+            "ranked": [len(data_full["entries"]), len(data_more["entries"])]}  # fmt: skip
+
+
+def run_all(out: Path, videos: int, submissions: int) -> dict:
+    """Every measurement; merges the `full` object into bench.json and returns it."""
+    work = cache_dir() / "bench-full-work"
+    shutil.rmtree(work, ignore_errors=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
+    started = time.perf_counter()
+    folder, synth_s = corpus(videos)
+    built = build_figures(folder, work / "set")
+    evaluated = eval_figures(work / "set", work, env)
+    board = leaderboard_figures(work / "eval", work / "set", work, submissions)
+    full = summarise(built, evaluated, board, synth_s, time.perf_counter() - started)
+    machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    record = read_json(out, "bench") if out.is_file() else {"machine": machine}
+    record.update(full=full, decodes_per_video=full["decodes_per_video"])
+    write_json(out, record, "bench")
+    shutil.rmtree(work, ignore_errors=True)
+    return full
+
+
+def summarise(built: dict, evaluated: dict, board: dict, synth_s: float | None, total_s: float) -> dict:
+    """The figures bench.json reports, ratios computed from measurements of this run."""
+    one, floor = evaluated["eval"], evaluated["floor"]
+    return {
+        "videos": built["videos"],
+        "questions": built["questions"],
+        "synth_s": synth_s,
+        "build_s": built["build_s"],
+        "build_floor_s": built["build_floor_s"],
+        "build_vs_floor": built["build_s"] / built["build_floor_s"],
+        "eval_s": one["seconds"],
+        "decode_floor_s": floor["seconds"],
+        "overhead_vs_floor": one["seconds"] / floor["seconds"],
+        "decodes_per_video": one["decoder_opens"] / built["videos"],
+        "peak_rss_mb": one["peak_rss_mb"],
+        "one_process_wall_s": evaluated["one_process_wall_s"],
+        "two_process_wall_s": evaluated["two_process_wall_s"],
+        "two_process_speedup": evaluated["one_process_wall_s"] / evaluated["two_process_wall_s"],
+        "two_process_same_answers": evaluated["two_process_same_answers"],
+        "leaderboard_submissions": board["submissions"],
+        "leaderboard_full_s": board["leaderboard_full_s"],
+        "leaderboard_incremental_s": board["leaderboard_incremental_s"],
+        "total_s": total_s,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the full-size benchmark (or one worker) and print its figures."""
+    parser = argparse.ArgumentParser(prog="python -m runners.bench_full", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench.json")
+    parser.add_argument("--videos", type=int, default=960, help="clips in the corpus (960: about 21,000 questions)")
+    parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--worker", choices=("eval", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, Path(args.data), Path(args.run))))
+        return 0
+    full = run_all(Path(args.out), args.videos, args.submissions)
+    for name, value in full.items():
+        print(f"{name:<28} {value if isinstance(value, bool | None) else round(value, 3)}")
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
