@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,6 +38,8 @@ class DecodesEachVideoOnce:
     """
 
     frame_policy: FramePolicy
+    _release_lock = threading.Lock()
+    """Serialises a prefetch's check-and-load with `release` (shared by instances: one run at a time)."""
 
     def scene_sampling(self, doc: dict) -> Sampling:
         """The frames the run's policy takes for a scene document (its speed and window), without decoding."""
@@ -57,22 +60,22 @@ class DecodesEachVideoOnce:
         """Decode (into the shared frame cache) the videos of the next batch.
 
         A prefetcher that falls behind a fast model must not decode a video whose questions are all
-        answered (released) again: it skips them, and drops what it finished after the release.
+        answered (released) again: it skips released videos, and `release` waits for a load under way.
         """
         for request in requests:
             path = request.doc["video_path"]
-            union = getattr(self, "_union", {}).get(path)  # read once: the answering thread may release it now
-            if union is None:
-                continue
-            load_frames(path, union)
-            if path not in self._union:
-                DEFAULT_CACHE.forget(path)
+            # checked and loaded under the lock `release` takes: a video is never loaded once released
+            with self._release_lock:
+                union = getattr(self, "_union", {}).get(path)
+                if union is not None:
+                    load_frames(path, union)
 
     def release(self, videos: Sequence[str]) -> None:
         """Drop the answered videos' decoded frames: memory stays bounded by the videos in flight."""
-        for path in videos:
-            getattr(self, "_union", {}).pop(path, None)
-            DEFAULT_CACHE.forget(path)
+        with self._release_lock:
+            for path in videos:
+                getattr(self, "_union", {}).pop(path, None)
+                DEFAULT_CACHE.forget(path)
 
     def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
         """Frames at `indices`, cut from one decode of every frame the run shows of the document's video."""
