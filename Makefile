@@ -33,7 +33,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds bench bench-full bench-setup clean
+.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -102,6 +102,10 @@ submit: $(STAMP)  ## validate, rescore and package RESULTS (a run folder) as lea
 submit-check: $(STAMP)  ## validate and rescore one submission folder SUB=leaderboard/submissions/<slug> (what CI runs on a pull request)
 	@test -n "$(SUB)" || { echo "make submit-check: pass SUB=<folder>, e.g. SUB=leaderboard/submissions/random-baseline" >&2; exit 2; }
 	$(PY) -m leaderboard check "$(SUB)"
+
+verify: $(STAMP)  ## a maintainer reruns SUB=leaderboard/submissions/<slug>; reproduced answers are recorded as verified
+	@test -n "$(SUB)" || { echo "make verify: pass SUB=<folder>, e.g. SUB=leaderboard/submissions/random-baseline" >&2; exit 2; }
+	$(PY) -m runners.verify "$(SUB)" $(if $(filter-out mini,$(DATA)),--data "$(DATA)")
 
 leaderboard-seeds: $(STAMP)  ## re-evaluate the reference baselines on the mini set and rewrite their submissions
 	$(PY) -m runners.seed

@@ -7,6 +7,7 @@ clear error before any model runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,9 @@ def load_question_set(source: str | Path, verify: bool = True) -> QuestionSet:
     manifest = _read_manifest(root)
     questions = _read_questions(root / "questions.jsonl")
     check_containment(root, manifest, questions, boundary=_hub_repo(root) if str(source).startswith("hf://") else root)
+    check_questions(root, manifest, questions)
     if verify:
+        verify_questions_file(root, manifest)
         verify_videos(root, manifest)
     return QuestionSet(root=root, manifest=manifest, questions=questions)
 
@@ -164,6 +167,58 @@ def check_containment(
         if record is None or record["path"] != q.video_path:
             raise QuestionSetError(f"{root / 'questions.jsonl'}: question {q.id} names video_path {q.video_path!r}, "
                                    f"not its video's manifest path (fix: rebuild the set)")  # fmt: skip
+
+
+def check_questions(root: Path, manifest: dict, questions: tuple[Question, ...]) -> None:
+    """Every question is one a build could have made; a QuestionSetError names the first that is not.
+
+    Unique id, a registered type at its own level and answer type, frames inside its video, an
+    answer its type can have: `make eval` and `score` load sets through here, so none of them
+    scores two items against one gold answer or shows a frame that does not exist.
+    """
+    from finevidbench.protocol import QUESTION_TYPES, TRAINING_TYPES
+
+    path = root / "questions.jsonl"
+    if not questions:
+        raise QuestionSetError(f"{path}: no questions (fix: rebuild the set from usable videos)")
+    known, seen, possible = {**QUESTION_TYPES, **TRAINING_TYPES}, set(), {}
+    for q in questions:
+        where = f"{path}: question {q.id}"
+        qtype = known.get(q.type)
+        problem = _question_problem(q, qtype, seen, manifest["videos"][q.video], possible)
+        if problem:
+            raise QuestionSetError(f"{where}: {problem} (fix: rebuild the set with 'finevidbench build')")
+        seen.add(q.id)
+
+
+def _question_problem(q: Question, qtype, seen: set, video: dict, possible: dict) -> str | None:
+    """What makes one question impossible for a build to have made (None: nothing)."""
+    if q.id in seen:
+        return "its id appears twice"
+    if qtype is None:
+        return f"unknown type {q.type!r}"
+    if (q.level, q.answer_type) != (qtype.level, qtype.answer_type):
+        return f"level {q.level!r} / answer type {q.answer_type!r}, but {q.type} is {qtype.level} / {qtype.answer_type}"
+    count = video.get("frame_count")
+    if q.frames and isinstance(count, int) and not all(isinstance(f, int) and 0 <= f < count for f in q.frames):
+        return f"frames {list(q.frames)} outside its video's 0..{count - 1}"
+    space = qtype.space_of(q)
+    key = (q.type, space)
+    if key not in possible:
+        possible[key] = {qtype.answers.label(v) for v in qtype.answers.values(space)}
+    try:
+        label = qtype.answers.label(q.answer)
+    except (TypeError, ValueError):
+        label = None
+    return None if label in possible[key] else f"answer {q.answer!r} is not one its type can have"
+
+
+def verify_questions_file(root: Path, manifest: dict) -> None:
+    """questions.jsonl is the file its manifest was sealed with (an edited answer shows here)."""
+    path = root / "questions.jsonl"
+    if hashlib.sha256(path.read_bytes()).hexdigest() != manifest.get("questions_sha256"):
+        raise QuestionSetError(f"{path}: differs from the file its manifest records (questions_sha256) "
+                               "(fix: restore it or rebuild the set)")  # fmt: skip
 
 
 def verify_videos(root: Path, manifest: dict) -> None:

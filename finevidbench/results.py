@@ -60,7 +60,7 @@ def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s
             versions[package] = None
     versions["python"] = platform.python_version()
     return {
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "versions": versions,
         "extractor_version": EXTRACTOR_VERSION,
         "seeds": seeds or {},
@@ -70,7 +70,8 @@ def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s
     }
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
+    """The harness's commit (None outside a git checkout): what a rerun needs to reproduce a run."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent

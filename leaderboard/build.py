@@ -19,6 +19,7 @@ from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import types_by_level
 from finevidbench.scoring.stats import paired_difference
 from leaderboard.rescored import RescoreCache
+from leaderboard.statuses import known_commit, load_statuses, status_of
 from leaderboard.submission import Submission, SubmissionError, load_submission, rescore
 
 
@@ -33,10 +34,10 @@ def collect(
 ) -> tuple[list[Submission], list[dict]]:
     """Every valid, rescored submission (from `cache` when its files are unchanged), and the rejected ones."""
     accepted, rejected = [], []
-    cache = cache or RescoreCache(None)
+    cache, statuses = cache or RescoreCache(None), load_statuses()
     for folder in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
-            accepted.append(cache.rescore(load_submission(folder), folder, sets))
+            accepted.append(_stamp(cache.rescore(load_submission(folder), folder, sets), folder, statuses))
         except SubmissionError as exc:
             rejected.append({"slug": folder.name, "reason": str(exc).replace(str(submissions_dir) + "/", "")})
         except Exception as exc:  # noqa: BLE001 - one stranger's folder must never take the whole board down
@@ -44,6 +45,16 @@ def collect(
             rejected.append({"slug": folder.name, "reason": reason})
     cache.save()
     return accepted, rejected
+
+
+def _stamp(submission: Submission, folder: Path, statuses: dict) -> Submission:
+    """Status and baseline badge from the repository's records; a note for a harness commit it does not know."""
+    submission.baseline = submission.slug in statuses["baselines"]
+    submission.status = status_of(submission.slug, folder, statuses)
+    commit = submission.results.get("provenance", {}).get("git_commit")
+    if known_commit(commit) is False:
+        submission.notes.append(f"harness commit {commit[:12]} is not in this repository's history")
+    return submission
 
 
 def check_submission(folder: Path, sets: dict[str, QuestionSet]) -> list[str]:
@@ -124,7 +135,7 @@ def _entry(sub: Submission, rank: int, tier: int) -> dict:
         "rank": rank,
         "tier": tier,
         "status": sub.status,
-        "baseline": bool(sub.meta.get("baseline")),
+        "baseline": sub.baseline,
         "model": sub.meta["model"],
         "frame_policy": _policy_text(sub.results.get("frame_policy")),
         "training": sub.meta["training"],

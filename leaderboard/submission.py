@@ -10,6 +10,7 @@ hash) with the harness's own scorer, and rejects a submission whose claimed scor
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -44,13 +45,10 @@ class Submission:
     wrong: dict[str, list[dict]] = field(default_factory=dict)
     """Type -> a few wrongly answered questions (question_id, response, answer), shown on the model page."""
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        """Verified when anyone can rerun it (a public model at a revision, a known harness commit)."""
-        model = self.meta["model"]
-        rerunnable = model.get("hub_id") and model.get("revision") and self.results["provenance"].get("git_commit")
-        return "verified" if rerunnable or self.meta.get("baseline") else "self-reported"
+    status: str = "self-reported"
+    """`verified` only when statuses.json records a maintainer's rerun of these answers (leaderboard/statuses.py)."""
+    baseline: bool = False
+    """Listed as a reference baseline in statuses.json (what submission.json claims does not count)."""
 
     @property
     def identity(self) -> tuple:
@@ -184,12 +182,24 @@ def wrong_examples(samples: list[SampleResult], per_type: int = EXAMPLES_PER_TYP
 
 
 def _check_claims(claimed: dict, recomputed: dict, folder: Path) -> None:
-    pairs = [("overall", claimed["overall"], recomputed["overall"])]
-    pairs += [(name, entry, recomputed["by_type"].get(name)) for name, entry in claimed["by_type"].items()]
+    """Every accuracy the board shows (overall, per level, per type) must be claimed and equal the recomputed one.
+
+    A claim that is missing, NaN or not a number rejects the submission like a wrong one: the board
+    never shows a figure it did not recompute, nor accepts one it could not compare.
+    """
+    pairs = [("overall", claimed.get("overall"), recomputed["overall"])]
+    for group in ("by_level", "by_type"):
+        said = claimed.get(group) or {}
+        pairs += [(name, said.get(name), entry) for name, entry in recomputed[group].items()]
+        pairs += [(name, entry, None) for name, entry in said.items() if name not in recomputed[group]]
     for name, said, found in pairs:
-        if found is None or abs(said["acc"] - found["acc"]) > CLAIM_TOLERANCE:
+        value = said.get("acc") if isinstance(said, dict) else None
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise SubmissionError(f"{folder / 'results.json'}: no usable claimed {name} accuracy ({value!r}) "
+                                  "(fix: submit the results.json make eval wrote)")  # fmt: skip
+        if found is None or not abs(value - found["acc"]) <= CLAIM_TOLERANCE:
             got = "no such type" if found is None else f"{found['acc']:.4f}"
             raise SubmissionError(
-                f"{folder / 'results.json'}: claimed {name} accuracy {said['acc']:.4f} does not match the "
+                f"{folder / 'results.json'}: claimed {name} accuracy {value:.4f} does not match the "
                 f"{got} recomputed from samples.jsonl"
             )

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import inspect
 import json
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class FineVidModel(lmms):
         self.device = torch.device(kwargs.get("device") or "cpu")  # lmms-eval gathers counts on it
         self.batch_size = max(1, int(batch_size))
         self.store = AnswerStore(store) if store else None
+        if self.store is not None and self.store.moved_aside is not None:
+            print(f"make eval: {store} was not a readable answer store; kept as {self.store.moved_aside}, "
+                  "the answers are computed again", file=sys.stderr)  # fmt: skip
         self.computed = 0
         self.reused = 0
 

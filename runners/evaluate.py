@@ -25,6 +25,7 @@ from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.paths import tasks_dir
 from finevidbench.results import ModelInfo, build_results, write_results
 from finevidbench.scoring.score import SampleResult, format_table
+from finevidbench.store import StoreError
 from finevidbench.taskgen import runnable_tasks
 
 
@@ -136,7 +137,7 @@ def evaluate(args: argparse.Namespace) -> int:
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(results)
-    except EvaluationError as exc:
+    except (EvaluationError, StoreError) as exc:
         print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - any failure inside lmms-eval or the model
@@ -157,7 +158,12 @@ def evaluate(args: argparse.Namespace) -> int:
     run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device,
                 "wall_time_s": round(time.time() - started, 3)}  # fmt: skip
     record = build_results(qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks)
-    path = write_results(out, record, samples)
+    try:
+        path = write_results(out, record, samples)
+    except OSError as exc:
+        fix = "free disk space or pass OUT= a writable folder; the answers stay in answers.sqlite, a rerun reuses them"
+        print(f"make eval: cannot write the results into {out} ({exc.strerror}) (fix: {fix})", file=sys.stderr)
+        return 1
     print(format_table(record["scores"]))
     computed, reused = getattr(model, "computed", len(samples)), getattr(model, "reused", 0)
     print(f"answers: {computed} computed, {reused} from the store")

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,3 +156,55 @@ def test_a_build_replaces_links_that_leave_the_folder_by_the_files(small_set, tm
     assert placed and not any(p.is_symlink() for p in placed)
     qs = load_question_set(out)
     assert qs.dataset_hash == load_question_set(small_set).dataset_hash
+
+
+def _rewrite_questions(folder: Path, edit) -> None:
+    """Edit the question records and reseal questions_sha256, as an attacker who knows the format would."""
+    import hashlib
+
+    records = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines()]
+    edit(records)
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    (folder / "questions.jsonl").write_text(text)
+    _reseal(folder, lambda m: m.update(questions_sha256=hashlib.sha256(text.encode()).hexdigest()))
+
+
+def _first(records, kind):
+    return next(r for r in records if r["type"] == kind)
+
+
+TAMPERING = {
+    "its id appears twice": lambda rs: rs.append(dict(rs[0])),
+    "unknown type 'telepathy'": lambda rs: rs[0].update(type="telepathy"),
+    "but rearrangement is fragment / permutation": lambda rs: _first(rs, "rearrangement").update(level="scene"),
+    "outside its video's 0..": lambda rs: _first(rs, "rearrangement").update(frames=[0, 1, 2, 10**6]),
+    "answer 'Z' is not one its type can have": lambda rs: _first(rs, "action").update(answer="Z"),
+    "answer 99 is not one its type can have": lambda rs: _first(rs, "moment_count").update(answer=99),
+    "no questions": lambda rs: rs.clear(),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(TAMPERING))
+def test_a_question_no_build_could_make_is_refused_on_load(small_set, tmp_path, problem):
+    copy = copy_set(small_set, tmp_path / "set")
+    _rewrite_questions(copy, TAMPERING[problem])
+    with pytest.raises(QuestionSetError, match=re.escape(problem)) as caught:
+        load_question_set(copy)
+    assert "\n" not in str(caught.value) and "fix:" in str(caught.value)
+
+
+def test_an_edited_answer_without_a_resealed_manifest_is_refused(small_set, tmp_path):
+    copy = copy_set(small_set, tmp_path / "set")
+    lines = (copy / "questions.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    record["prompt"] += " "
+    (copy / "questions.jsonl").write_text("\n".join([json.dumps(record, sort_keys=True), *lines[1:]]) + "\n")
+    with pytest.raises(QuestionSetError, match=r"differs from the file its manifest records"):
+        load_question_set(copy)
+
+
+def test_make_eval_refuses_a_tampered_set_in_one_line(small_set, tmp_path, run_make_eval):
+    copy = copy_set(small_set, tmp_path / "set")
+    _rewrite_questions(copy, TAMPERING["its id appears twice"])
+    result = run_make_eval("--model", "random", "--data", copy, "--out", tmp_path / "run")
+    assert result.returncode == 2 and "its id appears twice" in result.stderr and "Traceback" not in result.stderr

@@ -30,3 +30,23 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert result.returncode == -9
     store = AnswerStore(path)
     assert len(store) == 50 and store.get("k49") == "answer 49" and store.get("missing") is None
+
+
+def test_an_unreadable_store_is_moved_aside_never_deleted(tmp_path):
+    from finevidbench.store import AnswerStore
+
+    path = tmp_path / "answers.sqlite"
+    garbage = b"this is not a database, but someone's bytes " * 100
+    path.write_bytes(garbage)
+    store = AnswerStore(path)
+    assert store.moved_aside is not None and store.moved_aside.read_bytes() == garbage
+    store.put("k", "q1", "A")
+    assert store.get("k") == "A" and len(store) == 1
+
+
+def test_an_out_that_cannot_be_written_is_one_line_and_no_traceback(tmp_path, run_make_eval):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("OUT must be a folder; this path lies under a file, which no user can write into")
+    result = run_make_eval("--model", "random", "--data", "mini", "--out", blocker / "run")
+    assert result.returncode == 2 and "cannot be written" in result.stderr and "Traceback" not in result.stderr
+    assert "fix: pass OUT= a writable folder" in result.stderr

@@ -125,7 +125,7 @@ def test_submit_writes_a_template_then_packages_and_ranks_a_strong_model(board, 
     top, *rest = data["entries"]
     assert top["slug"] == "gold-b-standard-b" and top["rank"] == 1 and top["scores"]["overall"]["acc"] == 1.0
     assert top["tier"] == 1 and {e["tier"] for e in rest} == {2}  # the two baselines are not significantly apart
-    assert top["status"] == "verified"
+    assert top["status"] == "self-reported"  # a hub id, revision and commit string verify nothing by themselves
 
 
 def test_duplicates_keep_the_newest(board, tmp_path):
@@ -253,3 +253,63 @@ def test_a_rebuild_reuses_unchanged_submissions_and_rescores_any_changed_byte(bo
     third = RescoreCache(cache)
     accepted, rejected = collect(board, sets, third)
     assert third.reused == 1 and [r["slug"] for r in rejected] == ["random-baseline"]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s["overall"].update(acc=float("nan")), "no usable claimed overall accuracy"),
+        (lambda s: s["by_level"].pop("scene"), "no usable claimed scene accuracy"),
+        (lambda s: s["by_type"]["speed"].update(acc="0.5"), "field 'scores/by_type/speed/acc': '0.5' is not of type"),
+        (lambda s: s["by_level"]["fragment"].update(acc=0.99), "claimed fragment accuracy 0.9900 does not match"),
+        (lambda s: s["by_type"].update(telepathy=dict(s["by_type"]["speed"], acc=0.5)), "claimed telepathy accuracy"),
+    ],
+)
+def test_every_figure_the_board_shows_must_be_claimed_and_recomputed(board, sets, edit, message):
+    results_file = board / "random-baseline" / "results.json"
+    results = json.loads(results_file.read_text())
+    edit(results["scores"])
+    results_file.write_text(json.dumps(results))
+    _, rejected = collect(board, sets)
+    assert [r["slug"] for r in rejected] == ["random-baseline"] and message in rejected[0]["reason"]
+
+
+def test_statuses_come_from_the_repository_not_from_the_submitter(board, sets, tmp_path, monkeypatch):
+    import leaderboard.statuses as statuses_module
+    from runners.verify import verify
+
+    records = tmp_path / "statuses.json"
+    records.write_text(json.dumps({"baselines": [], "verified": {}}))
+    monkeypatch.setattr(statuses_module, "STATUS_FILE", records)
+    accepted, _ = collect(board, sets)
+    assert {(s.slug, s.status, s.baseline) for s in accepted} == {
+        ("random-baseline", "self-reported", False),
+        ("most-frequent-answer-baseline", "self-reported", False),
+    }  # their submission.json says baseline: true; the repository's records say nothing
+    verified, message = verify(board / "random-baseline")
+    assert verified, message
+    assert {s.slug: s.status for s in collect(board, sets)[0]}["random-baseline"] == "verified"
+    samples = board / "random-baseline" / "samples.jsonl"
+    samples.write_text(samples.read_text().replace('"response": "A"', '"response": "B"', 1))
+    statuses = {s.slug: s.status for s in collect(board, sets)[0]}
+    assert statuses.get("random-baseline", "rejected") != "verified"  # any edit after the rerun drops the badge
+
+
+def test_a_rerun_that_differs_is_not_recorded_and_an_unknown_commit_gets_a_note(board, sets, tmp_path, monkeypatch):
+    import leaderboard.statuses as statuses_module
+    from runners.verify import verify
+
+    records = tmp_path / "statuses.json"
+    records.write_text(json.dumps({"baselines": ["random-baseline"], "verified": {}}))
+    monkeypatch.setattr(statuses_module, "STATUS_FILE", records)
+    results_file = board / "random-baseline" / "results.json"
+    results = json.loads(results_file.read_text())
+    results["model"]["name"] = "most_frequent"  # a claim about the model the answers do not come from
+    results["provenance"]["git_commit"] = "f" * 40
+    results_file.write_text(json.dumps(results))
+    verified, message = verify(board / "random-baseline")
+    assert not verified and "answers differ from the rerun" in message
+    assert json.loads(records.read_text())["verified"] == {}
+    entry = next(s for s in collect(board, sets)[0] if s.slug == "random-baseline")
+    assert entry.baseline and entry.status == "self-reported"
+    assert any("harness commit ffffffffffff is not in this repository's history" in n for n in entry.notes)

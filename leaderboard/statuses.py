@@ -1,0 +1,65 @@
+"""What the board says about a submission beyond its scores, from records kept in this repository.
+
+The submitter can claim anything in submission.json; the badges come from here instead:
+
+- **baseline**: the submission's folder is listed under `baselines` in `leaderboard/statuses.json`.
+- **verified**: a maintainer reran the submitted model with `make verify SUB=...`, it reproduced the
+  submitted answers, and `statuses.json` records the SHA-256 of that samples.jsonl. Any later edit
+  of the file drops the badge.
+- **self-reported**: everything else.
+
+A results file naming a harness commit that is not in this repository's history gets a note.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+from pathlib import Path
+
+from finevidbench.files import atomic_write_text, sha256_file
+
+STATUS_FILE = Path(__file__).resolve().parent / "statuses.json"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_statuses(path: Path | None = None) -> dict:
+    """The kept records: {"baselines": [slug, ...], "verified": {slug: {"samples_sha256", ...}}}."""
+    path = path or STATUS_FILE
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    return {"baselines": list(data.get("baselines", [])), "verified": dict(data.get("verified", {}))}
+
+
+def status_of(slug: str, folder: Path, statuses: dict) -> str:
+    """`verified` when a maintainer's rerun reproduced these very answers, else `self-reported`."""
+    record = statuses["verified"].get(slug)
+    if record and record.get("samples_sha256") == sha256_file(Path(folder) / "samples.jsonl"):
+        return "verified"
+    return "self-reported"
+
+
+def record_verified(slug: str, samples: Path, commit: str | None, path: Path | None = None) -> dict:
+    """Note in statuses.json that a rerun reproduced `samples` (the maintainer commits the file)."""
+    path = path or STATUS_FILE
+    data = load_statuses(path)
+    entry = {"samples_sha256": sha256_file(samples), "harness_commit": commit,
+             "verified_on": datetime.date.today().isoformat()}  # fmt: skip
+    data["verified"][slug] = entry
+    data["verified"] = dict(sorted(data["verified"].items()))
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    return entry
+
+
+def known_commit(commit: str | None) -> bool | None:
+    """Whether `commit` is in this repository's history (None: no commit given, or no git to ask)."""
+    if not commit:
+        return None
+    try:
+        done = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"],
+                              capture_output=True, timeout=30)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0 and b"not a git repository" in done.stderr:
+        return None
+    return done.returncode == 0
