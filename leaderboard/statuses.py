@@ -14,6 +14,7 @@ A results file naming a harness commit that is not in this repository's history 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -51,8 +52,12 @@ def record_verified(slug: str, samples: Path, commit: str | None, path: Path | N
     return entry
 
 
+@functools.lru_cache(maxsize=1024)
 def known_commit(commit: str | None) -> bool | None:
-    """Whether `commit` is in this repository's history (None: no commit given, or no git to ask)."""
+    """Whether `commit` is in this repository's history (None: no commit given, or no git to ask).
+
+    Asked once per commit and process: a board of 200 submissions from one harness commit asks git once.
+    """
     if not commit:
         return None
     try:
