@@ -25,13 +25,6 @@ class FileFormatError(ValueError):
     """A JSON file does not have the shape its schema describes; the message names file, field and fix."""
 
 
-def schema(name: str) -> dict:
-    """The JSON Schema `finevidbench/schemas/<name>.schema.json`."""
-    from importlib import resources
-
-    return json.loads(resources.files("finevidbench").joinpath(f"schemas/{name}.schema.json").read_text())
-
-
 @functools.cache
 def validator(package: str, relative: str):
     """A JSON Schema validator built once per process (building one per file cost a leaderboard build seconds)."""

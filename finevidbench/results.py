@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +47,7 @@ class ModelInfo:
 
 def schema() -> dict:
     """The JSON Schema of results.json."""
-    return json.loads(resources.files("finevidbench").joinpath("schemas/results.schema.json").read_text())
+    return validator("finevidbench", "schemas/results.schema.json").schema
 
 
 def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s: float | None = None) -> dict:

@@ -13,7 +13,6 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
@@ -67,11 +66,6 @@ def slugify(name: str) -> str:
     if not slug:
         raise SubmissionError(f"cannot make a folder name from {name!r}: use letters or digits in display_name")
     return slug
-
-
-def schema() -> dict:
-    """The JSON Schema of submission.json."""
-    return json.loads(resources.files("leaderboard").joinpath("schemas/submission.schema.json").read_text())
 
 
 def _check_size(path: Path, limit: int) -> None:

@@ -34,7 +34,7 @@ GEN = "max_new_tokens=8"
 comparison is about everything around the model, which generation length would only dilute."""
 
 
-def _count_decodes() -> dict:
+def count_decodes() -> dict:
     """Count every video decoder this process opens: decord readers, ours and the built-in adapters' alike.
 
     The video layer decodes with decord by default, one reader per decode, so both paths are counted
@@ -57,7 +57,7 @@ def _count_decodes() -> dict:
 def _evaluate(model: str, model_args: str, out: Path) -> dict:
     from runners.evaluate import main as evaluate
 
-    counts = _count_decodes()
+    counts = count_decodes()
     started = time.perf_counter()
     command = ["--model", model, "--model_args", model_args, "--data", "mini", "--out", str(out), "--gen_kwargs", GEN]
     code = evaluate(command)
@@ -74,7 +74,7 @@ def _builtin(tiny: str, out: Path) -> dict:
 
     from finevidbench.paths import tasks_dir
 
-    counts = _count_decodes()
+    counts = count_decodes()
     started = time.perf_counter()
     results = simple_evaluate(
         model="qwen2_5_vl",

@@ -71,9 +71,9 @@ def worker(name: str, data: Path, out: Path) -> dict:
     import lmms_eval.evaluator  # noqa: F401
     import lmms_eval.tasks  # noqa: F401
 
-    from runners.bench import _count_decodes, decode_floor
+    from runners.bench import count_decodes, decode_floor
 
-    counts = _count_decodes()
+    counts = count_decodes()
     started = time.perf_counter()
     if name == "eval":
         from runners.evaluate import main as evaluate

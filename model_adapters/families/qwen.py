@@ -50,17 +50,24 @@ QWEN_TEMPLATE = chat_template(
 QWEN2_PX = dict(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56})
 
 
-def _qwen2_vl(tok):
+def _qwen2_processor(processor_class, tok):
+    """Qwen2-VL's and Qwen2.5-VL's processor: the same image and video processors at 56x56."""
     import transformers as hf
 
-    vision = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, patch_size=14)
-    cfg = hf.Qwen2VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
-    proc = hf.Qwen2VLProcessor(
+    return processor_class(
         image_processor=hf.Qwen2VLImageProcessor(**QWEN2_PX),
         video_processor=hf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
         tokenizer=tok,
         chat_template=QWEN_TEMPLATE,
     )
+
+
+def _qwen2_vl(tok):
+    import transformers as hf
+
+    vision = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, patch_size=14)
+    cfg = hf.Qwen2VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
+    proc = _qwen2_processor(hf.Qwen2VLProcessor, tok)
     return hf.Qwen2VLForConditionalGeneration(cfg), proc
 
 
@@ -78,12 +85,7 @@ def _qwen2_5_vl(tok):
         fullatt_block_indexes=[1],
     )
     cfg = hf.Qwen2_5_VLConfig(text_config=_qwen_text(tok), vision_config=vision, **_qwen_ids(tok))
-    proc = hf.Qwen2_5_VLProcessor(
-        image_processor=hf.Qwen2VLImageProcessor(**QWEN2_PX),
-        video_processor=hf.Qwen2VLVideoProcessor(**QWEN2_PX, cap_pixels_per_frame=True),
-        tokenizer=tok,
-        chat_template=QWEN_TEMPLATE,
-    )
+    proc = _qwen2_processor(hf.Qwen2_5_VLProcessor, tok)
     return hf.Qwen2_5_VLForConditionalGeneration(cfg), proc
 
 
