@@ -8,17 +8,20 @@ clear error before any model runs.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from finevidbench.builder import FORMAT, BuildConfig, build
-from finevidbench.files import build_folder_once, sha256_file
+from finevidbench.builder import BuildConfig, build
+from finevidbench.files import FileFormatError, build_folder_once, read_json, read_jsonl, sha256_file
 from finevidbench.paths import cache_dir
 from finevidbench.protocol import Question, protocol_version
 
 MINI_VIDEOS = 48
 MINI_SEED = 0
+MAX_MANIFEST_BYTES = 512 * 2**20
+"""A manifest of a million videos is about 300 MB; a bigger one is refused before it is parsed."""
+MAX_QUESTION_BYTES = 64 * 1024
+"""Longest questions.jsonl line (a question is under 2 kB)."""
 
 
 class QuestionSetError(Exception):
@@ -111,27 +114,18 @@ def _read_manifest(root: Path) -> dict:
     if not path.is_file():
         raise QuestionSetError(f"{path}: missing (fix: build the folder with 'finevidbench build')")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise QuestionSetError(f"{path}: not valid JSON ({exc})") from None
-    if manifest.get("format") != FORMAT:
-        raise QuestionSetError(f"{path}: not a FineVidBench question-set manifest (format={manifest.get('format')!r})")
-    return manifest
+        return read_json(path, "manifest", max_bytes=MAX_MANIFEST_BYTES)
+    except FileFormatError as exc:
+        raise QuestionSetError(str(exc)) from None
 
 
 def _read_questions(path: Path) -> tuple[Question, ...]:
     if not path.is_file():
         raise QuestionSetError(f"{path}: missing (fix: rebuild the question set)")
-    out = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(Question.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError, KeyError) as exc:
-                raise QuestionSetError(f"{path}:{line_no}: malformed question record ({exc})") from None
-    return tuple(out)
+    try:
+        return tuple(Question.from_dict(record) for record in read_jsonl(path, "question", MAX_QUESTION_BYTES))
+    except FileFormatError as exc:
+        raise QuestionSetError(str(exc)) from None
 
 
 def _hub_repo(snapshot: Path) -> Path:
@@ -150,13 +144,11 @@ def check_containment(
     folder; a Hub snapshot's links lead into its repository's `blobs/`).
     """
     inside = (boundary or root).resolve()
-    videos = manifest.get("videos")
-    if not isinstance(videos, dict):
-        raise QuestionSetError(f"{root / 'manifest.json'}: field 'videos' must map video ids to records")
+    videos = manifest["videos"]  # its shape is the manifest schema's
     for video, record in videos.items():
-        rel = record.get("path") if isinstance(record, dict) else None
+        rel = record["path"]
         where = f"{root / 'manifest.json'}: field 'videos/{video}/path'"
-        if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise QuestionSetError(f"{where} is {rel!r}: it must be a relative path inside the set's folder, "
                                    "without '..' (fix: rebuild the set with 'finevidbench build')")  # fmt: skip
         if not (root / rel).resolve().is_relative_to(inside):

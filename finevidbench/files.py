@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock
@@ -35,14 +35,36 @@ def validator(package: str, relative: str):
     return jsonschema.Draft202012Validator(json.loads(resources.files(package).joinpath(relative).read_text()))
 
 
-def check_schema(data: object, name: str, source: str | Path) -> None:
-    """Raise FileFormatError naming `source` and the first field that breaks schema `name`."""
+MAX_DEPTH = 32
+"""Deepest nesting any file of the project may have (its schemas need 6); deeper is refused before use."""
+TOO_DEEP = f"JSON nested too deeply (more than {MAX_DEPTH} levels; fix: write the documented shape)"
+
+
+def check_schema(data: object, name: str, source: str | Path, package: str = "finevidbench") -> None:
+    """Raise FileFormatError naming `source` and the first field that breaks schema `name` of `package`."""
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(validator("finevidbench", f"schemas/{name}.schema.json").iter_errors(data))
+    _check_depth(data, source)
+    schema = f"schemas/{name}.schema.json"
+    error = jsonschema.exceptions.best_match(validator(package, schema).iter_errors(data))
     if error is not None:
         field = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise FileFormatError(f"{source}: {field}: {error.message} (fix: see finevidbench/schemas/{name}.schema.json)")
+        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
+        raise FileFormatError(f"{source}: field '{field}': {message} (fix: see {package}/{schema})")
+
+
+def _check_depth(data: object, source: str | Path) -> None:
+    """Refuse nesting deeper than MAX_DEPTH: whatever walks the data later (a renderer, a copy) might not survive it."""
+    level, stack = 0, [data]
+    while stack:
+        level += 1
+        if level > MAX_DEPTH:
+            raise FileFormatError(f"{source}: {TOO_DEEP}")
+        stack = [child for item in stack if isinstance(item, dict | list) for child in _children(item)]
+
+
+def _children(item: dict | list) -> list:
+    return [v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, dict | list)]
 
 
 def write_json(path: Path, data: object, schema_name: str | None = None, sort_keys: bool = True) -> None:
@@ -52,18 +74,52 @@ def write_json(path: Path, data: object, schema_name: str | None = None, sort_ke
     atomic_write_text(Path(path), json.dumps(data, indent=1, sort_keys=sort_keys) + "\n")
 
 
-def read_json(path: Path, schema_name: str | None = None) -> object:
-    """Read a JSON file written by `write_json`; FileFormatError for a missing, malformed or off-schema file."""
+def read_json(
+    path: Path, schema_name: str | None = None, max_bytes: int | None = None, package: str = "finevidbench"
+) -> object:
+    """Read a JSON file; FileFormatError for a missing, oversized, malformed or off-schema file."""
     path = Path(path)
     try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the {max_bytes} allowed")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileFormatError(f"{path}: missing (fix: run the command that writes it)") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FileFormatError(f"{path}: not valid JSON ({type(exc).__name__})") from None
+    except RecursionError:
+        raise FileFormatError(f"{path}: {TOO_DEEP}") from None
     if schema_name:
-        check_schema(data, schema_name, path)
+        check_schema(data, schema_name, path, package)
     return data
+
+
+def read_jsonl(path: Path, schema_name: str, max_line_bytes: int = 1 << 20) -> Iterator[dict]:
+    """The records of a JSON Lines file, each checked against `schema_name`; FileFormatError names file and line.
+
+    Blank lines are skipped. A line longer than `max_line_bytes` is refused before it is parsed, so a
+    stranger's file cannot make a reader hold one giant record in memory.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: missing (fix: pass the file the command wrote)")
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(iter(lambda: handle.readline(max_line_bytes + 1), b""), start=1):
+            where = f"{path}:{line_no}"
+            if len(raw) > max_line_bytes:
+                raise FileFormatError(f"{where}: a line longer than {max_line_bytes} bytes (fix: one record per line)")
+            try:
+                text = raw.decode("utf-8")
+                record = json.loads(text) if text.strip() else None
+            except UnicodeDecodeError:
+                raise FileFormatError(f"{where}: not UTF-8 text (fix: write the file as UTF-8 JSON lines)") from None
+            except json.JSONDecodeError as exc:
+                raise FileFormatError(f"{where}: not valid JSON ({exc})") from None
+            except RecursionError:
+                raise FileFormatError(f"{where}: {TOO_DEEP}") from None
+            if record is not None:
+                check_schema(record, schema_name, where)
+                yield record
 
 
 def sha256_file(path: Path) -> str:

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.files import atomic_write_text, validator
+from finevidbench.files import (
+    FileFormatError,
+    atomic_write_text,
+    check_schema,
+    read_json,
+    read_jsonl,
+    validator,
+    write_json,
+)
 from finevidbench.scoring.extract import EXTRACTOR_VERSION
 from finevidbench.scoring.score import SampleResult, aggregate, score_sample
 
@@ -113,19 +121,17 @@ def build_results(
 
 def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult]) -> Path:
     """Validate against the schema, then write results.json and samples.jsonl into `out`."""
-    validator("finevidbench", "schemas/results.schema.json").validate(results)
     out = Path(out)
+    check_schema(results, "results", out / "results.json")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "samples.jsonl", "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in samples))
-    atomic_write_text(out / "results.json", json.dumps(results, indent=1, sort_keys=True) + "\n")
+    write_json(out / "results.json", results)
     return out / "results.json"
 
 
-def read_results(path: str | Path) -> dict:
-    """Read and validate a results.json."""
-    results = json.loads(Path(path).read_text(encoding="utf-8"))
-    validator("finevidbench", "schemas/results.schema.json").validate(results)
-    return results
+def read_results(path: str | Path, max_bytes: int | None = None) -> dict:
+    """Read a results.json checked against its schema; FileFormatError names the file and field."""
+    return read_json(Path(path), "results", max_bytes=max_bytes)
 
 
 def run_folder(path: str | Path) -> Path:
@@ -142,15 +148,10 @@ def read_samples(path: str | Path) -> list[SampleResult]:
     """The scored samples of a samples.jsonl (or of a run folder)."""
     path = Path(path)
     path = run_folder(path) / "samples.jsonl" if path.is_dir() else path
-    samples = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    samples.append(SampleResult.from_dict(json.loads(line)))
-                except (json.JSONDecodeError, TypeError) as exc:
-                    raise PredictionsError(f"{path}:{line_no}: not a samples.jsonl record ({exc})") from None
-    return samples
+    try:
+        return [SampleResult.from_dict(record) for record in read_jsonl(path, "sample")]
+    except FileFormatError as exc:
+        raise PredictionsError(str(exc)) from None
 
 
 def results_frame(runs: Sequence[str | Path]) -> pd.DataFrame:
@@ -183,31 +184,21 @@ def results_frame(runs: Sequence[str | Path]) -> pd.DataFrame:
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:
-    """{question_id: raw response} from a JSONL of {"question_id", "response"} records."""
+    """{question_id: raw response} from a JSONL of {"question_id", "response"} records (samples.jsonl is one)."""
     path = Path(path)
     if not path.is_file():
         raise PredictionsError(f"{path}: predictions file not found")
     predictions: dict[str, str] = {}
-    with path.open("rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PredictionsError(
-                    f"{path}:{line_no}: not UTF-8 text (fix: write the file as UTF-8 JSON lines)"
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                qid, response = record["question_id"], record["response"]
-            except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
-                raise PredictionsError(
-                    f"{path}:{line_no}: expected a JSON object with 'question_id' and 'response' ({exc})"
-                ) from None
+    try:
+        for record in read_jsonl(path, "prediction"):
+            qid, response = record["question_id"], record["response"]
             if qid in predictions:
-                raise PredictionsError(f"{path}:{line_no}: question {qid!r} is answered twice")
+                raise PredictionsError(
+                    f"{path}: question {qid!r} is answered twice (fix: keep one response per question)"
+                )
             predictions[qid] = "" if response is None else str(response)
+    except FileFormatError as exc:
+        raise PredictionsError(str(exc)) from None
     return predictions
 
 

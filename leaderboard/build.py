@@ -3,13 +3,14 @@
 `make submit-check` runs the same checks on one submission folder (`check_submission`).
 
 The site is a pure function of the submitted per-sample responses and the registry: scores are
-recomputed with the harness's scorer, duplicates of (model, revision, protocol) keep the newest,
-and models whose paired difference on the shared questions is not significant share a tier.
+recomputed with the harness's scorer, duplicates (the same model, revision and protocol, or the same
+answers) keep the verified entry or the first to arrive, and models whose paired difference on the
+shared questions is not significant share a tier.
 """
 
 from __future__ import annotations
 
-import hashlib
+import math
 import time
 from pathlib import Path
 
@@ -19,8 +20,15 @@ from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import types_by_level
 from finevidbench.scoring.stats import paired_difference
 from leaderboard.rescored import RescoreCache
-from leaderboard.statuses import known_commit, load_statuses, status_of
-from leaderboard.submission import Submission, SubmissionError, load_submission, rescore
+from leaderboard.statuses import arrivals, known_commit, load_statuses, status_of
+from leaderboard.submission import (
+    Submission,
+    SubmissionError,
+    answers_digest,
+    load_submission,
+    read_samples,
+    rescore,
+)
 
 
 def question_sets(sources: list[str]) -> dict[str, QuestionSet]:
@@ -69,37 +77,48 @@ def check_submission(folder: Path, sets: dict[str, QuestionSet]) -> list[str]:
         submission = rescore(load_submission(folder), folder, sets)
     except SubmissionError as exc:
         return [str(exc)]
-    answers = hashlib.sha256((folder / "samples.jsonl").read_bytes()).hexdigest()
     problems = []
     for other in sorted(p for p in folder.parent.iterdir() if p.is_dir() and p.name != folder.name):
         try:
-            same_model = load_submission(other).identity == submission.identity
+            theirs = load_submission(other)
+            theirs.answers = answers_digest(read_samples(other / "samples.jsonl"))
         except SubmissionError:
             continue  # a broken neighbour is its own problem, not this submission's
-        samples = other / "samples.jsonl"
-        same_answers = samples.is_file() and hashlib.sha256(samples.read_bytes()).hexdigest() == answers
-        if same_model or same_answers:
-            what = "the same model, revision and protocol version" if same_model else "the same answers"
-            problems.append(f"{folder}: {other.name} already holds {what} (fix: replace that folder, do not add one)")
+        if clash := _clash(submission, theirs):
+            problems.append(f"{folder}: {other.name} already holds {clash} (fix: replace that folder, do not add one)")
     return problems
 
 
-def deduplicate(submissions: list[Submission]) -> tuple[list[Submission], list[dict]]:
-    """Keep the newest submission of each (model, revision, protocol version)."""
-    newest: dict[tuple, Submission] = {}
-    for sub in sorted(submissions, key=lambda s: (s.meta["date"], s.slug)):
-        newest[sub.identity] = sub
-    kept = set(id(s) for s in newest.values())
-    duplicates = [
-        {
-            "slug": s.slug,
-            "kept": newest[s.identity].slug,
-            "reason": "older submission of the same model, revision and protocol",
-        }
-        for s in submissions
-        if id(s) not in kept
-    ]
-    return [s for s in submissions if id(s) in kept], duplicates
+def _clash(one: Submission, other: Submission) -> str | None:
+    """What makes two submissions the same entry: the same model, revision and protocol, or the same answers."""
+    if one.identity == other.identity:
+        return "the same model, revision and protocol version"
+    if one.answers == other.answers:
+        return "the same answers"
+    return None
+
+
+def deduplicate(submissions: list[Submission], arrived: dict[str, int] | None = None) -> tuple[list, list[dict]]:
+    """One entry per model and per set of answers: a verified entry first, then the first to arrive.
+
+    Arrival is when git first saw the folder (`statuses.arrivals`); a folder it has not seen
+    arrives now, and ties fall back to the claimed date. A later folder, whatever date it claims,
+    never displaces an entry already on the board: its owner replaces the folder instead.
+    """
+    arrived = arrived or {}
+    order = sorted(
+        submissions, key=lambda s: (s.status != "verified", arrived.get(s.slug, math.inf), s.meta["date"], s.slug)
+    )
+    kept: list[Submission] = []
+    duplicates = []
+    for sub in order:
+        holder = next(((k, clash) for k in kept if (clash := _clash(sub, k))), None)
+        if holder is None:
+            kept.append(sub)
+        else:
+            duplicates.append({"slug": sub.slug, "kept": holder[0].slug, "reason": f"{holder[1]} as {holder[0].slug}"})
+    chosen = {id(s) for s in kept}
+    return [s for s in submissions if id(s) in chosen], sorted(duplicates, key=lambda d: d["slug"])
 
 
 def assign_tiers(ranked: list[Submission], videos: dict[str, str]) -> list[int]:
@@ -161,7 +180,7 @@ def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCa
     """Everything the site shows, as one JSON-able dict (also written as leaderboard.json)."""
     sets = question_sets(sources)
     accepted, rejected = collect(Path(submissions_dir), sets, cache)
-    kept, duplicates = deduplicate(accepted)
+    kept, duplicates = deduplicate(accepted, arrivals(submissions_dir))
     ranked = sorted(kept, key=lambda s: (-s.scores["overall"]["acc"], s.slug))
     tiers = assign_tiers(ranked, {q.id: q.video for qs in sets.values() for q in qs.questions})
     prompts = {q.id: q.prompt for qs in sets.values() for q in qs.questions}

@@ -19,7 +19,7 @@ from finevidbench.files import atomic_write_text, sha256_file
 from finevidbench.scoring.extract import EXTRACTOR_VERSION
 from leaderboard.submission import Submission, rescore
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when the cached record changes shape or the rescoring rules change outside the extractor."""
 INDEX = "index.json"
 
@@ -48,6 +48,7 @@ class RescoreCache:
             try:
                 cached = json.loads(record.read_text())
                 submission.scores, submission.wrong = cached["scores"], cached["wrong"]
+                submission.answers = cached["answers"]
                 submission.correct = dict(zip(cached["ids"], cached["correct"], strict=True))
                 self.reused += 1
                 return submission
@@ -56,7 +57,7 @@ class RescoreCache:
         rescore(submission, folder, sets)
         self.folder.mkdir(parents=True, exist_ok=True)
         ids = list(submission.correct)
-        blob = {"scores": submission.scores, "wrong": submission.wrong, "ids": ids,
+        blob = {"scores": submission.scores, "wrong": submission.wrong, "ids": ids, "answers": submission.answers,
                 "correct": [submission.correct[i] for i in ids]}  # fmt: skip
         atomic_write_text(record, json.dumps(blob))
         return submission

@@ -68,3 +68,26 @@ def known_commit(commit: str | None) -> bool | None:
     if done.returncode != 0 and b"not a git repository" in done.stderr:
         return None
     return done.returncode == 0
+
+
+def arrivals(submissions_dir: Path) -> dict[str, int]:
+    """When each submission folder first entered the repository (commit time, seconds), by slug.
+
+    The order of arrival decides which of two entries for the same model stays on the board: the
+    `date` in submission.json is the submitter's word, git's history is not. A folder git does not
+    know (a pull request being checked before it is committed) is absent: it arrives now.
+    """
+    folder = Path(submissions_dir).resolve()
+    try:
+        done = subprocess.run(["git", "-C", str(folder), "log", "--diff-filter=A", "--format=%ct", "--name-only",
+                               "--relative", "--", "."], capture_output=True, text=True, timeout=60)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    first: dict[str, int] = {}
+    when = None
+    for line in done.stdout.splitlines() if done.returncode == 0 else []:
+        if line.isdigit():
+            when = int(line)
+        elif line and when is not None:
+            first[line.split("/")[0]] = when  # newest commits come first: the last seen is the first add
+    return first

@@ -9,6 +9,7 @@ hash) with the harness's own scorer, and rejects a submission whose claimed scor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.files import validator
+from finevidbench.files import FileFormatError, check_schema, read_json
 from finevidbench.results import PredictionsError, read_predictions, read_results, score_predictions
 from finevidbench.scoring.score import SampleResult, aggregate
 
@@ -48,6 +49,8 @@ class Submission:
     """`verified` only when statuses.json records a maintainer's rerun of these answers (leaderboard/statuses.py)."""
     baseline: bool = False
     """Listed as a reference baseline in statuses.json (what submission.json claims does not count)."""
+    answers: str = ""
+    """`answers_digest` of the responses: the same answers under another name are a duplicate."""
 
     @property
     def identity(self) -> tuple:
@@ -60,6 +63,11 @@ class Submission:
         )
 
 
+def answers_digest(responses: dict[str, str]) -> str:
+    """SHA-256 of the responses by question id, blind to line order and to the other fields of samples.jsonl."""
+    return hashlib.sha256(json.dumps(responses, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def slugify(name: str) -> str:
     """A folder name that cannot leave the submissions folder: [a-z0-9-], at most 60 characters."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-")
@@ -69,36 +77,21 @@ def slugify(name: str) -> str:
 
 
 def _check_size(path: Path, limit: int) -> None:
-    if not path.is_file():
-        raise SubmissionError(f"{path}: missing")
-    if path.stat().st_size > limit:
+    if path.is_file() and path.stat().st_size > limit:
         raise SubmissionError(f"{path}: {path.stat().st_size} bytes, more than the {limit} allowed")
 
 
-def _read_json(path: Path, limit: int) -> dict:
-    _check_size(path, limit)
+def check_metadata(meta: object, where: str) -> None:
+    """Validate submission.json against its schema; the error names the file and the offending field."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SubmissionError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise SubmissionError(f"{path}: JSON nested too deeply to read (fix: write a flat JSON object)") from None
-
-
-def check_metadata(meta: dict, where: str) -> None:
-    """Validate submission.json; the error names the offending field."""
-    checker = validator("leaderboard", "schemas/submission.schema.json")
-    errors = sorted(checker.iter_errors(meta), key=lambda e: list(e.path))
-    if errors:
-        error = errors[0]
-        field_name = "/".join(map(str, error.absolute_path)) or "(top level)"
-        raise SubmissionError(f"{where}: field '{field_name}': {error.message}")
+        check_schema(meta, "submission", where, package="leaderboard")
+    except FileFormatError as exc:
+        raise SubmissionError(str(exc)) from None
 
 
 def read_samples(path: Path) -> dict[str, str]:
     """{question_id: response} from samples.jsonl: the harness's own reader, with a size bound."""
-    if path.is_file() and path.stat().st_size > MAX_SAMPLES_BYTES:
-        raise SubmissionError(f"{path}: larger than {MAX_SAMPLES_BYTES} bytes")
+    _check_size(path, MAX_SAMPLES_BYTES)
     try:
         return read_predictions(path)
     except PredictionsError as exc:
@@ -107,19 +100,14 @@ def read_samples(path: Path) -> dict[str, str]:
 
 def load_submission(folder: Path) -> Submission:
     """Read and validate the three files of a submission folder (no rescoring yet)."""
-    import jsonschema
-
     folder = Path(folder)
-    meta = _read_json(folder / "submission.json", MAX_METADATA_BYTES)
-    check_metadata(meta, str(folder / "submission.json"))
+    try:
+        meta = read_json(folder / "submission.json", "submission", MAX_METADATA_BYTES, package="leaderboard")
+        results = read_results(folder / "results.json", max_bytes=MAX_RESULTS_BYTES)
+    except FileFormatError as exc:
+        raise SubmissionError(str(exc)) from None
     if folder.name != slugify(meta["display_name"]):
         raise SubmissionError(f"{folder}: the folder must be named {slugify(meta['display_name'])!r}")
-    _check_size(folder / "results.json", MAX_RESULTS_BYTES)
-    try:
-        results = read_results(folder / "results.json")
-    except jsonschema.ValidationError as exc:
-        field_name = "/".join(map(str, exc.absolute_path)) or "(top level)"
-        raise SubmissionError(f"{folder / 'results.json'}: field '{field_name}': {exc.message}") from None
     _check_training_claims(meta, results, folder)
     return Submission(slug=folder.name, meta=meta, results=results)
 
@@ -162,6 +150,7 @@ def rescore(submission: Submission, folder: Path, question_sets: dict[str, Quest
     scores = aggregate(samples)
     _check_claims(submission.results["scores"], scores, folder)
     submission.scores, submission.correct = scores, {s.question_id: s.correct for s in samples}
+    submission.answers = answers_digest(responses)
     submission.wrong = wrong_examples(samples)
     return submission
 

@@ -121,7 +121,7 @@ def test_a_manifest_path_outside_the_set_is_refused_before_anything_is_read(smal
     _reseal(copy, lambda m: m["videos"][video].update(path=path))
     hashed = []
     monkeypatch.setattr("finevidbench.dataset.sha256_file", lambda p: hashed.append(p) or "0")
-    with pytest.raises(QuestionSetError, match=f"field 'videos/{video}/path'.*inside the set's folder"):
+    with pytest.raises(QuestionSetError, match=f"field 'videos/{video}/path'.*(inside the set's folder|non-empty)"):
         load_question_set(copy)
     assert hashed == []  # refused before any file was opened to be hashed
 
@@ -208,3 +208,64 @@ def test_make_eval_refuses_a_tampered_set_in_one_line(small_set, tmp_path, run_m
     _rewrite_questions(copy, TAMPERING["its id appears twice"])
     result = run_make_eval("--model", "random", "--data", copy, "--out", tmp_path / "run")
     assert result.returncode == 2 and "its id appears twice" in result.stderr and "Traceback" not in result.stderr
+
+
+def _deep(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+MALFORMED_MANIFESTS = {
+    "field '(top level)': 'videos' is a required property": lambda m: m.pop("videos"),
+    "field 'format': 'finevidbench-question-set' was expected": lambda m: m.update(format="something-else"),
+    "field 'n_questions': 'many' is not of type 'integer'": lambda m: m.update(n_questions="many"),
+    "field 'videos': [] is not of type 'object'": lambda m: m.update(videos=[]),
+    "field 'videos/synth_0000/sha256'": lambda m: m["videos"]["synth_0000"].update(sha256=7),
+    "JSON nested too deeply": lambda m: m.update(curation=_deep(40)),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(MALFORMED_MANIFESTS))
+def test_a_malformed_manifest_fails_in_one_line_naming_the_field(small_set, tmp_path, problem):
+    copy = copy_set(small_set, tmp_path / "set")
+    _reseal(copy, MALFORMED_MANIFESTS[problem])
+    with pytest.raises(QuestionSetError, match=re.escape(problem)) as caught:
+        load_question_set(copy)
+    assert str(copy / "manifest.json") in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        (b"\xff\xfe{}", ":1: not UTF-8 text"),
+        (b'{"id": "a"', ":1: not valid JSON"),
+        (b"[" * 50_000, ":1: JSON nested too deeply"),
+        (b'{"id": "x"}', ":1: field '(top level)': 'video' is a required property"),
+        (b" " * (65 * 1024) + b"{}", ":1: a line longer than 65536 bytes"),
+    ],
+)
+def test_a_malformed_questions_line_fails_naming_file_and_line(small_set, tmp_path, line, problem):
+    copy = copy_set(small_set, tmp_path / "set")
+    (copy / "questions.jsonl").write_bytes(line + b"\n" + (small_set / "questions.jsonl").read_bytes())
+    with pytest.raises(QuestionSetError, match=re.escape(f"questions.jsonl{problem}")):
+        load_question_set(copy, verify=False)
+
+
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (lambda r: r.update(speed="fast"), "field 'speed': 'fast' is not of type 'number'"),
+        (lambda r: r.update(level="shot"), "field 'level': 'shot' is not one of"),
+        (lambda r: r.update(options=["x"] * 30), "field 'options'"),
+        (lambda r: r.update(evidence=_deep(40)), "JSON nested too deeply"),
+        (lambda r: r.update(surprise=1), "Additional properties are not allowed"),
+    ],
+)
+def test_a_question_off_its_schema_fails_before_it_is_used(small_set, tmp_path, edit, problem):
+    copy = copy_set(small_set, tmp_path / "set")
+    _rewrite_questions(copy, lambda records: edit(records[0]))
+    with pytest.raises(QuestionSetError, match=re.escape(problem)) as caught:
+        load_question_set(copy)
+    assert "questions.jsonl:1: " in str(caught.value) and "fix:" in str(caught.value)

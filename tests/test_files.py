@@ -49,7 +49,7 @@ def test_run_record_round_trips(tmp_path):
 
 
 def test_a_writer_refuses_an_off_schema_record_and_leaves_no_file(tmp_path):
-    with pytest.raises(FileFormatError, match=rf"{RECORD_NAME}: kind: 'finetune' is not one of"):
+    with pytest.raises(FileFormatError, match=rf"{RECORD_NAME}: field 'kind': 'finetune' is not one of"):
         _record(kind="finetune").write(tmp_path)
     assert not (tmp_path / RECORD_NAME).exists()
 
@@ -59,12 +59,12 @@ def test_a_writer_refuses_an_off_schema_record_and_leaves_no_file(tmp_path):
     [
         (b"\xff\xfe not utf-8", "not valid JSON"),
         (b'{"kind": "sf2t"', "not valid JSON"),
-        (b"[" * 100_000, "not valid JSON"),
-        (b'{"kind": "sf2t", "recipe": {}}', r"\(top level\): 'base_model' is a required property"),
+        (b"[" * 100_000, "JSON nested too deeply"),
+        (b'{"kind": "sf2t", "recipe": {}}', r"field '\(top level\)': 'base_model' is a required property"),
         (
             b'{"kind": "sf2t", "recipe": {"method": "lora"}, "base_model": {}, "data": {}, "contaminated": false,'
             b' "output": "o"}',
-            "recipe: 'model' is a required property",
+            "field 'recipe': 'model' is a required property",
         ),
     ],
 )

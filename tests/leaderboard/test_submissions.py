@@ -1,6 +1,7 @@
 """Submissions: validation, rescoring from raw responses, hostile input, duplicates and tiers."""
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -128,15 +129,71 @@ def test_submit_writes_a_template_then_packages_and_ranks_a_strong_model(board, 
     assert top["status"] == "self-reported"  # a hub id, revision and commit string verify nothing by themselves
 
 
-def test_duplicates_keep_the_newest(board, tmp_path):
-    runs = [gold_run(tmp_path, f"gold{i}") for i in range(2)]
-    for i, run in enumerate(runs):
-        filled_meta(run, display_name=f"Gold {i}", date=f"2026-11-2{i}")
+def _gold_entries(board: Path, tmp_path: Path, dates: list[str], names: list[str] | None = None) -> None:
+    for i, date in enumerate(dates):
+        run = gold_run(tmp_path, f"gold{i}")
+        filled_meta(run, display_name=f"Gold {i}", date=date)
+        if names:
+            meta = json.loads((run / "submission.json").read_text())
+            meta["model"]["hub_id"] = names[i]
+            (run / "submission.json").write_text(json.dumps(meta))
         submit(run, None, ["mini"], into=board)
-    accepted, _ = collect(board, question_sets(["mini"]))
+
+
+def test_a_later_entry_of_the_same_model_never_displaces_the_first_whatever_date_it_claims(board, tmp_path, sets):
+    _gold_entries(board, tmp_path, ["2026-11-20", "2026-11-27"])
+    accepted, _ = collect(board, sets)
+    kept, duplicates = deduplicate(accepted)  # no git history: the claimed dates order them
+    assert [(d["slug"], d["kept"]) for d in duplicates] == [("gold-1", "gold-0")]
+    assert "the same model, revision and protocol version" in duplicates[0]["reason"]
+    # git's record of arrival outranks a backdated claim: gold-1 claims an earlier date but came second
+    (board / "gold-1" / "submission.json").write_text(
+        (board / "gold-1" / "submission.json").read_text().replace("2026-11-27", "2020-01-01")
+    )
+    accepted, _ = collect(board, sets)
+    _, duplicates = deduplicate(accepted, arrived={"gold-0": 100, "gold-1": 200})
+    assert [(d["slug"], d["kept"]) for d in duplicates] == [("gold-1", "gold-0")]
+
+
+def test_the_same_answers_under_another_model_name_are_a_duplicate(board, tmp_path, sets):
+    _gold_entries(board, tmp_path, ["2026-11-20", "2026-11-21"], names=["org/gold", "org/copied"])
+    lines = (board / "gold-1" / "samples.jsonl").read_text().splitlines()
+    (board / "gold-1" / "samples.jsonl").write_text("\n".join(reversed(lines)) + "\n")  # reordered, same answers
+    accepted, _ = collect(board, sets)
     kept, duplicates = deduplicate(accepted)
-    assert [d["slug"] for d in duplicates] == ["gold-0"] and duplicates[0]["kept"] == "gold-1"
-    assert "gold-1" in {s.slug for s in kept}
+    assert [(d["slug"], d["kept"]) for d in duplicates] == [("gold-1", "gold-0")]
+    assert "the same answers" in duplicates[0]["reason"]
+    assert "already holds the same answers" in " ".join(check_submission(board / "gold-1", sets))
+
+
+def test_a_verified_entry_stays_over_an_earlier_self_reported_one(board, tmp_path, sets):
+    _gold_entries(board, tmp_path, ["2026-11-20", "2026-11-27"])
+    accepted, _ = collect(board, sets)
+    for sub in accepted:
+        sub.status = "verified" if sub.slug == "gold-1" else sub.status
+    kept, duplicates = deduplicate(accepted, arrived={"gold-0": 100, "gold-1": 200})
+    assert [(d["slug"], d["kept"]) for d in duplicates] == [("gold-0", "gold-1")]
+
+
+def test_arrival_is_when_git_first_saw_the_folder(tmp_path):
+    from leaderboard.statuses import arrivals
+
+    def git(*args, when):
+        people = {f"GIT_{who}_{what}": "t" for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL")}
+        dates = {f"GIT_{who}_DATE": f"@{when} +0000" for who in ("AUTHOR", "COMMITTER")}
+        env = {**people, **dates, "HOME": str(tmp_path), "PATH": os.environ["PATH"]}
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, env=env)
+
+    git("init", "-q", when=0)
+    for when, slug in [(1000, "first"), (2000, "second")]:
+        (tmp_path / "subs" / slug).mkdir(parents=True)
+        (tmp_path / "subs" / slug / "submission.json").write_text("{}")
+        git("add", ".", when=when)
+        git("commit", "-qm", slug, when=when)
+    (tmp_path / "subs" / "first" / "submission.json").write_text('{"edited": 1}')  # a later edit is not an arrival
+    git("commit", "-qam", "edit", when=3000)
+    (tmp_path / "subs" / "pending").mkdir()
+    assert arrivals(tmp_path / "subs") == {"first": 1000, "second": 2000}
 
 
 def test_training_claims_must_match_the_adapters_run_record(board, tmp_path):

@@ -13,7 +13,9 @@ from finevidbench.dataset import load_question_set
 from finevidbench.protocol import LETTERS, get_type
 from finevidbench.results import (
     ModelInfo,
+    PredictionsError,
     build_results,
+    read_predictions,
     read_results,
     schema,
     score_predictions,
@@ -125,3 +127,23 @@ def test_score_cli(qs, tmp_path):
     predictions.write_text("not json\n")
     bad = _score_cli(qs, predictions, tmp_path / "bad")
     assert bad.returncode == 2 and "predictions.jsonl:1" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        (b"\xff\xfe", "predictions.jsonl:2: not UTF-8 text"),
+        (b'{"question_id": "q", "answer": "A"}', "predictions.jsonl:2: field '(top level)': 'response' is a required"),
+        (b'{"question_id": ["q"], "response": "A"}', "predictions.jsonl:2: field 'question_id': ['q'] is not of type"),
+        (b'{"question_id": "q", "response": {"text": "A"}}', "predictions.jsonl:2: field 'response'"),
+        (b'{"question_id": "q", "response": "' + b"A" * 200_000 + b'"}', "predictions.jsonl:2: field 'response'"),
+        (b'{"question_id": "q", "response": ' + b"[" * 40_000, "predictions.jsonl:2: JSON nested too deeply"),
+    ],
+)
+def test_a_malformed_prediction_fails_in_one_line_naming_file_line_and_field(qs, tmp_path, line, problem):
+    first = json.dumps({"question_id": qs.questions[0].id, "response": "A"}).encode()
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_bytes(first + b"\n" + line + b"\n")
+    with pytest.raises(PredictionsError) as caught:
+        read_predictions(predictions)
+    assert problem in str(caught.value) and "\n" not in str(caught.value)
