@@ -17,6 +17,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from finevidbench.video import write_video  # noqa: E402
 
@@ -32,6 +33,12 @@ if _CACHE is not None:
     _CACHE.mkdir(exist_ok=True)
 os.environ["FINEVIDBENCH_CACHE"] = str(_CACHE) if _CACHE else tempfile.mkdtemp(prefix="finevidbench-cache-")
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="finevidbench-hf-")
+
+# property tests (tests/test_fuzz.py): the same examples on every run, so a red CI reproduces;
+# `pytest --hypothesis-profile=explore` searches new ones (and remembers failures in .hypothesis/)
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", max_examples=2000)
+settings.load_profile("ci")
 
 BITS = 8
 BLOCK = 16

@@ -75,7 +75,10 @@ def detect_format(path: Path, text: str) -> str:
             raise LabelError(f"{path}: looks like JSON but does not parse ({exc.msg}, line {exc.lineno})") from None
         if entries and isinstance(entries[0], dict) and "id" in entries[0]:
             return "ssv2"
-    header = {name.strip() for name in next(csv.reader(io.StringIO(stripped)), [])}
+    try:
+        header = {name.strip() for name in next(csv.reader(io.StringIO(stripped)), [])}
+    except csv.Error as exc:
+        raise LabelError(f"{path}: neither JSON nor a CSV header line ({exc}) (fix: save it as UTF-8 CSV)") from None
     if {"youtube_id", "label"} <= header:
         return "kinetics"
     if {"video", "action"} <= header:
@@ -146,6 +149,10 @@ def _read_kinetics(path: Path, text: str, split: str | None) -> dict[str, dict[s
     for line, row in enumerate(reader, start=2):
         if split and (row.get("split") or "").strip() != split:
             continue
+        if any(row.get(c) is None for c in KINETICS_COLUMNS):
+            raise LabelError(
+                f"{path}:{line}: fewer cells than the header's {len(reader.fieldnames)} (fix: fill the row)"
+            )
         try:
             video = kinetics_id(row["youtube_id"].strip(), row["time_start"], row["time_end"])
         except (TypeError, ValueError):

@@ -146,7 +146,11 @@ class Recipe:
             pairs = [a.split("=", 1) for a in re.split(r",(?![^\[]*\])", assignments) if a.strip()]
             if any(len(p) != 2 for p in pairs):
                 raise RecipeError(f"overrides {assignments!r}: write key=value,key=value")
-            assignments = {k.strip(): yaml.safe_load(v) for k, v in pairs}
+            try:
+                assignments = {k.strip(): yaml.safe_load(v) for k, v in pairs}
+            except yaml.YAMLError as exc:
+                first = str(exc).splitlines()[0]
+                raise RecipeError(f"overrides {assignments!r}: a value is not YAML ({first})") from None
         values = self.to_dict()
         for key, value in assignments.items():
             if key.startswith("extra."):
@@ -174,7 +178,9 @@ def read_recipe_file(path: str | Path) -> dict:
     if not path.is_file():
         raise RecipeError(f"{path}: no such recipe file (fix: pass RECIPE=<file.yaml>, see model_adapters/recipes/)")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: not UTF-8 text (fix: save the recipe as UTF-8 YAML)") from None
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML ({exc})".splitlines()[0]) from None
     if not isinstance(data, dict):
