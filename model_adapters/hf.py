@@ -3,9 +3,10 @@
 Everything common lives here: loading (`from_pretrained` with revision, dtype, device,
 attention implementation, device_map, trust_remote_code), an optional PEFT LoRA adapter loaded
 unmerged, the frame policy, decoding through `finevidbench.video` (and its cache), the chat
-messages, batching with left padding, greedy generation and the fingerprint. A family subclass
-sets only what is its own: the model class, how fragment frames are shown (`fragment_form`),
-and, where needed, `processor_kwargs` or `video_block`.
+messages, batching (left-padded, split into the processor calls that answer exactly as one question
+at a time does), greedy generation and the fingerprint. A family subclass sets only what is its own:
+the model class, how fragment frames are shown (`fragment_form`), what one processor call can hold
+(`stacks_videos`, `mixes_images_and_videos`) and, where needed, `processor_kwargs` or `video_block`.
 """
 
 from __future__ import annotations
@@ -97,8 +98,15 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     fragment_form: ClassVar[str] = "images"
     """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
-    stacks_videos: ClassVar[bool] = False
-    """True when the processor stacks a batch's videos into one tensor (equal frame counts needed)."""
+    # What one processor call can hold. A batch is split into calls that hold only what the processor
+    # handles exactly (`batch_group`), so batched greedy answers equal one-at-a-time answers. The generic
+    # adapter (`fvb_hf`) assumes the worst of a processor it was not written for; each family declares its own.
+    stacks_videos: ClassVar[bool] = True
+    """True when the processor stacks a batch's videos into one tensor padded to the longest (a call needs equal
+    frame counts). SmolVLM's also writes that padded count into every video's prompt ("series of N frames")."""
+    mixes_images_and_videos: ClassVar[bool] = False
+    """True when one call can hold images and videos. False where both come out under one name (SmolVLM's
+    `pixel_values`: the processor merges the two outputs, and the videos' replace the images')."""
     module_parts: ClassVar[dict[str, tuple[str, ...]]] = {
         # projector first: Qwen's merger sits inside `model.visual`
         "projector": ("model.multi_modal_projector", "model.visual.merger", "model.visual.deepstack_merger_list",
@@ -184,6 +192,8 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             "adapter": (self.adapter_info or {}).get("sha256"),
             "policy": self.frame_policy.id,
             "max_new_tokens": self.max_new_tokens,
+            # answers stored before batches were split by `batch_group` may differ from batch-1 ones (SmolVLM)
+            "batching": "grouped",
         }
 
     def policy_id(self) -> str:
@@ -243,12 +253,20 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """How many frames a document's visual input holds (probe and policy only, no decoding)."""
         return len(self.frames_needed(doc))
 
+    def batch_group(self, doc: dict) -> tuple:
+        """What requests must share to be encoded in one processor call: frame count and/or visual form."""
+        shown_as_images = doc["level"] == "fragment" and self.fragment_form == "images"
+        return (
+            self.frame_count(doc) if self.stacks_videos else None,
+            None if self.mixes_images_and_videos else shown_as_images,
+        )
+
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
-        if not self.stacks_videos or len(requests) == 1:
+        if len(requests) == 1:
             return self.generate(requests)
-        groups: dict[int, list[int]] = {}
+        groups: dict[tuple, list[int]] = {}
         for position, request in enumerate(requests):
-            groups.setdefault(self.frame_count(request.doc), []).append(position)
+            groups.setdefault(self.batch_group(request.doc), []).append(position)
         answers: list[str] = [""] * len(requests)
         for positions in groups.values():
             for position, answer in zip(positions, self.generate([requests[p] for p in positions]), strict=True):

@@ -64,6 +64,14 @@ class TrainingHook:
                     f"{type(self.adapter).__name__} stacks a batch's videos into one tensor, and this batch mixes "
                     "frame counts (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
                 )
+        if (
+            not self.adapter.mixes_images_and_videos
+            and len({self.adapter.batch_group(e["doc"])[1] for e in examples}) > 1
+        ):
+            raise ValueError(
+                f"{type(self.adapter).__name__}'s processor cannot hold images and videos in one batch, and this "
+                "batch mixes them (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
+            )
         conversations, metas, suffixes = [], [], []
         for example in examples:
             messages, meta = self.conversation(example, with_answer=True)

@@ -39,5 +39,12 @@ def _smolvlm(tok):
 
 
 register(
-    Family("hf", HFVideoModel, tiny=TinySpec(_smolvlm, tuple(SMOLVLM_SPECIALS), "<end_of_utterance>", "<|endoftext|>"))
+    Family(
+        "hf",
+        HFVideoModel,
+        tiny=TinySpec(_smolvlm, tuple(SMOLVLM_SPECIALS), "<end_of_utterance>", "<|endoftext|>"),
+        # the generic adapter assumes a processor that stacks videos and cannot mix images with them
+        # (HFVideoModel's defaults): SF2T batches of one, the same effective batch
+        recipes={"sf2t": {"batch_size": 1, "grad_accum": 16}},
+    )
 )

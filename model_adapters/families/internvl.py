@@ -51,3 +51,4 @@ class InternVL(HFVideoModel):
 
     model_class = "InternVLForConditionalGeneration"
     stacks_videos = True
+    mixes_images_and_videos = True  # images and videos come out under their own names

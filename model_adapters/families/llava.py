@@ -82,6 +82,7 @@ class LlavaOneVision(HFVideoModel):
 
     model_class = "LlavaOnevisionForConditionalGeneration"
     stacks_videos = True
+    mixes_images_and_videos = True  # images and videos come out under their own names
 
 
 @family(
@@ -96,3 +97,4 @@ class LlavaNextVideo(HFVideoModel):
     model_class = "LlavaNextVideoForConditionalGeneration"
     fragment_form = "video"
     stacks_videos = True
+    mixes_images_and_videos = True  # images and videos come out under their own names

@@ -125,6 +125,8 @@ class Qwen2VL(HFVideoModel):
     """Qwen2-VL: video tokens per pair of frames (temporal patch 2)."""
 
     model_class = "Qwen2VLForConditionalGeneration"
+    stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
+    mixes_images_and_videos = True
 
 
 @family("qwen2_5_vl", tiny=TinySpec(_qwen2_5_vl, **QWEN_TINY))
@@ -132,6 +134,8 @@ class Qwen2_5VL(HFVideoModel):  # noqa: N801 - the model's own spelling
     """Qwen2.5-VL: absolute time through `second_per_grid_ts`, computed from our metadata."""
 
     model_class = "Qwen2_5_VLForConditionalGeneration"
+    stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
+    mixes_images_and_videos = True
 
 
 @family("qwen3_vl", tiny=TinySpec(_qwen3_vl, **QWEN_TINY))
@@ -139,6 +143,8 @@ class Qwen3VL(HFVideoModel):
     """Qwen3-VL: textual timestamps from our metadata; its own frame sampling is switched off."""
 
     model_class = "Qwen3VLForConditionalGeneration"
+    stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
+    mixes_images_and_videos = True
 
     def processor_kwargs(self, metas: list) -> dict:
         return {**super().processor_kwargs(metas), "do_sample_frames": False}

@@ -36,3 +36,5 @@ class VideoLlama3(HFVideoModel):
     """VideoLLaMA3: timestamps ("Time 1.2s") from our metadata."""
 
     model_class = "VideoLlama3ForConditionalGeneration"
+    stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
+    mixes_images_and_videos = True

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,12 +67,25 @@ def test_every_family_evaluates_a_slice_through_the_make_eval_path(family, tiny,
     assert len(samples) == 16 and all(isinstance(s["response"], str) for s in samples)
 
 
-def test_batch_of_four_equals_batch_of_one(tiny, small_set, monkeypatch):
+@pytest.mark.parametrize("family", list(families()))
+def test_batch_of_four_equals_batch_of_one(family, tiny, small_set, monkeypatch):
+    """Batched greedy answers are the one-at-a-time answers, and a batch still reaches the model batched.
+
+    Requests are scene clips (action, speed) then fragment images (moment_count, rearrangement): batches of
+    four from 0 hold clips of different lengths, then images; the batch from 2 mixes clips and images.
+    """
     requests = requests_for(small_set, monkeypatch, per_type=2)
-    model = load("qwen2_5_vl", tiny("qwen2_5_vl"))
+    model = load(family, tiny(family))
     one = [model.answer_batch([r])[0] for r in requests]
-    four = model.answer_batch(requests[:4]) + model.answer_batch(requests[4:])
-    assert one == four
+    calls = []
+    real = model.generate
+    monkeypatch.setattr(model, "generate", lambda batch: calls.append(len(batch)) or real(batch))
+    assert model.answer_batch(requests[:4]) + model.answer_batch(requests[4:]) == one
+    assert model.answer_batch(requests[2:6]) == one[2:6]
+    # one clip under two prompts of different lengths: a left-padded call of two
+    padded = [requests[2], replace(requests[2], prompt=requests[2].prompt + " Look at every frame, then answer.")]
+    assert model.answer_batch(padded) == [model.answer_batch([r])[0] for r in padded]
+    assert max(calls) > 1, calls  # exact because batched right, not because it ran one at a time
 
 
 def test_stacking_processors_batch_clips_of_different_lengths(tiny, small_set, monkeypatch):

@@ -52,6 +52,21 @@ def test_loss_falls_on_answer_tokens_only(family, tiny, examples):
     assert torch.isfinite(hook.model(**batch).loss)
 
 
+@pytest.mark.parametrize("family, refused", [("hf", True), ("qwen2_5_vl", False)])
+def test_a_training_batch_a_processor_cannot_encode_exactly_is_refused(family, refused, tiny, mini):
+    """SmolVLM's processor (fvb_hf) cannot hold clips and images in one call; Qwen's can."""
+    hook = load_for_training(f"fvb_{family}", f"pretrained={tiny(family)}")
+    mixed = examples_of(mini)
+    scene = next(e for e in mixed if e["doc"]["level"] == "scene")
+    fragment = next(e for e in mixed if e["doc"]["type"] == "frame_comparison")
+    if refused:
+        with pytest.raises(ValueError, match="(cannot hold images and videos|mixes frame counts).*batch_size: 1"):
+            hook.collate([scene, fragment])
+    else:
+        assert hook.collate([scene, fragment])["input_ids"].shape[0] == 2
+    assert recipe_for("sf2t", f"fvb_{family}").batch_size == (1 if refused else 2)
+
+
 def test_trainable_parts_are_found_per_family(tiny):
     hook = load_for_training("fvb_qwen2_5_vl", f"pretrained={tiny('qwen2_5_vl')}")
     language = hook.linear_modules(["language_model"], ["q_proj", "v_proj"])
