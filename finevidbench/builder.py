@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,10 @@ from tqdm.auto import tqdm
 
 from finevidbench.corpus.curate import Curation, CurationConfig, Inspection, inspect_video
 from finevidbench.corpus.labels import LabelSet, read_label_set
+from finevidbench.corpus.place import Placement
+from finevidbench.corpus.scan import scan_folder
 from finevidbench.files import atomic_write_text
 from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, get_type, protocol_version
-from finevidbench.video import VIDEO_EXTENSIONS
 
 FORMAT = "finevidbench-question-set"
 FORMAT_VERSION = 1
@@ -73,39 +72,8 @@ def _stable_seed(*parts: object) -> int:
 
 
 def find_videos(folder: Path) -> list[Path]:
-    """Video files under `folder`, sorted; ids (stems) must be unique."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: not a folder of videos (fix: pass --videos DIR)")
-    videos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
-    if not videos:
-        raise FileNotFoundError(f"{folder}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
-    stems = Counter(p.stem for p in videos)
-    clashes = sorted(s for s, n in stems.items() if n > 1)
-    if clashes:
-        raise ValueError(f"{folder}: several files share the id(s) {clashes[:5]}; video ids are file stems")
-    return videos
-
-
-def _place(video: Path, out: Path) -> str:
-    """Path of the video relative to `out`, hard-linking or copying it into out/videos/ if outside.
-
-    Never a symbolic link: a link in the video folder that leads outside `out` is replaced by the
-    file it points at, so the built folder holds every byte it names (and `load_question_set`
-    refuses links that leave it).
-    """
-    real = video.resolve()
-    if real.is_relative_to(out.resolve()):
-        return real.relative_to(out.resolve()).as_posix()
-    target = out / "videos" / video.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_symlink():
-        target.unlink()
-    if not target.exists():
-        try:
-            os.link(real, target)
-        except OSError:
-            shutil.copy2(real, target)
-    return target.relative_to(out).as_posix()
+    """Video files under `folder`, sorted; ids (stems) must be unique (`scan_folder` also says what it skips)."""
+    return scan_folder(Path(folder)).videos
 
 
 def video_context(
@@ -181,45 +149,57 @@ def build(
     """Build the question set of `videos` into `out`; returns the manifest (`extra` keys are added to it).
 
     `labels` is a labels file of any known format or a read `LabelSet`. With `config.curation`, bad
-    videos are dropped and reported in `out/curation.json` instead of stopping the build.
+    videos are dropped and reported in `out/curation.json` instead of stopping the build. Media files
+    the build does not take are listed in the manifest's `skipped_files` (and curation.json); videos
+    too short for a type, counted per type in `too_short`. Copies in out/videos/ follow the sources
+    (`Placement`): a changed source is copied again, a video no longer built is removed.
     """
     videos, out = Path(videos), Path(out)
-    files = find_videos(videos)
+    scan = scan_folder(videos)
     label_set = labels if isinstance(labels, LabelSet) or labels is None else read_label_set(labels, videos)
     rows = label_set.rows if label_set else {}
     out.mkdir(parents=True, exist_ok=True)
     curation = None
     if config.curation is None:
-        inspected = ((path, None) for path in files)
-        labelled = rows
+        sources, inspected, labelled = scan.videos, ((path, None) for path in scan.videos), rows
     else:
-        curation = Curation(files, label_set, out, config.curation, config.seed)
+        curation = Curation(scan.videos, label_set, out, config.curation, config.seed, scan.skipped)
         kept = curation.run(config.pool_frames, progress)
         if not kept:
             report = curation.finish(out)
             shown = "; ".join(f"{Path(d['file']).name}: {d['reason']}" for d in curation.report.dropped[:3])
             raise ValueError(f"{videos}: no usable video ({shown or 'no labelled video'}; every drop is in {report})")
-        inspected = curation.inspections(config.pool_frames)
+        sources, inspected = [curation.files[video] for video in kept], curation.inspections(config.pool_frames)
         labelled = {video: rows[video] for video in kept if video in rows}  # distractors: classes the set shows
+    placement = Placement(out)
+    placement.check(sources)
     vocab = {col: tuple(sorted({r[col] for r in labelled.values() if col in r})) for col in ("action", "effect")}
-    questions, video_records, skipped = _build_questions(inspected, rows, vocab, config, out, progress)
+    questions, records, skipped, short = _build_questions(inspected, rows, vocab, config, placement.place, progress)
+    extra = {**(extra or {}), **({"skipped_files": scan.skipped} if scan.skipped else {})}
+    extra.update({"too_short": short} if short else {})
     if curation is not None:
-        extra = {**(extra or {}), "curation": curation.report.summary()}
-    manifest = write_question_set(out, questions, video_records, config, skipped, extra)
+        extra["curation"] = curation.report.summary()
+    manifest = write_question_set(out, questions, records, config, skipped, extra)
+    placement.finish(keep=scan.videos)
     if curation is not None:
         curation.finish(out)
     return manifest
 
 
-def _build_questions(inspected, rows: dict, vocab: dict, config: BuildConfig, out: Path, progress: bool):
-    """Every type's items for each video in turn (answers balanced across the set)."""
+def _build_questions(inspected, rows: dict, vocab: dict, config: BuildConfig, place: Callable[[Path], str], progress):
+    """Every type's items for each video in turn (answers balanced across the set).
+
+    Returns the questions, the video records, the skipped slots per type, and per type how many
+    videos had too few frames for it (`QuestionType.too_short`; types a video has no label for aside).
+    """
     types = [get_type(name) for name in (config.types or QUESTION_TYPES)]
     balancers: dict[str, Balancer] = {}
     questions: list[Question] = []
     skipped: Counter = Counter()
+    short: Counter = Counter()
     video_records: dict[str, dict] = {}
     for path, seen in tqdm(inspected, desc="building questions", unit="video", disable=not progress):
-        ctx, sha = video_context(path, _place(path, out), rows.get(path.stem, {}), vocab, config, seen)
+        ctx, sha = video_context(path, place(path), rows.get(path.stem, {}), vocab, config, seen)
         video_records[ctx.video] = {
             "path": ctx.video_path,
             "sha256": sha,
@@ -228,13 +208,17 @@ def _build_questions(inspected, rows: dict, vocab: dict, config: BuildConfig, ou
             "labels": ctx.labels,
         }
         for qtype in types:
+            if qtype.too_short(ctx):
+                if not qtype.needs_label or ctx.labels.get(qtype.needs_label):
+                    short[qtype.name] += 1
+                continue
             values = qtype.targets(ctx)
             if values is not None and qtype.name not in balancers:
                 balancers[qtype.name] = Balancer(values, np.random.default_rng(_stable_seed(config.seed, qtype.name)))
             built, n_skipped = _questions_for(ctx, sha, qtype, balancers.get(qtype.name), config)
             questions.extend(built)
             skipped[qtype.name] += n_skipped
-    return questions, video_records, dict(skipped)
+    return questions, video_records, dict(skipped), dict(sorted((t, n) for t, n in short.items() if n))
 
 
 def answer_label(question: Question) -> str:

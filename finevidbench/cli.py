@@ -118,6 +118,9 @@ def _build(parser: argparse.ArgumentParser):
         except (VideoError, FileNotFoundError, ValueError) as exc:
             return _fail("build", str(exc))
         print(f"{manifest['curation']} (details: {Path(args.out) / 'curation.json'})")
+        if manifest.get("too_short"):
+            shown = ", ".join(f"{name} {n}" for name, n in manifest["too_short"].items())
+            print(f"videos too short for a type, which has no items of them (videos per type): {shown}")
         print(f"{manifest['n_questions']} questions over {manifest['n_videos']} videos -> {args.out}")
         print(f"protocol {manifest['protocol_version']}, dataset {manifest['dataset_hash'][:16]}")
         return 0

@@ -29,6 +29,7 @@ from finevidbench.files import (
 )
 from finevidbench.scoring.extract import EXTRACTOR_VERSION
 from finevidbench.scoring.score import SampleResult, aggregate, score_sample
+from finevidbench.video import max_side
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,6 +72,7 @@ def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s
         "git_commit": git_commit(),
         "versions": versions,
         "extractor_version": EXTRACTOR_VERSION,
+        "max_side": max_side(),  # frames larger than this were scaled down before any model saw them
         "seeds": seeds or {},
         "device": device,
         "wall_time_s": wall_time_s,

@@ -2,8 +2,9 @@
 
 A video is dropped when it is unreadable, too short for the fragment types, near-static (no order
 to see), a byte-for-byte duplicate of another, or has no label while labels are given; a label
-whose video is missing is listed too. Everything dropped goes into `curation.json` beside the
-manifest, with its reason. Sampling (`max_videos`, `per_class`) is deterministic and stratified by
+whose video is missing is listed too, and so is every media file of the folder that is no
+candidate (`corpus.scan`). Everything dropped goes into `curation.json` beside the manifest, with
+its reason. Sampling (`max_videos`, `per_class`) is deterministic and stratified by
 class. Each video's inspection (probe, hash, pool thumbnails) is cached in the output folder as it
 finishes, so a build that is killed resumes without inspecting a finished video again.
 """
@@ -23,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from finevidbench.corpus.labels import LabelSet
+from finevidbench.corpus.scan import skipped_summary
 from finevidbench.files import atomic_write_text, sha256_file, write_json
 from finevidbench.protocol.records import CHANGED_LEVEL
 from finevidbench.video import FramePolicy, VideoError, VideoMeta, load_frames, probe
@@ -96,22 +98,33 @@ class Report:
     """{"video", "file", "reason", "detail"} per dropped video."""
     labels_without_video: list[str] = field(default_factory=list)
     not_sampled: int = 0
+    skipped_files: list[dict] = field(default_factory=list)
+    """{"file", "reason", "detail"} per media file of the folder that is no candidate (`corpus.scan`)."""
 
     def summary(self) -> str:
         """One line for the terminal."""
         reasons = Counter(d["reason"] for d in self.dropped)
         parts = ", ".join(f"{n} {reason.replace('_', '-')}" for reason, n in sorted(reasons.items())) or "none"
         extra = f", {self.not_sampled} not sampled" if self.not_sampled else ""
+        files = f"; {skipped_summary(self.skipped_files)}" if self.skipped_files else ""
         return (
             f"curation: kept {len(self.kept)} of {self.candidates} videos; dropped {len(self.dropped)} ({parts})"
-            f"{extra}; {len(self.labels_without_video)} label(s) without a video"
+            f"{extra}; {len(self.labels_without_video)} label(s) without a video{files}"
         )
 
 
 class Curation:
     """The curated videos of one build, their inspections (cached on disk) and the report."""
 
-    def __init__(self, files: Sequence[Path], labels: LabelSet | None, out: Path, config: CurationConfig, seed: int):
+    def __init__(
+        self,
+        files: Sequence[Path],
+        labels: LabelSet | None,
+        out: Path,
+        config: CurationConfig,
+        seed: int,
+        skipped: Sequence[dict] = (),
+    ):
         self.files = {path.stem: path for path in files}
         self.labels = labels
         self.config = config
@@ -122,6 +135,7 @@ class Curation:
             labels=labels.source if labels else None,
             settings={**asdict(config), "seed": seed},
             candidates=len(files),
+            skipped_files=list(skipped),
         )
 
     def run(self, pool_frames: int, progress: bool = True) -> list[str]:

@@ -11,18 +11,22 @@ END = "<!-- registry-table:end -->"
 
 def markdown_table() -> str:
     """One row per registered question type, between the BEGIN and END markers."""
+    from finevidbench.builder import BuildConfig
+
+    speeds = BuildConfig().speeds
     rows = [
         BEGIN,
         f"Protocol version: `{protocol_version()}`",
         "",
-        "| type | level | answer | needs label | per video | question template |",
-        "|---|---|---|---|---|---|",
+        f"| type | level | answer | needs label | per video | min frames (speeds {', '.join(map(str, speeds))}) "
+        "| question template |",
+        "|---|---|---|---|---|---|---|",
     ]
     for qtype in sorted(QUESTION_TYPES.values(), key=lambda t: (t.level != "scene", t.name)):
         per_video = "one per speed" if qtype.level == "scene" else qtype.params.get("per_video", 1)
         rows.append(
             f"| `{qtype.name}` | {qtype.level} | {qtype.answer_type} | {qtype.needs_label or '-'} | "
-            f"{per_video} | {qtype.template} |"
+            f"{per_video} | {qtype.frames_needed(speeds)} | {qtype.template} |"
         )
     rows += ["", "Answer instructions appended to every prompt, by answer type:", ""]
     rows += [f'- {name}: "{answers.instruction}"' for name, answers in ANSWER_TYPES.items()]

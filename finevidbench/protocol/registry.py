@@ -51,6 +51,23 @@ class QuestionType(ABC):
     benchmark: ClassVar[bool] = True
     """False for a training-only type (SF2T Localization): built on request, never part of the
     benchmark's default set or of its protocol version."""
+    min_frames: ClassVar[int] = 2
+    """The fewest distinct frames a video must offer for any item of this type: the builder makes none
+    of it for a video below (manifest `too_short`). The one statement of this rule; see `too_short`."""
+
+    def frames_needed(self, speeds: Sequence[float]) -> int:
+        """The fewest frames a video needs for this type at these playback speeds: `min_frames` unless speeds matter."""
+        return self.min_frames
+
+    def too_short(self, ctx: VideoContext) -> str | None:
+        """Why the video has too few frames for this type, or None when it has enough.
+
+        Fragment types count the distinct frames of the candidate pool (at most `pool_frames`),
+        scene types the whole clip's.
+        """
+        offered = len(ctx.pool) if self.level == "fragment" else ctx.meta.frame_count
+        needed = self.frames_needed(ctx.speeds)
+        return None if offered >= needed else f"{offered} distinct frames < {needed}"
 
     def slots(self, ctx: VideoContext) -> int:
         """How many questions of this type to build for one video (0 when the video cannot have any)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from finevidbench.video.decode import Backend, decode_frames, default_backend
+from finevidbench.video.decode import Backend, decode_frames, default_backend, max_side
 from finevidbench.video.meta import VideoMeta, file_key, probe
 from finevidbench.video.policy import FramePolicy, Sampling
 
@@ -115,7 +115,7 @@ def load_frames(
     """Frames at explicit indices (fragment-level items), through the cache."""
     meta = probe(path)
     backend = backend or default_backend()
-    key = (*file_key(path), backend, tuple(int(i) for i in indices))
+    key = (*file_key(path), backend, max_side(), tuple(int(i) for i in indices))
     if cache is None:
         return decode_frames(path, indices, backend, meta)
     return cache.get_or_decode(key, lambda: decode_frames(path, indices, backend, meta))

@@ -11,7 +11,7 @@ from pathlib import Path
 from finevidbench.video.errors import VideoError
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
-"""File suffixes the builder takes for videos (anything else in a videos folder is ignored)."""
+"""File suffixes the builder takes for videos (other media in a videos folder is reported: `corpus.scan`)."""
 
 
 @dataclass(frozen=True)

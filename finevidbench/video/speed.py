@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from finevidbench.video.clip import load_frames
+from finevidbench.video.decode import max_side
 from finevidbench.video.encode import write_video
 from finevidbench.video.meta import file_key, probe
 from finevidbench.video.policy import FramePolicy
@@ -35,7 +36,7 @@ def speed_altered_copy(
     from finevidbench.paths import cache_dir
 
     resolved, size, mtime = file_key(path)
-    view = f"x{speed:g}" + (f"-w{window[0]:.6f}-{window[1]:.6f}" if window else "")
+    view = f"x{speed:g}" + (f"-w{window[0]:.6f}-{window[1]:.6f}" if window else "") + f"-max{max_side()}"
     digest = hashlib.sha256(f"{resolved}:{size}:{mtime}:{view}".encode()).hexdigest()[:16]
     target = Path(cache or cache_dir() / "speed") / f"{Path(path).stem}-{digest}-x{speed:g}.mp4"
     if target.is_file():

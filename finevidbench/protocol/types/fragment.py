@@ -1,7 +1,8 @@
 """Fragment-level types: an explicit numbered sequence of frames ("Frame 1", "Frame 2", ...).
 
 They mirror the five SF2T self-supervised tasks; every answer follows from how the sequence was
-built (which source frames, in which order), never from a label. Order questions are built only
+built (which source frames, in which order), never from a label. A type that shows k distinct frames
+needs k distinct frames in the video's pool (`min_frames`). Order questions are built only
 over frames whose measured inter-frame change shows the order (see `params["min_change"]`).
 """
 
@@ -72,6 +73,8 @@ class MomentCount(QuestionType):
     display_name = "Moment count"
     description = "Count the different moments among 8 frames with repeats (2 to 7, uniform)."
     params = {"per_video": 3, "frames": 8, "count_range": (2, 7), "min_change": MIN_CHANGE, "order": "chronological"}
+    min_frames = params["count_range"][1]
+    """Every count of the range can be the answer: fewer distinct frames would leave only the small ones."""
 
     def targets(self, ctx: VideoContext) -> range:
         low, high = self.params["count_range"]
@@ -113,6 +116,7 @@ class MeaningfulOrder(QuestionType):
         "min_change": MIN_CHANGE,
         "options": ("forward order", "reversed order"),
     }
+    min_frames = params["frames"]
 
     def slots(self, ctx: VideoContext) -> int:
         # A reversed clip of a time-symmetric event (a bounce, a rotation) is itself natural.
@@ -161,6 +165,8 @@ class FrameComparison(QuestionType):
     display_name = "Frame comparison"
     description = "Say whether two frames are the same moment; different pairs differ subtly but visibly."
     params = {"per_video": 4, "min_change": MIN_CHANGE}
+    min_frames = 2
+    """'Different moment' pairs need two frames: with one, every item would be 'same'."""
 
     def targets(self, ctx: VideoContext) -> tuple[str, str]:
         return ("yes", "no")
@@ -210,6 +216,7 @@ class AdjustOrNot(QuestionType):
     display_name = "Adjust or not"
     description = "Say whether frames are out of order (shuffles exclude the full reversal)."
     params = {"per_video": 4, "frames": 4, "min_change": MIN_CHANGE}
+    min_frames = params["frames"]
 
     def targets(self, ctx: VideoContext) -> tuple[str, str]:
         return ("yes", "no")
@@ -246,6 +253,7 @@ class Rearrangement(QuestionType):
     display_name = "Rearrangement"
     description = "Order shuffled frames; exact match, with Kendall tau partial credit reported beside it."
     params = {"per_video": 2, "frames": 4, "min_change": MIN_CHANGE, "orders": "balanced, identity excluded"}
+    min_frames = params["frames"]
 
     def targets(self, ctx: VideoContext) -> list[tuple[int, ...]]:
         # every shown order but the chronological one, equally often: no answer is more common
@@ -298,6 +306,7 @@ class Localization(QuestionType):
             "disappear": "Which is the first frame that no longer shows it?",
         },
     }
+    min_frames = params["frames"]
 
     def targets(self, ctx: VideoContext) -> list[tuple[str, int]]:
         low, high = self.params["count_range"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -33,6 +35,8 @@ class _LabelChoice(QuestionType):
 
     level = "scene"
     answer_type = "choice"
+    min_frames = 2
+    """An action is a change, and one frame shows none."""
 
     def slots(self, ctx: VideoContext) -> int:
         if not ctx.labels.get(self.needs_label) or len(ctx.vocab.get(self.needs_label, ())) < 4:
@@ -108,15 +112,29 @@ class Speed(QuestionType):
     description = "Tell normal, slowed-down and sped-up playback apart (3 options, same shown length at every speed)."
     params = {"options": 3, "coverage": 0.9, "min_shown_seconds": 1.0, "window": "same shown length at every speed"}
 
-    def window_frames(self, ctx: VideoContext) -> dict[float, int] | None:
-        """Source frames in each speed's window (the fastest covers `coverage` of the clip), or None if too short."""
-        slowest, fastest = min(ctx.speeds), max(ctx.speeds)
-        ratios = [Fraction(s / slowest).limit_denominator(100) for s in ctx.speeds]
+    min_frames = 2
+    """Source frames in the slowest speed's window, at least: motion shows between two frames."""
+
+    def _windows(self, frame_count: int, speeds: Sequence[float]) -> dict[float, int]:
+        """Source frames in each speed's window: the fastest covers `coverage` of the clip, all are whole frames."""
+        slowest, fastest = min(speeds), max(speeds)
+        ratios = [Fraction(s / slowest).limit_denominator(100) for s in speeds]
         step = _common_multiple(ratios)
-        base = math.floor(self.params["coverage"] * ctx.meta.frame_count * slowest / fastest / step) * step
-        if base < 2 or base / ctx.meta.fps / slowest < self.params["min_shown_seconds"]:
+        base = math.floor(self.params["coverage"] * frame_count * slowest / fastest / step) * step
+        return {s: int(base * r) for s, r in zip(speeds, ratios, strict=True)}
+
+    def frames_needed(self, speeds: Sequence[float]) -> int:
+        """The shortest clip whose slowest window holds `min_frames` (9 frames at speeds 0.5, 1 and 2)."""
+        return next(n for n in itertools.count(1) if min(self._windows(n, speeds).values()) >= self.min_frames)
+
+    def window_frames(self, ctx: VideoContext) -> dict[float, int] | None:
+        """Each speed's window in source frames, or None when the clip is too short in frames or in seconds."""
+        if self.too_short(ctx):
             return None
-        return {s: int(base * r) for s, r in zip(ctx.speeds, ratios, strict=True)}
+        windows = self._windows(ctx.meta.frame_count, ctx.speeds)
+        if windows[min(ctx.speeds)] / ctx.meta.fps / min(ctx.speeds) < self.params["min_shown_seconds"]:
+            return None
+        return windows
 
     def slots(self, ctx: VideoContext) -> int:
         return len(ctx.speeds) if self.window_frames(ctx) else 0
