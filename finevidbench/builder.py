@@ -10,7 +10,6 @@ by block randomisation per question type.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from finevidbench.corpus.curate import Curation, CurationConfig, Inspection, ins
 from finevidbench.corpus.labels import LabelSet, read_label_set
 from finevidbench.corpus.place import Placement
 from finevidbench.corpus.scan import scan_folder
-from finevidbench.files import atomic_write_text
+from finevidbench.files import atomic_write_text, write_json
 from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, get_type, protocol_version
 
 FORMAT = "finevidbench-question-set"
@@ -262,5 +261,5 @@ def write_question_set(
         **(extra or {}),
     }
     atomic_write_text(out / "questions.jsonl", text)
-    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    write_json(out / "manifest.json", manifest, "manifest")  # the schema load_question_set reads it with
     return manifest
