@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -260,3 +261,21 @@ def test_two_processes_answer_full_size_clips_as_one_does(tiny, tmp_path, run_ma
                          capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
     assert (tmp_path / "one" / "samples.jsonl").read_text() == (tmp_path / "two" / "samples.jsonl").read_text()
+
+
+def test_the_device_check_compares_batched_and_single_answers_and_reports_a_broken_model(tiny, small_set, tmp_path):
+    """`python -m runners.device_check` (run on an accelerator by maintainers), here on the CPU."""
+    from runners.device_check import main
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny("qwen2_5_vl"), models / "qwen2_5_vl")
+    (models / "hf").mkdir()
+    (models / "hf" / "config.json").write_text("{not json")  # a model that cannot load
+    out = tmp_path / "check.json"
+    argv = ["--device", "cpu", "--dtypes", "float32", "--models", str(models), "--data", str(small_set), "--out"]
+    assert main([*argv, str(out), "--families", "qwen2_5_vl"]) == 0
+    (record,) = json.loads(out.read_text())["records"]
+    assert record["equal"] and record["n"] == 8 and record["parameter_device"] == "cpu"
+    assert main([*argv, str(out), "--families", "qwen2_5_vl,hf"]) == 1
+    broken = json.loads(out.read_text())["records"][1]
+    assert broken["family"] == "hf" and "cannot load it" in broken["error"]
