@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import build_question_set
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -103,13 +104,7 @@ def test_a_predictions_reader_refuses_with_its_own_error(tmp_path, content):
 
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory) -> Path:
-    from finevidbench.builder import BuildConfig, build
-    from finevidbench.corpus.synth import synthesize
-
-    root = tmp_path_factory.mktemp("small")
-    synthesize(root, videos=2, seed=0, progress=False)
-    build(root / "videos", root, labels=root / "labels.csv", config=BuildConfig(seed=0), progress=False)
-    return root
+    return build_question_set(tmp_path_factory.mktemp("small"), videos=2, seed=0)
 
 
 def _mutate(value, path: list, new):
@@ -123,24 +118,27 @@ def _mutate(value, path: list, new):
     return copy
 
 
+def _edited_copy(source: Path, copy: Path, which: str, path: list, new) -> Path:
+    """A copy of folder `source` whose JSON (or JSON Lines) file `which` has the item at `path` replaced."""
+    shutil.copytree(source, copy)
+    text = (copy / which).read_text()
+    if which.endswith(".jsonl"):
+        records = _mutate([json.loads(line) for line in text.splitlines()], path, new)
+        (copy / which).write_text("".join(json.dumps(r) + "\n" for r in records))
+    else:
+        (copy / which).write_text(json.dumps(_mutate(json.loads(text), path, new)))
+    return copy
+
+
+edits = {"path": st.lists(st.integers(0, 50), min_size=1, max_size=4), "new": json_values}
+
+
 @FILES
-@given(
-    which=st.sampled_from(["manifest.json", "questions.jsonl"]),
-    path=st.lists(st.integers(0, 50), min_size=1, max_size=4),
-    new=json_values,
-)
+@given(which=st.sampled_from(["manifest.json", "questions.jsonl"]), **edits)
 def test_a_question_set_with_any_field_replaced_loads_or_fails_with_its_own_error(
     small_set, tmp_path_factory, which, path, new
 ):
-    copy = tmp_path_factory.mktemp("set") / "set"
-    shutil.copytree(small_set, copy)
-    if which == "manifest.json":
-        manifest = json.loads((copy / which).read_text())
-        (copy / which).write_text(json.dumps(_mutate(manifest, path, new)))
-    else:
-        records = [json.loads(line) for line in (copy / which).read_text().splitlines()]
-        text = "".join(json.dumps(r) + "\n" for r in _mutate(records, path, new))
-        (copy / which).write_text(text)
+    copy = _edited_copy(small_set, tmp_path_factory.mktemp("set") / "set", which, path, new)
     try:
         load_question_set(copy)
     except QuestionSetError as exc:
@@ -149,16 +147,10 @@ def test_a_question_set_with_any_field_replaced_loads_or_fails_with_its_own_erro
 
 
 @FILES
-@given(
-    which=st.sampled_from(["submission.json", "results.json"]),
-    path=st.lists(st.integers(0, 50), min_size=1, max_size=4),
-    new=json_values,
-)
+@given(which=st.sampled_from(["submission.json", "results.json"]), **edits)
 def test_a_submission_with_any_field_replaced_loads_or_fails_with_its_own_error(tmp_path_factory, which, path, new):
     folder = tmp_path_factory.mktemp("board") / "random-baseline"
-    shutil.copytree(SUBMISSIONS / "random-baseline", folder)
-    data = json.loads((folder / which).read_text())
-    (folder / which).write_text(json.dumps(_mutate(data, path, new)))
+    _edited_copy(SUBMISSIONS / "random-baseline", folder, which, path, new)
     try:
         load_submission(folder)
     except SubmissionError as exc:
