@@ -20,7 +20,7 @@ from finevidbench.dataset import QuestionSetError, load_question_set
 from finevidbench.files import FileFormatError, read_json
 from finevidbench.model_args import ModelArgsError, parse_model_args
 from finevidbench.protocol.answers import ANSWER_TYPES, AnswerSpace
-from finevidbench.results import PredictionsError, read_predictions
+from finevidbench.results import PredictionsError, plain_prediction, read_predictions
 from finevidbench.scoring.extract import extract
 from leaderboard.submission import SubmissionError, load_submission
 from leaderboard.submit import SUBMISSIONS
@@ -87,6 +87,15 @@ def _lines(records: st.SearchStrategy) -> st.SearchStrategy[bytes]:
 prediction_like = st.fixed_dictionaries(
     {"question_id": st.text(max_size=8) | json_values, "response": st.text(max_size=20) | json_values}
 )
+
+
+@settings(deadline=None)
+@given(record=prediction_like | json_values)
+def test_the_predictions_shortcut_never_accepts_what_the_schema_refuses(record):
+    from finevidbench.files import validator
+
+    if plain_prediction(record):
+        assert validator("finevidbench", "schemas/prediction.schema.json").is_valid(record)
 
 
 @FILES
