@@ -80,8 +80,7 @@ def read_json(
     """Read a JSON file; FileFormatError for a missing, oversized, malformed or off-schema file."""
     path = Path(path)
     try:
-        if max_bytes is not None and path.stat().st_size > max_bytes:
-            raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the {max_bytes} allowed")
+        _check_size(path, max_bytes)
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileFormatError(f"{path}: missing (fix: run the command that writes it)") from None
@@ -94,8 +93,18 @@ def read_json(
     return data
 
 
+def _check_size(path: Path, max_bytes: int | None) -> None:
+    """Refuse a file over `max_bytes` before reading it (a stranger's file must not fill memory)."""
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the {max_bytes} allowed")
+
+
 def read_jsonl(
-    path: Path, schema_name: str, max_line_bytes: int = 1 << 20, plain: Callable[[object], bool] | None = None
+    path: Path,
+    schema_name: str,
+    max_line_bytes: int = 1 << 20,
+    plain: Callable[[object], bool] | None = None,
+    max_bytes: int | None = None,
 ) -> Iterator[dict]:
     """The records of a JSON Lines file, each checked against `schema_name`; FileFormatError names file and line.
 
@@ -106,6 +115,7 @@ def read_jsonl(
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: missing (fix: pass the file the command wrote)")
+    _check_size(path, max_bytes)
     with path.open("rb") as handle:
         for line_no, raw in enumerate(iter(lambda: handle.readline(max_line_bytes + 1), b""), start=1):
             where = f"{path}:{line_no}"

@@ -199,14 +199,14 @@ def plain_prediction(record: object) -> bool:
     return response is None or (type(response) is str and len(response) <= 100_000) or type(response) in (int, float)
 
 
-def read_predictions(path: str | Path) -> dict[str, str]:
+def read_predictions(path: str | Path, max_bytes: int | None = None) -> dict[str, str]:
     """{question_id: raw response} from a JSONL of {"question_id", "response"} records (samples.jsonl is one)."""
     path = Path(path)
     if not path.is_file():
         raise PredictionsError(f"{path}: predictions file not found")
     predictions: dict[str, str] = {}
     try:
-        for record in read_jsonl(path, "prediction", plain=plain_prediction):
+        for record in read_jsonl(path, "prediction", plain=plain_prediction, max_bytes=max_bytes):
             qid, response = record["question_id"], record["response"]
             if qid in predictions:
                 raise PredictionsError(

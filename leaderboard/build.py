@@ -93,7 +93,7 @@ def _clash(one: Submission, other: Submission) -> str | None:
     """What makes two submissions the same entry: the same model, revision and protocol, or the same answers."""
     if one.identity == other.identity:
         return "the same model, revision and protocol version"
-    if one.answers == other.answers:
+    if one.answers and one.answers == other.answers:
         return "the same answers"
     return None
 

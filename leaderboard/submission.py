@@ -76,11 +76,6 @@ def slugify(name: str) -> str:
     return slug
 
 
-def _check_size(path: Path, limit: int) -> None:
-    if path.is_file() and path.stat().st_size > limit:
-        raise SubmissionError(f"{path}: {path.stat().st_size} bytes, more than the {limit} allowed")
-
-
 def check_metadata(meta: object, where: str) -> None:
     """Validate submission.json against its schema; the error names the file and the offending field."""
     try:
@@ -91,9 +86,8 @@ def check_metadata(meta: object, where: str) -> None:
 
 def read_samples(path: Path) -> dict[str, str]:
     """{question_id: response} from samples.jsonl: the harness's own reader, with a size bound."""
-    _check_size(path, MAX_SAMPLES_BYTES)
     try:
-        return read_predictions(path)
+        return read_predictions(path, MAX_SAMPLES_BYTES)
     except PredictionsError as exc:
         raise SubmissionError(str(exc)) from None
 

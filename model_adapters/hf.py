@@ -253,12 +253,15 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """How many frames a document's visual input holds (probe and policy only, no decoding)."""
         return len(self.frames_needed(doc))
 
+    def shown_as_images(self, doc: dict) -> bool:
+        """Whether a document's frames reach the processor as images (fragment items) rather than a video."""
+        return doc["level"] == "fragment" and self.fragment_form == "images"
+
     def batch_group(self, doc: dict) -> tuple:
         """What requests must share to be encoded in one processor call: frame count and/or visual form."""
-        shown_as_images = doc["level"] == "fragment" and self.fragment_form == "images"
         return (
             self.frame_count(doc) if self.stacks_videos else None,
-            None if self.mixes_images_and_videos else shown_as_images,
+            None if self.mixes_images_and_videos else self.shown_as_images(doc),
         )
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:

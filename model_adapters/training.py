@@ -66,7 +66,7 @@ class TrainingHook:
                 )
         if (
             not self.adapter.mixes_images_and_videos
-            and len({self.adapter.batch_group(e["doc"])[1] for e in examples}) > 1
+            and len({self.adapter.shown_as_images(e["doc"]) for e in examples}) > 1
         ):
             raise ValueError(
                 f"{type(self.adapter).__name__}'s processor cannot hold images and videos in one batch, and this "

@@ -370,3 +370,14 @@ def test_a_rerun_that_differs_is_not_recorded_and_an_unknown_commit_gets_a_note(
     entry = next(s for s in collect(board, sets)[0] if s.slug == "random-baseline")
     assert entry.baseline and entry.status == "self-reported"
     assert any("harness commit ffffffffffff is not in this repository's history" in n for n in entry.notes)
+
+
+@pytest.mark.parametrize(
+    "limit, name", [("MAX_METADATA_BYTES", "submission.json"), ("MAX_RESULTS_BYTES", "results.json"),
+                    ("MAX_SAMPLES_BYTES", "samples.jsonl")],
+)  # fmt: skip
+def test_a_file_over_its_size_limit_is_refused_before_it_is_read(board, sets, monkeypatch, limit, name):
+    monkeypatch.setattr(f"leaderboard.submission.{limit}", 100)
+    _, rejected = collect(board, sets)
+    assert {r["slug"] for r in rejected} == {"random-baseline", "most-frequent-answer-baseline"}
+    assert all(f"{name}: " in r["reason"] and "more than the 100 allowed" in r["reason"] for r in rejected)
