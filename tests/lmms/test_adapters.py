@@ -191,6 +191,28 @@ def test_two_processes_give_the_same_answers_as_one(launcher, small_set, tmp_pat
     assert computed_on_rank_0 < total  # the questions were really shared between two processes
 
 
+@pytest.mark.parametrize("code", [0, 1])
+def test_a_finished_run_shuts_its_process_group_down(code, monkeypatch):
+    """Left to interpreter exit, gloo aborts now and then (SIGABRT) after a finished data-parallel run.
+
+    After a failure the group is left alone: another rank may be waiting in a collective.
+    """
+    import torch.distributed as dist
+
+    from runners import evaluate as runner
+
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    monkeypatch.setattr(runner, "evaluate", lambda args: code)
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        assert runner.main([]) == code
+        assert dist.is_initialized() == (code != 0)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def test_next_batch_is_decoded_in_the_background(small_set, monkeypatch):
     """While the model answers one batch, the prefetch thread decodes the next one's videos."""
     import threading
