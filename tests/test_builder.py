@@ -99,10 +99,13 @@ def test_every_answer_is_recomputed_from_decoded_frames(corpus, built):
             assert get_type(q.type).expected_answer(q, labels[q.video]) == q.answer, q.id
 
 
-def test_speed_items_show_the_same_length_frames_and_timestamps_at_every_speed(built):
+# the default, and policies asking for more frames than a slowed-down window holds
+@pytest.mark.parametrize("policy", ["fps=3,max_frames=24,mode=segment", "num_frames=32", "num_frames=32,mode=segment",
+                                    "fps=8,max_frames=64"])  # fmt: skip
+def test_speed_items_show_the_same_length_frames_and_timestamps_at_every_speed(built, policy):
     """Only the motion tells the speeds apart: what a model can count is the same at 0.5x, 1x and 2x."""
     qs = load_question_set(built)
-    policy = FramePolicy(fps=3, max_frames=24, mode="segment")
+    policy = FramePolicy.parse(policy)
     by_video: dict[str, dict[float, Question]] = {}
     for q in qs.questions:
         if q.type == "speed":

@@ -20,6 +20,7 @@ import numpy as np
 
 from finevidbench.protocol.answers import ANSWER_TYPES, LETTERS, AnswerSpace, AnswerType, get_answer_type
 from finevidbench.protocol.records import Draft, Level, Question, VideoContext
+from finevidbench.video.policy import SAMPLING_RULES
 
 PROTOCOL_NAME = "finevidbench-v1"
 DEFAULT_SCENE_POLICY = "fps=3,max_frames=24,mode=segment"
@@ -183,6 +184,7 @@ def rendering_spec() -> dict:
         "letters": LETTERS,
         "answer_instructions": {name: answers.instruction for name, answers in ANSWER_TYPES.items()},
         "scene_policy": DEFAULT_SCENE_POLICY,
+        "frame_sampling": SAMPLING_RULES,
         "fragment_frame_seconds": FRAGMENT_FRAME_SECONDS,
     }
 

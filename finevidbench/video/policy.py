@@ -8,19 +8,21 @@ same `key=value` string everywhere (`FramePolicy.parse("fps=2,max_frames=16,spee
 Semantics, stated once:
 - The *window* is the part of the clip between `start` and `end` (seconds of the source clip).
 - `speed` is a playback-speed factor: 2.0 plays the window twice as fast (half as long), 0.5 at
-  half speed. The altered clip is resampled from the source frames, so the indices change with the
-  speed in `fps` mode, and the timestamps (seconds of the altered clip) change in both modes.
-- `num_frames=N` takes N frames over the window; `fps=F` takes F frames per second of the altered
-  clip, at most `max_frames`.
-- `mode="uniform"` spreads frames from the first to the last frame of the window (both included),
-  timestamped at those frames; `mode="segment"` cuts the window into equal segments and takes the
-  frame under the centre of each, timestamped at the segment centre. Segment timestamps depend
-  only on the window's shown length and the frame count, never on the source frame rate or the
-  speed, so two windows of one shown length report identical timestamps (scene items at several
-  speeds, see `for_scene`).
-- A policy never repeats a frame. When a short window holds fewer distinct frames than asked for,
-  the sample holds every distinct frame of the window once and `Sampling.shortfall` says how many
-  frames are missing; a caller that needs an exact count checks it.
+  half speed. Frames are taken from the *altered clip*: the window's source frames played at the
+  speed at the source frame rate (`altered_indices`: 2.0 keeps every other frame, 0.5 shows each
+  frame twice), the clip that lmms-eval's built-in models receive as a file
+  (`finevidbench.video.speed`).
+- `num_frames=N` takes N frames over the altered clip; `fps=F` takes F frames per second of it, at
+  most `max_frames`.
+- `mode="uniform"` spreads frames from the first to the last frame of the altered clip (both
+  included), timestamped at those frames; `mode="segment"` cuts it into equal segments and takes
+  the frame under the centre of each, timestamped at the segment centre.
+- A sample never holds more frames than the altered clip, so its count and its timestamps depend
+  only on the clip's shown length, never on the speed that produced it: two windows of one shown
+  length (a speed item's views, see `for_scene`) give the same count and the same timestamps at
+  every speed. A slowed-down clip can need a source frame twice (as its file copy shows it twice);
+  otherwise a frame is never repeated. When the altered clip is shorter than the count asked for,
+  `Sampling.shortfall` says how many frames are missing; a caller that needs an exact count checks it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ import numpy as np
 from finevidbench.video.meta import VideoMeta
 
 Mode = Literal["uniform", "segment"]
+
+SAMPLING_RULES = 2
+"""Revision of the rules above; part of every policy id, so answers sampled by older rules are not reused.
+2: frames come from the altered clip (before, from the source window: a slowed-down view could show fewer)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class FramePolicy:
     @property
     def id(self) -> str:
         """A short stable hash of the policy, for cache and resume keys."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        blob = json.dumps({**self.to_dict(), "rules": SAMPLING_RULES}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def __str__(self) -> str:
@@ -139,20 +145,23 @@ class FramePolicy:
         """Choose frame indices of `meta`'s clip, with their timestamps in the altered clip."""
         first, last = self.frame_range(meta)
         available = last - first + 1
-        altered_seconds = available / meta.fps / self.speed
+        altered = altered_length(available, self.speed)
         if self.num_frames is not None:
             wanted = self.num_frames
         else:
+            altered_seconds = available / meta.fps / self.speed
             wanted = min(self.max_frames, max(1, math.floor(altered_seconds * self.fps + 1e-9)))
-        count = min(wanted, available)
+        # capped by the altered clip, not by the source window: a slowed-down view of a short window
+        # would otherwise show fewer frames than its sped-up twin, and the count would tell the speed
+        count = min(wanted, altered)
         if self.mode == "uniform":
-            offsets = np.round(np.linspace(0, available - 1, count)).astype(int)
-            times = offsets / meta.fps / self.speed
+            positions = np.round(np.linspace(0, altered - 1, count)).astype(int)
+            indices = tuple(min(last, first + math.floor(p * self.speed + 1e-9)) for p in positions)  # altered_indices
+            times = positions / meta.fps
         else:
-            centres = (np.arange(count) + 0.5) * available / count
-            offsets = np.floor(centres).astype(int)
+            centres = (np.arange(count) + 0.5) * available / count  # in source frames
+            indices = tuple(int(first + c) for c in np.floor(centres))
             times = centres / meta.fps / self.speed
-        indices = tuple(int(first + o) for o in offsets)
         timestamps = tuple(round(float(t), 6) for t in times)
         return Sampling(indices=indices, timestamps=timestamps, requested=wanted, policy_id=self.id)
 
@@ -170,12 +179,22 @@ class FramePolicy:
         return first, last
 
 
+def altered_length(available: int, speed: float) -> int:
+    """Frames of a window of `available` source frames played at `speed` at the source frame rate."""
+    return math.ceil(available / speed - 1e-9)
+
+
+def altered_indices(first: int, last: int, speed: float) -> list[int]:
+    """Source frames of the window [first, last] played at `speed` at the source frame rate."""
+    return [min(last, first + math.floor(j * speed + 1e-9)) for j in range(altered_length(last - first + 1, speed))]
+
+
 @dataclass(frozen=True)
 class Sampling:
     """The frames a policy chose from one clip."""
 
     indices: tuple[int, ...]
-    """Source frame indices, increasing, never repeated."""
+    """Source frame indices, non-decreasing; repeated only where a slowed-down clip shows a frame twice."""
     timestamps: tuple[float, ...]
     """Seconds from the window start in the speed-altered clip, one per index."""
     requested: int
@@ -184,7 +203,7 @@ class Sampling:
 
     @property
     def shortfall(self) -> int:
-        """Frames asked for that the window could not supply without repeating a frame."""
+        """Frames asked for that the altered clip does not hold."""
         return self.requested - len(self.indices)
 
     @property

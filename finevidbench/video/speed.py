@@ -11,7 +11,6 @@ second differs, as in what our adapters sample.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +19,7 @@ from finevidbench.video.clip import load_frames
 from finevidbench.video.decode import max_side
 from finevidbench.video.encode import write_video
 from finevidbench.video.meta import file_key, probe
-from finevidbench.video.policy import FramePolicy
-
-
-def altered_indices(first: int, last: int, speed: float) -> list[int]:
-    """Source frames of the window [first, last] played at `speed` at the source frame rate."""
-    count = math.ceil((last - first + 1) / speed - 1e-9)
-    return [min(last, first + math.floor(j * speed + 1e-9)) for j in range(count)]
+from finevidbench.video.policy import FramePolicy, altered_indices
 
 
 def speed_altered_copy(

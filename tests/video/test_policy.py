@@ -1,6 +1,11 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finevidbench.video import FramePolicy, VideoMeta
+from finevidbench.video.policy import altered_indices
+
+MODES = ("uniform", "segment")
 
 
 def meta(frames: int = 50, fps: float = 25.0) -> VideoMeta:
@@ -49,19 +54,42 @@ def test_scene_windows_of_one_shown_length_look_alike_at_every_speed():
     assert policy.for_scene(1.0).start is None and policy.for_scene(2.0, ()).speed == 2.0
 
 
-def test_speed_changes_only_timestamps_with_a_fixed_frame_count():
-    a = FramePolicy(num_frames=4).sample(meta())
-    b = FramePolicy(num_frames=4, speed=2).sample(meta())
-    assert a.indices == b.indices
-    assert b.timestamps == tuple(t / 2 for t in a.timestamps)
+def test_frames_come_from_the_altered_clip_as_its_file_copy_shows_them():
+    """2x keeps every other source frame, 0.5x shows each twice; uniform timestamps are the altered clip's."""
+    fast = FramePolicy(num_frames=4, speed=2).sample(meta())  # 50 frames at 2x: 25 altered frames
+    assert fast.indices == (0, 16, 32, 48) and fast.timestamps == (0, 0.32, 0.64, 0.96)
+    assert set(fast.indices) <= set(altered_indices(0, 49, 2.0))
+    slow = FramePolicy(num_frames=8, speed=0.5).sample(meta(frames=6))  # 6 frames at 0.5x: 12 altered frames
+    assert slow.indices == tuple(altered_indices(0, 5, 0.5)[p] for p in (0, 2, 3, 5, 6, 8, 9, 11))
+    assert slow.shortfall == 0 and len(set(slow.timestamps)) == 8  # repeated frames, distinct moments
 
 
-def test_short_clip_never_repeats_frames_and_reports_shortfall():
+def test_short_clip_never_repeats_frames_at_normal_speed_and_reports_shortfall():
     s = FramePolicy(num_frames=16).sample(meta(frames=6))
     assert s.indices == (0, 1, 2, 3, 4, 5)
     assert s.requested == 16 and s.shortfall == 10
-    slow = FramePolicy(fps=30, max_frames=64, speed=0.5).sample(meta(frames=10))
-    assert len(set(slow.indices)) == len(slow.indices) == 10
+    fast = FramePolicy(num_frames=16, mode="segment", speed=2).sample(meta(frames=10))
+    assert len(set(fast.indices)) == len(fast.indices) == 5 and fast.shortfall == 11
+
+
+@settings(max_examples=300)
+@given(
+    fps=st.sampled_from([4.0, 8.0, 12.5, 24.0, 25.0, 30.0]),
+    shown=st.integers(1, 60).map(lambda k: 2 * k),  # whole frames at 0.5x, as the Speed type builds them
+    policy=st.one_of(
+        st.builds(lambda n, m: FramePolicy(num_frames=n, mode=m), st.integers(1, 64), st.sampled_from(MODES)),
+        st.builds(lambda f, n, m: FramePolicy(fps=f, max_frames=n, mode=m), st.sampled_from([0.5, 1, 2, 3, 8]),
+                  st.integers(1, 64), st.sampled_from(MODES)),
+    ),
+)  # fmt: skip
+def test_views_of_one_shown_length_have_the_same_count_and_timestamps_at_every_speed(fps, shown, policy):
+    """Whatever the policy: a window of `shown` frames at 1x, half of it at 0.5x, twice it at 2x look alike."""
+    clip = meta(frames=4 * shown + 7, fps=fps)
+    views = {s: policy.for_scene(s, (3 / fps, (3 + shown * s) / fps)).sample(clip) for s in (0.5, 1.0, 2.0)}
+    assert len({(len(v.indices), v.timestamps) for v in views.values()}) == 1, views
+    for s, v in views.items():
+        first, last = policy.for_scene(s, (3 / fps, (3 + shown * s) / fps)).frame_range(clip)
+        assert all(first <= i <= last for i in v.indices) and list(v.indices) == sorted(v.indices)
 
 
 def test_window_start_end():
