@@ -13,7 +13,11 @@ perceiving the frames and try to answer anyway:
 
 Both learn from labelled questions, so they are cross-fitted by video: each video's questions are
 answered by a model fitted on the other folds' videos only. `run_adversaries` scores them like any
-model (video-clustered intervals); a type whose interval lies above chance fails validation.
+model (video-clustered intervals); a type whose interval lies above chance fails validation. The
+verdict is one test over every (adversary, type) pair, so each pair's interval is widened for the
+family (Bonferroni): with 16 pairs at 95 % each, an honest set would otherwise fail about one
+time in three by chance alone. Scene items are observed under a frame policy (the default one
+unless told), since how many frames a model receives depends on it.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ from finevidbench.protocol import (
     Question,
     get_type,
 )
-from finevidbench.scoring.score import score_sample, summarize
+from finevidbench.scoring.score import score_sample
+from finevidbench.scoring.stats import clustered_interval
 
 FOLDS = 5
 NEIGHBOURS = 7
+FAMILY_CONFIDENCE = 0.95
+"""Confidence that no (adversary, type) pair of a validation is called a leak by chance alone."""
 _WORD = re.compile(r"[a-z]+|\d+")
 
 
@@ -56,20 +63,20 @@ class Observable:
     """The prompt exactly as rendered for the model (fragment intro included)."""
     options: tuple[str, ...]
     n_inputs: int
-    """Images (fragment) or frames under the default scene policy (scene) the model receives."""
+    """Images (fragment) or frames under the observed scene policy (scene) the model receives."""
     timestamps: tuple[float, ...]
     duration: float
     """Seconds of the shown clip (scene: the speed-altered clip; fragment: frames times their spacing)."""
     fps: float
 
 
-def observe(qs: QuestionSet) -> list[Observable]:
-    """What every question of `qs` shows a model besides its pixels."""
+def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observable]:
+    """What every question of `qs` shows a model besides its pixels, scene items sampled by `policy`."""
     from finevidbench.taskdocs import doc_of, doc_to_text
     from finevidbench.video import FramePolicy
     from finevidbench.video.meta import VideoMeta
 
-    policy = FramePolicy.parse(DEFAULT_SCENE_POLICY)
+    policy = FramePolicy.parse(policy)
     out = []
     for q in qs.questions:
         video = qs.manifest["videos"][q.video]
@@ -252,6 +259,8 @@ class Finding:
     ci_high: float
     chance: float
     n: int
+    confidence: float = FAMILY_CONFIDENCE
+    """Two-sided level of this finding's interval: the family's 95 % shared among its pairs."""
 
     @property
     def beats_chance(self) -> bool:
@@ -265,26 +274,32 @@ class Finding:
                 f"against chance {self.chance:.3f} (n={self.n}): {verdict}")  # fmt: skip
 
 
-def run_adversaries(qs: QuestionSet, names: Sequence[str] = tuple(ADVERSARIES)) -> list[Finding]:
-    """Every adversary on every benchmark type of `qs`, scored with video-clustered intervals."""
+def run_adversaries(
+    qs: QuestionSet, names: Sequence[str] = tuple(ADVERSARIES), policy: str = DEFAULT_SCENE_POLICY
+) -> list[Finding]:
+    """Every adversary on every benchmark type of `qs`, with video-clustered intervals corrected for the family."""
     by_id = {q.id: q for q in qs.questions}
-    observed = observe(qs)
-    findings = []
+    observed = observe(qs, policy)
+    samples: dict[tuple[str, str], list] = defaultdict(list)
     for name in names:
-        samples = defaultdict(list)
         for qid, response in cross_fitted_answers(qs, name, observed).items():
             q = by_id[qid]
             if q.type in QUESTION_TYPES:
-                samples[q.type].append(score_sample(q, response))
-        for type_name in sorted(samples):
-            s = summarize(samples[type_name])
-            findings.append(Finding(name, type_name, s["acc"], s["ci_low"], s["ci_high"], s["chance"], s["n"]))
+                samples[name, q.type].append(score_sample(q, response))
+    confidence = 1 - (1 - FAMILY_CONFIDENCE) / max(1, len(samples))
+    findings = []
+    for (name, type_name), group in sorted(samples.items(), key=lambda item: (names.index(item[0][0]), item[0][1])):
+        interval = clustered_interval([s.correct for s in group], [s.video for s in group], confidence)
+        chance = sum(s.chance for s in group) / len(group)
+        findings.append(Finding(name, type_name, round(interval.mean, 6), round(interval.low, 6),
+                                round(interval.high, 6), round(chance, 6), interval.n, confidence))  # fmt: skip
     return findings
 
 
 def format_findings(findings: Sequence[Finding]) -> str:
     """One line per adversary and type, then the leaks."""
-    lines = ["pixel-blind adversaries (cross-fitted by video):"] + [f"  {f.line()}" for f in findings]
+    level = f", {findings[0].confidence:.2%} intervals: 95 % for the {len(findings)} together" if findings else ""
+    lines = [f"pixel-blind adversaries (cross-fitted by video{level}):"] + [f"  {f.line()}" for f in findings]
     leaks = [f for f in findings if f.beats_chance]
     if leaks:
         lines.append(f"\n{len(leaks)} leak(s): these types can be answered without the video")

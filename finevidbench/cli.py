@@ -137,11 +137,25 @@ def _validate(parser: argparse.ArgumentParser):
         action="store_true",
         help="also answer every question without pixels (text_only, metadata_only); fail when one beats chance",
     )
+    parser.add_argument(
+        "--policy",
+        metavar="SPEC",
+        help="with --adversaries: the frame policy whose frame counts and timestamps they read, as a model's "
+        "MODEL_ARGS would set it (e.g. num_frames=32; default: the protocol's scene policy)",
+    )
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.dataset import QuestionSetError, load_question_set
+        from finevidbench.protocol import DEFAULT_SCENE_POLICY
         from finevidbench.validate import format_report, validate
+        from finevidbench.video import FramePolicy
 
+        if args.policy and not args.adversaries:
+            return _fail("validate", "--policy only applies with --adversaries (fix: add --adversaries)")
+        try:
+            policy = str(FramePolicy.parse(args.policy or DEFAULT_SCENE_POLICY))
+        except (ValueError, TypeError) as exc:
+            return _fail("validate", f"--policy {args.policy!r}: {exc} (fix: e.g. --policy num_frames=32)")
         try:
             qs = load_question_set(args.questions)
         except QuestionSetError as exc:
@@ -152,7 +166,8 @@ def _validate(parser: argparse.ArgumentParser):
         if args.adversaries:
             from finevidbench.adversaries import format_findings, run_adversaries
 
-            findings = run_adversaries(qs)
+            print(f"\nscene frames sampled by the policy {policy}")
+            findings = run_adversaries(qs, policy=policy)
             print("\n" + format_findings(findings))
             ok = ok and not any(f.beats_chance for f in findings)
         return 0 if ok else 1

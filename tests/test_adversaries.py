@@ -31,6 +31,29 @@ def test_mini_leaks_exactly_where_documented(mini_findings):
     assert len(clean) == 16 and all(f.ci_low <= f.chance for f in clean), [f.line() for f in clean]
 
 
+def test_one_verdict_over_every_pair_uses_intervals_widened_for_the_family(mini, mini_findings):
+    """16 pairs at 95 % each would call an honest set leaky about one time in three."""
+    from finevidbench.scoring.score import score_sample, summarize
+
+    assert len(mini_findings) == 16 and {f.confidence for f in mini_findings} == {1 - 0.05 / 16}
+    speed = next(f for f in mini_findings if (f.type, f.adversary) == ("speed", "metadata_only"))
+    answers = cross_fitted_answers(mini, "metadata_only")
+    plain = summarize([score_sample(q, answers[q.id]) for q in mini.questions if q.type == "speed"])
+    assert speed.acc == plain["acc"] and speed.ci_low < plain["ci_low"] and speed.ci_high > plain["ci_high"]
+
+
+@pytest.mark.parametrize("policy", ["num_frames=16", "num_frames=32,mode=segment"])
+def test_a_policy_asking_for_more_frames_than_a_slowed_window_holds_leaks_nothing(mini, policy):
+    """Under frame-sampling rules 1, num_frames=32 showed fewer frames at 0.5x: metadata_only read speed at 0.569."""
+    observed = observe(mini, policy)
+    by_video: dict[str, set] = {}
+    for q, obs in zip(mini.questions, observed, strict=True):
+        if q.type == "speed":
+            by_video.setdefault(q.video, set()).add((obs.n_inputs, obs.timestamps, obs.duration))
+    assert len(by_video) > 30 and all(len(views) == 1 for views in by_video.values())
+    assert not [f.line() for f in run_adversaries(mini, policy=policy) if f.beats_chance]
+
+
 def test_observables_carry_no_answer_and_match_what_the_model_receives(mini):
     observed = {o.question_id: o for o in observe(mini)}
     assert not {f.name for f in dataclasses.fields(next(iter(observed.values())))} & {"answer", "frames", "speed"}
@@ -93,6 +116,9 @@ def test_validate_with_adversaries_passes_mini_and_names_each_leak_of_a_leaky_se
     clean = subprocess.run([*command, "mini", "--adversaries"], capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
     assert "no adversary beats chance" in clean.stdout
+    for bad, message in ((["--policy", "num_frames=x"], "invalid literal"), (["--policy", "fps=2"], "max_frames")):
+        refused = subprocess.run([*command, "mini", "--adversaries", *bad], capture_output=True, text=True)
+        assert refused.returncode == 2 and message in refused.stderr and "fix:" in refused.stderr, refused.stderr
     leaky = _with_old_leaks(mini)
     link_videos(mini.root, tmp_path)
     counting = [q for q in leaky.questions if q.type == "moment_count"]  # one type is enough for the message
