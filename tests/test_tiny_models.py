@@ -86,6 +86,17 @@ def test_folder_contents(tiny):
     assert generation["pad_token_id"] == processor.tokenizer.pad_token_id
     assert sum(p.numel() for p in model.parameters()) < 300_000
     assert sum(p.stat().st_size for p in folder.iterdir()) < 2_000_000
+    ids = dict(_token_ids(json.loads((folder / "config.json").read_text())))
+    assert ids and all(0 <= i < len(processor.tokenizer) for i in ids.values()), ids  # SmolVLM's default pad: 128002
+
+
+def _token_ids(config: dict, prefix: str = ""):
+    """(path, id) of every token id a config names, at any depth."""
+    for key, value in config.items():
+        if isinstance(value, dict):
+            yield from _token_ids(value, f"{prefix}{key}.")
+        elif isinstance(value, int) and key.endswith(("token_id", "token_index")):
+            yield f"{prefix}{key}", value
 
 
 def test_vocabulary_has_answers(tiny):

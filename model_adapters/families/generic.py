@@ -23,7 +23,9 @@ def _smolvlm(tok):
     text = dict(TEXT, model_type="llama", vocab_size=len(tok))
     text.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<end_of_utterance>"])
     vision = dict(VISION, image_size=SIDE, patch_size=8)
-    cfg = hf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2)
+    # pad_token_id also at the top: SmolVLMConfig's own default (128002) lies outside a tiny vocabulary
+    cfg = hf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2,
+                           pad_token_id=ids["<|endoftext|>"])  # fmt: skip
     px = dict(size={"longest_edge": SIDE}, max_image_size={"longest_edge": SIDE}, do_image_splitting=False)
     roles = {"user": "User", "assistant": "Assistant", "system": "System"}
     end = "<end_of_utterance>\n"  # as SmolVLM's own template: "<|im_start|>User: ...<end_of_utterance>\nAssistant:"
