@@ -265,6 +265,26 @@ def test_a_file_the_builder_did_not_place_is_never_replaced(tmp_path):
     assert sorted(p.name for p in (out / "videos").iterdir()) == ["good_0.mp4"] and not (out / "manifest.json").exists()
 
 
+def test_a_set_built_before_records_refreshes_the_copies_its_manifest_published(tmp_path):
+    """No .placed.json (older builds): a copy holding the bytes its manifest names is the builder's own."""
+    videos, out = tmp_path / "videos", tmp_path / "set"
+    for index in range(2):
+        write_indexed_clip(videos / f"good_{index}.mp4", 40 + index, 25)
+    build(videos, out, config=BuildConfig(), progress=False)
+    (out / "videos" / ".placed.json").unlink()
+    _replace(videos / "good_0.mp4", 47)
+    build(videos, out, config=BuildConfig(), progress=False)
+    assert sha256_file(out / "videos" / "good_0.mp4") == sha256_file(videos / "good_0.mp4")
+    assert validate(load_question_set(out)).ok
+    # a copy someone edited since (not the published bytes) is still theirs
+    (out / "videos" / ".placed.json").unlink()
+    _replace(out / "videos" / "good_1.mp4", 30)
+    edited = sha256_file(out / "videos" / "good_1.mp4")
+    with pytest.raises(PlacementError, match="good_1.mp4: would be replaced"):
+        build(videos, out, config=BuildConfig(), progress=False)
+    assert sha256_file(out / "videos" / "good_1.mp4") == edited
+
+
 def test_videos_used_in_place_are_never_removed(tmp_path):
     """A set built over its own videos folder, then from another folder: the first videos stay."""
     root = tmp_path / "set"

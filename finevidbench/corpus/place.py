@@ -3,7 +3,9 @@
 A video outside the output folder is hard-linked (or copied, across file systems) into
 OUT/videos/, so the set holds every byte it names. The builder records the copies it made in
 OUT/videos/.placed.json; on a rebuild, a recorded copy whose source changed is replaced and one
-whose video the build no longer takes is removed. A file there that the builder did not place is
+whose video the build no longer takes is removed. A set built before records were kept has none:
+there, a copy whose bytes are the ones its manifest published counts as the builder's. A file there
+that the builder did not place is
 never touched: when a source would replace it and the two differ, the build stops before writing
 anything and says so. Sources are only ever read; a copy is replaced by writing a temporary file
 beside it and renaming it over the old one, so a crash leaves the old copy or the new one, whole.
@@ -74,7 +76,7 @@ class Placement:
             target = self.folder / video.name
             if target.is_symlink() or not target.exists() or video.name in self.recorded:
                 continue
-            if not target.is_file() or not _same_content(video.resolve(), target):
+            if not target.is_file() or not (_same_content(video.resolve(), target) or self._published(target)):
                 raise PlacementError(
                     f"{target}: would be replaced by {video}, but this builder did not place it and the two differ "
                     "(fix: move the file away if it is an old copy, or build into a new folder)"
@@ -82,6 +84,20 @@ class Placement:
         if not names <= self.recorded:
             self.recorded |= names
             self._write(self.recorded)
+
+    def _published(self, target: Path) -> bool:
+        """Whether a set built before records were kept published exactly these bytes (its manifest's hash).
+
+        Such a copy is the builder's own: a rebuild refreshes it instead of refusing once.
+        """
+        if self.record.exists():
+            return False
+        try:
+            videos = json.loads((self.out / "manifest.json").read_text())["videos"]
+            hashes = {v["sha256"] for v in videos.values() if v["path"] == f"videos/{target.name}"}
+        except (ValueError, KeyError, TypeError, AttributeError, OSError):
+            return False
+        return len(hashes) == 1 and sha256_file(target) in hashes
 
     def place(self, video: Path) -> str:
         """The video's path relative to OUT: in place, or its copy in OUT/videos/ (made or refreshed now)."""
