@@ -91,6 +91,15 @@ def doc_to_text(doc: dict) -> str:
     return doc["prompt"]
 
 
+def _above_cap(path: str) -> bool:
+    """Whether the video is larger than frames are ever decoded (`FINEVIDBENCH_MAX_SIDE`)."""
+    from finevidbench.video import probe
+    from finevidbench.video.decode import max_side
+
+    meta = probe(path)
+    return max(meta.width, meta.height) > max_side()
+
+
 def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     """Visual inputs of a document: a video path (scene) or PIL images (fragment, blind variants)."""
     from PIL import Image
@@ -102,7 +111,9 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     if doc["level"] == "fragment":
         frames = list(fragment_frames(doc))
     elif variant is None:
-        altered = doc["speed"] != 1.0 or doc.get("window")
+        # a model that reads the file itself gets a copy: at the item's speed, of its window, and
+        # under the decode cap (its own decoder would open a 6000-pixel video at full size)
+        altered = doc["speed"] != 1.0 or doc.get("window") or _above_cap(doc["video_path"])
         path = speed_altered_copy(doc["video_path"], doc["speed"], doc.get("window")) if altered else doc["video_path"]
         return [str(path)]
     else:

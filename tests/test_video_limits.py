@@ -163,6 +163,13 @@ def test_the_builder_and_the_model_frame_path_decode_at_the_cap(monkeypatch, big
     copy = speed_altered_copy(doc["video_path"], 2.0, cache=tmp_path / "speed")
     assert (probe(copy).width, probe(copy).height) == (64, 36)
     assert shapes and set(shapes) == {(36, 64)}
+    # lmms-eval's built-in models open the file themselves: at 1x too, a copy under the cap
+    monkeypatch.setenv("FINEVIDBENCH_CACHE", str(tmp_path / "cache"))
+    (path,) = taskdocs.doc_to_visual({**doc, "level": "scene"})
+    assert path != doc["video_path"] and (probe(path).width, probe(path).height) == (64, 36)
+    assert probe(path).frame_count == probe(doc["video_path"]).frame_count
+    monkeypatch.setenv("FINEVIDBENCH_MAX_SIDE", "1280")
+    assert taskdocs.doc_to_visual({**doc, "level": "scene"}) == [doc["video_path"]]  # within the cap: the file
 
 
 # -- every skipped file reported --------------------------------------------------------------------
