@@ -203,7 +203,10 @@ def read_predictions(path: str | Path, max_bytes: int | None = None) -> dict[str
     """{question_id: raw response} from a JSONL of {"question_id", "response"} records (samples.jsonl is one)."""
     path = Path(path)
     if not path.is_file():
-        raise PredictionsError(f"{path}: predictions file not found")
+        raise PredictionsError(
+            f"{path}: predictions file not found (fix: pass the samples.jsonl a run wrote, or a JSON Lines file "
+            'of {"question_id", "response"} records)'
+        )
     predictions: dict[str, str] = {}
     try:
         for record in read_jsonl(path, "prediction", plain=plain_prediction, max_bytes=max_bytes):

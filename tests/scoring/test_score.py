@@ -147,3 +147,8 @@ def test_a_malformed_prediction_fails_in_one_line_naming_file_line_and_field(qs,
     with pytest.raises(PredictionsError) as caught:
         read_predictions(predictions)
     assert problem in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_missing_predictions_file_says_what_to_pass(tmp_path):
+    with pytest.raises(PredictionsError, match=r"preds.jsonl: predictions file not found \(fix: pass the samples"):
+        read_predictions(tmp_path / "preds.jsonl")
