@@ -89,6 +89,25 @@ def test_batch_of_four_equals_batch_of_one(family, tiny, small_set, monkeypatch)
     assert max(calls) > 1, calls  # exact because batched right, not because it ran one at a time
 
 
+@pytest.mark.parametrize("family", list(families()))
+def test_every_speed_of_a_speed_item_reaches_the_model_as_the_same_number_of_tokens(family, tiny, small_set,
+                                                                                    monkeypatch):  # fmt: skip
+    """More frames asked for than the 0.5x window holds: the slowed clip repeats frames, no view is shorter."""
+    from model_adapters.base import Request
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    docs = taskdocs.docs_for("speed")
+    views = [d for d in docs if d["video"] == docs[0]["video"]]
+    model = load(family, tiny(family), num_frames=48)
+    slow = model.scene_sampling(next(d for d in views if d["speed"] == 0.5))
+    assert len(set(slow.indices)) < len(slow.indices)  # the case under test: repeated source frames
+    requests = [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 2}, task="t")
+                for d in views]  # fmt: skip
+    tokens = {r.doc["speed"]: tuple(model.encode([r])["input_ids"].shape) for r in requests}
+    assert len(tokens) == 3 and len(set(tokens.values())) == 1, tokens
+    assert all(isinstance(a, str) for a in model.answer_batch(requests))
+
+
 def test_stacking_processors_batch_clips_of_different_lengths(tiny, small_set, monkeypatch):
     requests = requests_for(small_set, monkeypatch, per_type=2)
     model = load("llava_onevision", tiny("llava_onevision"))
