@@ -5,10 +5,10 @@ OUT/videos/, so the set holds every byte it names. The builder records the copie
 OUT/videos/.placed.json; on a rebuild, a recorded copy whose source changed is replaced and one
 whose video the build no longer takes is removed. A set built before records were kept has none:
 there, a copy whose bytes are the ones its manifest published counts as the builder's. A file there
-that the builder did not place is
-never touched: when a source would replace it and the two differ, the build stops before writing
-anything and says so. Sources are only ever read; a copy is replaced by writing a temporary file
-beside it and renaming it over the old one, so a crash leaves the old copy or the new one, whole.
+that the builder did not place is never touched: when a source would replace it and the two differ,
+the build stops before writing anything and says so. Sources are only ever read; a copy is replaced
+by writing a temporary file beside it and renaming it over the old one, so a crash leaves the old
+copy or the new one, whole.
 """
 
 from __future__ import annotations

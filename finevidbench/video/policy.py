@@ -16,7 +16,8 @@ Semantics, stated once:
   most `max_frames`.
 - `mode="uniform"` spreads frames from the first to the last frame of the altered clip (both
   included), timestamped at those frames; `mode="segment"` cuts it into equal segments and takes
-  the frame under the centre of each, timestamped at the segment centre.
+  the source frame under the centre of each (the moment shown there, even where a sped-up file
+  copy skipped that frame), timestamped at the segment centre.
 - A sample never holds more frames than the altered clip, so its count and its timestamps depend
   only on the clip's shown length, never on the speed that produced it: two windows of one shown
   length (a speed item's views, see `for_scene`) give the same count and the same timestamps at
@@ -156,7 +157,7 @@ class FramePolicy:
         count = min(wanted, altered)
         if self.mode == "uniform":
             positions = np.round(np.linspace(0, altered - 1, count)).astype(int)
-            indices = tuple(min(last, first + math.floor(p * self.speed + 1e-9)) for p in positions)  # altered_indices
+            indices = tuple(altered_frame(first, last, int(p), self.speed) for p in positions)
             times = positions / meta.fps
         else:
             centres = (np.arange(count) + 0.5) * available / count  # in source frames
@@ -184,9 +185,14 @@ def altered_length(available: int, speed: float) -> int:
     return math.ceil(available / speed - 1e-9)
 
 
+def altered_frame(first: int, last: int, position: int, speed: float) -> int:
+    """The source frame that the window [first, last] played at `speed` shows at frame `position`."""
+    return min(last, first + math.floor(position * speed + 1e-9))
+
+
 def altered_indices(first: int, last: int, speed: float) -> list[int]:
     """Source frames of the window [first, last] played at `speed` at the source frame rate."""
-    return [min(last, first + math.floor(j * speed + 1e-9)) for j in range(altered_length(last - first + 1, speed))]
+    return [altered_frame(first, last, j, speed) for j in range(altered_length(last - first + 1, speed))]
 
 
 @dataclass(frozen=True)
