@@ -288,7 +288,8 @@ def run_adversaries(
                 samples[name, q.type].append(score_sample(q, response))
     confidence = 1 - (1 - FAMILY_CONFIDENCE) / max(1, len(samples))
     findings = []
-    for (name, type_name), group in sorted(samples.items(), key=lambda item: (names.index(item[0][0]), item[0][1])):
+    for name, type_name in sorted(samples, key=lambda pair: (names.index(pair[0]), pair[1])):
+        group = samples[name, type_name]
         interval = clustered_interval([s.correct for s in group], [s.video for s in group], confidence)
         chance = sum(s.chance for s in group) / len(group)
         findings.append(Finding(name, type_name, round(interval.mean, 6), round(interval.low, 6),
