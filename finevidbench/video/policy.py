@@ -17,7 +17,12 @@ Semantics, stated once:
 - `mode="uniform"` spreads frames from the first to the last frame of the altered clip (both
   included), timestamped at those frames; `mode="segment"` cuts it into equal segments and takes
   the source frame under the centre of each (the moment shown there, even where a sped-up file
-  copy skipped that frame), timestamped at the segment centre.
+  copy skipped that frame), timestamped at the segment centre; `mode="start"` takes the first frame
+  of each equal segment (transformers' default sampler, `arange(0, n, n / count)`).
+- `multiple=M` rounds the count down to a multiple of M (never below M): a model whose vision
+  encoder patches M frames together (Qwen's temporal patch of 2) gets whole patches instead of a
+  last frame repeated to fill one. `min_frames` raises an `fps` count on short clips (qwen-vl-utils
+  takes at least 4). Both act on the count alone, so a speed item's views still match.
 - A sample never holds more frames than the altered clip, so its count and its timestamps depend
   only on the clip's shown length, never on the speed that produced it: two windows of one shown
   length (a speed item's views, see `for_scene`) give the same count and the same timestamps at
@@ -39,7 +44,7 @@ import numpy as np
 
 from finevidbench.video.meta import VideoMeta
 
-Mode = Literal["uniform", "segment"]
+Mode = Literal["uniform", "segment", "start"]
 
 SAMPLING_RULES = 2
 """Revision of the rules above; part of every policy id, so answers sampled by older rules are not reused.
@@ -64,6 +69,10 @@ class FramePolicy:
     """Window end, seconds of the source clip (default: its end)."""
     speed: float = 1.0
     """Playback-speed factor: 2.0 twice as fast, 0.5 half speed."""
+    multiple: int = 1
+    """Counts are rounded down to a multiple of this (the model's temporal patch), never below it."""
+    min_frames: int | None = None
+    """Lower bound on frames in `fps` mode (as far as the altered clip holds them)."""
 
     def __post_init__(self) -> None:
         if (self.num_frames is None) == (self.fps is None):
@@ -78,8 +87,12 @@ class FramePolicy:
                 raise ValueError(f"FramePolicy: fps must be > 0, got {self.fps}")
             if self.max_frames is None or self.max_frames < 1:
                 raise ValueError("FramePolicy: fps needs max_frames >= 1 so that long videos stay bounded")
-        if self.mode not in ("uniform", "segment"):
-            raise ValueError(f"FramePolicy: mode must be 'uniform' or 'segment', got {self.mode!r}")
+        if self.mode not in ("uniform", "segment", "start"):
+            raise ValueError(f"FramePolicy: mode must be 'uniform', 'segment' or 'start', got {self.mode!r}")
+        if self.multiple < 1:
+            raise ValueError(f"FramePolicy: multiple must be >= 1, got {self.multiple}")
+        if self.min_frames is not None and (self.fps is None or not 1 <= self.min_frames <= self.max_frames):
+            raise ValueError("FramePolicy: min_frames needs fps and must lie in [1, max_frames]")
         if not self.speed > 0:
             raise ValueError(f"FramePolicy: speed must be > 0, got {self.speed}")
         if self.start is not None and self.start < 0:
@@ -95,7 +108,11 @@ class FramePolicy:
     @property
     def id(self) -> str:
         """A short stable hash of the policy, for cache and resume keys."""
-        blob = json.dumps({**self.to_dict(), "rules": SAMPLING_RULES}, sort_keys=True).encode()
+        fields_ = self.to_dict()
+        for name, default in _LATER_FIELDS.items():  # added after ids were published: only a set value counts
+            if fields_[name] == default:
+                del fields_[name]
+        blob = json.dumps({**fields_, "rules": SAMPLING_RULES}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def __str__(self) -> str:
@@ -151,20 +168,31 @@ class FramePolicy:
             wanted = self.num_frames
         else:
             altered_seconds = available / meta.fps / self.speed
-            wanted = min(self.max_frames, max(1, math.floor(altered_seconds * self.fps + 1e-9)))
+            wanted = min(self.max_frames, max(self.min_frames or 1, math.floor(altered_seconds * self.fps + 1e-9)))
         # capped by the altered clip, not by the source window: a slowed-down view of a short window
         # would otherwise show fewer frames than its sped-up twin, and the count would tell the speed
         count = min(wanted, altered)
+        if count >= self.multiple:
+            count -= count % self.multiple
+            wanted -= wanted % self.multiple
         if self.mode == "uniform":
             positions = np.round(np.linspace(0, altered - 1, count)).astype(int)
+            indices = tuple(altered_frame(first, last, int(p), self.speed) for p in positions)
+            times = positions / meta.fps
+        elif self.mode == "start":
+            positions = np.floor(np.arange(count) * altered / count + 1e-9).astype(int)
             indices = tuple(altered_frame(first, last, int(p), self.speed) for p in positions)
             times = positions / meta.fps
         else:
             centres = (np.arange(count) + 0.5) * available / count  # in source frames
             indices = tuple(int(first + c) for c in np.floor(centres))
             times = centres / meta.fps / self.speed
+            positions = np.minimum(altered - 1, np.floor(times * meta.fps + 1e-9).astype(int))
         timestamps = tuple(round(float(t), 6) for t in times)
-        return Sampling(indices=indices, timestamps=timestamps, requested=wanted, policy_id=self.id)
+        return Sampling(
+            indices=indices, timestamps=timestamps, requested=wanted, policy_id=self.id,
+            positions=tuple(int(p) for p in positions), clip_frames=altered, clip_fps=float(meta.fps),
+        )  # fmt: skip
 
     def frame_range(self, meta: VideoMeta) -> tuple[int, int]:
         """First and last source frame of the window (both included)."""
@@ -178,6 +206,10 @@ class FramePolicy:
                 f"{meta.path} ({meta.duration:.2f}s at {meta.fps:g} fps)"
             )
         return first, last
+
+
+_LATER_FIELDS = {"multiple": 1, "min_frames": None}
+"""Fields added after policy ids were first stored, with their defaults: at the default they leave the id as it was."""
 
 
 def altered_length(available: int, speed: float) -> int:
@@ -206,6 +238,12 @@ class Sampling:
     requested: int
     """How many frames the policy asked for before clamping to the distinct frames available."""
     policy_id: str
+    positions: tuple[int, ...] = ()
+    """Where each frame sits in the altered clip (frame numbers at `clip_fps`): the moment a model is told."""
+    clip_frames: int = 0
+    """Length of the altered clip in frames: the shown clip that `positions` index."""
+    clip_fps: float = 0.0
+    """Frame rate of the altered clip (the source's: speed changes which frames play, not the rate)."""
 
     @property
     def shortfall(self) -> int:
@@ -225,7 +263,7 @@ def _coerce(key: str, value: object) -> object:
         return value
     if value.lower() in ("none", ""):
         return None
-    if key in ("num_frames", "max_frames"):
+    if key in ("num_frames", "max_frames", "multiple", "min_frames"):
         return int(value)
     if key in ("fps", "start", "end", "speed"):
         return float(value)

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from finevidbench.video import FramePolicy, VideoMeta
 from finevidbench.video.policy import altered_indices
 
-MODES = ("uniform", "segment")
+MODES = ("uniform", "segment", "start")
 
 
 def meta(frames: int = 50, fps: float = 25.0) -> VideoMeta:
@@ -77,16 +77,21 @@ def test_short_clip_never_repeats_frames_at_normal_speed_and_reports_shortfall()
     fps=st.sampled_from([4.0, 8.0, 12.5, 24.0, 25.0, 30.0]),
     shown=st.integers(1, 60).map(lambda k: 2 * k),  # whole frames at 0.5x, as the Speed type builds them
     policy=st.one_of(
-        st.builds(lambda n, m: FramePolicy(num_frames=n, mode=m), st.integers(1, 64), st.sampled_from(MODES)),
-        st.builds(lambda f, n, m: FramePolicy(fps=f, max_frames=n, mode=m), st.sampled_from([0.5, 1, 2, 3, 8]),
-                  st.integers(1, 64), st.sampled_from(MODES)),
+        st.builds(lambda n, m, k: FramePolicy(num_frames=n, mode=m, multiple=k), st.integers(1, 64),
+                  st.sampled_from(MODES), st.sampled_from([1, 2])),
+        st.builds(lambda f, n, m, k: FramePolicy(fps=f, max_frames=n, mode=m, multiple=k),
+                  st.sampled_from([0.5, 1, 2, 3, 8]), st.integers(1, 64), st.sampled_from(MODES), st.sampled_from([1, 2])),
     ),
 )  # fmt: skip
 def test_views_of_one_shown_length_have_the_same_count_and_timestamps_at_every_speed(fps, shown, policy):
-    """Whatever the policy: a window of `shown` frames at 1x, half of it at 0.5x, twice it at 2x look alike."""
+    """Whatever the policy: a window of `shown` frames at 1x, half of it at 0.5x, twice it at 2x look alike.
+
+    So does everything a processor is told about the clip (frame positions, its length and rate).
+    """
     clip = meta(frames=4 * shown + 7, fps=fps)
     views = {s: policy.for_scene(s, (3 / fps, (3 + shown * s) / fps)).sample(clip) for s in (0.5, 1.0, 2.0)}
-    assert len({(len(v.indices), v.timestamps) for v in views.values()}) == 1, views
+    told = {(len(v.indices), v.timestamps, v.positions, v.clip_frames, v.clip_fps) for v in views.values()}
+    assert len(told) == 1, views
     for s, v in views.items():
         first, last = policy.for_scene(s, (3 / fps, (3 + shown * s) / fps)).frame_range(clip)
         assert all(first <= i <= last for i in v.indices) and list(v.indices) == sorted(v.indices)
@@ -134,3 +139,44 @@ def test_parse_rejects_unknown_keys_and_bad_syntax():
         FramePolicy.parse("num_frame=8")
     with pytest.raises(ValueError, match="key=value"):
         FramePolicy.parse("8")
+
+
+def test_multiple_rounds_the_count_down_to_whole_temporal_patches():
+    assert len(FramePolicy(num_frames=13, multiple=2).sample(meta()).indices) == 12
+    odd = FramePolicy(fps=3, max_frames=24, mode="segment", multiple=2).sample(meta(frames=115))  # 4.6 s: 13 at 1x
+    assert len(odd.indices) == 12 and odd.shortfall == 0
+    assert len(FramePolicy(num_frames=8, multiple=2).sample(meta(frames=1)).indices) == 1  # never below what exists
+
+
+def test_min_frames_raises_an_fps_count_on_short_clips():
+    assert len(FramePolicy(fps=2, max_frames=768, min_frames=4, mode="uniform").sample(meta(frames=25)).indices) == 4
+    with pytest.raises(ValueError, match="min_frames"):
+        FramePolicy(num_frames=8, min_frames=4)
+
+
+@pytest.mark.parametrize("frames, count", [(50, 8), (37, 8), (10, 4), (115, 13)])
+def test_start_mode_is_transformers_default_sampler(frames, count):
+    """mode=start takes the frames transformers' own `sample_frames` takes (the LLaVA cards' `arange(0, n, n / k)`)."""
+    from transformers.video_processing_utils import BaseVideoProcessor
+    from transformers.video_utils import VideoMetadata
+
+    reference = BaseVideoProcessor().sample_frames(VideoMetadata(total_num_frames=frames, fps=25.0), num_frames=count)
+    s = FramePolicy(num_frames=count, mode="start").sample(meta(frames=frames))
+    assert list(s.indices) == reference.tolist() == list(s.positions)
+
+
+def test_positions_are_the_moments_of_the_shown_clip():
+    s = FramePolicy(num_frames=5, mode="segment").sample(meta())
+    assert s.positions == s.indices and s.clip_frames == 50 and s.clip_fps == 25.0
+    slow = FramePolicy(num_frames=4, mode="segment", speed=0.5).sample(meta(frames=20))
+    assert slow.clip_frames == 40 and slow.positions == (5, 15, 25, 35)
+    for t, p in zip(slow.timestamps, slow.positions, strict=True):
+        assert 0 <= t - p / slow.clip_fps < 1 / slow.clip_fps  # the frame under the segment centre
+
+
+def test_fields_added_later_leave_published_ids_alone():
+    """Stored answers and submissions carry policy ids: a new field at its default must not move them."""
+    policy = FramePolicy.parse("fps=3,max_frames=24,mode=segment")
+    assert policy.id == FramePolicy(fps=3.0, max_frames=24, mode="segment", multiple=1, min_frames=None).id
+    assert policy.id == "e0d325e7ceef"  # the default policy's id under sampling rules 2, as published
+    assert FramePolicy.parse("fps=3,max_frames=24,mode=segment,multiple=2").id != policy.id
