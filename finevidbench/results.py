@@ -52,6 +52,8 @@ class ModelInfo:
     args: str = ""
     revision: str | None = None
     adapter: dict | None = None
+    inputs: dict | None = None
+    """How the adapter turned documents into inputs (pixel bounds and their source, frames, temporal patch)."""
 
 
 def schema() -> dict:
@@ -112,6 +114,7 @@ def build_results(
             "args": model.args,
             "revision": model.revision,
             "adapter": model.adapter,
+            **({"inputs": model.inputs} if model.inputs else {}),
         },
         "frame_policy": frame_policy,
         "n_missing": n_missing,

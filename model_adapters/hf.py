@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,74 +20,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
-from finevidbench.protocol.overlay import apply_overlay
-from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames, probe
+from finevidbench.video import FramePolicy
 from model_adapters.base import FineVidModel, Request
+from model_adapters.chat import TemplateLayout, processor_inputs
+from model_adapters.frames import DecodesEachVideoOnce
 
 
 class AdapterError(ValueError):
     """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
 
 
-class DecodesEachVideoOnce:
-    """Frame loading shared by every model that feeds frames: each video is decoded once per run.
-
-    `prepare` (called with all pending requests) notes the union of every frame the run shows of a
-    video, over all speeds, windows and fragments; each request then cuts its frames from that one
-    decode, kept in the shared frame cache. Needs a `frame_policy`.
-    """
-
-    frame_policy: FramePolicy
-    _release_lock = threading.Lock()
-    """Serialises a prefetch's check-and-load with `release` (shared by instances: one run at a time)."""
-
-    def scene_sampling(self, doc: dict) -> Sampling:
-        """The frames the run's policy takes for a scene document (its speed and window), without decoding."""
-        return self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(probe(doc["video_path"]))
-
-    def frames_needed(self, doc: dict) -> tuple[int, ...]:
-        """Source frame indices a document shows, in the order shown."""
-        return tuple(doc["frames"]) if doc["level"] == "fragment" else self.scene_sampling(doc).indices
-
-    def prepare(self, requests: Sequence[Request]) -> None:
-        """Note, per video, every frame the run will show (all speeds, windows, fragments): one decode each."""
-        self._union: dict[str, tuple[int, ...]] = {}
-        for request in requests:
-            path = request.doc["video_path"]
-            self._union[path] = tuple(sorted({*self._union.get(path, ()), *self.frames_needed(request.doc)}))
-
-    def prefetch(self, requests: Sequence[Request]) -> None:
-        """Decode (into the shared frame cache) the videos of the next batch.
-
-        A prefetcher that falls behind a fast model must not decode a video whose questions are all
-        answered (released) again: it skips released videos, and `release` waits for a load under way.
-        """
-        for request in requests:
-            path = request.doc["video_path"]
-            # checked and loaded under the lock `release` takes: a video is never loaded once released
-            with self._release_lock:
-                union = getattr(self, "_union", {}).get(path)
-                if union is not None:
-                    load_frames(path, union)
-
-    def release(self, videos: Sequence[str]) -> None:
-        """Drop the answered videos' decoded frames: memory stays bounded by the videos in flight."""
-        with self._release_lock:
-            for path in videos:
-                getattr(self, "_union", {}).pop(path, None)
-                DEFAULT_CACHE.forget(path)
-
-    def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
-        """Frames at `indices`, cut from one decode of every frame the run shows of the document's video."""
-        union = getattr(self, "_union", {}).get(doc["video_path"], ())
-        if not set(indices) <= set(union):  # a document the run did not announce
-            union = tuple(sorted(set(indices)))
-        row = {index: position for position, index in enumerate(union)}
-        return np.asarray(load_frames(doc["video_path"], union))[[row[i] for i in indices]]
-
-    def fragment_frames(self, doc: dict) -> np.ndarray:
-        """A fragment item's frames in the order shown, with its pasted target (if any) painted on."""
-        return apply_overlay(self.frames_of(doc, doc["frames"]), doc.get("overlay"))
+INPUTS_REVISION = 2
+"""Revision of how a document becomes processor inputs; in every fingerprint, so older stored answers are not reused.
+2: the cards' two steps (rendered text, then the processor), metadata of the shown clip (frame positions at its
+rate), frame sampling never left to the processor, frame labels in the text where a template reorders images."""
 
 
 class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
@@ -98,6 +43,8 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     fragment_form: ClassVar[str] = "images"
     """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
+    card_frames: ClassVar[str] = "num_frames=8,mode=start"
+    """The model card's own frame sampling, as a policy (`frames=card`); default: transformers' sampler, 8 frames."""
     # What one processor call can hold. A batch is split into calls that hold only what the processor
     # handles exactly (`batch_group`), so batched greedy answers equal one-at-a-time answers. The generic
     # adapter (`fvb_hf`) assumes the worst of a processor it was not written for; each family declares its own.
@@ -118,7 +65,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
 
     def __init__(
         self,
-        pretrained: str,
+        pretrained: str | None = None,
         revision: str | None = None,
         adapter: str | None = None,
         max_new_tokens: int = 64,
@@ -126,6 +73,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         attn_implementation: str | None = None,
         device_map: str | None = None,
         trust_remote_code: bool = False,
+        frames: str = "benchmark",
         num_frames: int | None = None,
         fps: float | None = None,
         max_frames: int | None = None,
@@ -133,10 +81,22 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not pretrained:
+            raise AdapterError(
+                f"{type(self).__name__} needs the model to load (fix: MODEL_ARGS=pretrained=ORG/NAME or "
+                "pretrained=path/to/folder, e.g. pretrained=Qwen/Qwen2.5-VL-7B-Instruct)"
+            )
+        if frames not in ("benchmark", "card"):
+            raise AdapterError(
+                f"frames={frames}: expected 'benchmark' (the default policy) or 'card' (the model card's)"
+            )
         self.pretrained = str(pretrained)
         self.max_new_tokens = int(max_new_tokens)
-        self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode)
+        self.frames = frames
         self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
+        self.layout = TemplateLayout.of(self.processor)
+        base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
+        self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
         self.revision = (
             revision or getattr(self.model.config, "_commit_hash", None) or _local_weights_hash(self.pretrained)
@@ -148,17 +108,24 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
 
     # -- loading ------------------------------------------------------------------------------
     @staticmethod
-    def _policy(num_frames, fps, max_frames, frame_mode) -> FramePolicy:
-        base = FramePolicy.parse(DEFAULT_SCENE_POLICY).to_dict()
+    def _policy(num_frames, fps, max_frames, frame_mode, base: str = DEFAULT_SCENE_POLICY, multiple: int = 1):
+        """The run's frame policy: `base` with MODEL_ARGS overrides, counts in whole temporal patches of `multiple`."""
+        spec = FramePolicy.parse(base).to_dict()
         if num_frames is not None:
-            base.update(num_frames=int(num_frames), fps=None, max_frames=None)
+            spec.update(num_frames=int(num_frames), fps=None, max_frames=None, min_frames=None)
         if fps is not None:
-            base.update(fps=float(fps), num_frames=None)
+            spec.update(fps=float(fps), num_frames=None)
         if max_frames is not None:
-            base.update(max_frames=int(max_frames))
+            spec.update(max_frames=int(max_frames))
         if frame_mode is not None:
-            base.update(mode=frame_mode)
-        return FramePolicy.parse(base)
+            spec.update(mode=frame_mode)
+        if spec.get("min_frames") is not None and spec.get("max_frames") is not None:
+            spec["min_frames"] = min(spec["min_frames"], spec["max_frames"])
+        return FramePolicy.parse({**spec, "multiple": multiple})
+
+    def temporal_patch(self) -> int:
+        """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
+        return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
 
     def _load(self, revision, dtype, attn_implementation, device_map, trust_remote_code):
         import torch
@@ -175,6 +142,18 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
         try:
             processor = transformers.AutoProcessor.from_pretrained(self.pretrained, **options)
+        except RecursionError:
+            raise AdapterError(
+                f"pretrained={self.pretrained}: transformers cannot build its processor from these files (it "
+                "recursed: a folder with an image preprocessor_config.json and no video_preprocessor_config.json, "
+                "as LLaVA-NeXT-Video-7B-hf ships) (fix: add the video processor's config, e.g. save "
+                "LlavaNextVideoVideoProcessor's into the folder, or use a revision that has one)"
+            ) from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise AdapterError(
+                f"pretrained={self.pretrained}: cannot load its processor ({exc})".splitlines()[0]
+            ) from None
+        try:
             model_class = getattr(transformers, self.model_class)
             model = model_class.from_pretrained(self.pretrained, **options, **{k: v for k, v in load.items() if v})
         except (OSError, ValueError, KeyError) as exc:
@@ -183,6 +162,11 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             model = model.to(self.device)
         processor.tokenizer.padding_side = "left"  # batched greedy generation continues from the right
         return processor, model
+
+    def inputs_record(self) -> dict:
+        """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""
+        return {"revision": INPUTS_REVISION, "frames": self.frames, "temporal_patch": self.temporal_patch(),
+                "labels_in_text": not self.layout.interleaves}  # fmt: skip
 
     def fingerprint_parts(self) -> dict:
         return {
@@ -194,6 +178,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             "max_new_tokens": self.max_new_tokens,
             # answers stored before batches were split by `batch_group` may differ from batch-1 ones (SmolVLM)
             "batching": "grouped",
+            "inputs": self.inputs_record(),
         }
 
     def policy_id(self) -> str:
@@ -201,53 +186,74 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
 
     # -- inputs -------------------------------------------------------------------------------
     def visual_blocks(self, doc: dict) -> tuple[list[dict], Any]:
-        """Content blocks for one document, and its video metadata (None when shown as images)."""
-        from transformers.video_utils import VideoMetadata
+        """Content blocks for one document, and its video metadata (None when shown as images).
 
+        The metadata describes the clip the model is shown (the window at its speed): each frame's
+        position in it, its length and frame rate, as a card's decoder describes the file it read.
+        """
         if doc["level"] == "scene":
             sampling = self.scene_sampling(doc)
-            frames, fps = self.frames_of(doc, sampling.indices), sampling.sampled_fps
-        else:
-            frames = self.fragment_frames(doc)
-            if self.fragment_form == "images":
-                return self.image_blocks(frames), None
-            fps = 1.0 / FRAGMENT_FRAME_SECONDS
-        meta = VideoMetadata(
-            total_num_frames=len(frames), fps=fps, frames_indices=list(range(len(frames))),
-            duration=len(frames) / fps, width=frames.shape[2], height=frames.shape[1],
-        )  # fmt: skip
-        return [self.video_block(frames)], meta
+            frames = self.fit_video(self.frames_of(doc, sampling.indices))
+            return [self.video_block(frames)], _metadata(frames, sampling.positions, sampling.clip_frames,
+                                                         sampling.clip_fps)  # fmt: skip
+        frames = self.fragment_frames(doc)
+        if self.fragment_form == "images":
+            return self.image_blocks(self.fit_images(frames)), None
+        frames = self.fit_video(frames)
+        return [self.video_block(frames)], _metadata(
+            frames, range(len(frames)), len(frames), 1 / FRAGMENT_FRAME_SECONDS
+        )
+
+    def fit_video(self, frames: np.ndarray) -> np.ndarray:
+        """A clip's frames as the card's path sizes them before the processor (default: left to the processor)."""
+        return frames
+
+    def fit_images(self, frames: np.ndarray) -> list:
+        """Fragment frames as the images the card's path hands the processor (default: PIL images, unresized)."""
+        from PIL import Image
+
+        return [Image.fromarray(frame) for frame in frames]
 
     def video_block(self, frames: np.ndarray) -> dict:
         """The content block of a clip."""
         return {"type": "video", "video": frames}
 
-    def image_blocks(self, frames: np.ndarray) -> list[dict]:
+    def image_blocks(self, images: Sequence[Any]) -> list[dict]:
         """Numbered images: "Frame 1:" <image> "Frame 2:" <image> ..."""
-        from PIL import Image
-
         blocks = []
-        for number, frame in enumerate(frames, start=1):
-            blocks += [{"type": "text", "text": f"Frame {number}:"}, {"type": "image", "image": Image.fromarray(frame)}]
+        for number, image in enumerate(images, start=1):
+            blocks += [{"type": "text", "text": f"Frame {number}:"}, {"type": "image", "image": image}]
         return blocks
 
     def processor_kwargs(self, metas: list) -> dict:
-        """Keyword arguments of the processor call: padding, and video metadata when there are videos."""
-        return {"padding": True, **({"video_metadata": metas} if metas else {})}
+        """Keyword arguments of the processor call: padding, and the videos' metadata when there are videos.
+
+        Frames are the policy's: a processor never samples them again (SmolVLM's and Qwen3-VL's
+        configs turn their own sampling on).
+        """
+        if not metas:
+            return {"padding": True}
+        return {"padding": True, "video_metadata": metas, "videos_kwargs": {"do_sample_frames": False}}
+
+    def conversation(self, doc: dict, prompt: str) -> tuple[list[dict], Any]:
+        """The user turn of one document (its visual blocks, then the prompt) and its video metadata."""
+        blocks, meta = self.visual_blocks(doc)
+        return [{"role": "user", "content": [*blocks, {"type": "text", "text": prompt}]}], meta
+
+    def inputs(self, conversations: Sequence[list[dict]], metas: list, add_generation_prompt: bool = True):
+        """Padded model inputs of conversations: the card's two steps (model_adapters/chat.py)."""
+        return processor_inputs(self.processor, self.layout, conversations, self.processor_kwargs(metas),
+                                add_generation_prompt)  # fmt: skip
 
     def encode(self, requests: Sequence[Request]):
         """Tokenised, padded inputs of a batch of requests."""
         conversations, metas = [], []
         for request in requests:
-            blocks, meta = self.visual_blocks(request.doc)
+            messages, meta = self.conversation(request.doc, request.prompt)
+            conversations.append(messages)
             if meta is not None:
                 metas.append(meta)
-            content = [*blocks, {"type": "text", "text": request.prompt}]
-            conversations.append([{"role": "user", "content": content}])
-        return self.processor.apply_chat_template(
-            conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
-            processor_kwargs=self.processor_kwargs(metas),
-        )  # fmt: skip
+        return self.inputs(conversations, metas)
 
     def frame_count(self, doc: dict) -> int:
         """How many frames a document's visual input holds (probe and policy only, no decoding)."""
@@ -291,6 +297,16 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             output = self.model.generate(**inputs, max_new_tokens=limit, **options)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return [t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)]
+
+
+def _metadata(frames: np.ndarray, positions: Sequence[int], clip_frames: int, fps: float):
+    """The VideoMetadata of frames at `positions` of a clip of `clip_frames` frames at `fps`."""
+    from transformers.video_utils import VideoMetadata
+
+    return VideoMetadata(
+        total_num_frames=int(clip_frames), fps=float(fps), frames_indices=[int(p) for p in positions],
+        duration=clip_frames / fps, width=int(frames.shape[2]), height=int(frames.shape[1]),
+    )  # fmt: skip
 
 
 def _local_weights_hash(path: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from finevidbench.model_args import format_model_args, parse_model_args
+from model_adapters.chat import render
 from model_adapters.hf import HFVideoModel
 
 IGNORE = -100
@@ -38,16 +39,15 @@ class TrainingHook:
     # -- batches ------------------------------------------------------------------------------
     def conversation(self, example: dict, with_answer: bool) -> tuple[list[dict], Any]:
         """The chat messages of one example (user turn as evaluation builds it) and its video metadata."""
-        blocks, meta = self.adapter.visual_blocks(example["doc"])
-        messages = [{"role": "user", "content": [*blocks, {"type": "text", "text": example["prompt"]}]}]
+        messages, meta = self.adapter.conversation(example["doc"], example["prompt"])
         if with_answer:
             messages.append({"role": "assistant", "content": [{"type": "text", "text": example["answer"]}]})
         return messages, meta
 
     def answer_suffix(self, messages: list[dict]) -> str:
         """The text the chat template adds after the generation prompt: the answer and its end-of-turn."""
-        prompt = self.processor.apply_chat_template(messages[:1], add_generation_prompt=True, tokenize=False)
-        full = self.processor.apply_chat_template(messages, tokenize=False)
+        prompt = render(self.processor, self.adapter.layout, messages[:1], add_generation_prompt=True)
+        full = render(self.processor, self.adapter.layout, messages, add_generation_prompt=False)
         if not full.startswith(prompt):
             raise AnswerMaskError(
                 f"{self.adapter.pretrained}: the chat template renders the assistant turn differently from its "
@@ -82,10 +82,7 @@ class TrainingHook:
         tokenizer = self.processor.tokenizer
         side, tokenizer.padding_side = tokenizer.padding_side, "right"
         try:
-            batch = self.processor.apply_chat_template(
-                conversations, tokenize=True, return_dict=True, return_tensors="pt",
-                processor_kwargs=self.adapter.processor_kwargs(metas),
-            )  # fmt: skip
+            batch = self.adapter.inputs(conversations, metas, add_generation_prompt=False)
         finally:
             tokenizer.padding_side = side
         batch["labels"] = self.labels(batch["input_ids"], batch["attention_mask"], suffixes)

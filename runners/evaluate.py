@@ -152,8 +152,10 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.limit is None and args.tasks == "finevidbench" and len(samples) != expected:
         print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
         return 1
+    record_inputs = getattr(model, "inputs_record", None)
     info = ModelInfo(name=args.model, args=args.model_args, revision=getattr(model, "revision", None),
-                     adapter=getattr(model, "adapter_info", None))  # fmt: skip
+                     adapter=getattr(model, "adapter_info", None),
+                     inputs=record_inputs() if record_inputs else None)  # fmt: skip
     policy = getattr(model, "frame_policy", None)
     run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device,
                 "wall_time_s": round(time.time() - started, 3)}  # fmt: skip

@@ -92,9 +92,12 @@ class LlavaOneVision(HFVideoModel):
     recipes={"sf2t": {"batch_size": 1, "grad_accum": 16}},
 )
 class LlavaNextVideo(HFVideoModel):
-    """LLaVA-NeXT-Video: fragment frames go in as a clip, 1 s per frame (its processor has no interleaved images)."""
+    """LLaVA-NeXT-Video: stacks a batch's videos; fragment frames are numbered images like every family's.
+
+    Its real chat template writes every image before the text; the labels then go into the text next to
+    each image's placeholder (model_adapters/chat.py), so "Frame 2" is the second image here too.
+    """
 
     model_class = "LlavaNextVideoForConditionalGeneration"
-    fragment_form = "video"
     stacks_videos = True
     mixes_images_and_videos = True  # images and videos come out under their own names

@@ -36,5 +36,6 @@ class VideoLlama3(HFVideoModel):
     """VideoLLaMA3: timestamps ("Time 1.2s") from our metadata."""
 
     model_class = "VideoLlama3ForConditionalGeneration"
+    card_frames = "fps=1,max_frames=180,mode=uniform"  # its card's video element: {"fps": 1, "max_frames": 180}
     stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
     mixes_images_and_videos = True

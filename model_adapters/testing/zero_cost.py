@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from model_adapters.base import FineVidModel, Request
-from model_adapters.hf import DecodesEachVideoOnce, HFVideoModel
+from model_adapters.frames import DecodesEachVideoOnce
+from model_adapters.hf import HFVideoModel
 
 
 class ZeroCostModel(DecodesEachVideoOnce, FineVidModel):

@@ -80,7 +80,8 @@ def test_short_clip_never_repeats_frames_at_normal_speed_and_reports_shortfall()
         st.builds(lambda n, m, k: FramePolicy(num_frames=n, mode=m, multiple=k), st.integers(1, 64),
                   st.sampled_from(MODES), st.sampled_from([1, 2])),
         st.builds(lambda f, n, m, k: FramePolicy(fps=f, max_frames=n, mode=m, multiple=k),
-                  st.sampled_from([0.5, 1, 2, 3, 8]), st.integers(1, 64), st.sampled_from(MODES), st.sampled_from([1, 2])),
+                  st.sampled_from([0.5, 1, 2, 3, 8]), st.integers(1, 64), st.sampled_from(MODES),
+                  st.sampled_from([1, 2])),
     ),
 )  # fmt: skip
 def test_views_of_one_shown_length_have_the_same_count_and_timestamps_at_every_speed(fps, shown, policy):
