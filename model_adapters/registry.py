@@ -32,6 +32,31 @@ class TinySpec:
     pad: str
     named_tokens: Mapping[str, str] | None = None
     """Special tokens the processor looks up by attribute name (InternVL's `start_image_token`, ...)."""
+    hub: tuple[HubLayout, ...] = ()
+    """The processor files of the family's reference checkpoints, to lay over the tiny model (first: the main one)."""
+
+
+@dataclass(frozen=True)
+class HubLayout:
+    """The processor files a reference checkpoint ships, written down from its card and configs (nothing fetched).
+
+    `model_adapters.testing.hub.build_hub_layout` saves the family's tiny model, then replaces its
+    processor files with these: which files exist, their keys and values, the chat template and the
+    config.json keys that shape the inputs. The tiny weights stay; only what the processor reads changes.
+    """
+
+    checkpoint: str
+    """The hub repository the values come from (`Qwen/Qwen2.5-VL-7B-Instruct`)."""
+    source: str
+    """Where each value was read, and which are reconstructed (docs/adding_a_model.md's parity table cites it)."""
+    files: Mapping[str, Mapping[str, Any]]
+    """JSON files of the processor by name (`preprocessor_config.json`, ...): the only processor files there."""
+    chat_template: str | None = None
+    """The checkpoint's chat template (None: the tiny model's), written as `chat_template.json` as repos ship it."""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Keys merged into config.json (`{"vision_config": {"tokens_per_second": 2}}`)."""
+    name: str = "main"
+    """Which layout of the family this is (`main`, or a variant such as another size's files)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from model_adapters.hf import HFVideoModel
-from model_adapters.registry import TinySpec, family
+from model_adapters.registry import HubLayout, TinySpec, family
 from model_adapters.testing.tiny import TEXT, chat_template, token_ids
 
 QWEN_SPECIALS = [
@@ -121,6 +121,68 @@ def _qwen3_vl(tok):
     return hf.Qwen3VLForConditionalGeneration(cfg), proc
 
 
+# -- the reference checkpoints' processor files (model_adapters/testing/hub.py) ---------------------------
+CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+# Qwen2-VL's and Qwen2.5-VL's chat_template.json (the default system prompt, then blocks in order)
+QWEN2_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: "
+    "{% endif %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Qwen3-VL's template, the part a single-turn user message reaches (no default system prompt; tools and
+# thinking left out): blocks in order
+QWEN3_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
+    "{{ message['content'] }}{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# the legacy file Qwen2-VL-7B-Instruct and Qwen2.5-VL-7B-Instruct ship: the image budget only (4 to 16384
+# tokens), no video_preprocessor_config.json
+QWEN2_PREPROCESSOR = {"min_pixels": 3136, "max_pixels": 12845056, "patch_size": 14, "temporal_patch_size": 2,
+                      "merge_size": 2, "image_mean": CLIP_MEAN, "image_std": CLIP_STD,
+                      "image_processor_type": "Qwen2VLImageProcessor"}  # fmt: skip
+QWEN2_SOURCE = (
+    "preprocessor_config.json as the 7B-Instruct repos ship it (values quoted in mlx-vlm#1175); chat_template.json: "
+    "the Qwen2-VL template; no video processor config"
+)
+QWEN3_MEANS = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "patch_size": 16,
+               "temporal_patch_size": 2, "merge_size": 2, "processor_class": "Qwen3VLProcessor"}  # fmt: skip
+QWEN3_FILES = {
+    "preprocessor_config.json": {**QWEN3_MEANS, "size": {"longest_edge": 16777216, "shortest_edge": 65536},
+                                 "image_processor_type": "Qwen2VLImageProcessorFast"},
+    # its own frame sampling on (fps 2): the adapter must switch it off
+    "video_preprocessor_config.json": {**QWEN3_MEANS, "size": {"longest_edge": 25165824, "shortest_edge": 4096},
+                                       "video_processor_type": "Qwen3VLVideoProcessor", "do_sample_frames": True,
+                                       "fps": 2, "min_frames": 4, "max_frames": 768, "return_metadata": False},
+}  # fmt: skip
+QWEN2_HUB = HubLayout(
+    "Qwen/Qwen2-VL-7B-Instruct", QWEN2_SOURCE,
+    {"preprocessor_config.json": {**QWEN2_PREPROCESSOR, "processor_class": "Qwen2VLProcessor"}}, QWEN2_CHAT_TEMPLATE,
+)  # fmt: skip
+QWEN2_5_HUB = HubLayout(
+    "Qwen/Qwen2.5-VL-7B-Instruct", QWEN2_SOURCE,
+    {"preprocessor_config.json": {**QWEN2_PREPROCESSOR, "processor_class": "Qwen2_5_VLProcessor"}},
+    QWEN2_CHAT_TEMPLATE, config={"vision_config": {"tokens_per_second": 2}},
+)  # fmt: skip
+QWEN3_HUB = HubLayout(
+    "Qwen/Qwen3-VL-8B-Instruct",
+    "preprocessor_config.json and video_preprocessor_config.json as Qwen3-VL repos ship them (quoted in public "
+    "serving code); the chat template reconstructed for a single user turn",
+    QWEN3_FILES, QWEN3_CHAT_TEMPLATE,
+)  # fmt: skip
+
 QWEN_TINY = dict(specials=tuple(QWEN_SPECIALS), eos="<|im_end|>", pad="<|endoftext|>")
 
 
@@ -207,21 +269,21 @@ class QwenVL(HFVideoModel):
         return {**super().inputs_record(), "video_pixels": {"source": source, **pixels, **self.pixel_args}}
 
 
-@family("qwen2_vl", tiny=TinySpec(_qwen2_vl, **QWEN_TINY))
+@family("qwen2_vl", tiny=TinySpec(_qwen2_vl, **QWEN_TINY, hub=(QWEN2_HUB,)))
 class Qwen2VL(QwenVL):
     """Qwen2-VL: video tokens per pair of frames (temporal patch 2)."""
 
     model_class = "Qwen2VLForConditionalGeneration"
 
 
-@family("qwen2_5_vl", tiny=TinySpec(_qwen2_5_vl, **QWEN_TINY))
+@family("qwen2_5_vl", tiny=TinySpec(_qwen2_5_vl, **QWEN_TINY, hub=(QWEN2_5_HUB,)))
 class Qwen2_5VL(QwenVL):  # noqa: N801 - the model's own spelling
     """Qwen2.5-VL: absolute time through `second_per_grid_ts`, computed from our metadata."""
 
     model_class = "Qwen2_5_VLForConditionalGeneration"
 
 
-@family("qwen3_vl", tiny=TinySpec(_qwen3_vl, **QWEN_TINY))
+@family("qwen3_vl", tiny=TinySpec(_qwen3_vl, **QWEN_TINY, hub=(QWEN3_HUB,)))
 class Qwen3VL(QwenVL):
     """Qwen3-VL: textual timestamps from our metadata; its own frame sampling is switched off."""
 

@@ -1,0 +1,56 @@
+"""Tiny models laid out as real checkpoints ship their processor files (`HubLayout`, declared with each family).
+
+The tiny processors of `model_adapters.testing.tiny` are fixed at toy sizes, saved the way
+transformers 5 saves them (one processor_config.json). A real checkpoint differs exactly where that
+hides problems: a legacy preprocessor_config.json holding only the image budget, no video processor
+config, frame sampling switched on, a chat template that moves every image before the text. A hub
+layout keeps the tiny weights and tokenizer and gives the folder those files, so the adapters meet
+what a real checkpoint makes transformers build. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from model_adapters.registry import HubLayout, families
+from model_adapters.testing.tiny import build_tiny
+
+PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json",
+                   "chat_template.json", "chat_template.jinja")  # fmt: skip
+"""Files transformers reads a processor from; a layout's folder holds only those its checkpoint ships."""
+
+
+def hub_layouts(family: str) -> dict[str, HubLayout]:
+    """The declared layouts of `family`, by name (empty when it declares none)."""
+    spec = getattr(families().get(family), "tiny", None)
+    if spec is None:
+        raise ValueError(f"unknown family {family!r}")
+    return {layout.name: layout for layout in spec.hub}
+
+
+def build_hub_layout(family: str, out: str | Path, name: str = "main", seed: int = 0) -> Path:
+    """The tiny model of `family` saved into `out` with the processor files of its layout `name`."""
+    layouts = hub_layouts(family)
+    if name not in layouts:
+        raise ValueError(f"{family} has no hub layout {name!r}; it has {sorted(layouts)}")
+    layout = layouts[name]
+    out = build_tiny(family, out, seed=seed)
+    template = layout.chat_template or (out / "chat_template.jinja").read_text()
+    for file in PROCESSOR_FILES:
+        (out / file).unlink(missing_ok=True)
+    for file, content in layout.files.items():
+        (out / file).write_text(json.dumps(content, indent=2) + "\n")
+    (out / "chat_template.json").write_text(json.dumps({"chat_template": template}, indent=2) + "\n")
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps(_merged(config, layout.config), indent=2) + "\n")
+    return out
+
+
+def _merged(base: dict, update: Mapping[str, Any]) -> dict:
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = _merged(merged.get(key, {}), value) if isinstance(value, Mapping) else value
+    return merged
