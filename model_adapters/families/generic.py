@@ -7,12 +7,41 @@ run on a model it was not written for.
 from __future__ import annotations
 
 from model_adapters.hf import HFVideoModel
-from model_adapters.registry import Family, TinySpec, register
+from model_adapters.registry import Family, HubLayout, TinySpec, register
 from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
 
 SMOLVLM_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
 SMOLVLM_SPECIALS += ["<image>", "<global-img>", "<video>"]
 SMOLVLM_SPECIALS += [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+
+
+# SmolVLM2's chat template: "<|im_start|>User: ...<end_of_utterance>\nAssistant:", blocks in order
+SMOLVLM_CHAT_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}"
+    "{% if message['content'][0]['type'] == 'image' %}{{ ':' }}{% else %}{{ ': ' }}{% endif %}"
+    "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{ line['text'] }}"
+    "{% elif line['type'] == 'image' %}{{ '<image>' }}{% elif line['type'] == 'video' %}{{ '<video>' }}{% endif %}"
+    "{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
+)
+SMOLVLM_HUB = HubLayout(
+    "HuggingFaceTB/SmolVLM2-2.2B-Instruct",
+    "preprocessor_config.json (longest edge 1536 split into 384 tiles, mean/std 0.5, and `video_sampling`: fps 1, "
+    "at most 64 frames, 384 px) and processor_config.json (81 tokens a tile) as the repo ships them; the chat "
+    "template reconstructed (blocks in order)",
+    {
+        "preprocessor_config.json": {
+            "do_convert_rgb": True, "do_image_splitting": True, "do_normalize": True, "do_pad": True,
+            "do_rescale": True, "do_resize": True, "image_mean": [0.5] * 3, "image_std": [0.5] * 3,
+            "image_processor_type": "SmolVLMImageProcessor", "max_image_size": {"longest_edge": 384},
+            "processor_class": "SmolVLMProcessor", "resample": 1, "rescale_factor": 1 / 255,
+            "size": {"longest_edge": 1536},
+            "video_sampling": {"fps": 1, "max_frames": 64, "video_size": {"longest_edge": 384}},
+        },
+        "processor_config.json": {"image_seq_len": 81, "processor_class": "SmolVLMProcessor"},
+    },
+    SMOLVLM_CHAT_TEMPLATE,
+    config={"vision_config": {"image_size": 384, "patch_size": 14}, "scale_factor": 3},
+)  # fmt: skip
 
 
 def _smolvlm(tok):
@@ -44,7 +73,7 @@ register(
     Family(
         "hf",
         HFVideoModel,
-        tiny=TinySpec(_smolvlm, tuple(SMOLVLM_SPECIALS), "<end_of_utterance>", "<|endoftext|>"),
+        tiny=TinySpec(_smolvlm, tuple(SMOLVLM_SPECIALS), "<end_of_utterance>", "<|endoftext|>", hub=(SMOLVLM_HUB,)),
         # the generic adapter assumes a processor that stacks videos and cannot mix images with them
         # (HFVideoModel's defaults): SF2T batches of one, the same effective batch
         recipes={"sf2t": {"batch_size": 1, "grad_accum": 16}},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from model_adapters.hf import HFVideoModel
-from model_adapters.registry import TinySpec, family
+from model_adapters.registry import HubLayout, TinySpec, family
 from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
 
 INTERNVL_TOKENS = {
@@ -12,6 +12,34 @@ INTERNVL_TOKENS = {
     "context_image_token": "<IMG_CONTEXT>",
     "video_token": "<video>",
 }
+
+
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+INTERNVL_PIXELS = {"do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
+                   "image_mean": IMAGENET_MEAN, "image_std": IMAGENET_STD, "resample": 3, "rescale_factor": 1 / 255,
+                   "size": {"height": 448, "width": 448}, "processor_class": "InternVLProcessor"}  # fmt: skip
+# InternVL-hf's chat template: blocks in order, an image as <IMG_CONTEXT> (expanded to <img>...</img> by the processor)
+INTERNVL_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n'}}{% if message['content'] is string %}"
+    "{{ message['content'] }}{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' %}{{ '<IMG_CONTEXT>\n' }}{% elif content['type'] == 'video' %}{{ '<video>\n' }}"
+    "{% elif content['type'] == 'text' %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}{{'<|im_end|>\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{'<|im_start|>assistant\n' }}{% endif %}"
+)
+INTERNVL_HUB = HubLayout(
+    "OpenGVLab/InternVL3-8B-hf",
+    "preprocessor_config.json (GotOcr2ImageProcessorFast, 448, ImageNet mean/std, 1 to 12 tiles), "
+    "video_preprocessor_config.json (InternVLVideoProcessor, 448) and processor_config.json (256 tokens an image) as "
+    "the -hf repos ship them; the chat template reconstructed (blocks in order)",
+    {
+        "preprocessor_config.json": {**INTERNVL_PIXELS, "image_processor_type": "GotOcr2ImageProcessorFast",
+                                     "crop_to_patches": False, "max_patches": 12, "min_patches": 1},
+        "video_preprocessor_config.json": {**INTERNVL_PIXELS, "video_processor_type": "InternVLVideoProcessor"},
+        "processor_config.json": {"image_seq_length": 256, "processor_class": "InternVLProcessor"},
+    },
+    INTERNVL_CHAT_TEMPLATE,
+    config={"vision_config": {"image_size": [448, 448], "patch_size": [14, 14]}, "image_seq_length": 256},
+)  # fmt: skip
 
 
 def _internvl(tok):
@@ -44,6 +72,7 @@ def _internvl(tok):
         "<|im_end|>",
         "<|endoftext|>",
         INTERNVL_TOKENS,
+        hub=(INTERNVL_HUB,),
     ),
 )
 class InternVL(HFVideoModel):

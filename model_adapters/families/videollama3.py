@@ -4,8 +4,26 @@ from __future__ import annotations
 
 from model_adapters.families.qwen import QWEN_SPECIALS, QWEN_TINY
 from model_adapters.hf import HFVideoModel
-from model_adapters.registry import TinySpec, family
+from model_adapters.registry import HubLayout, TinySpec, family
 from model_adapters.testing.tiny import TEXT, VISION, chat_template, token_ids
+
+VL3_PIXELS = {"do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
+              "image_mean": [0.5] * 3, "image_std": [0.5] * 3, "resample": 3, "rescale_factor": 1 / 255,
+              "patch_size": 14, "temporal_patch_size": 1, "processor_class": "VideoLlama3Processor"}  # fmt: skip
+VIDEOLLAMA3_HUB = HubLayout(
+    "DAMO-NLP-SG/VideoLLaMA3-7B (transformers-native classes)",
+    "reconstructed: the real files were not visible offline, so these are transformers 5.24's class defaults "
+    "(images 4 to 1280 tokens of 28x28, videos 128 to 768 a frame, merge 1 / 2, temporal patch 1, at most 180 "
+    "frames, its own sampling off); the tiny model's chat template",
+    {
+        "preprocessor_config.json": {**VL3_PIXELS, "image_processor_type": "VideoLlama3ImageProcessor",
+                                     "size": {"longest_edge": 1003520, "shortest_edge": 3136}, "merge_size": 1},
+        "video_preprocessor_config.json": {**VL3_PIXELS, "video_processor_type": "VideoLlama3VideoProcessor",
+                                           "size": {"longest_edge": 602112, "shortest_edge": 100352}, "merge_size": 2,
+                                           "min_frames": 4, "max_frames": 180, "do_sample_frames": False,
+                                           "return_metadata": True, "use_token_compression": True},
+    },
+)  # fmt: skip
 
 
 def _videollama3(tok):
@@ -31,7 +49,7 @@ def _videollama3(tok):
     return hf.VideoLlama3ForConditionalGeneration(cfg), proc
 
 
-@family("videollama3", tiny=TinySpec(_videollama3, **QWEN_TINY))
+@family("videollama3", tiny=TinySpec(_videollama3, **QWEN_TINY, hub=(VIDEOLLAMA3_HUB,)))
 class VideoLlama3(HFVideoModel):
     """VideoLLaMA3: timestamps ("Time 1.2s") from our metadata."""
 

@@ -46,7 +46,21 @@ def build_hub_layout(family: str, out: str | Path, name: str = "main", seed: int
     (out / "chat_template.json").write_text(json.dumps({"chat_template": template}, indent=2) + "\n")
     config = json.loads((out / "config.json").read_text())
     (out / "config.json").write_text(json.dumps(_merged(config, layout.config), indent=2) + "\n")
+    if layout.config:
+        _reinitialise(out, seed)
     return out
+
+
+def _reinitialise(folder: Path, seed: int) -> None:
+    """New random weights for the merged config (a real vision geometry changes the tower's shapes)."""
+    import torch
+    import transformers
+
+    generation = (folder / "generation_config.json").read_text()  # the tiny model's eos and pad
+    torch.manual_seed(seed)
+    model = transformers.AutoModelForImageTextToText.from_config(transformers.AutoConfig.from_pretrained(folder))
+    model.save_pretrained(folder)
+    (folder / "generation_config.json").write_text(generation)
 
 
 def _merged(base: dict, update: Mapping[str, Any]) -> dict:
