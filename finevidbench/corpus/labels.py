@@ -8,7 +8,8 @@
   `<youtube_id>_<start:06d>_<end:06d>.mp4` (YouTube ids hold `-` and `_`, so the id is built from the
   columns, never split out of a file name); the class is `label`.
 - `folders`, the UCF101 / HMDB51 layout (`--labels folders`): one folder per class; the class is the
-  folder's name; a UCF101 list or HMDB51 split files (`--split`) choose a split.
+  folder's name in words (UCF101's `RidingABike` is "Riding a bike", HMDB51's `ride_bike` "ride bike"),
+  as the other formats' classes read; a UCF101 list or HMDB51 split files (`--split`) choose a split.
 
 The format is recognised from the file's content (`label_format=` forces one). Effects stay optional:
 only our CSV has them. Every problem is one `LabelError` line naming the file and the fix.
@@ -116,6 +117,15 @@ def ssv2_class(template: str) -> str:
     return re.sub(r"\s+", " ", template.replace("[", "").replace("]", "")).strip()
 
 
+def folder_class(name: str) -> str:
+    """A class folder's name in words: CamelCase split (first word kept, the rest lower case), underscores as spaces.
+
+    Options reach the model as text; "RidingABike" next to "ride a horse" would tell formats apart, not actions.
+    """
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name.replace("_", " ")).split()
+    return " ".join(words[:1] + [w if w.isupper() and len(w) > 1 else w.lower() for w in words[1:]])
+
+
 def _read_ssv2(path: Path, text: str, split: str | None) -> dict[str, dict[str, str]]:
     entries = json.loads(text)
     rows: dict[str, dict[str, str]] = {}
@@ -206,7 +216,7 @@ def _read_folders(videos: Path, split: str | None, extensions: tuple[str, ...]) 
         if chosen is not None and path.stem not in chosen:
             continue
         _once(rows, path.stem, str(path.relative_to(videos)), videos)
-        rows[path.stem] = {"action": path.relative_to(videos).parts[0]}
+        rows[path.stem] = {"action": folder_class(path.relative_to(videos).parts[0])}
     return rows
 
 

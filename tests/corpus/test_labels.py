@@ -41,6 +41,30 @@ def test_ssv2_classes_are_its_174_templates_without_brackets():
     assert ssv2_class("Putting [something] on a  surface") == "Putting something on a surface"
 
 
+@pytest.mark.parametrize(
+    "folder, words",
+    [("RidingABike", "Riding a bike"), ("ApplyEyeMakeup", "Apply eye makeup"), ("YoYo", "Yo yo"),
+     ("PlayingDaf", "Playing daf"), ("HandstandPushups", "Handstand pushups"), ("Archery", "Archery"),
+     ("ride_bike", "ride bike"), ("sword_exercise", "sword exercise"), ("TaiChi", "Tai chi"),
+     ("PlayingTV", "Playing TV")],
+)  # fmt: skip
+def test_class_folders_read_as_words(folder, words):
+    """UCF101's CamelCase and HMDB51's snake_case names become the words options are written in."""
+    from finevidbench.corpus.labels import folder_class
+
+    assert folder_class(folder) == words
+
+
+def test_folder_classes_reach_the_labels_in_words_and_the_other_formats_stay_as_written(tmp_path):
+    (tmp_path / "videos" / "RidingABike").mkdir(parents=True)
+    (tmp_path / "videos" / "RidingABike" / "v_RidingABike_g01_c01.avi").write_bytes(b"")
+    assert read_label_set("folders", tmp_path / "videos").rows == {"v_RidingABike_g01_c01": {"action": "Riding a bike"}}
+    (tmp_path / "ours.csv").write_text("video,action\nx.mp4,RidingABike\n")
+    (tmp_path / "kinetics.csv").write_text("label,youtube_id,time_start,time_end\nRidingABike,abc,1,11\n")
+    assert read_label_set(tmp_path / "ours.csv").rows == {"x": {"action": "RidingABike"}}  # as written
+    assert read_label_set(tmp_path / "kinetics.csv").rows == {"abc_000001_000011": {"action": "RidingABike"}}
+
+
 def test_folders_take_the_class_from_the_folder_and_a_split_list_chooses_videos(tmp_path):
     for name in ("Archery/v_Archery_g01_c01.avi", "Archery/v_Archery_g02_c01.avi", "Biking/v_Biking_g01_c01.avi"):
         (tmp_path / "videos" / name).parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from finevidbench.cli import main as cli
+from finevidbench.corpus.labels import folder_class
 from finevidbench.dataset import load_question_set
 from finevidbench.protocol.choices import humanize
 from finevidbench.protocol.registry import LETTERS
@@ -94,7 +95,7 @@ def ucf_layout(root: Path, cuts) -> tuple[Path, str, dict[str, str]]:
         name = "".join(word.capitalize() for word in label.replace("[", "").replace("]", "").split())
         video = f"v_{name}_g{index + 1:02d}_c01"
         write_video(root / "videos" / name / f"{video}.avi", frames, fps, codec="mpeg4")
-        classes[video] = name
+        classes[video] = folder_class(name)  # "PuttingSomethingOnSomething" reads "Putting something on something"
     return root / "videos", "folders", classes
 
 
