@@ -148,6 +148,26 @@ def training_set(train_corpus, mini, tmp_path_factory):
     return load_question_set(out)
 
 
+@pytest.fixture(scope="session")
+def hub_adapter(tmp_path_factory):
+    """`hub_adapter(family)`: the family's adapter on its tiny model laid out as its reference checkpoint ships it.
+
+    One per family and worker process (model_adapters/testing/hub.py), shared by the parity tests.
+    """
+    from model_adapters.registry import adapter_class
+    from model_adapters.testing.hub import build_hub_layout
+
+    cache = {}
+
+    def get(family: str):
+        if family not in cache:
+            path = build_hub_layout(family, tmp_path_factory.mktemp(f"hub-{family}"))
+            cache[family] = adapter_class(f"fvb_{family}")(pretrained=str(path), max_new_tokens=3)
+        return cache[family]
+
+    return get
+
+
 @pytest.fixture
 def run_make_eval(monkeypatch, capsys):
     """`make eval`'s runner (runners.evaluate.main) called in this process.

@@ -29,19 +29,6 @@ VIDEO_TOKENS = {"llava_onevision": ("video", 196, 1), "llava_next_video": ("vide
 IMAGE_TILES = {"internvl": 13, "hf": 17}  # a 160x128 frame: 12 + 1 tiles (InternVL), 4x4 + 1 (SmolVLM2)
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    cache = {}
-
-    def get(family):
-        if family not in cache:
-            path = build_hub_layout(family, tmp_path_factory.mktemp(f"hub-{family}"))
-            cache[family] = adapter_class(f"fvb_{family}")(pretrained=str(path), max_new_tokens=2)
-        return cache[family]
-
-    return get
-
-
 def docs(monkeypatch, mini):
     monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
     speed = next(d for d in taskdocs.docs_for("speed") if d["speed"] == 0.5 and d.get("window"))
@@ -77,8 +64,8 @@ def card_inputs(adapter, doc: dict, prompt: str):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_inputs_equal_the_cards_processor_call(family, hub, mini, monkeypatch):
-    adapter = hub(family)
+def test_inputs_equal_the_cards_processor_call(family, hub_adapter, mini, monkeypatch):
+    adapter = hub_adapter(family)
     for doc in docs(monkeypatch, mini):
         prompt = taskdocs.doc_to_text(doc)
         ours = adapter.encode([Request(doc=doc, prompt=prompt, generation={}, task="t")])
@@ -94,9 +81,9 @@ def test_inputs_equal_the_cards_processor_call(family, hub, mini, monkeypatch):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_every_frame_reaches_the_model_at_the_cards_token_counts(family, hub, mini, monkeypatch):
+def test_every_frame_reaches_the_model_at_the_cards_token_counts(family, hub_adapter, mini, monkeypatch):
     """No resampling (SmolVLM2's config would keep 1 frame a second), and each frame costs what the card says."""
-    adapter = hub(family)
+    adapter = hub_adapter(family)
     scene, fragment = docs(monkeypatch, mini)
     shown = len(adapter.scene_sampling(scene).indices)
     inputs = adapter.encode([Request(doc=scene, prompt="?", generation={}, task="t")])
@@ -117,9 +104,9 @@ def test_every_frame_reaches_the_model_at_the_cards_token_counts(family, hub, mi
 
 @pytest.mark.parametrize("family", ["llava_onevision", "llava_next_video"])
 def test_frame_labels_stand_next_to_their_images_under_a_template_that_puts_images_first(
-    family, hub, mini, monkeypatch
+    family, hub_adapter, mini, monkeypatch
 ):
-    adapter = hub(family)
+    adapter = hub_adapter(family)
     assert not adapter.layout.interleaves and adapter.inputs_record()["labels_in_text"]
     fragment = docs(monkeypatch, mini)[1]
     ids = adapter.encode([Request(doc=fragment, prompt="?", generation={}, task="t")])["input_ids"][0].tolist()
@@ -143,8 +130,8 @@ def test_a_checkpoint_whose_processor_cannot_be_built_is_one_clear_error(tmp_pat
 
 @pytest.mark.slow(seconds=30)
 @pytest.mark.parametrize("family", FAMILIES)
-def test_greedy_answers_on_a_clip_equal_the_cards_inputs_answers(family, hub, mini, monkeypatch):
-    adapter = hub(family)
+def test_greedy_answers_on_a_clip_equal_the_cards_inputs_answers(family, hub_adapter, mini, monkeypatch):
+    adapter = hub_adapter(family)
     scene = docs(monkeypatch, mini)[0]
     request = Request(doc=scene, prompt=taskdocs.doc_to_text(scene), generation={"max_new_tokens": 2}, task="t")
     theirs = card_inputs(adapter, scene, request.prompt)

@@ -28,19 +28,6 @@ QWEN = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    cache = {}
-
-    def get(family):
-        if family not in cache:
-            path = build_hub_layout(family, tmp_path_factory.mktemp(f"hub-{family}"))
-            cache[family] = adapter_class(f"fvb_{family}")(pretrained=str(path), max_new_tokens=3)
-        return cache[family]
-
-    return get
-
-
-@pytest.fixture(scope="module")
 def hd_doc(tmp_path_factory):
     """A 720p scene item (above every per-frame budget): 12 frames of noise at 24 fps."""
     rng = np.random.default_rng(0)
@@ -112,8 +99,8 @@ def assert_same_inputs(ours, theirs) -> None:
 
 @pytest.mark.slow(seconds=40)
 @pytest.mark.parametrize("family", QWEN)
-def test_inputs_timing_and_answers_equal_the_cards_path(family, hub, mini, monkeypatch):
-    adapter = hub(family)
+def test_inputs_timing_and_answers_equal_the_cards_path(family, hub_adapter, mini, monkeypatch):
+    adapter = hub_adapter(family)
     for doc in scene_and_fragment_docs(monkeypatch, mini):
         prompt = taskdocs.doc_to_text(doc)
         request = Request(doc=doc, prompt=prompt, generation={"max_new_tokens": 3}, task="t")
@@ -127,9 +114,9 @@ def test_inputs_timing_and_answers_equal_the_cards_path(family, hub, mini, monke
 
 
 @pytest.mark.parametrize("family", QWEN)
-def test_frame_sizes_are_the_cards_on_a_mini_clip_and_a_720p_clip(family, hub, hd_doc, mini, monkeypatch):
+def test_frame_sizes_are_the_cards_on_a_mini_clip_and_a_720p_clip(family, hub_adapter, hd_doc, mini, monkeypatch):
     """The sizes docs/adding_a_model.md reports for a 160x128 mini clip and a 720p clip, on the card's budget."""
-    adapter = hub(family)
+    adapter = hub_adapter(family)
     action = scene_and_fragment_docs(monkeypatch, mini)[3]
     factor = 28 if family != "qwen3_vl" else 32
     # qwen-vl-utils: at least 128 tokens a frame (128x160 scaled up), at most 768 (720p scaled down)
@@ -157,9 +144,9 @@ def test_pixel_bounds_in_model_args_reach_the_frames_and_the_record(family, tmp_
 
 
 @pytest.mark.parametrize("family", QWEN)
-def test_frame_counts_fill_whole_temporal_patches_and_sampling_stays_off(family, hub, mini, monkeypatch):
+def test_frame_counts_fill_whole_temporal_patches_and_sampling_stays_off(family, hub_adapter, mini, monkeypatch):
     """No frame repeated to fill a patch; a checkpoint whose files turn sampling on (Qwen3-VL's) keeps every frame."""
-    adapter = hub(family)
+    adapter = hub_adapter(family)
     assert adapter.frame_policy.multiple == 2
     for doc in scene_and_fragment_docs(monkeypatch, mini)[:4]:
         sampling = adapter.scene_sampling(doc)
