@@ -2,11 +2,13 @@
 
 Everything common lives here: loading (`from_pretrained` with revision, dtype, device,
 attention implementation, device_map, trust_remote_code), an optional PEFT LoRA adapter loaded
-unmerged, the frame policy, decoding through `finevidbench.video` (and its cache), the chat
-messages, batching (left-padded, split into the processor calls that answer exactly as one question
-at a time does), greedy generation and the fingerprint. A family subclass sets only what is its own:
-the model class, how fragment frames are shown (`fragment_form`), what one processor call can hold
-(`stacks_videos`, `mixes_images_and_videos`) and, where needed, `processor_kwargs` or `video_block`.
+unmerged, the frame policy (the benchmark's or the card's, in whole temporal patches), the chat
+messages and their inputs (model_adapters/chat.py: the cards' two steps), batching (left-padded,
+split into the processor calls that answer exactly as one question at a time does), greedy
+generation and the fingerprint. A family subclass sets only what is its own: the model class, how
+fragment frames are shown (`fragment_form`), what one processor call can hold (`stacks_videos`,
+`mixes_images_and_videos`), its card's sampling (`card_frames`) and, where its card's code does
+more, `fit_video` / `fit_images` or `processor_kwargs`.
 """
 
 from __future__ import annotations

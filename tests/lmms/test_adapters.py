@@ -64,6 +64,7 @@ def test_every_family_evaluates_a_slice_through_the_make_eval_path(family, tiny,
     assert set(results["scores"]["by_level"]) == {"scene", "fragment"}
     assert results["model"]["revision"].startswith("sha256:")
     assert results["frame_policy"]["fps"] == 3.0
+    assert results["model"]["inputs"]["frames"] == "benchmark"  # how the adapter built the inputs, recorded
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 16 and all(isinstance(s["response"], str) for s in samples)
 
@@ -151,6 +152,23 @@ def test_bad_adapter_and_bad_paths_are_clear_errors(tiny, tmp_path):
         load("qwen2_5_vl", tmp_path / "missing")
     with pytest.raises(ValueError, match=r"unknown model argument\(s\) \['temprature'\]"):
         load("qwen2_5_vl", path, temprature=0)
+    with pytest.raises(AdapterError, match="needs the model to load.*fix: MODEL_ARGS=pretrained="):
+        adapter_class("fvb_qwen2_5_vl")()
+    with pytest.raises(AdapterError, match="frames=cards: expected 'benchmark'"):
+        load("qwen2_5_vl", path, frames="cards")
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "llava_onevision", "videollama3"])
+def test_frames_card_takes_the_cards_sampling_and_the_policy_id_records_it(family, tiny):
+    from finevidbench.video import FramePolicy
+
+    benchmark, card = load(family, tiny(family)), load(family, tiny(family), frames="card")
+    expected = FramePolicy.parse(
+        {**FramePolicy.parse(type(card).card_frames).to_dict(), "multiple": card.temporal_patch()}
+    )
+    assert card.frame_policy == expected and card.inputs_record()["frames"] == "card"
+    assert card.frame_policy.id != benchmark.frame_policy.id and card.fingerprint != benchmark.fingerprint
+    assert load(family, tiny(family), frames="card", num_frames=4).frame_policy.num_frames == 4  # overrides on top
 
 
 def test_each_video_is_decoded_once_per_frame_policy(tiny, small_set, monkeypatch):

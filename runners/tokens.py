@@ -1,0 +1,83 @@
+"""`python -m runners.tokens`: visual tokens a frame costs, per family, on its checkpoint's processor files.
+
+    python -m runners.tokens [--families qwen2_5_vl,...] [--models DIR] [--out tokens.json]
+
+For each family's hub layout (model_adapters/testing/hub.py, or `--models DIR/<family>` folders),
+the adapter encodes the first scene item of the mini set (a 160x128 clip), a 720p clip of noise and
+a fragment item, and counts the image and video placeholder tokens: per frame of the clip, per
+fragment image. docs/adding_a_model.md reports the figures (before and after the card's budgets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from finevidbench.files import write_json
+
+
+def visual_tokens(adapter, doc: dict) -> int:
+    """Image and video placeholder tokens the adapter's inputs for `doc` hold."""
+    from model_adapters.base import Request
+
+    inputs = adapter.encode([Request(doc=doc, prompt="?", generation={}, task="t")])
+    processor, tokenizer = adapter.processor, adapter.processor.tokenizer
+    names = {getattr(processor, name, None) for name in ("image_token", "video_token")} - {None}
+    ids = {tokenizer.convert_tokens_to_ids(name) for name in names}
+    return int(sum((inputs["input_ids"][0] == i).sum() for i in ids))
+
+
+def hd_clip(folder: Path) -> dict:
+    """A 720p scene item: 2 s of noise at 24 fps (6 frames under the default policy), above every frame budget."""
+    from finevidbench.video.encode import write_video
+
+    rng = np.random.default_rng(0)
+    path = write_video(folder / "hd.mp4", [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(48)], 24)
+    return {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": "hd-0"}
+
+
+def census(family: str, model_dir: Path, docs: dict[str, dict]) -> dict:
+    """Tokens per frame (clips) and per image (fragments) of one family."""
+    from model_adapters.registry import adapter_class
+
+    adapter = adapter_class(f"fvb_{family}")(pretrained=str(model_dir), max_new_tokens=1)
+    record = {"family": family, "inputs": adapter.inputs_record() if hasattr(adapter, "inputs_record") else None}
+    for name, doc in docs.items():
+        shown = len(doc["frames"]) if doc["level"] == "fragment" else len(adapter.scene_sampling(doc).indices)
+        record[name] = {"frames": shown, "tokens": visual_tokens(adapter, doc)}
+        record[name]["per_frame"] = round(record[name]["tokens"] / shown, 1)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    from finevidbench import taskdocs
+    from model_adapters.registry import families
+    from model_adapters.testing.hub import build_hub_layout
+
+    parser = argparse.ArgumentParser(prog="python -m runners.tokens", description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default=",".join(families()))
+    parser.add_argument("--models", type=Path, help="folders <family>/ to read instead of building hub layouts")
+    parser.add_argument("--out", type=Path, default=Path("tokens.json"))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("FINEVIDBENCH_DATA", "mini")
+    work = Path(tempfile.mkdtemp(prefix="fvb-tokens-"))
+    docs = {"mini_clip": taskdocs.docs_for("action")[0], "hd_clip": hd_clip(work),
+            "fragment": taskdocs.docs_for("rearrangement")[0]}  # fmt: skip
+    records = []
+    for family in args.families.split(","):
+        model_dir = args.models / family if args.models else build_hub_layout(family, work / family)
+        records.append(census(family, model_dir, docs))
+        row = records[-1]
+        print(f"{family:18s} mini {row['mini_clip']['per_frame']:7.1f}  720p {row['hd_clip']['per_frame']:7.1f}  "
+              f"image {row['fragment']['per_frame']:7.1f}  tokens a frame")  # fmt: skip
+    write_json(args.out, {"records": records})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
