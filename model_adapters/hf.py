@@ -96,7 +96,15 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         self.max_new_tokens = int(max_new_tokens)
         self.frames = frames
         self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
-        self.layout = TemplateLayout.of(self.processor)
+        try:
+            self.layout = TemplateLayout.of(self.processor)
+        except (ValueError, TypeError, KeyError) as exc:  # no template, or one that cannot render a user turn
+            raise AdapterError(
+                f"pretrained={self.pretrained}: its processor has no chat template that renders a user turn "
+                f"({exc})".splitlines()[0]
+                + " (fix: a checkpoint with chat_template.json, or a family that "
+                "overrides `encode`)"
+            ) from None
         base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
         self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights

@@ -156,6 +156,11 @@ def test_bad_adapter_and_bad_paths_are_clear_errors(tiny, tmp_path):
         adapter_class("fvb_qwen2_5_vl")()
     with pytest.raises(AdapterError, match="frames=cards: expected 'benchmark'"):
         load("qwen2_5_vl", path, frames="cards")
+    untemplated = tmp_path / "untemplated"
+    shutil.copytree(path, untemplated)
+    (untemplated / "chat_template.jinja").unlink()
+    with pytest.raises(AdapterError, match="no chat template that renders a user turn.*fix:"):
+        load("qwen2_5_vl", untemplated)
 
 
 @pytest.mark.parametrize("family", ["qwen2_5_vl", "llava_onevision", "videollama3"])
