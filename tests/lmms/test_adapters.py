@@ -320,3 +320,25 @@ def test_the_device_check_compares_batched_and_single_answers_and_reports_a_brok
     assert main([*argv, str(out), "--families", "qwen2_5_vl,hf"]) == 1
     broken = json.loads(out.read_text())["records"][1]
     assert broken["family"] == "hf" and "cannot load it" in broken["error"]
+
+
+@pytest.mark.slow(seconds=10)
+def test_without_lmms_eval_the_adapters_base_stands_in_for_it():
+    """Where lmms-eval is not installed (the offline device check), FineVidModel's base is `WithoutLmmsEval`."""
+    block = ("import sys\nclass Hide:\n    def find_spec(self, name, path=None, target=None):\n"
+             "        if name.split('.')[0] == 'lmms_eval' and name in HIDDEN:\n"
+             "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+             "sys.meta_path.insert(0, Hide())\n")  # fmt: skip
+    stand_in = ("HIDDEN = {'lmms_eval'}\n" + block + "from model_adapters.base import FineVidModel, WithoutLmmsEval\n"
+                "m = FineVidModel()\nassert isinstance(m, WithoutLmmsEval) and m.rank == 0 and m.world_size == 1\n"
+                "try:\n    m.set_cache_hook(None)\nexcept ImportError as e:\n    print(e)\n")  # fmt: skip
+    shown = subprocess.run([sys.executable, "-c", stand_in], cwd=ROOT, capture_output=True, text=True)
+    assert "set_cache_hook needs lmms-eval" in shown.stdout, shown.stderr[-2000:]
+    broken = "HIDDEN = {'lmms_eval.api.model'}\n" + block + "import model_adapters.base\n"
+    failed = subprocess.run([sys.executable, "-c", broken], cwd=ROOT, capture_output=True, text=True)
+    assert failed.returncode != 0 and "lmms_eval.api.model" in failed.stderr  # a broken lmms-eval still raises
+    from lmms_eval.api.model import lmms
+
+    from model_adapters.base import FineVidModel
+
+    assert FineVidModel.__mro__[1] is lmms  # installed: the adapters are lmms-eval models, as before
