@@ -317,9 +317,42 @@ def test_the_device_check_compares_batched_and_single_answers_and_reports_a_brok
     assert main([*argv, str(out), "--families", "qwen2_5_vl"]) == 0
     (record,) = json.loads(out.read_text())["records"]
     assert record["equal"] and record["n"] == 8 and record["parameter_device"] == "cpu"
+    assert record["layout"] == "unknown" and record["frames"] == "decoded"  # a folder not made by build_fixture
+    assert record["inputs"]["video_pixels"]["source"] == "checkpoint"  # the plain tiny model caps its own pixels
     assert main([*argv, str(out), "--families", "qwen2_5_vl,hf"]) == 1
     broken = json.loads(out.read_text())["records"][1]
     assert broken["family"] == "hf" and "cannot load it" in broken["error"]
+
+
+@pytest.mark.slow(seconds=30)
+def test_archived_frames_are_the_frames_the_adapter_decodes(tiny, small_set, tmp_path, monkeypatch):
+    """The offline bundle's frames (`device_check.FrameArchive`): what the adapter would decode, never decoding."""
+    import numpy as np
+
+    from runners.device_check import FrameArchive, requests_of
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    requests = requests_of()
+    for video, path in {r.doc["video"]: r.doc["video_path"] for r in requests}.items():
+        FrameArchive.write(tmp_path / "frames", video, Path(path))
+    folder = tiny("qwen2_5_vl")
+    plain = adapter_class("fvb_qwen2_5_vl")(pretrained=str(folder), device="cpu")
+    archived = FrameArchive(tmp_path / "frames").adapter(adapter_class("fvb_qwen2_5_vl"))(pretrained=str(folder))
+    assert archived.fingerprint == plain.fingerprint
+    expected = [(plain.frames_needed(r.doc), plain.visual_blocks(r.doc)) for r in requests]
+    import model_adapters.frames
+
+    monkeypatch.setattr(model_adapters.frames, "probe", None)  # the archive path decodes nothing
+    monkeypatch.setattr(model_adapters.frames, "load_frames", None)
+    for request, (indices, (blocks, meta)) in zip(requests, expected, strict=True):
+        shown, shown_meta = archived.visual_blocks(request.doc)
+        assert archived.frames_needed(request.doc) == indices and (meta is None) == (shown_meta is None)
+        for block, other in zip(blocks, shown, strict=True):
+            key = block["type"]
+            if key in ("video", "image"):
+                assert np.array_equal(np.asarray(block[key]), np.asarray(other[key]))
+            else:
+                assert block == other
 
 
 @pytest.mark.slow(seconds=10)
