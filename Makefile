@@ -33,7 +33,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup clean
+.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup device-bundle clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -122,5 +122,11 @@ bench-full: $(STAMP)  ## the harness at FineVidBench's size (960 full-size clips
 bench-setup: $(STAMP)  ## fresh clone to first make eval with pip and with uv, then make test/test-fast -> setup_bench.json
 	$(PY) requirements/bench_setup.py --out setup_bench.json
 
+# the device check for an offline GPU node (runners/device_bundle.py): PYTHON_VERSION and PLATFORM are the node's
+DEVICE_BUNDLE ?= device_bundle
+device-bundle: $(STAMP)  ## the device check as one folder (<= 64 MiB) for an offline GPU node; PYTHON_VERSION, PLATFORM: the node's
+	$(PY) -m runners.device_bundle --out "$(DEVICE_BUNDLE)" $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) \
+		$(if $(PLATFORM),--platform $(PLATFORM)) $(if $(FAMILIES),--families $(FAMILIES))
+
 clean:  ## remove the environment, caches and run outputs
-	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info $(DEVICE_BUNDLE) $(DEVICE_BUNDLE).tar.gz

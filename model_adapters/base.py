@@ -1,4 +1,13 @@
-"""What every FineVidBench model shares: argument checking, the answer store, batching, progress."""
+"""What every FineVidBench model shares: argument checking, the answer store, batching, progress.
+
+`FineVidModel` is an lmms-eval model (`lmms_eval.api.model.lmms`) wherever lmms-eval is installed, which
+is every environment `make venv` builds. Where it is not (an offline GPU node with only torch,
+transformers, peft and accelerate, running the device-check bundle, runners/device_bundle.py), the
+adapters still load and answer through `answer_batch`: the base class is then `WithoutLmmsEval`, which
+holds the little of `lmms` the adapters themselves use (rank, world size, the task documents) and
+refuses, naming lmms-eval, what only lmms-eval's evaluator calls. Only a missing lmms-eval takes that
+path; an lmms-eval that fails to import for any other reason raises as before.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +21,48 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lmms_eval.api.model import lmms
 from tqdm.auto import tqdm
 
 from finevidbench.model_args import parse_model_args, typed
 from finevidbench.store import AnswerStore, answer_key
 
 LMMS_CONFIG_KEYS = ("batch_size", "max_batch_size", "device")
+NO_LMMS_EVAL = "needs lmms-eval, which is not installed here (fix: make venv, or install the lmms-eval of the lock)"
+
+
+class WithoutLmmsEval:
+    """The part of lmms-eval's `lmms` base class the adapters use, where lmms-eval is not installed."""
+
+    def __init__(self) -> None:
+        self._rank = 0
+        self._world_size = 1
+        self.task_dict: dict = {}
+
+    @property
+    def rank(self) -> int:
+        """This process's rank (one process: 0)."""
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        """The number of processes (one)."""
+        return self._world_size
+
+    def set_cache_hook(self, cache_hook) -> None:
+        """lmms-eval's evaluator's hook: refused without lmms-eval."""
+        raise ImportError(f"{type(self).__name__}.set_cache_hook {NO_LMMS_EVAL}")
+
+    def clean(self) -> None:
+        """lmms-eval's evaluator's clean-up: refused without lmms-eval."""
+        raise ImportError(f"{type(self).__name__}.clean {NO_LMMS_EVAL}")
+
+
+try:
+    from lmms_eval.api.model import lmms
+except ModuleNotFoundError as missing:  # only lmms-eval itself missing; a broken lmms-eval still raises
+    if missing.name != "lmms_eval":
+        raise
+    lmms = WithoutLmmsEval
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,43 @@
 """`python -m runners.device_check`: every family's adapter on an accelerator, batched against one at a time.
 
     python -m runners.device_check [--device cuda] [--dtypes float32,bfloat16] [--data DIR] [--out FILE]
+                                   [--models DIR] [--frames DIR]
 
 CI has no accelerator, so nothing else runs the adapters' device placement, reduced precision or
-batching on one. For each family this builds its tiny random model (or reads `--models DIR/<family>`),
-loads it with `device=` and `dtype=` as `MODEL_ARGS` would, and answers a slice of the set (scene clips
-and fragment frames) one question at a time and in batches of four: the answers must be equal in
-float32 (in bfloat16 they may differ where two logits are within its rounding; reported, not failed).
-It writes one record per family and dtype and exits 1 when a float32 comparison differs or a model
-fails to load or answer.
+batching on one. For each family this builds its fixture (`build_fixture`: the tiny random model laid
+out as the family's reference checkpoint ships its processor files, `HubLayout` "main", or the plain
+tiny model where the family declares no layout; or reads a prebuilt `--models DIR/<family>`), loads it
+with `device=` and `dtype=` as `MODEL_ARGS` would (so with the card's pixel budgets, the adapters'
+default), and answers a slice of the set (scene clips and fragment frames) one question at a time and
+in batches of four: the answers must be equal in float32 (in bfloat16 they may differ where two logits
+are within its rounding; reported, not failed). It writes one record per family and dtype (the layout
+used and the adapter's `inputs_record`, which names the pixel budget, included) and exits 1 when a
+float32 comparison differs or a model fails to load or answer.
+
+`--frames DIR` (the offline bundle, runners/device_bundle.py) gives the adapters frames decoded
+beforehand instead of the video files: `FrameArchive` holds every frame of each video the slice shows,
+decoded by `finevidbench.video` on the machine that built the bundle, with the probe's metadata, so
+the adapter samples and cuts exactly the frames it would have decoded; only the decoding is not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
-from finevidbench.files import write_json
+import numpy as np
+
+from finevidbench.files import sha256_file, write_json
 
 TYPES = ("action", "speed", "moment_count", "rearrangement")
+FIXTURE_FILE = "device_fixture.json"
+"""Written next to each fixture's model files: which layout it is (transformers ignores the file)."""
+PACKAGES = ("torch", "transformers", "peft", "accelerate", "torchvision", "pillow", "numpy")
 
 
 def requests_of(per_type: int = 2) -> list:
@@ -34,15 +49,95 @@ def requests_of(per_type: int = 2) -> list:
     return [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 4}, task="t") for d in docs]
 
 
-def check_family(family: str, model_dir: Path, device: str, dtype: str, requests: list) -> dict:
+def build_fixture(family: str, folder: Path) -> dict:
+    """Save the family's main hub layout (or, where it declares none, its plain tiny model) into `folder`."""
+    from model_adapters.testing.hub import build_hub_layout, hub_layouts
+    from model_adapters.testing.tiny import build_tiny
+
+    layouts = hub_layouts(family)
+    if "main" in layouts:
+        build_hub_layout(family, folder, "main")
+        fixture = {"layout": "main", "checkpoint": layouts["main"].checkpoint}
+    else:
+        build_tiny(family, folder)
+        fixture = {"layout": "tiny", "checkpoint": None}
+    write_json(Path(folder) / FIXTURE_FILE, fixture)
+    return fixture
+
+
+def fixture_of(folder: Path) -> dict:
+    """What `build_fixture` wrote about a prebuilt folder (`layout: unknown` for a folder made otherwise)."""
+    file = Path(folder) / FIXTURE_FILE
+    return json.loads(file.read_text()) if file.is_file() else {"layout": "unknown", "checkpoint": None}
+
+
+class FrameArchive:
+    """Frames decoded beforehand: `<video>.npz` per video (all its frames, its probe metadata, its file's hash)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._loaded: dict[str, tuple] = {}
+
+    @staticmethod
+    def write(folder: Path, video: str, path: Path) -> Path:
+        """Decode every frame of `path` (the set's video `video`) and store them with its metadata."""
+        from dataclasses import asdict
+
+        from finevidbench.video import load_frames, probe
+
+        meta = probe(path)
+        frames = load_frames(path, list(range(meta.frame_count)), cache=None)
+        out = Path(folder) / f"{video}.npz"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        record = {"meta": asdict(meta), "sha256": sha256_file(path)}
+        np.savez_compressed(out, frames=frames, record=np.array(json.dumps(record)))
+        return out
+
+    def _entry(self, doc: dict) -> tuple:
+        from finevidbench.video import VideoMeta
+
+        video = doc["video"]
+        if video not in self._loaded:
+            with np.load(self.folder / f"{video}.npz") as stored:
+                record = json.loads(str(stored["record"]))
+                frames = stored["frames"]
+            if record["sha256"] != sha256_file(Path(doc["video_path"])):
+                raise ValueError(f"{self.folder}/{video}.npz was decoded from another file than {doc['video_path']}")
+            self._loaded[video] = (VideoMeta(**{**record["meta"], "path": doc["video_path"]}), frames)
+        return self._loaded[video]
+
+    def adapter(self, adapter_class: type) -> type:
+        """`adapter_class` reading this archive's frames where it would decode the video file."""
+        archive = self
+
+        class FromArchive(adapter_class):
+            def scene_sampling(self, doc: dict):
+                meta, _ = archive._entry(doc)
+                return self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(meta)
+
+            def frames_of(self, doc: dict, indices) -> np.ndarray:
+                return archive._entry(doc)[1][list(indices)]
+
+            def prefetch(self, requests) -> None:
+                """Nothing to decode ahead."""
+
+        FromArchive.__name__ = FromArchive.__qualname__ = adapter_class.__name__  # the fingerprint names the class
+        return FromArchive
+
+
+def check_family(family: str, model_dir: Path, device: str, dtype: str, requests: list, frames=None) -> dict:
     """One family in one dtype: load, answer one at a time, answer in batches of four; what was seen."""
     import torch
 
     from model_adapters.registry import adapter_class
 
-    record = {"family": family, "dtype": dtype, "device": device}
+    record = {"family": family, "dtype": dtype, "device": device, **fixture_of(model_dir)}
+    record["frames"] = "predecoded" if frames is not None else "decoded"
     try:
-        model = adapter_class(f"fvb_{family}")(pretrained=str(model_dir), device=device, dtype=dtype, max_new_tokens=4)
+        cls = adapter_class(f"fvb_{family}")
+        cls = frames.adapter(cls) if frames is not None else cls
+        model = cls(pretrained=str(model_dir), device=device, dtype=dtype, max_new_tokens=4)
+        record["inputs"] = model.inputs_record()
         record["parameter_device"] = str(next(model.model.parameters()).device)
         record["parameter_dtype"] = str(next(model.model.parameters()).dtype).removeprefix("torch.")
         start = time.perf_counter()
@@ -64,36 +159,75 @@ def check_family(family: str, model_dir: Path, device: str, dtype: str, requests
     return record
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Check every family (or `--families`) on `--device`; write the records; 1 when float32 batching differs."""
+def environment() -> dict:
+    """Versions of the packages the check ran on, and the accelerator it saw."""
+    from importlib import metadata
+
+    import torch
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    accelerator = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"versions": versions, "accelerator": accelerator, "cuda": torch.version.cuda}
+
+
+def verdict(record: dict) -> str:
+    """One word or phrase per record: the error, `equal`, or where batched answers differ."""
+    return record.get("error") or ("equal" if record["equal"] else f"differ at {record['differing']}")
+
+
+def table(records: list[dict]) -> str:
+    """The records as a short fixed-width table."""
+    lines = [f"{'family':18s} {'dtype':9s} {'device':7s} {'layout':6s} {'batch1_s':>8s} {'batch4_s':>8s}  verdict"]
+    for r in records:
+        times = f"{r.get('batch1_s', float('nan')):8.2f} {r.get('batch4_s', float('nan')):8.2f}"
+        lines.append(f"{r['family']:18s} {r['dtype']:9s} {r.get('parameter_device', '?'):7s} {r['layout']:6s} "
+                     f"{times}  {verdict(r)[:80]}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None):
+    """The command line."""
     from model_adapters.registry import families
-    from model_adapters.testing.tiny import build_tiny
 
     parser = argparse.ArgumentParser(prog="python -m runners.device_check", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--dtypes", default="float32,bfloat16")
     parser.add_argument("--families", default=",".join(families()))
     parser.add_argument("--data", default=None, help="question set (default: $FINEVIDBENCH_DATA or mini)")
-    parser.add_argument("--models", type=Path, default=None, help="folder of prebuilt tiny models, one per family")
+    parser.add_argument("--models", type=Path, default=None, help="folder of prebuilt fixtures, one per family")
+    parser.add_argument("--frames", type=Path, default=None, help="frames decoded beforehand (FrameArchive)")
     parser.add_argument("--out", type=Path, default=Path("device_check.json"))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check every family (or `--families`) on `--device`; write the records; 1 when float32 batching differs."""
+    args = parse_args(argv)
     if args.data:
         os.environ["FINEVIDBENCH_DATA"] = str(args.data)
+    started = time.perf_counter()
     requests = requests_of()
+    frames = FrameArchive(args.frames) if args.frames else None
     models = args.models or Path(tempfile.mkdtemp(prefix="device-check-"))
     records = []
     for family in args.families.split(","):
         folder = models / family
         if not (folder / "config.json").is_file():
-            build_tiny(family, folder)
+            build_fixture(family, folder)
         for dtype in args.dtypes.split(","):
-            record = check_family(family, folder, args.device, dtype, requests)
+            record = check_family(family, folder, args.device, dtype, requests, frames)
             records.append(record)
-            verdict = record.get("error") or ("equal" if record["equal"] else f"differ at {record['differing']}")
-            print(f"{family:18s} {dtype:9s} {record.get('parameter_device', '?'):7s} {verdict}", flush=True)
-    write_json(args.out, {"device": args.device, "records": records})
+            print(f"{family:18s} {dtype:9s} {record.get('parameter_device', '?'):7s} {verdict(record)}", flush=True)
+    wall = round(time.perf_counter() - started, 1)
+    write_json(args.out, {"device": args.device, "environment": environment(), "wall_s": wall, "records": records})
     failed = [r for r in records if r.get("error") or (r["dtype"] == "float32" and not r["equal"])]
-    print(f"{len(records) - len(failed)} of {len(records)} checks passed; records in {args.out}")
+    print(table(records))
+    print(f"{len(records) - len(failed)} of {len(records)} checks passed in {wall} s; records in {args.out}")
     return 1 if failed else 0
 
 

@@ -340,6 +340,61 @@ def test_the_device_check_compares_batched_and_single_answers_and_reports_a_brok
     assert main([*argv, str(out), "--families", "qwen2_5_vl"]) == 0
     (record,) = json.loads(out.read_text())["records"]
     assert record["equal"] and record["n"] == 8 and record["parameter_device"] == "cpu"
+    assert record["layout"] == "unknown" and record["frames"] == "decoded"  # a folder not made by build_fixture
+    assert record["inputs"]["video_pixels"]["source"] == "checkpoint"  # the plain tiny model caps its own pixels
     assert main([*argv, str(out), "--families", "qwen2_5_vl,hf"]) == 1
     broken = json.loads(out.read_text())["records"][1]
     assert broken["family"] == "hf" and "cannot load it" in broken["error"]
+
+
+@pytest.mark.slow(seconds=30)
+def test_archived_frames_are_the_frames_the_adapter_decodes(tiny, small_set, tmp_path, monkeypatch):
+    """The offline bundle's frames (`device_check.FrameArchive`): what the adapter would decode, never decoding."""
+    import numpy as np
+
+    from runners.device_check import FrameArchive, requests_of
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    requests = requests_of()
+    for video, path in {r.doc["video"]: r.doc["video_path"] for r in requests}.items():
+        FrameArchive.write(tmp_path / "frames", video, Path(path))
+    folder = tiny("qwen2_5_vl")
+    plain = adapter_class("fvb_qwen2_5_vl")(pretrained=str(folder), device="cpu")
+    archived = FrameArchive(tmp_path / "frames").adapter(adapter_class("fvb_qwen2_5_vl"))(pretrained=str(folder))
+    assert archived.fingerprint == plain.fingerprint
+    expected = [(plain.frames_needed(r.doc), plain.visual_blocks(r.doc)) for r in requests]
+    import model_adapters.frames
+
+    monkeypatch.setattr(model_adapters.frames, "probe", None)  # the archive path decodes nothing
+    monkeypatch.setattr(model_adapters.frames, "load_frames", None)
+    for request, (indices, (blocks, meta)) in zip(requests, expected, strict=True):
+        shown, shown_meta = archived.visual_blocks(request.doc)
+        assert archived.frames_needed(request.doc) == indices and (meta is None) == (shown_meta is None)
+        for block, other in zip(blocks, shown, strict=True):
+            key = block["type"]
+            if key in ("video", "image"):
+                assert np.array_equal(np.asarray(block[key]), np.asarray(other[key]))
+            else:
+                assert block == other
+
+
+@pytest.mark.slow(seconds=10)
+def test_without_lmms_eval_the_adapters_base_stands_in_for_it():
+    """Where lmms-eval is not installed (the offline device check), FineVidModel's base is `WithoutLmmsEval`."""
+    block = ("import sys\nclass Hide:\n    def find_spec(self, name, path=None, target=None):\n"
+             "        if name.split('.')[0] == 'lmms_eval' and name in HIDDEN:\n"
+             "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+             "sys.meta_path.insert(0, Hide())\n")  # fmt: skip
+    stand_in = ("HIDDEN = {'lmms_eval'}\n" + block + "from model_adapters.base import FineVidModel, WithoutLmmsEval\n"
+                "m = FineVidModel()\nassert isinstance(m, WithoutLmmsEval) and m.rank == 0 and m.world_size == 1\n"
+                "try:\n    m.set_cache_hook(None)\nexcept ImportError as e:\n    print(e)\n")  # fmt: skip
+    shown = subprocess.run([sys.executable, "-c", stand_in], cwd=ROOT, capture_output=True, text=True)
+    assert "set_cache_hook needs lmms-eval" in shown.stdout, shown.stderr[-2000:]
+    broken = "HIDDEN = {'lmms_eval.api.model'}\n" + block + "import model_adapters.base\n"
+    failed = subprocess.run([sys.executable, "-c", broken], cwd=ROOT, capture_output=True, text=True)
+    assert failed.returncode != 0 and "lmms_eval.api.model" in failed.stderr  # a broken lmms-eval still raises
+    from lmms_eval.api.model import lmms
+
+    from model_adapters.base import FineVidModel
+
+    assert FineVidModel.__mro__[1] is lmms  # installed: the adapters are lmms-eval models, as before
