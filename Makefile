@@ -72,9 +72,11 @@ test-latest:  ## drift check: fast tests in .venv-latest, the newest versions py
 		-e ".[$(EXTRAS)]"
 	$(LATEST_VENV)/bin/python -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff check and format check
+# the same three commands run before each commit once the hook is installed (.pre-commit-config.yaml)
+lint: $(STAMP)  ## ruff check, ruff format check, and mypy over the packages (config in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 eval: $(STAMP)  ## evaluate MODEL on DATA through lmms-eval (default: random baseline on the mini set)
 	$(PY) -m runners.evaluate --model "$(MODEL)" --model_args "$(MODEL_ARGS)" --data "$(DATA)" \

@@ -76,7 +76,7 @@ def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observa
     from finevidbench.video import FramePolicy
     from finevidbench.video.meta import VideoMeta
 
-    policy = FramePolicy.parse(policy)
+    scene_policy = FramePolicy.parse(policy)
     out = []
     for q in qs.questions:
         video = qs.manifest["videos"][q.video]
@@ -88,7 +88,7 @@ def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observa
             count, rate = int(video["frame_count"]), float(video["fps"])
             meta = VideoMeta(path=q.video, frame_count=count, fps=rate, duration=count / rate, width=0, height=0,
                              codec="")  # fmt: skip
-            view = policy.for_scene(q.speed, q.window)
+            view = scene_policy.for_scene(q.speed, q.window)
             first, last = view.frame_range(meta)
             sampling = view.sample(meta)
             n, timestamps = len(sampling.indices), sampling.timestamps

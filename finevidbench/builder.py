@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,7 @@ def build(
     rows = label_set.rows if label_set else {}
     out.mkdir(parents=True, exist_ok=True)
     curation = None
+    inspected: Iterable[tuple[Path, Inspection | None]]  # None: inspected when its items are built
     if config.curation is None:
         sources, inspected, labelled = scan.videos, ((path, None) for path in scan.videos), rows
     else:

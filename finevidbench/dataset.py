@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from finevidbench.builder import BuildConfig, build
-from finevidbench.files import FileFormatError, build_folder_once, read_json, read_jsonl, sha256_file
+from finevidbench.files import FileFormatError, build_folder_once, read_json_object, read_jsonl, sha256_file
 from finevidbench.paths import cache_dir
 from finevidbench.protocol import Question, protocol_version
 
@@ -114,7 +115,7 @@ def _read_manifest(root: Path) -> dict:
     if not path.is_file():
         raise QuestionSetError(f"{path}: missing (fix: build the folder with 'finevidbench build')")
     try:
-        return read_json(path, "manifest", max_bytes=MAX_MANIFEST_BYTES)
+        return read_json_object(path, "manifest", max_bytes=MAX_MANIFEST_BYTES)
     except FileFormatError as exc:
         raise QuestionSetError(str(exc)) from None
 
@@ -173,7 +174,9 @@ def check_questions(root: Path, manifest: dict, questions: tuple[Question, ...])
     path = root / "questions.jsonl"
     if not questions:
         raise QuestionSetError(f"{path}: no questions (fix: rebuild the set from usable videos)")
-    known, seen, possible = {**QUESTION_TYPES, **TRAINING_TYPES}, set(), {}
+    known = {**QUESTION_TYPES, **TRAINING_TYPES}
+    seen: set[str] = set()
+    possible: dict[tuple[str, Any], set[str]] = {}  # (type, answer space): the answers a build can give
     for q in questions:
         where = f"{path}: question {q.id}"
         qtype = known.get(q.type)

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -90,6 +91,16 @@ def read_json(
         raise FileFormatError(f"{path}: {TOO_DEEP}") from None
     if schema_name:
         check_schema(data, schema_name, path, package)
+    return data
+
+
+def read_json_object(
+    path: Path, schema_name: str, max_bytes: int | None = None, package: str = "finevidbench"
+) -> dict[str, Any]:
+    """`read_json` for a file whose schema describes one JSON object (every schema of the project does)."""
+    data = read_json(path, schema_name, max_bytes, package)
+    if not isinstance(data, dict):  # only a schema that allows other values lets one through
+        raise FileFormatError(f"{path}: not a JSON object")
     return data
 
 

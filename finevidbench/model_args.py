@@ -17,7 +17,9 @@ class ModelArgsError(ValueError):
 
 def _split(text: str) -> list[str]:
     """Split on the commas outside quotes, brackets and braces."""
-    parts, current, depth, quote = [], [], 0, None
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, None
     for position, char in enumerate(text):
         escaped = position > 0 and text[position - 1] == "\\"
         if char in "\"'" and not escaped and quote in (None, char):

@@ -22,7 +22,7 @@ from finevidbench.files import (
     FileFormatError,
     atomic_write_text,
     check_schema,
-    read_json,
+    read_json_object,
     read_jsonl,
     validator,
     write_json,
@@ -63,7 +63,7 @@ def schema() -> dict:
 
 def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s: float | None = None) -> dict:
     """Git commit, library versions, extractor version, seeds, device and wall time of a run."""
-    versions = {}
+    versions: dict[str, str | None] = {}  # None: not installed
     for package in TRACKED_PACKAGES:
         try:
             versions[package] = metadata.version(package)
@@ -136,7 +136,7 @@ def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult
 
 def read_results(path: str | Path, max_bytes: int | None = None) -> dict:
     """Read a results.json checked against its schema; FileFormatError names the file and field."""
-    return read_json(Path(path), "results", max_bytes=max_bytes)
+    return read_json_object(Path(path), "results", max_bytes=max_bytes)
 
 
 def run_folder(path: str | Path) -> Path:

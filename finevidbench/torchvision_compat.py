@@ -20,8 +20,12 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-_LIBRARY = None  # the torch.library.Library must stay alive for its schemas to stay defined
+if TYPE_CHECKING:  # torch is imported only when the schemas are needed
+    import torch
+
+_LIBRARY: torch.library.Library | None = None  # the Library must stay alive for its schemas to stay defined
 
 
 def _has_nms(torch) -> bool:

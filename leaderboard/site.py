@@ -169,7 +169,7 @@ def leaderboard_frame(entries: list[dict], types: list[dict]) -> pd.DataFrame:
     """The ranked board as a table, one row per entry (the CSV download is this frame)."""
     import pandas as pd
 
-    names = [t.get("name") for t in types]
+    names: list[str] = [t["name"] for t in types]
     rows = []
     for e in entries:
         scores = e.get("scores") or {}

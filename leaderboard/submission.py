@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.files import FileFormatError, check_schema, read_json
+from finevidbench.files import FileFormatError, check_schema, read_json_object
 from finevidbench.results import PredictionsError, read_predictions, read_results, score_predictions
 from finevidbench.scoring.score import SampleResult, aggregate
 
@@ -96,7 +96,7 @@ def load_submission(folder: Path) -> Submission:
     """Read and validate the three files of a submission folder (no rescoring yet)."""
     folder = Path(folder)
     try:
-        meta = read_json(folder / "submission.json", "submission", MAX_METADATA_BYTES, package="leaderboard")
+        meta = read_json_object(folder / "submission.json", "submission", MAX_METADATA_BYTES, package="leaderboard")
         results = read_results(folder / "results.json", max_bytes=MAX_RESULTS_BYTES)
     except FileFormatError as exc:
         raise SubmissionError(str(exc)) from None

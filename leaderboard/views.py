@@ -8,7 +8,7 @@ numbers, never markup taken from a submission.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
 # bar charts (inline SVG) geometry, in px
@@ -41,7 +41,7 @@ def pct(value: Any) -> str:
     return f"{100 * float(value):.1f}"
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """Whether `value` is a finite number a page can show (booleans, NaN and infinities are not)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -88,8 +88,8 @@ def _score_cell(score: Any) -> dict:
 
 def mean_acc(scores: Any) -> float | None:
     """Mean accuracy over a {name: score} mapping (the speed-consistency column), or None without any."""
-    accs = [s.get("acc") for s in (scores or {}).values() if isinstance(s, dict)] if isinstance(scores, dict) else []
-    accs = [float(a) for a in accs if is_number(a)]
+    found = [s.get("acc") for s in (scores or {}).values() if isinstance(s, dict)] if isinstance(scores, dict) else []
+    accs = [float(a) for a in found if is_number(a)]
     return sum(accs) / len(accs) if accs else None
 
 
@@ -239,7 +239,7 @@ def duplicate_view(record: dict, entries: list[dict]) -> dict:
 def chance_row(entries: list[dict], types: list[dict]) -> dict[str, str]:
     """Chance level per column (from the first entry that reports one), as percentage text."""
     chance: dict[str, str] = {}
-    for key in ["overall", "scene", "fragment"] + [t.get("name") for t in types]:
+    for key in ["overall", "scene", "fragment"] + [t["name"] for t in types]:
         for e in entries:
             value = ((e.get("scores") or {}).get(key) or {}).get("chance")
             if is_number(value):

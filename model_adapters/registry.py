@@ -14,7 +14,10 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # the adapters import this module to declare themselves
+    from model_adapters.hf import HFVideoModel
 
 PREFIX = "fvb_"
 """lmms-eval model names of the families: `fvb_<family>` (the prefix keeps them apart from lmms-eval's own)."""
@@ -65,7 +68,7 @@ class Family:
 
     name: str
     """Short name (`qwen2_5_vl`); the lmms-eval model is `fvb_<name>`."""
-    adapter: type
+    adapter: type[HFVideoModel]
     """The lmms-eval model class (an `HFVideoModel` subclass, or `HFVideoModel` itself for `hf`)."""
     tiny: TinySpec | None = None
     """The tiny random model of the architecture (None: the family cannot be tested offline)."""
@@ -91,12 +94,15 @@ def register(entry: Family) -> Family:
     return entry
 
 
+AdapterT = TypeVar("AdapterT", bound="type[HFVideoModel]")
+
+
 def family(
     name: str, *, tiny: TinySpec | None = None, recipes: Mapping[str, Mapping[str, Any]] | None = None
-) -> Callable[[type], type]:
+) -> Callable[[AdapterT], AdapterT]:
     """Class decorator declaring an adapter class as the family `name` (see `Family`)."""
 
-    def declare(cls: type) -> type:
+    def declare(cls: AdapterT) -> AdapterT:
         frozen = {method: MappingProxyType(dict(keys)) for method, keys in (recipes or {}).items()}
         register(Family(name=name, adapter=cls, tiny=tiny, recipes=MappingProxyType(frozen)))
         return cls
@@ -128,7 +134,7 @@ def get_family(model: str) -> Family:
     return entry
 
 
-def adapter_class(model: str) -> type:
+def adapter_class(model: str) -> type[HFVideoModel]:
     """The adapter class registered as `model` (fvb_hf or fvb_<family>)."""
     return get_family(model).adapter
 

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from finevidbench.files import read_json, write_json
+from finevidbench.files import read_json_object, write_json
 
 WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume")
 GEN = "max_new_tokens=8"
@@ -43,9 +43,8 @@ def count_decodes() -> dict:
     import decord
 
     counts = {"calls": 0}
-    reader = decord.VideoReader
 
-    class CountingReader(reader):
+    class CountingReader(decord.VideoReader):  # the base is the reader as it is now, before the swap below
         def __init__(self, uri, *args, **kwargs):
             counts["calls"] += 1
             super().__init__(uri, *args, **kwargs)
@@ -101,14 +100,14 @@ def decode_floor(source: str | Path) -> dict:
 
     qs = load_question_set(source)
     policy = FramePolicy.parse(DEFAULT_SCENE_POLICY)
-    needed: dict[str, set] = {}
+    needed: dict[str, set[int]] = {}
     for q in qs.questions:
         path = str(qs.video_path(q))
         frames = policy.for_scene(q.speed, q.window).sample(probe(path)).indices if q.frames is None else q.frames
         needed.setdefault(path, set()).update(frames)
     started = time.perf_counter()
-    for path, frames in needed.items():
-        load_frames(path, sorted(frames), cache=None)
+    for path, wanted in needed.items():
+        load_frames(path, sorted(wanted), cache=None)
     return {"seconds": time.perf_counter() - started, "videos": len(needed)}
 
 
@@ -218,7 +217,7 @@ def run_all(out: Path, submissions: int) -> dict:
             "leaderboard_seconds_for_submissions": figures["leaderboard"]["seconds"],
         },
     }
-    if out.is_file() and "full" in (previous := read_json(out, "bench")):  # what make bench-full measured stays
+    if out.is_file() and "full" in (previous := read_json_object(out, "bench")):  # what make bench-full measured stays
         record.update(full=previous["full"])
     write_json(out, record, "bench")
     shutil.rmtree(work, ignore_errors=True)

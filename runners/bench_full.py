@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from finevidbench.files import read_json, write_json
+from finevidbench.files import read_json_object, write_json
 from finevidbench.paths import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,8 @@ def corpus(videos: int, seed: int = 0) -> tuple[Path, float | None]:
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
-    synthesize(staging, videos, seed, progress=sys.stderr.isatty(), scale=Scale.sized(*SIZE), workers=os.cpu_count())
+    workers = os.cpu_count() or 1  # None where the count cannot be known
+    synthesize(staging, videos, seed, progress=sys.stderr.isatty(), scale=Scale.sized(*SIZE), workers=workers)
     seconds = time.perf_counter() - started
     staging.rename(folder)
     return folder, seconds
@@ -158,7 +159,7 @@ def run_all(out: Path, videos: int, submissions: int) -> dict:
     board = leaderboard_figures(work / "eval", work / "set", work, submissions)
     full = summarise(built, evaluated, board, synth_s, time.perf_counter() - started)
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
-    record = read_json(out, "bench") if out.is_file() else {"machine": machine}
+    record = read_json_object(out, "bench") if out.is_file() else {"machine": machine}
     record.update(full=full, decodes_per_video=full["decodes_per_video"])
     write_json(out, record, "bench")
     shutil.rmtree(work, ignore_errors=True)

@@ -17,6 +17,7 @@ from finevidbench.model_args import format_model_args
 from finevidbench.paths import cache_dir
 from finevidbench.results import read_predictions, score_predictions
 from finevidbench.scoring.compare import compare, format_comparison, write_comparison
+from finevidbench.scoring.score import SampleResult
 from finevidbench.training import Recipe, RunRecord
 from finevidbench.video import FramePolicy
 from model_adapters.recipes import FOLDER as RECIPES
@@ -81,7 +82,7 @@ def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: P
     `arms` maps base / control / adapter to an evaluation folder, or to None for an arm that was
     not run (the comparison then says so and gives no verdict). The one writer of comparison.json.
     """
-    samples = {}
+    samples: dict[str, list[SampleResult] | None] = {}  # None: the arm was not run
     for name, folder in arms.items():
         if folder is None:
             samples[name] = None

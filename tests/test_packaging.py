@@ -36,3 +36,5 @@ def test_wheel_carries_the_task_folder_schemas_and_site_files(tmp_path):
         shipped = {f"{folder}/{p.name}" for p in (ROOT / folder).iterdir() if p.is_file()}
         assert shipped <= names, shipped - names
     assert {"finevidbench/schemas/results.schema.json", "leaderboard/schemas/submission.schema.json"} <= names
+    # PEP 561: the packages' annotations are part of what they ship
+    assert {f"{package}/py.typed" for package in ("finevidbench", "model_adapters", "leaderboard", "runners")} <= names

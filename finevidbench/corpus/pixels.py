@@ -95,10 +95,11 @@ def _shape_mask(state: ObjectState, shape: str, height: int, width: int) -> np.n
     theta = math.radians(state.angle)
     rotation = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
     corners = _VERTICES[shape] @ rotation.T * state.size
-    sides = []
-    for (ax, ay), (bx, by) in zip(corners, np.roll(corners, -1, axis=0), strict=True):
-        sides.append((bx - ax) * (py - ay) - (by - ay) * (px - ax))
-    sides = np.stack(sides)
+    edges = [
+        (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+        for (ax, ay), (bx, by) in zip(corners, np.roll(corners, -1, axis=0), strict=True)
+    ]
+    sides = np.stack(edges)  # one signed-distance plane per edge
     return np.all(sides >= 0, axis=0) | np.all(sides <= 0, axis=0)
 
 

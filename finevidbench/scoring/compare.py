@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from finevidbench.files import read_json, write_json
+from finevidbench.files import read_json_object, write_json
 from finevidbench.protocol import get_type
 from finevidbench.scoring.score import SampleResult
 from finevidbench.scoring.stats import clustered_interval, paired_difference
@@ -39,7 +39,7 @@ def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], 
     reference = next(samples for samples in arms.values() if samples is not None)
     videos = [reference[i].video for i in ids]
     scores = {name: [s[i].correct for i in ids] for name, s in arms.items() if s is not None}
-    accuracy = {}
+    accuracy: dict[str, dict[str, float] | None] = {}  # None: the arm was not run
     for name, samples in arms.items():
         if samples is None:
             accuracy[name] = None
@@ -51,7 +51,7 @@ def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], 
             "ci_high": interval.high,
             "parse_fail": float(np.mean([samples[i].parse_failed for i in ids])),
         }
-    diffs = {}
+    diffs: dict[str, dict[str, float] | None] = {}  # None: an arm of the contrast was not run
     for first, second in contrasts:
         if first not in scores or second not in scores:
             diffs[contrast_name((first, second))] = None
@@ -124,7 +124,7 @@ def write_comparison(path: Path, comparison: dict) -> None:
 
 def read_comparison(path: Path) -> dict:
     """Read and check a comparison.json (the one reader); FileFormatError names a bad file."""
-    return read_json(path, "comparison")
+    return read_json_object(path, "comparison")
 
 
 def _accuracy_cell(cell: dict | None) -> str:

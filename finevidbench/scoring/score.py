@@ -127,8 +127,9 @@ def partial_credit(samples: Sequence[SampleResult]) -> dict[str, dict]:
     """Kendall-tau partial credit of permutation types (chance 0.5)."""
     out = {}
     for name in sorted({s.type for s in samples if s.partial_credit is not None}):
-        group = [s for s in samples if s.type == name]
-        interval = clustered_interval([s.partial_credit for s in group], [s.video for s in group])
+        # a type's answers give every sample a credit, or none (AnswerType.partial_credit)
+        credited = [(s.partial_credit, s.video) for s in samples if s.type == name and s.partial_credit is not None]
+        interval = clustered_interval([credit for credit, _ in credited], [video for _, video in credited])
         out[name] = {"credit": round(interval.mean, 6), "ci_low": round(interval.low, 6),
                      "ci_high": round(interval.high, 6), "n": interval.n, "chance": 0.5}  # fmt: skip
     return out

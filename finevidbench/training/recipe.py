@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,9 +189,9 @@ def read_recipe_file(path: str | Path) -> dict:
     return data
 
 
-def layered(*layers: dict) -> dict:
+def layered(*layers: Mapping[str, Any]) -> dict[str, Any]:
     """Later layers' keys replace earlier ones; `extra:` is merged key by key, so an override names one setting."""
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.items():
             if key == "extra" and isinstance(value, dict):

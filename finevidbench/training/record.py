@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from finevidbench.files import read_json, write_json
+from finevidbench.files import read_json_object, write_json
 
 RECORD_NAME = "finevidbench_run.json"
 
@@ -49,4 +49,4 @@ class RunRecord:
     @classmethod
     def read(cls, folder: str | Path) -> RunRecord:
         """Read the record of a run or adapter folder (the one reader); FileFormatError names a bad file."""
-        return cls(**read_json(Path(folder) / RECORD_NAME, "run_record"))
+        return cls(**read_json_object(Path(folder) / RECORD_NAME, "run_record"))

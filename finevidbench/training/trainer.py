@@ -15,13 +15,47 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from finevidbench.files import atomic_write_text
 from finevidbench.training.recipe import Recipe, RecipeError
 from finevidbench.training.record import RECORD_NAME, RunRecord
 
 INPUTS_NAME = "run_inputs.json"
+
+
+class _Checkpointing(TypedDict, total=False):
+    activation_checkpointing: bool
+    gradient_checkpointing: bool
+    """One of the two: transformers renamed the argument (`_checkpointing_argument` picks the one it has)."""
+
+
+class TrainingOptions(_Checkpointing):
+    """The `TrainingArguments` a recipe sets, by name and type (`DPOConfig` takes the same, plus its own)."""
+
+    output_dir: str
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    num_train_epochs: float
+    max_steps: int
+    learning_rate: float
+    lr_scheduler_type: str
+    warmup_steps: float
+    weight_decay: float
+    max_grad_norm: float
+    logging_steps: int
+    save_steps: int
+    save_total_limit: int
+    seed: int
+    data_seed: int
+    bf16: bool
+    deepspeed: str | None
+    use_cpu: bool
+    remove_unused_columns: bool
+    dataloader_num_workers: int
+    report_to: list[str]
+    disable_tqdm: bool
+    save_only_model: bool
 
 
 class TrainingHook(Protocol):
@@ -206,7 +240,9 @@ def train(
     return record
 
 
-def _supervised_trainer(hook: TrainingHook, examples: Sequence[dict], recipe: Recipe, common: dict, callbacks: list):
+def _supervised_trainer(
+    hook: TrainingHook, examples: Sequence[dict], recipe: Recipe, common: TrainingOptions, callbacks: list
+):
     """The HF `Trainer` over the recipe's trainable parameters and the family's collator."""
     from transformers import Trainer, TrainingArguments
 
@@ -243,9 +279,9 @@ def _reporting(recipe: Recipe, out: Path) -> tuple[list[str], list]:
     return [], [callback]
 
 
-def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cuda: bool) -> dict:
+def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cuda: bool) -> TrainingOptions:
     """TrainingArguments of a recipe (DPOConfig takes the same, plus its own)."""
-    return dict(
+    options = TrainingOptions(
         output_dir=str(checkpoints),
         per_device_train_batch_size=recipe.batch_size,
         gradient_accumulation_steps=recipe.grad_accum,
@@ -262,7 +298,6 @@ def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cu
         seed=recipe.seed,
         data_seed=recipe.seed,
         bf16=bf16,
-        **{_checkpointing_argument(): recipe.gradient_checkpointing},
         deepspeed=recipe.deepspeed,
         use_cpu=not cuda,
         remove_unused_columns=False,
@@ -271,9 +306,14 @@ def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cu
         disable_tqdm=not progress,
         save_only_model=False,
     )
+    if _checkpointing_argument() == "activation_checkpointing":
+        options["activation_checkpointing"] = recipe.gradient_checkpointing
+    else:
+        options["gradient_checkpointing"] = recipe.gradient_checkpointing
+    return options
 
 
-def _dpo_trainer(hook, examples, recipe: Recipe, common: dict, callbacks: list, init_adapter):
+def _dpo_trainer(hook, examples, recipe: Recipe, common: TrainingOptions, callbacks: list, init_adapter):
     """TRL's DPOTrainer over our collator.
 
     The reference is the starting model: adapters off, or TRL's frozen copy of `init_adapter`.
@@ -288,11 +328,11 @@ def _dpo_trainer(hook, examples, recipe: Recipe, common: dict, callbacks: list, 
         model = PeftModel.from_pretrained(hook.model, str(init_adapter), is_trainable=True)
     else:
         model = prepare_model(hook, recipe)
-    losses = {"loss_type": list(recipe.extra.get("loss_type", ["sigmoid"]))}  # sigmoid: the DPO paper's loss
-    if recipe.extra.get("loss_weights"):
-        losses["loss_weights"] = [float(w) for w in recipe.extra["loss_weights"]]
+    loss_type = list(recipe.extra.get("loss_type", ["sigmoid"]))  # sigmoid: the DPO paper's loss
+    weights = recipe.extra.get("loss_weights")  # None (DPOConfig's default): every loss weighs 1
     args = DPOConfig(**common, beta=float(recipe.extra.get("beta", 0.1)), max_length=None,
-                     precompute_ref_log_probs=False, **losses)  # fmt: skip
+                     precompute_ref_log_probs=False, loss_type=loss_type,
+                     loss_weights=[float(w) for w in weights] if weights else None)  # fmt: skip
     from datasets import Dataset
 
     # TRL wants a `datasets.Dataset`: documents travel as JSON (their fields differ between items), and

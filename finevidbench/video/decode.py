@@ -124,7 +124,7 @@ def _decode_pyav(path: str, unique: list[int], meta: VideoMeta, scaled: tuple[in
     import av
 
     # the same swscale bilinear scaling decord's filter graph applies (tests compare the two)
-    size = {"width": scaled[0], "height": scaled[1]} if scaled else {}
+    width, height = scaled if scaled else (None, None)  # None: the stream's own size
     wanted = set(unique)
     out: dict[int, np.ndarray] = {}
     try:
@@ -132,7 +132,7 @@ def _decode_pyav(path: str, unique: list[int], meta: VideoMeta, scaled: tuple[in
             stream = container.streams.video[0]
             for index, frame in enumerate(container.decode(stream)):
                 if index in wanted:
-                    out[index] = frame.to_ndarray(format="rgb24", **size)
+                    out[index] = frame.to_ndarray(format="rgb24", width=width, height=height)
                 if index >= unique[-1]:
                     break
     except av.FFmpegError as exc:

@@ -25,13 +25,16 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, code
     path.parent.mkdir(parents=True, exist_ok=True)
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(path), "w") as container:
-        stream = None
+        stream: av.VideoStream | None = None
         for frame in frames:
             if stream is None:
                 height, width = frame.shape[:2]
                 if height % 2 or width % 2:
                     raise ValueError(f"frame size {width}x{height}: yuv420p needs even width and height")
-                stream = container.add_stream(CODECS.get(codec, codec), rate=rate)
+                added = container.add_stream(CODECS.get(codec, codec), rate=rate)
+                if not isinstance(added, av.VideoStream):
+                    raise ValueError(f"codec {codec!r} does not encode video")
+                stream = added
                 stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
                 stream.codec_context.thread_count = 1
                 if stream.codec_context.name in ("libx264", "h264"):

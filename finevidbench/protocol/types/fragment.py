@@ -43,6 +43,13 @@ def _shown(ctx: VideoContext, positions: list[int]) -> tuple[int, ...]:
     return tuple(ctx.pool[p] for p in positions)
 
 
+def _frames(question: Question) -> tuple[int, ...]:
+    """The frames a fragment item shows (a fragment item always shows frames; scene items have None)."""
+    if question.frames is None:
+        raise ValueError(f"{question.id}: a fragment item without frames")
+    return question.frames
+
+
 def _distinct_moments(ctx: VideoContext, k: int, rng: np.random.Generator) -> list[int] | None:
     """K pool positions, chronological, every two of which visibly differ (or None)."""
     chosen: list[int] = []
@@ -81,7 +88,7 @@ class MomentCount(QuestionType):
         return range(low, high + 1)
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> int:
-        return len(set(question.frames))
+        return len(set(_frames(question)))
 
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
         moments = _distinct_moments(ctx, int(target), rng)
@@ -126,7 +133,7 @@ class MeaningfulOrder(QuestionType):
         return [(reverse, position) for reverse in (False, True) for position in (0, 1)]
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> str | None:
-        frames = list(question.frames)
+        frames = list(_frames(question))
         if frames == sorted(set(frames)):
             text = self.params["options"][0]
         elif frames == sorted(set(frames), reverse=True):
@@ -172,7 +179,7 @@ class FrameComparison(QuestionType):
         return ("yes", "no")
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> str:
-        first, second = question.frames
+        first, second = _frames(question)
         return "yes" if first == second else "no"
 
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
@@ -222,7 +229,8 @@ class AdjustOrNot(QuestionType):
         return ("yes", "no")
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> str:
-        return "no" if list(question.frames) == sorted(question.frames) else "yes"
+        frames = _frames(question)
+        return "no" if list(frames) == sorted(frames) else "yes"
 
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
         chosen = _ordered_selection(ctx, self.params["frames"], rng)
@@ -261,8 +269,9 @@ class Rearrangement(QuestionType):
         return [order for order in permutations(identity) if order != identity]
 
     def expected_answer(self, question: Question, labels: dict[str, str]) -> list[int]:
-        labels = range(1, len(question.frames) + 1)
-        return [label for _, label in sorted(zip(question.frames, labels, strict=True))]
+        frames = _frames(question)
+        numbers = range(1, len(frames) + 1)
+        return [number for _, number in sorted(zip(frames, numbers, strict=True))]
 
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
         chosen = _ordered_selection(ctx, self.params["frames"], rng)

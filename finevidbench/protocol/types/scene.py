@@ -7,7 +7,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,6 +35,8 @@ class _LabelChoice(QuestionType):
 
     level = "scene"
     answer_type = "choice"
+    needs_label: ClassVar[str]
+    """Every label choice asks about one label column (each subclass names it)."""
     min_frames = 2
     """An action is a change, and one frame shows none."""
 
@@ -150,7 +152,10 @@ class Speed(QuestionType):
         correct = speed_class(speed)
         distractors = [o for o in SPEED_OPTIONS if o != correct]
         options, letter = place_options(correct, distractors, target, rng)
-        length = self.window_frames(ctx)[speed]
+        windows = self.window_frames(ctx)
+        if windows is None:  # slots() offers no slot for such a clip
+            raise ValueError(f"{ctx.video}: too short for {self.name}")
+        length = windows[speed]
         first = int(rng.integers(ctx.meta.frame_count - length + 1))
         fps = ctx.meta.fps
         return Draft(
