@@ -108,7 +108,9 @@ class FineVidModel(lmms):
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> FineVidModel:
         """Build from MODEL_ARGS (finevidbench.model_args rules, as lmms-eval's) plus lmms-eval's own settings."""
         args = {key: typed(value) for key, value in parse_model_args(arg_string).items()}
-        return cls(**args, **{k: v for k, v in (additional_config or {}).items() if v is not None})
+        settings = {k: v for k, v in (additional_config or {}).items() if v is not None}
+        make: Any = cls  # each subclass takes its own keywords: checked at run time, against `accepted_args`
+        return make(**args, **settings)
 
     @classmethod
     def accepted_args(cls) -> set[str]:
@@ -116,7 +118,7 @@ class FineVidModel(lmms):
         names = set()
         for klass in cls.__mro__:
             if "__init__" in vars(klass) and klass not in (lmms, object):
-                parameters = inspect.signature(klass.__init__).parameters
+                parameters = inspect.signature(vars(klass)["__init__"]).parameters
                 names |= {p for p in parameters if p not in ("self", "kwargs")}
         return names
 
@@ -197,7 +199,10 @@ class FineVidModel(lmms):
             if ahead is not None:
                 ahead.result()
         progress.close()
-        return responses
+        missing = [p for p, r in enumerate(responses) if r is None]
+        if missing:  # every pending request was answered above; a gap is a bug, never an empty answer
+            raise RuntimeError(f"{len(missing)} request(s) left without an answer")
+        return [r for r in responses if r is not None]
 
     def _prefetch_quietly(self, requests: Sequence[Request]) -> None:
         # an error here is met again, and reported, when the answering path loads the same video

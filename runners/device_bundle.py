@@ -74,7 +74,7 @@ def lock_pins(python_version: str, machine: str = "x86_64", lock: Path = LOCK) -
                    "platform_machine": machine, "sys_platform": "linux", "platform_system": "Linux",
                    "os_name": "posix", "implementation_name": "cpython",
                    "platform_python_implementation": "CPython"}  # fmt: skip
-    pins = {}
+    pins: dict[str, str] = {}
     for line in lock.read_text().splitlines():
         requirement, _, marker = line.split("#", 1)[0].partition(";")
         if "==" not in requirement or (marker.strip() and not Marker(marker.strip()).evaluate(environment)):
@@ -125,7 +125,7 @@ def repack_installed(name: str, out: Path) -> Path:
             path = str(file)
             if path.startswith("..") or "__pycache__" in file.parts or path.endswith(".pyc"):
                 continue
-            archive.write(dist.locate_file(file), path)
+            archive.write(str(dist.locate_file(file)), path)
     return wheel
 
 

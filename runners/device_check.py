@@ -57,7 +57,7 @@ def build_fixture(family: str, folder: Path) -> dict:
     layouts = hub_layouts(family)
     if "main" in layouts:
         build_hub_layout(family, folder, "main")
-        fixture = {"layout": "main", "checkpoint": layouts["main"].checkpoint}
+        fixture: dict[str, str | None] = {"layout": "main", "checkpoint": layouts["main"].checkpoint}
     else:
         build_tiny(family, folder)
         fixture = {"layout": "tiny", "checkpoint": None}
@@ -165,7 +165,7 @@ def environment() -> dict:
 
     import torch
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

@@ -14,6 +14,7 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,11 +46,11 @@ def census(family: str, model_dir: Path, docs: dict[str, dict]) -> dict:
     from model_adapters.registry import adapter_class
 
     adapter = adapter_class(f"fvb_{family}")(pretrained=str(model_dir), max_new_tokens=1)
-    record = {"family": family, "inputs": adapter.inputs_record() if hasattr(adapter, "inputs_record") else None}
+    record: dict[str, Any] = {"family": family, "inputs": getattr(adapter, "inputs_record", dict)()}
     for name, doc in docs.items():
         shown = len(doc["frames"]) if doc["level"] == "fragment" else len(adapter.scene_sampling(doc).indices)
-        record[name] = {"frames": shown, "tokens": visual_tokens(adapter, doc)}
-        record[name]["per_frame"] = round(record[name]["tokens"] / shown, 1)
+        tokens = visual_tokens(adapter, doc)
+        record[name] = {"frames": shown, "tokens": tokens, "per_frame": round(tokens / shown, 1)}
     return record
 
 

@@ -161,7 +161,7 @@ def _read_kinetics(path: Path, text: str, split: str | None) -> dict[str, dict[s
             continue
         if any(row.get(c) is None for c in KINETICS_COLUMNS):
             raise LabelError(
-                f"{path}:{line}: fewer cells than the header's {len(reader.fieldnames)} (fix: fill the row)"
+                f"{path}:{line}: fewer cells than the header's {len(reader.fieldnames or [])} (fix: fill the row)"
             )
         try:
             video = kinetics_id(row["youtube_id"].strip(), row["time_start"], row["time_end"])

@@ -91,7 +91,9 @@ class FramePolicy:
             raise ValueError(f"FramePolicy: mode must be 'uniform', 'segment' or 'start', got {self.mode!r}")
         if self.multiple < 1:
             raise ValueError(f"FramePolicy: multiple must be >= 1, got {self.multiple}")
-        if self.min_frames is not None and (self.fps is None or not 1 <= self.min_frames <= self.max_frames):
+        if self.min_frames is not None and (
+            self.fps is None or self.max_frames is None or not 1 <= self.min_frames <= self.max_frames
+        ):
             raise ValueError("FramePolicy: min_frames needs fps and must lie in [1, max_frames]")
         if not self.speed > 0:
             raise ValueError(f"FramePolicy: speed must be > 0, got {self.speed}")
@@ -143,7 +145,8 @@ class FramePolicy:
         unknown = sorted(set(spec) - set(known))
         if unknown:
             raise ValueError(f"FramePolicy: unknown key(s) {unknown}; known: {sorted(known)}")
-        return cls(**{k: _coerce(k, v) for k, v in spec.items()})
+        values: dict = {k: _coerce(k, v) for k, v in spec.items()}  # typed by __post_init__'s checks
+        return cls(**values)
 
     def with_speed(self, speed: float) -> FramePolicy:
         """The same policy at another playback speed."""
@@ -167,6 +170,7 @@ class FramePolicy:
         if self.num_frames is not None:
             wanted = self.num_frames
         else:
+            assert self.fps is not None and self.max_frames is not None  # __post_init__: fps mode has both
             altered_seconds = available / meta.fps / self.speed
             wanted = min(self.max_frames, max(self.min_frames or 1, math.floor(altered_seconds * self.fps + 1e-9)))
         # capped by the altered clip, not by the source window: a slowed-down view of a short window

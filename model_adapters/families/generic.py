@@ -54,7 +54,8 @@ def _smolvlm(tok):
     vision = dict(VISION, image_size=SIDE, patch_size=8)
     # pad_token_id also at the top: SmolVLMConfig's own default (128002) lies outside a tiny vocabulary
     cfg = hf.SmolVLMConfig(text_config=text, vision_config=vision, image_token_id=ids["<image>"], scale_factor=2,
-                           pad_token_id=ids["<|endoftext|>"])  # fmt: skip
+                           pad_token_id=ids["<|endoftext|>"])  # type: ignore[call-arg]  # fmt: skip
+    # (pad_token_id reaches PretrainedConfig through **kwargs; SmolVLMConfig's typed signature leaves it out)
     px = dict(size={"longest_edge": SIDE}, max_image_size={"longest_edge": SIDE}, do_image_splitting=False)
     roles = {"user": "User", "assistant": "Assistant", "system": "System"}
     end = "<end_of_utterance>\n"  # as SmolVLM's own template: "<|im_start|>User: ...<end_of_utterance>\nAssistant:"

@@ -183,7 +183,10 @@ QWEN3_HUB = HubLayout(
     QWEN3_FILES, QWEN3_CHAT_TEMPLATE,
 )  # fmt: skip
 
-QWEN_TINY = dict(specials=tuple(QWEN_SPECIALS), eos="<|im_end|>", pad="<|endoftext|>")
+
+def qwen_tiny(build, hub: tuple[HubLayout, ...]) -> TinySpec:
+    """The tiny spec of a family on Qwen's tokenizer (its specials, end of turn and padding)."""
+    return TinySpec(build, tuple(QWEN_SPECIALS), eos="<|im_end|>", pad="<|endoftext|>", hub=hub)
 
 
 class QwenVL(HFVideoModel):
@@ -269,21 +272,21 @@ class QwenVL(HFVideoModel):
         return {**super().inputs_record(), "video_pixels": {"source": source, **pixels, **self.pixel_args}}
 
 
-@family("qwen2_vl", tiny=TinySpec(_qwen2_vl, **QWEN_TINY, hub=(QWEN2_HUB,)))
+@family("qwen2_vl", tiny=qwen_tiny(_qwen2_vl, (QWEN2_HUB,)))
 class Qwen2VL(QwenVL):
     """Qwen2-VL: video tokens per pair of frames (temporal patch 2)."""
 
     model_class = "Qwen2VLForConditionalGeneration"
 
 
-@family("qwen2_5_vl", tiny=TinySpec(_qwen2_5_vl, **QWEN_TINY, hub=(QWEN2_5_HUB,)))
+@family("qwen2_5_vl", tiny=qwen_tiny(_qwen2_5_vl, (QWEN2_5_HUB,)))
 class Qwen2_5VL(QwenVL):  # noqa: N801 - the model's own spelling
     """Qwen2.5-VL: absolute time through `second_per_grid_ts`, computed from our metadata."""
 
     model_class = "Qwen2_5_VLForConditionalGeneration"
 
 
-@family("qwen3_vl", tiny=TinySpec(_qwen3_vl, **QWEN_TINY, hub=(QWEN3_HUB,)))
+@family("qwen3_vl", tiny=qwen_tiny(_qwen3_vl, (QWEN3_HUB,)))
 class Qwen3VL(QwenVL):
     """Qwen3-VL: textual timestamps from our metadata; its own frame sampling is switched off."""
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from model_adapters.families.qwen import QWEN_SPECIALS, QWEN_TINY
+from model_adapters.families.qwen import QWEN_SPECIALS, qwen_tiny
 from model_adapters.hf import HFVideoModel
-from model_adapters.registry import HubLayout, TinySpec, family
+from model_adapters.registry import HubLayout, family
 from model_adapters.testing.tiny import TEXT, VISION, chat_template, token_ids
 
 VL3_PIXELS = {"do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
@@ -49,7 +49,7 @@ def _videollama3(tok):
     return hf.VideoLlama3ForConditionalGeneration(cfg), proc
 
 
-@family("videollama3", tiny=TinySpec(_videollama3, **QWEN_TINY, hub=(VIDEOLLAMA3_HUB,)))
+@family("videollama3", tiny=qwen_tiny(_videollama3, (VIDEOLLAMA3_HUB,)))
 class VideoLlama3(HFVideoModel):
     """VideoLLaMA3: timestamps ("Time 1.2s") from our metadata."""
 

@@ -45,12 +45,12 @@ def test_a_family_declared_twice_is_refused():
 
 # A new family, written the way docs/adding_a_model.md says: one module in model_adapters/families/.
 TOY_FAMILY = '''
-from model_adapters.families.qwen import QWEN_TINY, _qwen2_5_vl
+from model_adapters.families.qwen import _qwen2_5_vl, qwen_tiny
 from model_adapters.hf import HFVideoModel
-from model_adapters.registry import TinySpec, family
+from model_adapters.registry import family
 
 
-@family("toy_vl", tiny=TinySpec(_qwen2_5_vl, **QWEN_TINY), recipes={"sf2t": {"lora_r": 4, "batch_size": 1}})
+@family("toy_vl", tiny=qwen_tiny(_qwen2_5_vl, hub=()), recipes={"sf2t": {"lora_r": 4, "batch_size": 1}})
 class ToyVL(HFVideoModel):
     """A family this repository does not ship."""
 
