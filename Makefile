@@ -1,6 +1,6 @@
 # FineVidBench: every target builds the environment it needs by itself.
-# Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...]; make sf2t [MODEL=... MODEL_ARGS=...
-# RECIPE=... VIDEOS=... SET=k=v,...]; make savi [... PAIRS=savi|verifier|mixed ITERATIONS=N]; make test
+# Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...] [TASKS=...] [INCLUDE=dir]; make sf2t [MODEL=... MODEL_ARGS=...
+# RECIPE=... VIDEOS=... SET=k=v,... EXTRA_TASKS=... INCLUDE=dir]; make savi [... PAIRS=savi|verifier|mixed ITERATIONS=N]; make test
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -24,6 +24,11 @@ LATEST_VENV ?= .venv-latest
 
 MODEL ?= random
 MODEL_ARGS ?=
+# TASKS: FineVidBench groups/tasks and/or any lmms-eval task (default: finevidbench); INCLUDE: folders of task YAMLs
+TASKS ?=
+INCLUDE ?=
+# EXTRA_TASKS (make sf2t / make savi): other lmms-eval tasks each arm is evaluated on too, compared beside ours
+EXTRA_TASKS ?=
 DATA ?= mini
 LIMIT ?=
 OUT ?= runs
@@ -80,14 +85,16 @@ lint: $(STAMP)  ## ruff check, ruff format check, and mypy over the packages (co
 
 eval: $(STAMP)  ## evaluate MODEL on DATA through lmms-eval (default: random baseline on the mini set)
 	$(PY) -m runners.evaluate --model "$(MODEL)" --model_args "$(MODEL_ARGS)" --data "$(DATA)" \
-		$(if $(LIMIT),--limit $(LIMIT)) --out "$(OUT)/$(MODEL)"
+		$(if $(LIMIT),--limit $(LIMIT)) --out "$(OUT)/$(MODEL)" $(if $(TASKS),--tasks "$(TASKS)") \
+		$(foreach path,$(INCLUDE),--include_path "$(path)")
 
 sf2t: $(STAMP)  ## SF2T: build fragment tasks from VIDEOS, fine-tune MODEL (LoRA), evaluate with and without it
 	$(PY) -m runners.sf2t $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
 		--model_args "$(MODEL_ARGS)" $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(VIDEOS),--videos "$(VIDEOS)") \
 		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") --data "$(DATA)" \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") \
-		$(if $(ALLOW_CONTAMINATED),--allow-contaminated)
+		$(if $(ALLOW_CONTAMINATED),--allow-contaminated) $(if $(EXTRA_TASKS),--extra_tasks "$(EXTRA_TASKS)") \
+		$(foreach path,$(INCLUDE),--include_path "$(path)")
 
 savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, iterated, evaluated with and without
 	$(PY) -m runners.savi $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
@@ -95,7 +102,8 @@ savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, 
 		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") $(if $(PAIRS),--pairs "$(PAIRS)") \
 		$(if $(ITERATIONS),--iterations $(ITERATIONS)) $(if $(INIT_ADAPTER),--init-adapter "$(INIT_ADAPTER)") \
 		--data "$(DATA)" $(if $(LIMIT),--limit $(LIMIT)) \
-		$(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") $(if $(ALLOW_CONTAMINATED),--allow-contaminated)
+		$(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") $(if $(ALLOW_CONTAMINATED),--allow-contaminated) \
+		$(if $(EXTRA_TASKS),--extra_tasks "$(EXTRA_TASKS)") $(foreach path,$(INCLUDE),--include_path "$(path)")
 
 submit: $(STAMP)  ## validate, rescore and package RESULTS (a run folder) as leaderboard/submissions/<slug>
 	@test -n "$(RESULTS)" || { echo "make submit: pass RESULTS=<run folder>, e.g. RESULTS=runs/random" >&2; exit 2; }

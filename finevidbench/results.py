@@ -103,8 +103,9 @@ def build_results(
     run_info: dict | None = None,
     n_missing: int = 0,
     tasks: str | None = None,
+    other_tasks: dict | None = None,
 ) -> dict:
-    """The whole results.json record, assembled in one place."""
+    """The whole results.json record, assembled in one place (`scores` None when no FineVidBench task ran)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "protocol_version": qs.manifest["protocol_version"],
@@ -119,17 +120,88 @@ def build_results(
         "frame_policy": frame_policy,
         "n_missing": n_missing,
         "tasks": tasks,
-        "scores": aggregate(samples),
+        "scores": aggregate(samples) if samples else None,
+        **({"other_tasks": other_tasks} if other_tasks else {}),
         "provenance": provenance(**(run_info or {})),
     }
 
 
-def write_results(out: str | Path, results: dict, samples: Sequence[SampleResult]) -> Path:
-    """Validate against the schema, then write results.json and samples.jsonl into `out`."""
+LOGGED_FIELDS = frozenset(
+    {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "token_counts", "doc_hash", "input_media"}
+)
+"""The fields lmms-eval writes into every logged sample; the others are the task's per-sample metrics."""
+
+
+def other_task_figures(lmms_results: dict, tasks: Sequence[str], source: str) -> dict[str, dict]:
+    """{task: figures} of tasks that are not ours, from lmms-eval's results: its own aggregation's numbers."""
+    figures = {}
+    for task in tasks:
+        entry = lmms_results.get("results", {}).get(task)
+        if entry is None:
+            continue
+        metrics = {k: _number(v) for k, v in entry.items() if k != "alias" and "_stderr" not in k}
+        stderr = {k: _number(entry.get(k.replace(",", "_stderr,", 1))) for k in metrics}
+        counts = lmms_results.get("n-samples", {}).get(task) or {}
+        figures[task] = {
+            "metrics": metrics,
+            "stderr": stderr,
+            "n": counts.get("effective"),
+            "version": lmms_results.get("versions", {}).get(task),
+            "group": task in lmms_results.get("groups", {}),
+            "higher_is_better": lmms_results.get("higher_is_better", {}).get(task) or {},
+            "source": source,
+        }
+    return figures
+
+
+def other_task_samples(lmms_results: dict, tasks: Sequence[str]) -> list[dict]:
+    """Per-sample records of tasks that are not ours: document id, response and each numeric metric."""
+    records = []
+    for task in tasks:
+        for logged in lmms_results.get("samples", {}).get(task, []):
+            responses = logged.get("filtered_resps") or [None]
+            scores = {k: v for k, v in logged.items() if k not in LOGGED_FIELDS and _number(v) is not None}
+            records.append({"task": task, "doc_id": logged["doc_id"], "doc_hash": logged.get("doc_hash"),
+                            "target": str(logged.get("target")), "response": _text(responses[0]),
+                            "scores": scores})  # fmt: skip
+    return sorted(records, key=lambda r: (r["task"], r["doc_id"]))
+
+
+def read_other_samples(folder: str | Path) -> list[dict]:
+    """The per-sample records of a run's other tasks (none when it ran FineVidBench only)."""
+    path = Path(folder) / OTHER_SAMPLES
+    return list(read_jsonl(path, "other_sample")) if path.is_file() else []
+
+
+OTHER_SAMPLES = "other_samples.jsonl"
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float) and value == value:  # NaN (lmms-eval's "no stderr") is no number
+        return float(value)
+    return None
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and value:
+        return _text(value[0])
+    return str(value)
+
+
+def write_results(
+    out: str | Path, results: dict, samples: Sequence[SampleResult], other_samples: Sequence[dict] = ()
+) -> Path:
+    """Validate against the schema, then write results.json, samples.jsonl (and other_samples.jsonl) into `out`."""
     out = Path(out)
     check_schema(results, "results", out / "results.json")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "samples.jsonl", "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in samples))
+    if other_samples:
+        atomic_write_text(out / OTHER_SAMPLES, "".join(json.dumps(r, sort_keys=True) + "\n" for r in other_samples))
     write_json(out / "results.json", results)
     return out / "results.json"
 
@@ -174,6 +246,8 @@ def results_frame(runs: Sequence[str | Path]) -> pd.DataFrame:
     for run in runs:
         folder = run_folder(run)
         results = read_results(folder / "results.json")
+        if results["scores"] is None:
+            raise PredictionsError(f"{folder}: ran no FineVidBench task (only other tasks: its other_tasks hold them)")
         model = results["model"]
         common = {
             "run": folder.name,

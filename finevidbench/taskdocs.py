@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
 
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import FRAGMENT_INTRO, Question
-from finevidbench.scoring.score import score_sample
+from finevidbench.scoring.score import SampleResult, score_sample
 
 DATA_ENV = "FINEVIDBENCH_DATA"
 BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
@@ -73,6 +74,15 @@ def doc_of(q: Question, qs: QuestionSet) -> dict:
         # a pasted target (training-only Localization items); the renderer paints it on the frames
         **({"overlay": q.evidence["overlay"]} if "overlay" in q.evidence else {}),
     }
+
+
+DOC_KEYS = frozenset({"question_id", "type", "level", "video_path", "speed", "frames"})
+"""The fields every FineVidBench document has (`doc_of`): what tells one apart from another task's document."""
+
+
+def is_benchmark_doc(doc: Mapping[str, object]) -> bool:
+    """Whether an lmms-eval document is one of ours (built by `doc_of`)."""
+    return set(doc) >= DOC_KEYS
 
 
 def docs_for(type_name: str) -> list[dict]:
@@ -142,11 +152,16 @@ def _scene_preview(doc: dict) -> np.ndarray:
     return load_clip(doc["video_path"], policy).frames
 
 
-def process_result(doc: dict, response: str) -> dict:
-    """Score one response; the dict is what lmms-eval logs per sample and what our results read."""
-    return score_sample(question(doc["question_id"]), response).to_dict()
+def score(doc: dict, response: str) -> SampleResult:
+    """One response scored: what our results files hold per sample."""
+    return score_sample(question(doc["question_id"]), response)
 
 
-def mean_correct(items: list[dict]) -> float:
-    """lmms-eval aggregation of the per-sample dicts: micro accuracy."""
-    return float(np.mean([item["correct"] for item in items])) if items else 0.0
+def process_result(doc: dict, response: str) -> dict[str, float]:
+    """lmms-eval's per-sample metric: 1.0 when correct, else 0.0.
+
+    A plain number, aggregated by lmms-eval's own `mean`, so its table prints a standard error
+    beside the accuracy; our results files score each logged response again (`score`), with the
+    parsed answer, the intervals and the breakdowns.
+    """
+    return {"acc": float(score(doc, response).correct)}

@@ -31,10 +31,10 @@ generation_kwargs:
 process_results: !function utils.process_results
 metric_list:
   - metric: acc
-    aggregation: !function utils.mean_correct
+    aggregation: mean
     higher_is_better: true
 metadata:
-  version: 1
+  version: 2
 """
 
 
@@ -87,6 +87,32 @@ def group_members(name: str) -> list[str] | None:
     if name in variants:
         return [variants[name] + t for t in QUESTION_TYPES]
     return None
+
+
+def blind_variant(task: str) -> str | None:
+    """The blind variant a task of ours is (`finevidbench_novideo_speed` -> `novideo`); None for any other task.
+
+    The adapters show a blind variant's documents as the task hands them (no video, one frame,
+    shuffled frames), not on the documents' own path.
+    """
+    type_name = _type_of(task)
+    for variant in BLIND_VARIANTS:
+        if type_name and task == f"finevidbench_{variant}_{type_name}":
+            return variant
+    return None
+
+
+def is_ours(name: str) -> bool:
+    """Whether a task or group name is one of FineVidBench's (a leaf, a level, a blind variant, the whole)."""
+    type_name = _type_of(name)
+    leaf = bool(type_name) and (name == f"finevidbench_{type_name}" or blind_variant(name) is not None)
+    return leaf or group_members(name) is not None
+
+
+def split_tasks(requested: str) -> tuple[list[str], list[str]]:
+    """(ours, the others) of a comma-separated task list, in order, each name once."""
+    names = list(dict.fromkeys(n.strip() for n in requested.split(",") if n.strip()))
+    return [n for n in names if is_ours(n)], [n for n in names if not is_ours(n)]
 
 
 def runnable_tasks(requested: str, present: set[str]) -> tuple[list[str], list[str]]:

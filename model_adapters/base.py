@@ -19,12 +19,16 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, ClassVar
 
 from tqdm.auto import tqdm
 
 from finevidbench.model_args import parse_model_args, typed
 from finevidbench.store import AnswerStore, answer_key
+from finevidbench.taskdocs import is_benchmark_doc
+from finevidbench.taskgen import blind_variant
+from model_adapters.visuals import VideoFile, digest, task_messages, user_turn, visuals_in, visuals_of
 
 LMMS_CONFIG_KEYS = ("batch_size", "max_batch_size", "device")
 NO_LMMS_EVAL = "needs lmms-eval, which is not installed here (fix: make venv, or install the lmms-eval of the lock)"
@@ -67,12 +71,38 @@ except ModuleNotFoundError as missing:  # only lmms-eval itself missing; a broke
 
 @dataclass(frozen=True)
 class Request:
-    """One question as a model sees it: the document, the prompt text and the generation settings."""
+    """One question as a model sees it: the document, the prompt text and the generation settings.
+
+    A FineVidBench document (`messages` None) is shown on its own exact path: its frames, speed and
+    window. Any other request (a task that is not ours, or a blind variant of ours) carries the
+    task's own chat messages, its visuals as `model_adapters.visuals` records.
+    """
 
     doc: dict
     prompt: str
     generation: dict
     task: str
+    messages: list[dict] | None = None
+    doc_id: int | None = None
+
+    @property
+    def native(self) -> bool:
+        """Whether this is a FineVidBench document read on its own path."""
+        return self.messages is None
+
+    @cached_property
+    def question_id(self) -> str:
+        """What the answer store keys: the question id, or (any other task) document id and content hash."""
+        if self.messages is None:
+            return str(self.doc["question_id"])
+        return f"{self.doc.get('question_id', self.doc_id)}#{digest(self.messages)}"
+
+    @cached_property
+    def videos(self) -> tuple[str, ...]:
+        """The video files this request reads, in order."""
+        if self.messages is None:
+            return (self.doc["video_path"],) if self.doc.get("video_path") else ()
+        return tuple(v.path for v in visuals_in(self.messages) if isinstance(v, VideoFile))
 
 
 class FineVidModel(lmms):
@@ -85,6 +115,8 @@ class FineVidModel(lmms):
     """
 
     is_simple = True
+    answers_any_task: ClassVar[bool] = False
+    """True for models that can answer any lmms-eval task (the Video-LLM adapters), not only FineVidBench's."""
 
     def __init__(self, store: str | None = None, batch_size: int | str = 1, **kwargs: Any) -> None:
         super().__init__()
@@ -108,7 +140,8 @@ class FineVidModel(lmms):
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> FineVidModel:
         """Build from MODEL_ARGS (finevidbench.model_args rules, as lmms-eval's) plus lmms-eval's own settings."""
         args = {key: typed(value) for key, value in parse_model_args(arg_string).items()}
-        settings = {k: v for k, v in (additional_config or {}).items() if v is not None}
+        # lmms-eval's own settings (--batch_size, --device) yield to the same names given in --model_args
+        settings = {k: v for k, v in (additional_config or {}).items() if v is not None and k not in args}
         make: Any = cls  # each subclass takes its own keywords: checked at run time, against `accepted_args`
         return make(**args, **settings)
 
@@ -155,14 +188,28 @@ class FineVidModel(lmms):
 
     def _request(self, instance) -> Request:
         if self.is_simple:
-            prompt, generation, _visuals, doc_id, task, split = instance.args
+            prompt, generation, visuals, doc_id, task, split = instance.args
         else:
-            prompt, _messages, generation, doc_id, task, split = instance.args
-        return Request(doc=self.task_dict[task][split][doc_id], prompt=prompt, generation=dict(generation), task=task)
+            prompt, visuals, generation, doc_id, task, split = instance.args  # visuals: the task's doc_to_messages
+        doc = self.task_dict[task][split][doc_id]
+        # a blind variant's visuals are the task's (none, one frame, shuffled frames); a baseline reads none
+        if is_benchmark_doc(doc) and (blind_variant(task) is None or not self.answers_any_task):
+            return Request(doc=doc, prompt=prompt, generation=dict(generation), task=task, doc_id=doc_id)
+        if not self.answers_any_task:
+            raise ValueError(
+                f"{type(self).__name__} answers FineVidBench questions only; task {task!r} is not one of them "
+                "(fix: run it with a Video-LLM adapter, fvb_<family>, or an lmms-eval model)"
+            )
+        if self.is_simple:
+            messages = user_turn(visuals_of(visuals(doc) if callable(visuals) else visuals, task), prompt)
+        else:
+            messages = task_messages(visuals(doc) if callable(visuals) else visuals, task)
+        return Request(doc=doc, prompt=prompt, generation=dict(generation), task=task, messages=messages,
+                       doc_id=doc_id)  # fmt: skip
 
     def _key(self, request: Request) -> str:
-        question = f"{request.task}/{request.doc['question_id']}"
-        return answer_key(self.fingerprint, question, self.policy_id(), request.generation)
+        return answer_key(self.fingerprint, f"{request.task}/{request.question_id}", self.policy_id(),
+                          request.generation)  # fmt: skip
 
     def generate_until(self, requests) -> list[str]:
         """Answer each request, from the store when it holds the answer already."""
@@ -176,7 +223,7 @@ class FineVidModel(lmms):
             else:
                 responses[position] = stored
                 self.reused += 1
-        pending.sort(key=lambda p: (prepared[p].doc["video_path"], prepared[p].doc["question_id"]))
+        pending.sort(key=lambda p: (prepared[p].videos, prepared[p].question_id, prepared[p].task))
         self.prepare([prepared[p] for p in pending])
         progress = tqdm(total=len(pending), desc=type(self).__name__, unit="q", disable=self.rank != 0)
         chunks = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
@@ -191,7 +238,7 @@ class FineVidModel(lmms):
                     responses[position] = response
                     if self.store is not None:
                         request = prepared[position]
-                        self.store.put(self._key(request), request.doc["question_id"], response, {"task": request.task})
+                        self.store.put(self._key(request), request.question_id, response, {"task": request.task})
                 self.computed += len(chunk)
                 progress.update(len(chunk))
                 upcoming = chunks[number + 1] if number + 1 < len(chunks) else []
@@ -220,5 +267,5 @@ class FineVidModel(lmms):
 
 def _videos_done(answered: Sequence[Request], upcoming: Sequence[Request]) -> list[str]:
     """Videos of a batch that the next batch does not ask about: requests are sorted by video, so they are done."""
-    ahead = {request.doc["video_path"] for request in upcoming}
-    return sorted({request.doc["video_path"] for request in answered} - ahead)
+    ahead = {path for request in upcoming for path in request.videos}
+    return sorted({path for request in answered for path in request.videos} - ahead)

@@ -10,6 +10,7 @@ import numpy as np
 from finevidbench.protocol.overlay import apply_overlay
 from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames, probe
 from model_adapters.base import Request
+from model_adapters.visuals import VideoFile, visuals_in
 
 
 class DecodesEachVideoOnce:
@@ -28,16 +29,31 @@ class DecodesEachVideoOnce:
         """The frames the run's policy takes for a scene document (its speed and window), without decoding."""
         return self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(probe(doc["video_path"]))
 
+    def video_sampling(self, video: VideoFile) -> Sampling:
+        """The frames the run's policy takes of a task's video file (its time span, when it has one), at 1x."""
+        meta = probe(video.path)
+        window = None
+        if video.start is not None or video.end is not None:
+            window = (video.start or 0.0, video.end if video.end is not None else meta.duration)
+        return self.frame_policy.for_scene(1.0, window).sample(meta)
+
     def frames_needed(self, doc: dict) -> tuple[int, ...]:
         """Source frame indices a document shows, in the order shown."""
         return tuple(doc["frames"]) if doc["level"] == "fragment" else self.scene_sampling(doc).indices
+
+    def reads(self, request: Request) -> list[tuple[str, tuple[int, ...]]]:
+        """(video path, source frame indices) of every video a request shows, without decoding."""
+        if request.messages is None:
+            return [(request.doc["video_path"], self.frames_needed(request.doc))]
+        videos = [v for v in visuals_in(request.messages) if isinstance(v, VideoFile)]
+        return [(video.path, self.video_sampling(video).indices) for video in videos]
 
     def prepare(self, requests: Sequence[Request]) -> None:
         """Note, per video, every frame the run will show (all speeds, windows, fragments): one decode each."""
         self._union: dict[str, tuple[int, ...]] = {}
         for request in requests:
-            path = request.doc["video_path"]
-            self._union[path] = tuple(sorted({*self._union.get(path, ()), *self.frames_needed(request.doc)}))
+            for path, indices in self.reads(request):
+                self._union[path] = tuple(sorted({*self._union.get(path, ()), *indices}))
 
     def prefetch(self, requests: Sequence[Request]) -> None:
         """Decode (into the shared frame cache) the videos of the next batch.
@@ -46,12 +62,12 @@ class DecodesEachVideoOnce:
         answered (released) again: it skips released videos, and `release` waits for a load under way.
         """
         for request in requests:
-            path = request.doc["video_path"]
-            # checked and loaded under the lock `release` takes: a video is never loaded once released
-            with self._release_lock:
-                union = getattr(self, "_union", {}).get(path)
-                if union is not None:
-                    load_frames(path, union)
+            for path in request.videos:
+                # checked and loaded under the lock `release` takes: a video is never loaded once released
+                with self._release_lock:
+                    union = getattr(self, "_union", {}).get(path)
+                    if union is not None:
+                        load_frames(path, union)
 
     def release(self, videos: Sequence[str]) -> None:
         """Drop the answered videos' decoded frames: memory stays bounded by the videos in flight."""
@@ -60,13 +76,17 @@ class DecodesEachVideoOnce:
                 getattr(self, "_union", {}).pop(path, None)
                 DEFAULT_CACHE.forget(path)
 
-    def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
-        """Frames at `indices`, cut from one decode of every frame the run shows of the document's video."""
-        union = getattr(self, "_union", {}).get(doc["video_path"], ())
-        if not set(indices) <= set(union):  # a document the run did not announce
+    def frames_at(self, path: str, indices: Sequence[int]) -> np.ndarray:
+        """Frames of a video at `indices`, cut from one decode of every frame the run shows of it."""
+        union = getattr(self, "_union", {}).get(path, ())
+        if not set(indices) <= set(union):  # a video the run did not announce
             union = tuple(sorted(set(indices)))
         row = {index: position for position, index in enumerate(union)}
-        return np.asarray(load_frames(doc["video_path"], union))[[row[i] for i in indices]]
+        return np.asarray(load_frames(path, union))[[row[i] for i in indices]]
+
+    def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
+        """A document's video's frames at `indices` (`frames_at` of its video)."""
+        return self.frames_at(doc["video_path"], indices)
 
     def fragment_frames(self, doc: dict) -> np.ndarray:
         """A fragment item's frames in the order shown, with its pasted target (if any) painted on."""

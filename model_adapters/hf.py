@@ -13,10 +13,8 @@ more, `fit_video` / `fit_images` or `processor_kwargs`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,11 +24,8 @@ from finevidbench.video import FramePolicy
 from model_adapters.base import FineVidModel, Request
 from model_adapters.chat import TemplateLayout, processor_inputs
 from model_adapters.frames import DecodesEachVideoOnce
-
-
-class AdapterError(ValueError):
-    """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
-
+from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, local_weights_hash
+from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
 INPUTS_REVISION = 2
 """Revision of how a document becomes processor inputs; in every fingerprint, so older stored answers are not reused.
@@ -42,6 +37,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
     """Any `AutoModelForImageTextToText` video model; families override the little that differs."""
 
     is_simple = False
+    answers_any_task = True
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     fragment_form: ClassVar[str] = "images"
     """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
@@ -109,11 +105,11 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
         self.revision = (
-            revision or getattr(self.model.config, "_commit_hash", None) or _local_weights_hash(self.pretrained)
+            revision or getattr(self.model.config, "_commit_hash", None) or local_weights_hash(self.pretrained)
         )
         self.adapter_info = None
         if adapter:
-            self.model, self.adapter_info = _attach_adapter(self.model, adapter, self.pretrained)
+            self.model, self.adapter_info = attach_adapter(self.model, adapter, self.pretrained)
         self.model.eval()
 
     # -- loading ------------------------------------------------------------------------------
@@ -138,40 +134,9 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
 
     def _load(self, revision, dtype, attn_implementation, device_map, trust_remote_code):
-        import torch
-        import transformers
-
-        looks_like_hub_id = self.pretrained.count("/") == 1 and not self.pretrained.startswith((".", "/", "~"))
-        if not Path(self.pretrained).expanduser().exists() and not looks_like_hub_id:
-            raise AdapterError(
-                f"pretrained={self.pretrained}: no such folder, and not a hub id "
-                "(fix: pass a local model folder or ORG/NAME)"
-            )
-        torch_dtype = {"auto": torch.float32 if self.device.type == "cpu" else torch.bfloat16}.get(dtype, dtype)
-        options = {"revision": revision, "trust_remote_code": bool(trust_remote_code)}
-        load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
-        try:
-            processor = transformers.AutoProcessor.from_pretrained(self.pretrained, **options)
-        except RecursionError:
-            raise AdapterError(
-                f"pretrained={self.pretrained}: transformers cannot build its processor from these files (it "
-                "recursed: a folder with an image preprocessor_config.json and no video_preprocessor_config.json, "
-                "as LLaVA-NeXT-Video-7B-hf ships) (fix: add the video processor's config, e.g. save "
-                "LlavaNextVideoVideoProcessor's into the folder, or use a revision that has one)"
-            ) from None
-        except (OSError, ValueError, KeyError) as exc:
-            raise AdapterError(
-                f"pretrained={self.pretrained}: cannot load its processor ({exc})".splitlines()[0]
-            ) from None
-        try:
-            model_class = getattr(transformers, self.model_class)
-            model = model_class.from_pretrained(self.pretrained, **options, **{k: v for k, v in load.items() if v})
-        except (OSError, ValueError, KeyError) as exc:
-            raise AdapterError(f"pretrained={self.pretrained}: cannot load it ({exc})".splitlines()[0]) from None
-        if device_map is None:
-            model = model.to(self.device)
-        processor.tokenizer.padding_side = "left"  # batched greedy generation continues from the right
-        return processor, model
+        options = {"revision": revision, "trust_remote_code": bool(trust_remote_code), "dtype": dtype,
+                   "attn_implementation": attn_implementation, "device_map": device_map}  # fmt: skip
+        return load_pretrained(self.pretrained, self.model_class, self.device, **options)
 
     def inputs_record(self) -> dict:
         """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""
@@ -208,7 +173,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
                                                          sampling.clip_fps)  # fmt: skip
         frames = self.fragment_frames(doc)
         if self.fragment_form == "images":
-            return self.image_blocks(self.fit_images(frames)), None
+            return self.image_blocks(self.fit_images(_pictures(frames))), None
         frames = self.fit_video(frames)
         return [self.video_block(frames)], _metadata(
             frames, range(len(frames)), len(frames), 1 / FRAGMENT_FRAME_SECONDS
@@ -218,11 +183,9 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """A clip's frames as the card's path sizes them before the processor (default: left to the processor)."""
         return frames
 
-    def fit_images(self, frames: np.ndarray) -> list:
-        """Fragment frames as the images the card's path hands the processor (default: PIL images, unresized)."""
-        from PIL import Image
-
-        return [Image.fromarray(frame) for frame in frames]
+    def fit_images(self, images: Sequence[Any]) -> list:
+        """PIL images as the card's path hands them to the processor (default: unresized)."""
+        return list(images)
 
     def video_block(self, frames: np.ndarray) -> dict:
         """The content block of a clip."""
@@ -250,6 +213,43 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         blocks, meta = self.visual_blocks(doc)
         return [{"role": "user", "content": [*blocks, {"type": "text", "text": prompt}]}], meta
 
+    def task_conversation(self, messages: Sequence[dict]) -> tuple[list[dict], list]:
+        """A task's own messages (any lmms-eval task) as content blocks, and their videos' metadata.
+
+        Each video file is sampled by the run's frame policy (its time span when the task gives one)
+        and decoded once per run; images stay images; frames a task decoded are shown as given (one
+        frame a second, as no rate comes with them).
+        """
+        shown, metas = [], []
+        for message in messages:
+            blocks: list[dict] = []
+            for block in message["content"]:
+                if block["type"] == "text":
+                    blocks.append(block)
+                    continue
+                visual = block["visual"]
+                if isinstance(visual, Picture):
+                    blocks += [{"type": "image", "image": image} for image in self.fit_images([visual.image])]
+                    continue
+                if isinstance(visual, VideoFile):
+                    sampling = self.video_sampling(visual)
+                    frames = self.fit_video(self.frames_at(visual.path, sampling.indices))
+                    meta = _metadata(frames, sampling.positions, sampling.clip_frames, sampling.clip_fps)
+                else:
+                    frames = self.fit_video(visual.frames)
+                    meta = _metadata(frames, range(len(frames)), len(frames), 1.0)
+                blocks.append(self.video_block(frames))
+                metas.append(meta)
+            shown.append({"role": message["role"], "content": blocks})
+        return shown, metas
+
+    def request_conversation(self, request: Request) -> tuple[list[dict], list]:
+        """The messages of any request and their videos' metadata: a FineVidBench document's, or a task's."""
+        if request.messages is None:
+            messages, meta = self.conversation(request.doc, request.prompt)
+            return messages, [] if meta is None else [meta]
+        return self.task_conversation(request.messages)
+
     def inputs(self, conversations: Sequence[list[dict]], metas: list, add_generation_prompt: bool = True):
         """Padded model inputs of conversations: the card's two steps (model_adapters/chat.py)."""
         return processor_inputs(self.processor, self.layout, conversations, self.processor_kwargs(metas),
@@ -259,10 +259,9 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """Tokenised, padded inputs of a batch of requests."""
         conversations, metas = [], []
         for request in requests:
-            messages, meta = self.conversation(request.doc, request.prompt)
+            messages, request_metas = self.request_conversation(request)
             conversations.append(messages)
-            if meta is not None:
-                metas.append(meta)
+            metas += request_metas
         return self.inputs(conversations, metas)
 
     def frame_count(self, doc: dict) -> int:
@@ -273,19 +272,39 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """Whether a document's frames reach the processor as images (fragment items) rather than a video."""
         return doc["level"] == "fragment" and self.fragment_form == "images"
 
-    def batch_group(self, doc: dict) -> tuple:
-        """What requests must share to be encoded in one processor call: frame count and/or visual form."""
-        return (
-            self.frame_count(doc) if self.stacks_videos else None,
-            None if self.mixes_images_and_videos else self.shown_as_images(doc),
+    def batch_group(self, request: Request) -> tuple:
+        """What requests must share to be encoded in one processor call: frame counts and/or visual forms.
+
+        A task's request is grouped by the frame count of each of its videos and by the kinds it shows;
+        so is its generation: requests asking different settings are never generated together.
+        """
+        settings = json.dumps(request.generation, sort_keys=True, default=str)
+        if request.messages is None:
+            doc = request.doc
+            return (
+                self.frame_count(doc) if self.stacks_videos else None,
+                None if self.mixes_images_and_videos else self.shown_as_images(doc),
+                settings,
+            )
+        visuals = visuals_in(request.messages)
+        kinds = tuple(sorted({"image" if isinstance(v, Picture) else "video" for v in visuals}))
+        if len(kinds) > 1 and not self.mixes_images_and_videos:
+            raise AdapterError(
+                f"{type(self).__name__}: task {request.task} shows images and videos in one request, which this "
+                "family's processor cannot hold together (its videos' pixel values replace the images')"
+            )
+        counts = tuple(len(indices) for _, indices in self.reads(request)) + tuple(
+            len(v.frames) for v in visuals if isinstance(v, FrameArray)
         )
+        return ("task", counts if self.stacks_videos else None, None if self.mixes_images_and_videos else kinds,
+                settings)  # fmt: skip
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
         if len(requests) == 1:
             return self.generate(requests)
         groups: dict[tuple, list[int]] = {}
         for position, request in enumerate(requests):
-            groups.setdefault(self.batch_group(request.doc), []).append(position)
+            groups.setdefault(self.batch_group(request), []).append(position)
         answers: list[str] = [""] * len(requests)
         for positions in groups.values():
             for position, answer in zip(positions, self.generate([requests[p] for p in positions]), strict=True):
@@ -299,14 +318,35 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         inputs = self.encode(requests).to(self.model.device)
         generation = requests[0].generation
         limit = int(generation.get("max_new_tokens", self.max_new_tokens))
-        # greedy unless a request asks for sampling with a positive temperature (self-alignment's questions)
-        sampling = bool(generation.get("do_sample")) and float(generation.get("temperature") or 0) > 0
-        options = {"do_sample": True, "temperature": float(generation["temperature"]),
-                   "top_p": float(generation.get("top_p", 1.0))} if sampling else {"do_sample": False}  # fmt: skip
+        # greedy unless a request asks for a positive temperature (as lmms-eval's models read it) and does not
+        # turn sampling off; self-alignment's questions sample
+        sampling = generation.get("do_sample") is not False and float(generation.get("temperature") or 0) > 0
+        options: dict[str, Any] = {"do_sample": False}
+        if sampling:
+            options = {"do_sample": True, "temperature": float(generation["temperature"]),
+                       "top_p": float(generation.get("top_p") or 1.0)}  # fmt: skip
+        elif int(generation.get("num_beams") or 1) > 1:
+            options["num_beams"] = int(generation["num_beams"])
         with torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=limit, **options)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
-        return [t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)]
+        texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True)
+        return [_until(text, generation.get("until")).strip() for text in texts]
+
+
+def _until(text: str, stops: Any) -> str:
+    """`text` cut at the first of a task's stop strings (lmms-eval's `until`), as lmms-eval's models cut it."""
+    for stop in [stops] if isinstance(stops, str) else stops or ():
+        if stop:
+            text = text.split(stop)[0]
+    return text
+
+
+def _pictures(frames: np.ndarray) -> list:
+    """Frames as PIL images."""
+    from PIL import Image
+
+    return [Image.fromarray(frame) for frame in frames]
 
 
 def _metadata(frames: np.ndarray, positions: Sequence[int], clip_frames: int, fps: float):
@@ -317,52 +357,3 @@ def _metadata(frames: np.ndarray, positions: Sequence[int], clip_frames: int, fp
         total_num_frames=int(clip_frames), fps=float(fps), frames_indices=[int(p) for p in positions],
         duration=clip_frames / fps, width=int(frames.shape[2]), height=int(frames.shape[1]),
     )  # fmt: skip
-
-
-def _local_weights_hash(path: str) -> str | None:
-    """A hash of a local model's config and weight files (a stand-in for a hub revision)."""
-    folder = Path(path)
-    if not folder.is_dir():
-        return None
-    digest = hashlib.sha256()
-    for file in sorted(folder.glob("*.json")) + sorted(folder.glob("*.safetensors")):
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes() if file.stat().st_size < 64 * 2**20 else str(file.stat().st_size).encode())
-    return "sha256:" + digest.hexdigest()[:16]
-
-
-def _attach_adapter(model, adapter: str, pretrained: str):
-    """Load a PEFT LoRA folder onto `model`, unmerged; returns the wrapped model and its record."""
-    from peft import PeftModel
-
-    folder = Path(adapter)
-    config_file = folder / "adapter_config.json"
-    if not config_file.is_file():
-        raise AdapterError(f"adapter={adapter}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
-    try:
-        wrapped = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
-    except (ValueError, RuntimeError, KeyError) as exc:
-        raise AdapterError(f"adapter={adapter} does not fit pretrained={pretrained}: {exc}".splitlines()[0]) from None
-    digest = hashlib.sha256()
-    for file in sorted(folder.iterdir()):
-        if file.is_file():
-            digest.update(file.name.encode() + file.read_bytes())
-    config = json.loads(config_file.read_text())
-    record = {"path": str(folder), "sha256": digest.hexdigest(), "peft_type": config.get("peft_type"),
-              "r": config.get("r"), "target_modules": config.get("target_modules")}  # fmt: skip
-    return wrapped, {**record, **_training_provenance(folder)}
-
-
-def _training_provenance(folder: Path) -> dict:
-    """What the adapter's own run record says about its training (SF2T / self-alignment), if it has one."""
-    from finevidbench.files import FileFormatError
-    from finevidbench.training.record import RECORD_NAME, RunRecord
-
-    if not (folder / RECORD_NAME).is_file():
-        return {}
-    try:
-        run = RunRecord.read(folder)
-    except FileFormatError as exc:
-        raise AdapterError(f"adapter={folder}: its run record is unreadable ({exc})") from None
-    return {"training": {"kind": run.kind, "contaminated": run.contaminated,
-                         "data_hash": run.data.get("dataset_hash"), "base_model": run.base_model}}  # fmt: skip

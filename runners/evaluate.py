@@ -1,7 +1,7 @@
 """`make eval`: evaluate a model on FineVidBench through lmms-eval, then write our results files.
 
     python -m runners.evaluate --model random [--model_args k=v,...] [--data mini]
-        [--limit N] [--out runs/NAME] [--tasks finevidbench|finevidbench_novideo|...]
+        [--limit N] [--out runs/NAME] [--tasks finevidbench,OTHER_TASK,...] [--include_path FOLDER]
 
 lmms-eval runs programmatically (its task manager over tasks/, its evaluator); its per-sample
 outputs are our scored samples, which `finevidbench.results` turns into results.json and
@@ -23,10 +23,10 @@ from finevidbench import taskdocs
 from finevidbench.dataset import QuestionSetError, load_question_set
 from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.paths import tasks_dir
-from finevidbench.results import ModelInfo, build_results, write_results
-from finevidbench.scoring.score import SampleResult, format_table
+from finevidbench.results import ModelInfo, build_results, other_task_figures, other_task_samples, write_results
+from finevidbench.scoring.score import format_table
 from finevidbench.store import StoreError
-from finevidbench.taskgen import runnable_tasks
+from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
 
 
 class EvaluationError(Exception):
@@ -54,7 +54,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--model_args", default="", help="k=v,k=v passed to the model")
     parser.add_argument("--data", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
-    parser.add_argument("--tasks", default="finevidbench", help="a FineVidBench group or task")
+    parser.add_argument(
+        "--tasks",
+        default="finevidbench",
+        help="comma-separated: FineVidBench groups or tasks, and/or any other lmms-eval task or group",
+    )
+    parser.add_argument(
+        "--include_path",
+        action="append",
+        default=[],
+        help="a folder of further lmms-eval task YAMLs (repeatable; lmms-eval's own are found by name)",
+    )
     parser.add_argument("--limit", type=float, default=None, help="questions per task (testing only)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<model>)")
     parser.add_argument("--device", default="cpu")
@@ -79,13 +89,32 @@ def make_model(name: str, model_args: str, store: Path, device: str):
     return model_class.create_from_arg_string(args, {"device": device})
 
 
-def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None, gen_kwargs: str | None = None) -> dict:
-    """lmms-eval's own evaluator over our task folder; returns its in-memory results."""
-    from lmms_eval.evaluator import simple_evaluate
+def task_manager(model_name: str, others: list[str], include: list[str]):
+    """lmms-eval's task manager over our folder and `include`, with lmms-eval's own tasks only where needed.
+
+    Indexing lmms-eval's ~2,000 built-in task YAMLs costs seconds per run, so they are read only
+    when a requested task is in none of the given folders. An unknown name is refused here.
+    """
     from lmms_eval.tasks import TaskManager
 
-    # only our folder: indexing lmms-eval's ~2,000 built-in task YAMLs costs seconds per run
-    manager = TaskManager("WARNING", include_path=str(tasks_dir()), include_defaults=False, model_name=model_name)
+    paths = [str(tasks_dir()), *(str(Path(p).resolve()) for p in include)]
+    manager = TaskManager("WARNING", include_path=paths, include_defaults=False, model_name=model_name)
+    if any(name not in manager.all_tasks for name in others):
+        manager = TaskManager("WARNING", include_path=paths, include_defaults=True, model_name=model_name)
+    unknown = [name for name in others if name not in manager.all_tasks]
+    if unknown:
+        raise ValueError(
+            f"unknown task(s) {', '.join(unknown)}: neither lmms-eval's nor in "
+            f"{', '.join(paths[1:]) or 'an --include_path folder'} (fix: check the name with python -m lmms_eval "
+            "tasks list, or pass INCLUDE=folder of its YAML)"
+        )
+    return manager
+
+
+def run_lmms_eval(model, manager, tasks: str, limit: float | None, gen_kwargs: str | None = None) -> dict:
+    """lmms-eval's own evaluator over the tasks the manager knows; returns its in-memory results."""
+    from lmms_eval.evaluator import simple_evaluate
+
     # Under torchrun on CPU, accelerate's state stays single-process; lmms-eval's torchrun path
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
@@ -105,14 +134,29 @@ def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None, gen_k
 
 
 def collect_samples(results: dict) -> list:
-    """Our SampleResults from lmms-eval's per-sample records."""
+    """Our SampleResults, each logged response of our tasks scored again (lmms-eval logs only 1.0 or 0.0)."""
     samples = []
-    for records in results["samples"].values():
+    for task, records in results["samples"].items():
+        if not is_ours(task):
+            continue
         for record in records:
-            if not isinstance(record.get("acc"), dict):
-                raise EvaluationError(f"an lmms-eval sample has no FineVidBench score: {sorted(record)}")
-            samples.append(SampleResult.from_dict(record["acc"]))
+            doc, responses = record.get("doc") or {}, record.get("filtered_resps") or []
+            if "question_id" not in doc or not responses:
+                raise EvaluationError(f"an lmms-eval sample of {task} has no FineVidBench document: {sorted(record)}")
+            samples.append(taskdocs.score(doc, responses[0]))
     return sorted(samples, key=lambda s: s.question_id)  # the same file whatever the number of processes
+
+
+def other_tasks_table(figures: dict[str, dict]) -> str:
+    """The other tasks' figures as lmms-eval computed them, one line per task and metric."""
+    lines = [f"{'other task':<32} {'metric':<24} {'value':>8} {'stderr':>8} {'n':>6}"]
+    for task, entry in figures.items():
+        for metric, value in entry["metrics"].items():
+            error = entry["stderr"].get(metric)
+            shown = "" if value is None else f"{value:.4f}"
+            lines.append(f"{task:<32} {metric:<24} {shown:>8} {'' if error is None else f'{error:.4f}':>8} "
+                         f"{'' if entry['n'] is None else entry['n']:>6}")  # fmt: skip
+    return "\n".join(lines)
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -125,19 +169,21 @@ def evaluate(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out or Path("runs") / args.model)
     started = time.time()
+    ours, others = split_tasks(args.tasks)
+    tasks, left_out = runnable_tasks(",".join(ours), {q.type for q in qs.questions})
+    if left_out:
+        print(f"make eval: the set has no questions for {', '.join(left_out)}; evaluating the others", file=sys.stderr)
+    if not tasks and not others:
+        print(f"make eval: the set {args.data} has no questions for --tasks {args.tasks}", file=sys.stderr)
+        return 2
     try:
+        manager = task_manager(args.model, others, args.include_path)
         model = make_model(args.model, args.model_args, out / "answers.sqlite", args.device)
     except (ValueError, TypeError) as exc:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
-    tasks, left_out = runnable_tasks(args.tasks, {q.type for q in qs.questions})
-    if left_out:
-        print(f"make eval: the set has no questions for {', '.join(left_out)}; evaluating the others", file=sys.stderr)
-    if not tasks:
-        print(f"make eval: the set {args.data} has no questions for --tasks {args.tasks}", file=sys.stderr)
-        return 2
     try:
-        results = run_lmms_eval(model, args.model, ",".join(tasks), args.limit, args.gen_kwargs)
+        results = run_lmms_eval(model, manager, ",".join([*tasks, *others]), args.limit, args.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(results)
@@ -153,28 +199,49 @@ def evaluate(args: argparse.Namespace) -> int:
         )
         return 1
     expected = len(qs.questions)
-    if args.limit is None and args.tasks == "finevidbench" and len(samples) != expected:
+    if args.limit is None and ours == ["finevidbench"] and len(samples) != expected:
         print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
         return 1
+    return write_run(args, qs, model, results, samples, out, time.time() - started)
+
+
+def write_run(args: argparse.Namespace, qs, model, results: dict, samples: list, out: Path, seconds: float) -> int:
+    """Write the run's results files (ours, and lmms-eval's figures for any other task) and print them."""
     record_inputs = getattr(model, "inputs_record", None)
     info = ModelInfo(name=args.model, args=args.model_args, revision=getattr(model, "revision", None),
                      adapter=getattr(model, "adapter_info", None),
                      inputs=record_inputs() if record_inputs else None)  # fmt: skip
     policy = getattr(model, "frame_policy", None)
-    run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device,
-                "wall_time_s": round(time.time() - started, 3)}  # fmt: skip
-    record = build_results(qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks)
+    run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device, "wall_time_s": round(seconds, 3)}
+    # every name lmms-eval scored that is not ours: the tasks asked for, their groups' members too
+    scored = [name for name in results.get("results", {}) if not is_ours(name)]
+    source = f"lmms-eval {results.get('lmms_eval_version') or _version('lmms_eval')}"
+    figures = other_task_figures(results, scored, source)
+    record = build_results(qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks,
+                           other_tasks=figures)  # fmt: skip
     try:
-        path = write_results(out, record, samples)
+        path = write_results(out, record, samples, other_task_samples(results, scored))
     except OSError as exc:
         fix = "free disk space or pass OUT= a writable folder; the answers stay in answers.sqlite, a rerun reuses them"
         print(f"make eval: cannot write the results into {out} ({exc.strerror}) (fix: {fix})", file=sys.stderr)
         return 1
-    print(format_table(record["scores"]))
+    if record["scores"] is not None:
+        print(format_table(record["scores"]))
+    if figures:
+        print(other_tasks_table(figures))
     computed, reused = getattr(model, "computed", len(samples)), getattr(model, "reused", 0)
     print(f"answers: {computed} computed, {reused} from the store")
     print(f"results: {path}")
     return 0
+
+
+def _version(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def close_process_group() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from finevidbench.dataset import QuestionSet
 from finevidbench.model_args import format_model_args
 from finevidbench.paths import cache_dir
-from finevidbench.results import read_predictions, score_predictions
-from finevidbench.scoring.compare import compare, format_comparison, write_comparison
+from finevidbench.results import read_other_samples, read_predictions, read_results, score_predictions
+from finevidbench.scoring.compare import compare, compare_other_tasks, format_comparison, write_comparison
 from finevidbench.scoring.score import SampleResult
 from finevidbench.training import Recipe, RunRecord
 from finevidbench.video import FramePolicy
@@ -37,6 +37,12 @@ def common_parser(kind: str, description: str, example_model: str) -> argparse.A
     parser.add_argument("--labels", default=None, help="optional labels.csv of the training videos")
     parser.add_argument("--data", default="mini", help="the benchmark to guard against and evaluate on")
     parser.add_argument("--tasks", default="finevidbench", help="the FineVidBench group or task to evaluate")
+    parser.add_argument(
+        "--extra_tasks",
+        default="",
+        help="other lmms-eval tasks every arm is also evaluated on, compared beside FineVidBench",
+    )
+    parser.add_argument("--include_path", action="append", default=[], help="a folder of further task YAMLs")
     parser.add_argument("--out", default=None, help=f"run folder (default runs/{kind}/<model>)")
     parser.add_argument("--allow-contaminated", action="store_true", help="train even on benchmark videos (flagged)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -66,13 +72,14 @@ def policy_args(frames: str | None) -> str:
 
 
 def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str, device: str,
-                  limit: float | None = None, gen_kwargs: str | None = None) -> int:  # fmt: skip
+                  limit: float | None = None, gen_kwargs: str | None = None,
+                  include_path: Sequence[str] = ()) -> int:  # fmt: skip
     """Run `make eval`'s evaluation into `out`; returns its exit code."""
     from runners.evaluate import evaluate
 
     return evaluate(argparse.Namespace(
         model=model, model_args=model_args, data=data, tasks=tasks, limit=limit, out=str(out), device=device,
-        gen_kwargs=gen_kwargs,
+        gen_kwargs=gen_kwargs, include_path=list(include_path),
     ))  # fmt: skip
 
 
@@ -91,6 +98,11 @@ def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: P
         scored, _ = score_predictions(benchmark, predictions)
         samples[name] = [s for s in scored if s.question_id in predictions]
     comparison = {**compare(samples), "folders": {k: str(v) if v else None for k, v in arms.items()}, "run": run}
+    figures = {name: read_results(folder / "results.json").get("other_tasks") if folder else None
+               for name, folder in arms.items()}  # fmt: skip
+    if any(figures.values()):  # the arms on other benchmarks too (EXTRA_TASKS)
+        others = {name: read_other_samples(folder) if folder else None for name, folder in arms.items()}
+        comparison["other_tasks"] = compare_other_tasks(figures, others)
     write_comparison(out, comparison)
     return comparison
 
@@ -106,8 +118,9 @@ def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup
     for arm in arms.values():
         if arm is not None:
             folder, model_args = arm
-            code = evaluate_into(folder, setup.model, model_args, args.data, args.tasks, setup.device, args.limit,
-                                 args.gen_kwargs)  # fmt: skip
+            tasks = ",".join(t for t in (args.tasks, args.extra_tasks) if t)
+            code = evaluate_into(folder, setup.model, model_args, args.data, tasks, setup.device, args.limit,
+                                 args.gen_kwargs, args.include_path)  # fmt: skip
             if code:
                 return fail(command, f"the evaluation {folder.name} failed", code)
     folders = {name: arm[0] if arm else None for name, arm in arms.items()}

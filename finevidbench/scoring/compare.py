@@ -117,6 +117,73 @@ def compare(
     }
 
 
+def compare_other_tasks(
+    figures: Mapping[str, Mapping[str, dict] | None],
+    samples: Mapping[str, Sequence[dict] | None],
+    contrasts: Sequence[tuple[str, str]] = CONTRASTS,
+) -> dict[str, dict]:
+    """The arms on tasks that are not ours (`make sf2t EXTRA_TASKS=...`), with paired differences.
+
+    Each arm gets lmms-eval's figure; the differences pair the documents every arm answered, where
+    the task scores each document. `figures` maps an arm to its results' `other_tasks`, `samples`
+    to its other_samples.jsonl records (None: the arm was not run). A task's metric is its first
+    per-sample metric; each document is its own cluster (another benchmark's documents carry no
+    video id we could trust).
+    """
+    run = {
+        arm: {(r["task"], r["doc_id"]): r for r in records} for arm, records in samples.items() if records is not None
+    }
+    tasks = sorted({task for arm in figures.values() if arm for task in arm})
+    out = {}
+    for task in tasks:
+        keyed = {arm: {doc: r for (t, doc), r in records.items() if t == task} for arm, records in run.items()}
+        docs = sorted(set.intersection(*(set(k) for k in keyed.values()))) if keyed else []
+        first = next((r for arm in keyed.values() for r in arm.values()), None)
+        metric = next(iter(first["scores"]), None) if first else None
+        arms: dict[str, dict | None] = {}
+        for arm, entries in figures.items():
+            entry = (entries or {}).get(task)
+            key = _figure_key(entry["metrics"], metric) if entry else None
+            arms[arm] = None if entry is None or key is None else {
+                "value": entry["metrics"][key], "stderr": entry["stderr"].get(key), "figure": key}  # fmt: skip
+        diffs: dict[str, dict | None] = {}
+        for a, b in contrasts:
+            scored = metric is not None and docs and a in keyed and b in keyed
+            if not scored or not all(metric in keyed[x][d]["scores"] for x in (a, b) for d in docs):
+                diffs[contrast_name((a, b))] = None
+                continue
+            diff = paired_difference([keyed[a][d]["scores"][metric] for d in docs],
+                                     [keyed[b][d]["scores"][metric] for d in docs], docs)  # fmt: skip
+            diffs[contrast_name((a, b))] = {"diff": diff.mean, "ci_low": diff.low, "ci_high": diff.high,
+                                            "significant": diff.significant}  # fmt: skip
+        out[task] = {"metric": metric, "n": len(docs), "arms": arms, "diffs": diffs}
+    return out
+
+
+def _figure_key(metrics: Mapping[str, float | None], metric: str | None) -> str | None:
+    """lmms-eval's key of a task's figure for `metric` (`accuracy,none`); its first figure for a group."""
+    keys = [k for k in metrics if metrics[k] is not None]
+    return next((k for k in keys if metric and k.split(",")[0] == metric), keys[0] if keys else None)
+
+
+def format_other_tasks(other: Mapping[str, dict], arms: Sequence[str], contrasts: Sequence[str]) -> str:
+    """One line per other task: each arm's lmms-eval figure (± its standard error) and the paired differences."""
+    widths = {"name": 36, "arm": 22, "diff": 27}
+    lines = [f"{'other tasks (lmms-eval figures)':<{widths['name']}}" + "".join(f"{a:<{widths['arm']}}" for a in arms)
+             + "".join(f"{c:<{widths['diff']}}" for c in contrasts) + f"{'n':>6}"]  # fmt: skip
+    for task, row in other.items():
+        cells = [f"{task[: widths['name'] - 1]:<{widths['name']}}"]
+        for arm in arms:
+            cell = row["arms"].get(arm)
+            text = "missing" if cell is None else f"{cell['value']:.3f}" + (
+                f" ± {cell['stderr']:.3f}" if cell["stderr"] is not None else "")  # fmt: skip
+            cells.append(f"{text:<{widths['arm']}}")
+        cells += [f"{_diff_cell(row['diffs'].get(c)):<{widths['diff']}}" for c in contrasts]
+        lines.append("".join(cells) + f"{row['n'] or '':>6}")
+    lines.append("differences paired over each task's documents, 95% CI; * the interval excludes zero")
+    return "\n".join(lines)
+
+
 def write_comparison(path: Path, comparison: dict) -> None:
     """Write comparison.json (the one writer; rows keep their order; schemas/comparison.schema.json)."""
     write_json(path, comparison, "comparison", sort_keys=False)
@@ -160,6 +227,8 @@ def format_comparison(comparison: dict) -> str:
             lines.append(line(f"{level} level", comparison["by_level"][level]))
     lines += ["-" * len(header), line("overall", comparison["overall"])]
     lines.append(LEGEND)
+    if comparison.get("other_tasks"):
+        lines.append(format_other_tasks(comparison["other_tasks"], arms, contrasts))
     verdict = comparison["verdict"]
     if verdict is None:
         pass

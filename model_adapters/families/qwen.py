@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -249,8 +250,8 @@ class QwenVL(HFVideoModel):
         resized = functional.resize(video, [height, width], interpolation=InterpolationMode.BICUBIC, antialias=True)
         return resized.permute(0, 2, 3, 1).numpy()  # as fetch_video resizes a decoded clip
 
-    def fit_images(self, frames: np.ndarray) -> list:
-        images = super().fit_images(frames)
+    def fit_images(self, images: Sequence[Any]) -> list:
+        images = super().fit_images(images)
         if not self.sizes_frames:
             return images
         from qwen_vl_utils import fetch_image

@@ -39,8 +39,4 @@ def doc_to_visual_shuffled(doc):
 
 
 def process_results(doc, results):
-    return {"acc": taskdocs.process_result(doc, results[0])}
-
-
-def mean_correct(items):
-    return taskdocs.mean_correct(items)
+    return taskdocs.process_result(doc, results[0])

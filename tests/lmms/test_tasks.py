@@ -96,8 +96,13 @@ def test_python_m_lmms_eval_runs_our_tasks_with_our_baseline(small_set, tmp_path
     records = [json.loads(line) for f in sample_files for line in f.read_text().splitlines()]
     n_questions = json.loads((small_set / "manifest.json").read_text())["n_questions"]
     assert len(records) == n_questions
-    mean = np.mean([r["acc"]["correct"] for r in records])
+    mean = np.mean([r["acc"] for r in records])  # lmms-eval's per-sample metric: 1.0 correct, 0.0 not
     assert lmms["results"]["finevidbench"]["acc,none"] == pytest.approx(mean)
+    # its table has a standard error for our tasks (it printed N/A while our aggregation was our own)
+    speed = [json.loads(line)["acc"] for f in sample_files if f.stem.endswith("_speed") for line in f.open()]
+    stderr = lmms["results"]["finevidbench_speed"]["acc_stderr,none"]
+    assert isinstance(stderr, float) and stderr == pytest.approx(np.std(speed, ddof=1) / np.sqrt(len(speed)))
+    assert "N/A" not in result.stdout.split("finevidbench_speed", 1)[1].splitlines()[0]
 
 
 @pytest.mark.slow

@@ -119,3 +119,34 @@ def test_arms_sharing_no_question_are_refused():
     with pytest.raises(ValueError, match="share no question"):
         compare({"base": _samples("base", drop=("q1",)), "adapter": _samples("adapter", drop=tuple(TABLE)[1:])},
                 contrasts=[("adapter", "base")])  # fmt: skip
+
+
+def test_other_tasks_are_compared_by_lmms_eval_figure_and_paired_over_their_documents():
+    from finevidbench.scoring.compare import compare_other_tasks, format_other_tasks
+    from finevidbench.scoring.stats import paired_difference
+
+    base = [0, 0, 1, 0, 1, 0, 0, 1]
+    adapter = [1, 1, 1, 0, 1, 1, 1, 1]  # right on 4 more documents, wrong on none base had right
+
+    def arm(scores):
+        figures = {"other_mc": {"metrics": {"accuracy,none": sum(scores) / len(scores)},
+                                "stderr": {"accuracy,none": 0.1}, "n": len(scores), "source": "lmms-eval"}}  # fmt: skip
+        samples = [{"task": "other_mc", "doc_id": i, "response": "A", "scores": {"accuracy": float(s)}}
+                   for i, s in enumerate(scores)]  # fmt: skip
+        return figures, samples
+
+    (fb, sb), (fa, sa) = arm(base), arm(adapter)
+    other = compare_other_tasks({"base": fb, "control": None, "adapter": fa},
+                                {"base": sb, "control": None, "adapter": sa})  # fmt: skip
+    row = other["other_mc"]
+    assert row["metric"] == "accuracy" and row["n"] == 8
+    assert row["arms"]["base"] == {"value": 0.375, "stderr": 0.1, "figure": "accuracy,none"}
+    assert row["arms"]["control"] is None and row["diffs"]["adapter-control"] is None
+    expected = paired_difference(adapter, base, list(range(8)))
+    assert row["diffs"]["adapter-base"]["diff"] == pytest.approx(expected.mean) == pytest.approx(4 / 8)
+    assert row["diffs"]["adapter-base"]["ci_low"] == pytest.approx(expected.low)
+    text = format_other_tasks(other, ["base", "control", "adapter"], ["adapter-control", "adapter-base"])
+    assert "other_mc" in text and "0.375 ± 0.100" in text and "missing" in text and "+0.500" in text
+    # a document one arm did not answer is left out of the pairing, not counted as wrong
+    partial = compare_other_tasks({"base": fb, "adapter": fa}, {"base": sb[:-1], "adapter": sa})
+    assert partial["other_mc"]["n"] == 7

@@ -76,15 +76,26 @@ def test_two_processes_train_data_parallel(tmp_path, train_corpus):
     assert (out / "train" / "adapter" / "adapter_config.json").is_file()
 
 
-@pytest.mark.slow(seconds=40)
-def test_control_can_be_skipped_and_added_later(tmp_path, train_corpus, capsys):
-    """control=false: no control arm and no verdict; control=true later trains only the control."""
+@pytest.mark.slow(seconds=60)
+def test_control_can_be_skipped_and_added_later_and_other_benchmarks_compared(tmp_path, train_corpus, capsys):
+    """control=false: no control arm and no verdict; control=true later trains only the control.
+
+    The second run also asks EXTRA_TASKS: every arm answers two other benchmarks' tasks (their answers
+    added to the stored FineVidBench ones), compared beside FineVidBench.
+    """
+    from conftest import write_indexed_clip
+
+    from model_adapters.testing.foreign_tasks import write_foreign_tasks
+
+    clips = [write_indexed_clip(tmp_path / f"clip{i}.mp4", frames=24, fps=8.0) for i in range(2)]
+    other = ["--extra_tasks", "local_mvbench,local_imageqa", "--include_path",
+             str(write_foreign_tasks(tmp_path / "tasks", clips))]  # fmt: skip
     out = tmp_path / "run"
 
-    def run(control: str) -> dict:
+    def run(control: str, extra: tuple[str, ...] = ()) -> dict:
         argv = ["--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
                 "--out", str(out), "--set", f"max_steps=3,save_steps=3,logging_steps=1,control={control}",
-                "--tasks", "finevidbench_fragment", "--limit", "2"]  # fmt: skip
+                "--tasks", "finevidbench_fragment", "--limit", "2", *extra]  # fmt: skip
         assert sf2t.main(argv) == 0
         return read_comparison(out / "comparison.json")
 
@@ -97,10 +108,19 @@ def test_control_can_be_skipped_and_added_later(tmp_path, train_corpus, capsys):
     assert "control: missing, so no verdict" in printed and "helpful" not in printed
     trained = (out / "train" / "finevidbench_run.json").read_text()
 
-    with_control = run("true")
+    assert "other_tasks" not in without
+    with_control = run("true", tuple(other))
     assert (out / "train" / "finevidbench_run.json").read_text() == trained  # the adapter is reused, not retrained
     control = json.loads((out / "control" / "finevidbench_run.json").read_text())
     assert control["kind"] == "sf2t_control" and control["steps"] == 3
     assert with_control["missing"] == [] and isinstance(with_control["helpful"], list)
     assert with_control["overall"]["arms"]["control"]["accuracy"] is not None
-    assert "trained the control: 3 steps" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "trained the control: 3 steps" in printed
+    assert "other tasks (lmms-eval figures)" in printed and "local_imageqa" in printed
+    assert set(with_control["other_tasks"]) == {"local_mvbench", "local_imageqa"}
+    for row in with_control["other_tasks"].values():
+        assert row["metric"] == "accuracy" and row["n"] == 2  # --limit 2 holds for the other tasks too
+        assert all(row["arms"][arm]["figure"] == "accuracy,none" for arm in ("base", "control", "adapter"))
+        assert row["diffs"]["adapter-control"] is not None and row["diffs"]["adapter-base"] is not None
+    assert with_control["by_level"].keys() == {"fragment"}  # FineVidBench's rows unchanged beside them

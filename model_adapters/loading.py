@@ -1,0 +1,105 @@
+"""Loading a Hugging Face checkpoint and a PEFT adapter, with one clear error for each way it fails."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+class AdapterError(ValueError):
+    """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
+
+
+def load_pretrained(
+    pretrained: str,
+    model_class: str,
+    device: Any,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    dtype: str = "auto",
+    attn_implementation: str | None = None,
+    device_map: str | None = None,
+) -> tuple[Any, Any]:
+    """(processor, model) of a local folder or hub id, `model_class` naming the transformers class."""
+    import torch
+    import transformers
+
+    looks_like_hub_id = pretrained.count("/") == 1 and not pretrained.startswith((".", "/", "~"))
+    if not Path(pretrained).expanduser().exists() and not looks_like_hub_id:
+        raise AdapterError(
+            f"pretrained={pretrained}: no such folder, and not a hub id (fix: pass a local model folder or ORG/NAME)"
+        )
+    torch_dtype = {"auto": torch.float32 if device.type == "cpu" else torch.bfloat16}.get(dtype, dtype)
+    options = {"revision": revision, "trust_remote_code": bool(trust_remote_code)}
+    load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
+    try:
+        processor = transformers.AutoProcessor.from_pretrained(pretrained, **options)
+    except RecursionError:
+        raise AdapterError(
+            f"pretrained={pretrained}: transformers cannot build its processor from these files (it "
+            "recursed: a folder with an image preprocessor_config.json and no video_preprocessor_config.json, "
+            "as LLaVA-NeXT-Video-7B-hf ships) (fix: add the video processor's config, e.g. save "
+            "LlavaNextVideoVideoProcessor's into the folder, or use a revision that has one)"
+        ) from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise AdapterError(f"pretrained={pretrained}: cannot load its processor ({exc})".splitlines()[0]) from None
+    try:
+        loader = getattr(transformers, model_class)
+        model = loader.from_pretrained(pretrained, **options, **{k: v for k, v in load.items() if v})
+    except (OSError, ValueError, KeyError) as exc:
+        raise AdapterError(f"pretrained={pretrained}: cannot load it ({exc})".splitlines()[0]) from None
+    if device_map is None:
+        model = model.to(device)
+    processor.tokenizer.padding_side = "left"  # batched greedy generation continues from the right
+    return processor, model
+
+
+def local_weights_hash(path: str) -> str | None:
+    """A hash of a local model's config and weight files (a stand-in for a hub revision)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(folder.glob("*.json")) + sorted(folder.glob("*.safetensors")):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes() if file.stat().st_size < 64 * 2**20 else str(file.stat().st_size).encode())
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def attach_adapter(model, adapter: str, pretrained: str):
+    """Load a PEFT LoRA folder onto `model`, unmerged; returns the wrapped model and its record."""
+    from peft import PeftModel
+
+    folder = Path(adapter)
+    config_file = folder / "adapter_config.json"
+    if not config_file.is_file():
+        raise AdapterError(f"adapter={adapter}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
+    try:
+        wrapped = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise AdapterError(f"adapter={adapter} does not fit pretrained={pretrained}: {exc}".splitlines()[0]) from None
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        if file.is_file():
+            digest.update(file.name.encode() + file.read_bytes())
+    config = json.loads(config_file.read_text())
+    record = {"path": str(folder), "sha256": digest.hexdigest(), "peft_type": config.get("peft_type"),
+              "r": config.get("r"), "target_modules": config.get("target_modules")}  # fmt: skip
+    return wrapped, {**record, **_training_provenance(folder)}
+
+
+def _training_provenance(folder: Path) -> dict:
+    """What the adapter's own run record says about its training (SF2T / self-alignment), if it has one."""
+    from finevidbench.files import FileFormatError
+    from finevidbench.training.record import RECORD_NAME, RunRecord
+
+    if not (folder / RECORD_NAME).is_file():
+        return {}
+    try:
+        run = RunRecord.read(folder)
+    except FileFormatError as exc:
+        raise AdapterError(f"adapter={folder}: its run record is unreadable ({exc})") from None
+    return {"training": {"kind": run.kind, "contaminated": run.contaminated,
+                         "data_hash": run.data.get("dataset_hash"), "base_model": run.base_model}}  # fmt: skip
