@@ -15,12 +15,17 @@ import hashlib
 import os
 import threading
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import FRAGMENT_INTRO, Question
 from finevidbench.scoring.score import score_sample
+
+if TYPE_CHECKING:  # PIL is imported only when images are made
+    from PIL import Image
 
 DATA_ENV = "FINEVIDBENCH_DATA"
 BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
@@ -55,7 +60,7 @@ def question(question_id: str) -> Question:
     return _by_id(data_source())[question_id]
 
 
-def doc_of(q: Question, qs: QuestionSet) -> dict:
+def doc_of(q: Question, qs: QuestionSet) -> dict[str, Any]:
     """The lmms-eval document of one question (flat, one Arrow type per column within a type)."""
     return {
         "question_id": q.id,
@@ -75,7 +80,7 @@ def doc_of(q: Question, qs: QuestionSet) -> dict:
     }
 
 
-def docs_for(type_name: str) -> list[dict]:
+def docs_for(type_name: str) -> list[dict[str, Any]]:
     """Documents of every question of one type in the run's set."""
     qs = question_set()
     docs = [doc_of(q, qs) for q in qs.questions if q.type == type_name]
@@ -84,11 +89,11 @@ def docs_for(type_name: str) -> list[dict]:
     return docs
 
 
-def doc_to_text(doc: dict) -> str:
+def doc_to_text(doc: dict[str, Any]) -> str:
     """The prompt; fragment prompts first say how the frames are labelled."""
     if doc["level"] == "fragment":
         return f"{FRAGMENT_INTRO.format(count=len(doc['frames']))}\n{doc['prompt']}"
-    return doc["prompt"]
+    return str(doc["prompt"])  # a document's prompt is a string (doc_of)
 
 
 def _above_cap(path: str) -> bool:
@@ -100,7 +105,7 @@ def _above_cap(path: str) -> bool:
     return max(meta.width, meta.height) > max_side()
 
 
-def doc_to_visual(doc: dict, variant: str | None = None) -> list:
+def doc_to_visual(doc: dict[str, Any], variant: str | None = None) -> list[str | Image.Image]:
     """Visual inputs of a document: a video path (scene) or PIL images (fragment, blind variants)."""
     from PIL import Image
 
@@ -127,7 +132,7 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     return [Image.fromarray(np.asarray(f)) for f in frames]
 
 
-def fragment_frames(doc: dict) -> np.ndarray:
+def fragment_frames(doc: dict[str, Any]) -> npt.NDArray[np.uint8]:
     """A fragment document's frames in the order shown, with its pasted target (if any) painted on."""
     from finevidbench.protocol.overlay import apply_overlay
     from finevidbench.video import load_frames
@@ -135,18 +140,18 @@ def fragment_frames(doc: dict) -> np.ndarray:
     return apply_overlay(load_frames(doc["video_path"], doc["frames"]), doc.get("overlay"))
 
 
-def _scene_preview(doc: dict) -> np.ndarray:
+def _scene_preview(doc: dict[str, Any]) -> npt.NDArray[np.uint8]:
     from finevidbench.video import FramePolicy, load_clip
 
     policy = FramePolicy(num_frames=SCENE_PREVIEW_FRAMES, mode="segment").for_scene(doc["speed"], doc.get("window"))
     return load_clip(doc["video_path"], policy).frames
 
 
-def process_result(doc: dict, response: str) -> dict:
+def process_result(doc: dict[str, Any], response: str) -> dict[str, Any]:
     """Score one response; the dict is what lmms-eval logs per sample and what our results read."""
     return score_sample(question(doc["question_id"]), response).to_dict()
 
 
-def mean_correct(items: list[dict]) -> float:
+def mean_correct(items: list[dict[str, Any]]) -> float:
     """lmms-eval aggregation of the per-sample dicts: micro accuracy."""
     return float(np.mean([item["correct"] for item in items])) if items else 0.0

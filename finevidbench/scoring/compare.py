@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,7 +35,9 @@ def contrast_name(contrast: tuple[str, str]) -> str:
     return f"{contrast[0]}-{contrast[1]}"
 
 
-def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], contrasts) -> dict:
+def _row(
+    ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], contrasts: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
     reference = next(samples for samples in arms.values() if samples is not None)
     videos = [reference[i].video for i in ids]
     scores = {name: [s[i].correct for i in ids] for name, s in arms.items() if s is not None}
@@ -75,7 +77,7 @@ def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], 
 def compare(
     arms: Mapping[str, Sequence[SampleResult] | None],
     contrasts: Sequence[tuple[str, str]] = CONTRASTS,
-) -> dict:
+) -> dict[str, Any]:
     """Overall, per-level and per-type accuracies of every arm and paired differences between arms.
 
     `arms` maps a name to its scored samples, or to None for an arm that was not run (its
@@ -96,7 +98,7 @@ def compare(
     by_arm = {name: run.get(name) for name in arms}
     reference = first
 
-    def grouped(key: Callable[[SampleResult], str]) -> dict[str, dict]:
+    def grouped(key: Callable[[SampleResult], str]) -> dict[str, dict[str, Any]]:
         groups: dict[str, list[str]] = {}
         for i in ids:
             groups.setdefault(key(reference[i]), []).append(i)
@@ -117,28 +119,28 @@ def compare(
     }
 
 
-def write_comparison(path: Path, comparison: dict) -> None:
+def write_comparison(path: Path, comparison: dict[str, Any]) -> None:
     """Write comparison.json (the one writer; rows keep their order; schemas/comparison.schema.json)."""
     write_json(path, comparison, "comparison", sort_keys=False)
 
 
-def read_comparison(path: Path) -> dict:
+def read_comparison(path: Path) -> dict[str, Any]:
     """Read and check a comparison.json (the one reader); FileFormatError names a bad file."""
     return read_json_object(path, "comparison")
 
 
-def _accuracy_cell(cell: dict | None) -> str:
+def _accuracy_cell(cell: dict[str, float] | None) -> str:
     return "missing" if cell is None else f"{cell['accuracy']:.3f} [{cell['ci_low']:.3f}, {cell['ci_high']:.3f}]"
 
 
-def _diff_cell(cell: dict | None) -> str:
+def _diff_cell(cell: dict[str, float] | None) -> str:
     if cell is None:
         return "-"
     mark = " *" if cell["significant"] else ""
     return f"{cell['diff']:+.3f} [{cell['ci_low']:+.3f}, {cell['ci_high']:+.3f}]{mark}"
 
 
-def format_comparison(comparison: dict) -> str:
+def format_comparison(comparison: dict[str, Any]) -> str:
     """One line per type, level and overall: each arm's accuracy and each paired difference, with intervals."""
     arms, contrasts = comparison["arms"], comparison["contrasts"]
     widths = {"name": 22, "arm": 22, "diff": 27}
@@ -146,7 +148,7 @@ def format_comparison(comparison: dict) -> str:
               + "".join(f"{c:<{widths['diff']}}" for c in contrasts) + f"{'chance':>7}{'n':>6}")  # fmt: skip
     lines = [header, "-" * len(header)]
 
-    def line(name: str, row: dict) -> str:
+    def line(name: str, row: dict[str, Any]) -> str:
         cells = [f"{name:<{widths['name']}}"]
         cells += [f"{_accuracy_cell(row['arms'][a]):<{widths['arm']}}" for a in arms]
         cells += [f"{_diff_cell(row['diffs'][c]):<{widths['diff']}}" for c in contrasts]
@@ -178,7 +180,7 @@ def format_comparison(comparison: dict) -> str:
     return "\n".join(lines)
 
 
-def comparison_frame(comparison: dict) -> pd.DataFrame:
+def comparison_frame(comparison: dict[str, Any]) -> pd.DataFrame:
     """`compare`'s result as a table, one row per type, level and overall.
 
     Columns: group, name, n, n_videos, chance, then `<arm>_acc|ci_low|ci_high|parse_fail` per arm
@@ -189,7 +191,7 @@ def comparison_frame(comparison: dict) -> pd.DataFrame:
     arm_keys = {"acc": "accuracy", "ci_low": "ci_low", "ci_high": "ci_high", "parse_fail": "parse_fail"}
     diff_keys = {"diff": "diff", "ci_low": "ci_low", "ci_high": "ci_high", "significant": "significant"}
 
-    def row(group: str, name: str, entry: dict) -> dict:
+    def row(group: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
         record = {"group": group, "name": name, **{k: entry[k] for k in ("n", "n_videos", "chance")}}
         for arm in comparison["arms"]:
             cell = entry["arms"][arm] or {}
@@ -199,10 +201,12 @@ def comparison_frame(comparison: dict) -> pd.DataFrame:
             record |= {f"{contrast}_{column}": cell.get(key) for column, key in diff_keys.items()}
         return record
 
-    return pd.DataFrame([row(group, name, entry) for group, name, entry in _rows(comparison)])
+    # pandas' stubs type the constructor's Self from `typing`, which has none on Python 3.10: Any to mypy
+    frame: pd.DataFrame = pd.DataFrame([row(group, name, entry) for group, name, entry in _rows(comparison)])
+    return frame
 
 
-def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = None) -> str:
+def comparison_markdown(comparison: dict[str, Any], headers: Mapping[str, str] | None = None) -> str:
     """The table a reader wants: accuracy [interval] per arm, difference [interval] per contrast.
 
     `headers` renames columns (arm or contrast keys) for display.
@@ -216,10 +220,11 @@ def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = No
         shown[arm] = [_accuracy_cell(entry["arms"][arm]) for *_, entry in rows]
     for contrast in comparison["contrasts"]:
         shown[contrast] = [_diff_cell(entry["diffs"][contrast]) for *_, entry in rows]
-    return shown.rename(columns=dict(headers or {})).to_markdown(index=False) + f"\n\n{LEGEND}\n"
+    table: str = shown.rename(columns=dict(headers or {})).to_markdown(index=False)  # Any: as in comparison_frame
+    return table + f"\n\n{LEGEND}\n"
 
 
-def _rows(comparison: dict) -> list[tuple[str, str, dict]]:
+def _rows(comparison: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(group, name, row) of every type, then every level, then overall: the order of every table."""
     rows = [("type", name, entry) for name, entry in comparison["by_type"].items()]
     rows += [("level", name, entry) for name, entry in comparison["by_level"].items()]
