@@ -187,14 +187,8 @@ def _loss_logger(path: Path) -> TrainerCallback:
     class LossLog(TrainerCallback):
         """Appends every logged loss to a JSONL file as it comes (a crash loses no log line)."""
 
-        def on_log(
-            self,
-            args: TrainingArguments,
-            state: TrainerState,
-            control: TrainerControl,
-            logs: dict[str, float] | None = None,
-            **kwargs: Any,
-        ) -> None:
+        def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                   logs: dict[str, float] | None = None, **kwargs: Any) -> None:  # fmt: skip
             if logs and "loss" in logs and state.is_world_process_zero:
                 with open(path, "a", encoding="utf-8") as f:
                     f.write(json.dumps({"step": state.global_step, "loss": float(logs["loss"])}) + "\n")
@@ -255,13 +249,8 @@ def train(
     return record
 
 
-def _supervised_trainer(
-    hook: TrainingHook,
-    examples: Sequence[dict[str, Any]],
-    recipe: Recipe,
-    common: TrainingOptions,
-    callbacks: list[TrainerCallback],
-) -> Trainer:
+def _supervised_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe: Recipe, common: TrainingOptions,
+                        callbacks: list[TrainerCallback]) -> Trainer:  # fmt: skip
     """The HF `Trainer` over the recipe's trainable parameters and the family's collator."""
     from transformers import Trainer, TrainingArguments
 
@@ -333,14 +322,8 @@ def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cu
     return options
 
 
-def _dpo_trainer(
-    hook: TrainingHook,
-    examples: Sequence[dict[str, Any]],
-    recipe: Recipe,
-    common: TrainingOptions,
-    callbacks: list[TrainerCallback],
-    init_adapter: str | Path | None,
-) -> DPOTrainer:
+def _dpo_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe: Recipe, common: TrainingOptions,
+                 callbacks: list[TrainerCallback], init_adapter: str | Path | None) -> DPOTrainer:  # fmt: skip
     """TRL's DPOTrainer over our collator.
 
     The reference is the starting model: adapters off, or TRL's frozen copy of `init_adapter`.
@@ -380,19 +363,8 @@ class _JsonDocs:
         return self.collate([{**row, "doc": json.loads(row["doc"])} for row in rows])
 
 
-def _record(
-    kind: str,
-    recipe: Recipe,
-    hook: TrainingHook,
-    data: dict[str, Any],
-    target: Path,
-    trainer: Trainer,
-    model: torch.nn.Module,
-    wall: float,
-    resume: str | None,
-    bf16: bool,
-    cuda: bool,
-) -> RunRecord:
+def _record(kind: str, recipe: Recipe, hook: TrainingHook, data: dict[str, Any], target: Path, trainer: Trainer,
+            model: torch.nn.Module, wall: float, resume: str | None, bf16: bool, cuda: bool) -> RunRecord:  # fmt: skip
     import peft
     import torch
     import transformers
