@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from finevidbench import taskdocs
 from finevidbench.dataset import QuestionSetError, load_question_set
@@ -27,6 +28,9 @@ from finevidbench.results import ModelInfo, build_results, write_results
 from finevidbench.scoring.score import SampleResult, format_table
 from finevidbench.store import StoreError
 from finevidbench.taskgen import runnable_tasks
+
+if TYPE_CHECKING:  # lmms-eval is imported only when a run starts (untyped: Any to mypy)
+    from lmms_eval.api.model import lmms
 
 
 class EvaluationError(Exception):
@@ -62,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_model(name: str, model_args: str, store: Path, device: str):
+def make_model(name: str, model_args: str, store: Path, device: str) -> lmms:
     """Instantiate an lmms-eval model by name, with our answer store added to its arguments."""
     from lmms_eval.models import get_model
 
@@ -79,8 +83,10 @@ def make_model(name: str, model_args: str, store: Path, device: str):
     return model_class.create_from_arg_string(args, {"device": device})
 
 
-def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None, gen_kwargs: str | None = None) -> dict:
-    """lmms-eval's own evaluator over our task folder; returns its in-memory results."""
+def run_lmms_eval(
+    model: lmms, model_name: str, tasks: str, limit: float | None, gen_kwargs: str | None = None
+) -> dict[str, Any] | None:
+    """lmms-eval's own evaluator over our task folder; returns its in-memory results (None on ranks other than 0)."""
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
 
@@ -90,7 +96,7 @@ def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None, gen_k
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
     backend = "torchrun" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not launched_by_accelerate else "accelerate"
-    results = simple_evaluate(
+    results: dict[str, Any] | None = simple_evaluate(
         model=model,
         tasks=tasks.split(","),
         task_manager=manager,
@@ -104,7 +110,7 @@ def run_lmms_eval(model, model_name: str, tasks: str, limit: float | None, gen_k
     return results
 
 
-def collect_samples(results: dict) -> list:
+def collect_samples(results: dict[str, Any]) -> list[SampleResult]:
     """Our SampleResults from lmms-eval's per-sample records."""
     samples = []
     for records in results["samples"].values():
@@ -140,7 +146,7 @@ def evaluate(args: argparse.Namespace) -> int:
         results = run_lmms_eval(model, args.model, ",".join(tasks), args.limit, args.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
-        samples = collect_samples(results)
+        samples = collect_samples(cast("dict[str, Any]", results))  # rank 0: run_lmms_eval raised unless it had samples
     except (EvaluationError, StoreError) as exc:
         print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)
         return 1
