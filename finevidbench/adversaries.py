@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.protocol import (
@@ -41,7 +42,7 @@ from finevidbench.protocol import (
     Question,
     get_type,
 )
-from finevidbench.scoring.score import score_sample
+from finevidbench.scoring.score import SampleResult, score_sample
 from finevidbench.scoring.stats import clustered_interval
 
 FOLDS = 5
@@ -106,13 +107,13 @@ def answer_key(q: Question) -> str:
     return qtype.answers.key(q.answer, qtype.space_of(q))
 
 
-Recurrence = Mapping[tuple[str, str], Counter]
+Recurrence = Mapping[tuple[str, str], Counter[str]]
 """(video, type) -> how many of that video's questions of that type offer each option (texts only)."""
 
 
-def option_recurrence(observed: Sequence[Observable]) -> dict[tuple[str, str], Counter]:
+def option_recurrence(observed: Sequence[Observable]) -> dict[tuple[str, str], Counter[str]]:
     """How often each option is offered across the questions of one video and type, counted once."""
-    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for obs in observed:
         counts[obs.video, obs.type].update(set(obs.options))
     return counts
@@ -153,10 +154,10 @@ class TextOnly(Adversary):
 
     name = "text_only"
 
-    def fit(self, observed, keys):
+    def fit(self, observed: Sequence[Observable], keys: Sequence[str]) -> None:
         """Word counts of the rendered text per answer key, and the answer priors, per type."""
-        self.counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-        self.priors: dict[str, Counter] = defaultdict(Counter)
+        self.counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self.priors: dict[str, Counter[str]] = defaultdict(Counter)
         for obs, key in zip(observed, keys, strict=True):
             self.priors[obs.type][key] += 1
             self.counts[obs.type][key].update(set(_tokens(obs.text)))
@@ -168,7 +169,7 @@ class TextOnly(Adversary):
         tokens = sorted(set(_tokens(obs.text)))  # a fixed order: the same float sum in every process
         return float(score + sum(np.log((counts[t] + 1) / (seen + 2)) for t in tokens))
 
-    def answer(self, obs, recurrence):
+    def answer(self, obs: Observable, recurrence: Recurrence) -> str:
         """A number in range named by the text, else the option recurring most in the video, else naive Bayes."""
         answers, space = _answers(obs)
         if answers.single_number:
@@ -195,9 +196,11 @@ class MetadataOnly(Adversary):
 
     name = "metadata_only"
 
-    def fit(self, observed, keys):
+    def fit(self, observed: Sequence[Observable], keys: Sequence[str]) -> None:
         """Standardised metadata features and answer keys, per type."""
-        self.by_type: dict[str, tuple[np.ndarray, list[str], np.ndarray, np.ndarray]] = {}
+        self.by_type: dict[
+            str, tuple[npt.NDArray[np.float64], list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+        ] = {}
         grouped: dict[str, list[tuple[Observable, str]]] = defaultdict(list)
         for obs, key in zip(observed, keys, strict=True):
             grouped[obs.type].append((obs, key))
@@ -207,7 +210,7 @@ class MetadataOnly(Adversary):
             std[std == 0] = 1.0
             self.by_type[name] = ((x - mean) / std, [k for _, k in rows], mean, std)
 
-    def answer(self, obs, recurrence):
+    def answer(self, obs: Observable, recurrence: Recurrence) -> str:
         """The answer most common among the nearest training items that this item offers."""
         x, keys, mean, std = self.by_type[obs.type]
         distance = np.linalg.norm(x - (np.array(_features(obs)) - mean) / std, axis=1)
@@ -280,7 +283,7 @@ def run_adversaries(
     """Every adversary on every benchmark type of `qs`, with video-clustered intervals corrected for the family."""
     by_id = {q.id: q for q in qs.questions}
     observed = observe(qs, policy)
-    samples: dict[tuple[str, str], list] = defaultdict(list)
+    samples: dict[tuple[str, str], list[SampleResult]] = defaultdict(list)
     for name in names:
         for qid, response in cross_fitted_answers(qs, name, observed).items():
             q = by_id[qid]

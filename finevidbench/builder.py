@@ -50,10 +50,10 @@ class BuildConfig:
 class Balancer:
     """Hands out answer values in shuffled blocks so their counts never differ by more than a few."""
 
-    def __init__(self, values: Sequence, rng: np.random.Generator) -> None:
+    def __init__(self, values: Sequence[Any], rng: np.random.Generator) -> None:
         self.values = list(values)
         self.rng = rng
-        self.queue: deque = deque()
+        self.queue: deque[Any] = deque()
 
     def draw(self) -> Any:
         """The next value; a new shuffled block when the current one is used up."""
@@ -76,7 +76,12 @@ def find_videos(folder: Path) -> list[Path]:
 
 
 def video_context(
-    path: Path, rel: str, labels: dict[str, str], vocab: dict, config: BuildConfig, seen: Inspection | None = None
+    path: Path,
+    rel: str,
+    labels: dict[str, str],
+    vocab: dict[str, tuple[str, ...]],
+    config: BuildConfig,
+    seen: Inspection | None = None,
 ) -> tuple[VideoContext, str]:
     """A video's context for the question types (inspected now unless `seen` is given), and its content hash."""
     seen = seen or inspect_video(path, config.pool_frames)
@@ -98,7 +103,7 @@ def _questions_for(
 ) -> tuple[list[Question], int]:
     """All items of one type for one video, and how many slots had to be skipped."""
     built: list[Question] = []
-    seen: set = set()
+    seen: set[tuple[float, tuple[float, float] | None, tuple[int, ...] | None, str | None]] = set()
     skipped = 0
     for slot in range(qtype.slots(ctx)):
         target = balancer.draw() if balancer else None
@@ -143,8 +148,8 @@ def build(
     labels: str | Path | LabelSet | None = None,
     config: BuildConfig = BuildConfig(),
     progress: bool = True,
-    extra: dict | None = None,
-) -> dict:
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Build the question set of `videos` into `out`; returns the manifest (`extra` keys are added to it).
 
     `labels` is a labels file of any known format or a read `LabelSet`. With `config.curation`, bad
@@ -186,7 +191,14 @@ def build(
     return manifest
 
 
-def _build_questions(inspected, rows: dict, vocab: dict, config: BuildConfig, place: Callable[[Path], str], progress):
+def _build_questions(
+    inspected: Iterable[tuple[Path, Inspection | None]],
+    rows: dict[str, dict[str, str]],
+    vocab: dict[str, tuple[str, ...]],
+    config: BuildConfig,
+    place: Callable[[Path], str],
+    progress: bool,
+) -> tuple[list[Question], dict[str, dict[str, Any]], dict[str, int], dict[str, int]]:
     """Every type's items for each video in turn (answers balanced across the set).
 
     Returns the questions, the video records, the skipped slots per type, and per type how many
@@ -195,9 +207,9 @@ def _build_questions(inspected, rows: dict, vocab: dict, config: BuildConfig, pl
     types = [get_type(name) for name in (config.types or QUESTION_TYPES)]
     balancers: dict[str, Balancer] = {}
     questions: list[Question] = []
-    skipped: Counter = Counter()
-    short: Counter = Counter()
-    video_records: dict[str, dict] = {}
+    skipped: Counter[str] = Counter()
+    short: Counter[str] = Counter()
+    video_records: dict[str, dict[str, Any]] = {}
     for path, seen in tqdm(inspected, desc="building questions", unit="video", disable=not progress):
         ctx, sha = video_context(path, place(path), rows.get(path.stem, {}), vocab, config, seen)
         video_records[ctx.video] = {
@@ -229,16 +241,16 @@ def answer_label(question: Question) -> str:
 def write_question_set(
     out: Path,
     questions: list[Question],
-    videos: dict[str, dict],
+    videos: dict[str, dict[str, Any]],
     config: BuildConfig,
-    skipped: dict,
-    extra: dict | None = None,
-) -> dict:
+    skipped: dict[str, int],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write questions.jsonl then manifest.json (each via a temporary file and an atomic rename)."""
     text = "".join(q.to_json() + "\n" for q in questions)
     questions_sha = hashlib.sha256(text.encode()).hexdigest()
     counts = Counter(q.type for q in questions)
-    distribution: dict[str, Counter] = {}
+    distribution: dict[str, Counter[str]] = {}
     for q in questions:
         distribution.setdefault(q.type, Counter())[answer_label(q)] += 1
     manifest = {

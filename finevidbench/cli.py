@@ -7,13 +7,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-_COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
+Handler = Callable[[argparse.Namespace], int]
+"""What a subcommand runs with the parsed arguments; returns the exit status."""
+Setup = Callable[[argparse.ArgumentParser], Handler]
+"""What a subcommand registers: adds its arguments to its parser, returns its handler."""
+_COMMANDS: dict[str, Setup] = {}
 
 
-def command(name: str):
+def command(name: str) -> Callable[[Setup], Setup]:
     """Register `fn(parser) -> handler` as the subcommand `name`."""
 
-    def register(fn):
+    def register(fn: Setup) -> Setup:
         _COMMANDS[name] = fn
         return fn
 
@@ -21,7 +25,7 @@ def command(name: str):
 
 
 @command("probe")
-def _probe(parser: argparse.ArgumentParser):
+def _probe(parser: argparse.ArgumentParser) -> Handler:
     """Print one JSON object per video: frame count, fps, duration, size, codec."""
     parser.add_argument("videos", nargs="+", metavar="VIDEO")
 
@@ -41,7 +45,7 @@ def _probe(parser: argparse.ArgumentParser):
 
 
 @command("synth")
-def _synth(parser: argparse.ArgumentParser):
+def _synth(parser: argparse.ArgumentParser) -> Handler:
     """Render a synthetic corpus with exact labels (videos/, labels.csv, states.jsonl)."""
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     parser.add_argument("--videos", type=int, default=48, metavar="N", help="clips to render (default 48)")
@@ -74,7 +78,7 @@ def _synth(parser: argparse.ArgumentParser):
 
 
 @command("build")
-def _build(parser: argparse.ArgumentParser):
+def _build(parser: argparse.ArgumentParser) -> Handler:
     """Build a question set from a folder of videos (and optional labels); what is dropped goes into curation.json."""
     from finevidbench.corpus.labels import FORMATS
 
@@ -129,7 +133,7 @@ def _build(parser: argparse.ArgumentParser):
 
 
 @command("validate")
-def _validate(parser: argparse.ArgumentParser):
+def _validate(parser: argparse.ArgumentParser) -> Handler:
     """Check a question set's validity rules; print answer distributions; non-zero exit on a violation."""
     parser.add_argument("questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION")
     parser.add_argument(
@@ -176,7 +180,7 @@ def _validate(parser: argparse.ArgumentParser):
 
 
 @command("protocol")
-def _protocol(parser: argparse.ArgumentParser):
+def _protocol(parser: argparse.ArgumentParser) -> Handler:
     """Print the registry of question types as Markdown (the table in docs/protocol.md)."""
     parser.add_argument("--update", metavar="MARKDOWN", help="rewrite the table between the markers of this file")
 
@@ -193,7 +197,7 @@ def _protocol(parser: argparse.ArgumentParser):
 
 
 @command("publish")
-def _publish(parser: argparse.ArgumentParser):
+def _publish(parser: argparse.ArgumentParser) -> Handler:
     """Write a question set as a folder ready to upload as a Hugging Face dataset (card, table, videos)."""
     parser.add_argument("questions", metavar="SOURCE", help="a built folder, 'mini', or hf://ORG/NAME@REVISION")
     parser.add_argument("--out", required=True, help="a new or empty folder")
@@ -215,7 +219,7 @@ def _publish(parser: argparse.ArgumentParser):
 
 
 @command("score")
-def _score(parser: argparse.ArgumentParser):
+def _score(parser: argparse.ArgumentParser) -> Handler:
     """Score predictions made anywhere (JSONL of question_id, response) into results files."""
     parser.add_argument("--questions", default="mini", help="'mini', a built folder, or hf://ORG/NAME@REVISION")
     parser.add_argument("--predictions", required=True, help="JSONL with question_id and response per line")
@@ -253,7 +257,7 @@ def _score(parser: argparse.ArgumentParser):
 
 
 @command("compare")
-def _compare(parser: argparse.ArgumentParser):
+def _compare(parser: argparse.ArgumentParser) -> Handler:
     """Compare runs of one question set question by question: each against the first, with intervals."""
     parser.add_argument(
         "runs", nargs="+", metavar="RUN", help="run folders written by make eval (the first is the reference)"
@@ -294,7 +298,7 @@ def _compare(parser: argparse.ArgumentParser):
 
 
 @command("tasks")
-def _tasks(parser: argparse.ArgumentParser):
+def _tasks(parser: argparse.ArgumentParser) -> Handler:
     """Write the lmms-eval task YAMLs generated from the registry (tasks/finevidbench)."""
     parser.add_argument("--write", metavar="DIR", required=True, help="the task folder, e.g. tasks/finevidbench")
 
@@ -330,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `finevidbench` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        run: Handler = args.run  # set by build_parser (argparse's Namespace attributes are Any)
+        return run(args)
     except KeyboardInterrupt:
         print("finevidbench: interrupted", file=sys.stderr)
         return 130

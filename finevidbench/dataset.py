@@ -15,7 +15,7 @@ from typing import Any
 from finevidbench.builder import BuildConfig, build
 from finevidbench.files import FileFormatError, build_folder_once, read_json_object, read_jsonl, sha256_file
 from finevidbench.paths import cache_dir
-from finevidbench.protocol import Question, protocol_version
+from finevidbench.protocol import AnswerSpace, Question, QuestionType, protocol_version
 
 MINI_VIDEOS = 48
 MINI_SEED = 0
@@ -34,17 +34,17 @@ class QuestionSet:
     """A loaded question set: its folder, manifest and questions."""
 
     root: Path
-    manifest: dict
+    manifest: dict[str, Any]
     questions: tuple[Question, ...]
 
     def video_path(self, question: Question) -> Path:
         """Path of a question's video, taken from the manifest (checked to lie inside the set's folder on load)."""
-        return self.root / self.manifest["videos"][question.video]["path"]
+        return self.root / str(self.manifest["videos"][question.video]["path"])  # a string (manifest schema)
 
     @property
     def dataset_hash(self) -> str:
         """Hash of the questions and every video's content (from the manifest)."""
-        return self.manifest["dataset_hash"]
+        return str(self.manifest["dataset_hash"])  # a string (manifest schema)
 
 
 def mini_dir() -> Path:
@@ -110,7 +110,7 @@ def load_question_set(source: str | Path, verify: bool = True) -> QuestionSet:
     return QuestionSet(root=root, manifest=manifest, questions=questions)
 
 
-def _read_manifest(root: Path) -> dict:
+def _read_manifest(root: Path) -> dict[str, Any]:
     path = root / "manifest.json"
     if not path.is_file():
         raise QuestionSetError(f"{path}: missing (fix: build the folder with 'finevidbench build')")
@@ -135,7 +135,7 @@ def _hub_repo(snapshot: Path) -> Path:
 
 
 def check_containment(
-    root: Path, manifest: dict, questions: tuple[Question, ...], boundary: Path | None = None
+    root: Path, manifest: dict[str, Any], questions: tuple[Question, ...], boundary: Path | None = None
 ) -> None:
     """Every video a set names lies inside its folder, and every question names its video's manifest path.
 
@@ -162,7 +162,7 @@ def check_containment(
                                    f"not its video's manifest path (fix: rebuild the set)")  # fmt: skip
 
 
-def check_questions(root: Path, manifest: dict, questions: tuple[Question, ...]) -> None:
+def check_questions(root: Path, manifest: dict[str, Any], questions: tuple[Question, ...]) -> None:
     """Every question is one a build could have made; a QuestionSetError names the first that is not.
 
     Unique id, a registered type at its own level and answer type, frames inside its video, an
@@ -176,7 +176,7 @@ def check_questions(root: Path, manifest: dict, questions: tuple[Question, ...])
         raise QuestionSetError(f"{path}: no questions (fix: rebuild the set from usable videos)")
     known = {**QUESTION_TYPES, **TRAINING_TYPES}
     seen: set[str] = set()
-    possible: dict[tuple[str, Any], set[str]] = {}  # (type, answer space): the answers a build can give
+    possible: dict[tuple[str, AnswerSpace], set[str]] = {}  # (type, answer space): the answers a build can give
     for q in questions:
         where = f"{path}: question {q.id}"
         qtype = known.get(q.type)
@@ -186,7 +186,13 @@ def check_questions(root: Path, manifest: dict, questions: tuple[Question, ...])
         seen.add(q.id)
 
 
-def _question_problem(q: Question, qtype, seen: set, video: dict, possible: dict) -> str | None:
+def _question_problem(
+    q: Question,
+    qtype: QuestionType | None,
+    seen: set[str],
+    video: dict[str, Any],
+    possible: dict[tuple[str, AnswerSpace], set[str]],
+) -> str | None:
     """What makes one question impossible for a build to have made (None: nothing)."""
     if q.id in seen:
         return "its id appears twice"
@@ -208,7 +214,7 @@ def _question_problem(q: Question, qtype, seen: set, video: dict, possible: dict
     return None if label in possible[key] else f"answer {q.answer!r} is not one its type can have"
 
 
-def verify_questions_file(root: Path, manifest: dict) -> None:
+def verify_questions_file(root: Path, manifest: dict[str, Any]) -> None:
     """questions.jsonl is the file its manifest was sealed with (an edited answer shows here)."""
     path = root / "questions.jsonl"
     if hashlib.sha256(path.read_bytes()).hexdigest() != manifest.get("questions_sha256"):
@@ -216,7 +222,7 @@ def verify_questions_file(root: Path, manifest: dict) -> None:
                                "(fix: restore it or rebuild the set)")  # fmt: skip
 
 
-def verify_videos(root: Path, manifest: dict) -> None:
+def verify_videos(root: Path, manifest: dict[str, Any]) -> None:
     """Check every video of the manifest exists with the recorded content hash."""
     problems = []
     for video, record in manifest["videos"].items():

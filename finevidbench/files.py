@@ -10,9 +10,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
+
+if TYPE_CHECKING:  # jsonschema is imported only when a file is checked
+    import jsonschema
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -27,7 +30,7 @@ class FileFormatError(ValueError):
 
 
 @functools.cache
-def validator(package: str, relative: str):
+def validator(package: str, relative: str) -> jsonschema.Draft202012Validator:
     """A JSON Schema validator built once per process (building one per file cost a leaderboard build seconds)."""
     from importlib import resources
 
@@ -64,7 +67,7 @@ def _check_depth(data: object, source: str | Path) -> None:
         stack = [child for item in stack if isinstance(item, dict | list) for child in _children(item)]
 
 
-def _children(item: dict | list) -> list:
+def _children(item: dict[str, object] | list[object]) -> list[dict[str, object] | list[object]]:
     return [v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, dict | list)]
 
 
@@ -116,7 +119,7 @@ def read_jsonl(
     max_line_bytes: int = 1 << 20,
     plain: Callable[[object], bool] | None = None,
     max_bytes: int | None = None,
-) -> Iterator[dict]:
+) -> Iterator[dict[str, Any]]:
     """The records of a JSON Lines file, each checked against `schema_name`; FileFormatError names file and line.
 
     Blank lines are skipped. A line longer than `max_line_bytes` is refused before it is parsed, so a
@@ -160,7 +163,7 @@ def sha256_file(path: Path) -> str:
     return _HASHES[key]
 
 
-_HASHES: dict[tuple, str] = {}
+_HASHES: dict[tuple[int, int, int, int], str] = {}
 
 
 def _read_hash(path: Path) -> str:

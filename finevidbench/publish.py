@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from finevidbench.builder import answer_label
 from finevidbench.dataset import QuestionSet, load_question_set
@@ -126,7 +126,7 @@ def copy_set(qs: QuestionSet, target: Path) -> None:
             shutil.copyfile(source, dest)
 
 
-def table_rows(qs: QuestionSet) -> list[dict]:
+def table_rows(qs: QuestionSet) -> list[dict[str, Any]]:
     """One row per question with the same type in every row (empty lists, not nulls)."""
     videos = qs.manifest["videos"]
     return [

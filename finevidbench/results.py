@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.files import (
@@ -51,17 +51,20 @@ class ModelInfo:
     name: str
     args: str = ""
     revision: str | None = None
-    adapter: dict | None = None
-    inputs: dict | None = None
+    adapter: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
     """How the adapter turned documents into inputs (pixel bounds and their source, frames, temporal patch)."""
 
 
-def schema() -> dict:
+def schema() -> dict[str, Any]:
     """The JSON Schema of results.json."""
-    return validator("finevidbench", "schemas/results.schema.json").schema
+    # jsonschema types a schema as a mapping or a bool; this file holds a JSON object
+    return cast("dict[str, Any]", validator("finevidbench", "schemas/results.schema.json").schema)
 
 
-def provenance(seeds: dict | None = None, device: str | None = None, wall_time_s: float | None = None) -> dict:
+def provenance(
+    seeds: dict[str, Any] | None = None, device: str | None = None, wall_time_s: float | None = None
+) -> dict[str, Any]:
     """Git commit, library versions, extractor version, seeds, device and wall time of a run."""
     versions: dict[str, str | None] = {}  # None: not installed
     for package in TRACKED_PACKAGES:
@@ -99,12 +102,12 @@ def build_results(
     qs: QuestionSet,
     samples: Sequence[SampleResult],
     model: ModelInfo,
-    frame_policy: dict | None,
-    run_info: dict | None = None,
+    frame_policy: dict[str, Any] | None,
+    run_info: dict[str, Any] | None = None,
     n_missing: int = 0,
     tasks: str | None = None,
-    other_tasks: dict | None = None,
-) -> dict:
+    other_tasks: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The whole results.json record, assembled in one place (`scores` None when no FineVidBench task ran)."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -132,7 +135,7 @@ LOGGED_FIELDS = frozenset(
 """The fields lmms-eval writes into every logged sample; the others are the task's per-sample metrics."""
 
 
-def other_task_figures(lmms_results: dict, tasks: Sequence[str], source: str) -> dict[str, dict]:
+def other_task_figures(lmms_results: dict[str, Any], tasks: Sequence[str], source: str) -> dict[str, dict[str, Any]]:
     """{task: figures} of tasks that are not ours, from lmms-eval's results: its own aggregation's numbers."""
     figures = {}
     for task in tasks:
@@ -154,7 +157,7 @@ def other_task_figures(lmms_results: dict, tasks: Sequence[str], source: str) ->
     return figures
 
 
-def other_task_samples(lmms_results: dict, tasks: Sequence[str]) -> list[dict]:
+def other_task_samples(lmms_results: dict[str, Any], tasks: Sequence[str]) -> list[dict[str, Any]]:
     """Per-sample records of tasks that are not ours: document id, response and each numeric metric."""
     records = []
     for task in tasks:
@@ -167,7 +170,7 @@ def other_task_samples(lmms_results: dict, tasks: Sequence[str]) -> list[dict]:
     return sorted(records, key=lambda r: (r["task"], r["doc_id"]))
 
 
-def read_other_samples(folder: str | Path) -> list[dict]:
+def read_other_samples(folder: str | Path) -> list[dict[str, Any]]:
     """The per-sample records of a run's other tasks (none when it ran FineVidBench only)."""
     path = Path(folder) / OTHER_SAMPLES
     return list(read_jsonl(path, "other_sample")) if path.is_file() else []
@@ -193,7 +196,10 @@ def _text(value: object) -> str | None:
 
 
 def write_results(
-    out: str | Path, results: dict, samples: Sequence[SampleResult], other_samples: Sequence[dict] = ()
+    out: str | Path,
+    results: dict[str, Any],
+    samples: Sequence[SampleResult],
+    other_samples: Sequence[dict[str, Any]] = (),
 ) -> Path:
     """Validate against the schema, then write results.json, samples.jsonl (and other_samples.jsonl) into `out`."""
     out = Path(out)
@@ -206,7 +212,7 @@ def write_results(
     return out / "results.json"
 
 
-def read_results(path: str | Path, max_bytes: int | None = None) -> dict:
+def read_results(path: str | Path, max_bytes: int | None = None) -> dict[str, Any]:
     """Read a results.json checked against its schema; FileFormatError names the file and field."""
     return read_json_object(Path(path), "results", max_bytes=max_bytes)
 
@@ -259,7 +265,9 @@ def results_frame(runs: Sequence[str | Path]) -> pd.DataFrame:
         for name, entry in sorted(results["scores"]["by_type"].items()):
             figures = {k: entry[k] for k in ("n", "acc", "ci_low", "ci_high", "parse_fail_rate", "chance")}
             rows.append({**common, "type": name, "level": get_type(name).level, **figures})
-    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *TYPE_COLUMNS])
+    # pandas' stubs type the constructor's Self from `typing`, which has none on Python 3.10: Any to mypy
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=[*RUN_COLUMNS, *TYPE_COLUMNS])
+    return frame
 
 
 def plain_prediction(record: object) -> bool:

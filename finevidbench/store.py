@@ -14,9 +14,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 
-def answer_key(model_fingerprint: str, question_id: str, policy_id: str, generation: dict) -> str:
+def answer_key(model_fingerprint: str, question_id: str, policy_id: str, generation: dict[str, Any]) -> str:
     """The store key of one answer."""
     blob = json.dumps([model_fingerprint, question_id, policy_id, generation], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -77,7 +78,7 @@ class AnswerStore:
             row = self._db.execute("SELECT response FROM answers WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def put(self, key: str, question_id: str, response: str, meta: dict | None = None) -> None:
+    def put(self, key: str, question_id: str, response: str, meta: dict[str, Any] | None = None) -> None:
         """Store one answer durably (committed before this returns)."""
         try:
             with self._lock:
@@ -91,7 +92,7 @@ class AnswerStore:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+            return int(self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
 
     def close(self) -> None:
         """Close the database file."""

@@ -16,12 +16,17 @@ import os
 import threading
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import FRAGMENT_INTRO, Question
 from finevidbench.scoring.score import SampleResult, score_sample
+
+if TYPE_CHECKING:  # PIL is imported only when images are made
+    from PIL import Image
 
 DATA_ENV = "FINEVIDBENCH_DATA"
 BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
@@ -56,7 +61,7 @@ def question(question_id: str) -> Question:
     return _by_id(data_source())[question_id]
 
 
-def doc_of(q: Question, qs: QuestionSet) -> dict:
+def doc_of(q: Question, qs: QuestionSet) -> dict[str, Any]:
     """The lmms-eval document of one question (flat, one Arrow type per column within a type)."""
     return {
         "question_id": q.id,
@@ -85,7 +90,7 @@ def is_benchmark_doc(doc: Mapping[str, object]) -> bool:
     return set(doc) >= DOC_KEYS
 
 
-def docs_for(type_name: str) -> list[dict]:
+def docs_for(type_name: str) -> list[dict[str, Any]]:
     """Documents of every question of one type in the run's set."""
     qs = question_set()
     docs = [doc_of(q, qs) for q in qs.questions if q.type == type_name]
@@ -94,11 +99,11 @@ def docs_for(type_name: str) -> list[dict]:
     return docs
 
 
-def doc_to_text(doc: dict) -> str:
+def doc_to_text(doc: dict[str, Any]) -> str:
     """The prompt; fragment prompts first say how the frames are labelled."""
     if doc["level"] == "fragment":
         return f"{FRAGMENT_INTRO.format(count=len(doc['frames']))}\n{doc['prompt']}"
-    return doc["prompt"]
+    return str(doc["prompt"])  # a document's prompt is a string (doc_of)
 
 
 def _above_cap(path: str) -> bool:
@@ -110,7 +115,7 @@ def _above_cap(path: str) -> bool:
     return max(meta.width, meta.height) > max_side()
 
 
-def doc_to_visual(doc: dict, variant: str | None = None) -> list:
+def doc_to_visual(doc: dict[str, Any], variant: str | None = None) -> list[str | Image.Image]:
     """Visual inputs of a document: a video path (scene) or PIL images (fragment, blind variants)."""
     from PIL import Image
 
@@ -137,7 +142,7 @@ def doc_to_visual(doc: dict, variant: str | None = None) -> list:
     return [Image.fromarray(np.asarray(f)) for f in frames]
 
 
-def fragment_frames(doc: dict) -> np.ndarray:
+def fragment_frames(doc: dict[str, Any]) -> npt.NDArray[np.uint8]:
     """A fragment document's frames in the order shown, with its pasted target (if any) painted on."""
     from finevidbench.protocol.overlay import apply_overlay
     from finevidbench.video import load_frames
@@ -145,19 +150,19 @@ def fragment_frames(doc: dict) -> np.ndarray:
     return apply_overlay(load_frames(doc["video_path"], doc["frames"]), doc.get("overlay"))
 
 
-def _scene_preview(doc: dict) -> np.ndarray:
+def _scene_preview(doc: dict[str, Any]) -> npt.NDArray[np.uint8]:
     from finevidbench.video import FramePolicy, load_clip
 
     policy = FramePolicy(num_frames=SCENE_PREVIEW_FRAMES, mode="segment").for_scene(doc["speed"], doc.get("window"))
     return load_clip(doc["video_path"], policy).frames
 
 
-def score(doc: dict, response: str) -> SampleResult:
+def score(doc: dict[str, Any], response: str) -> SampleResult:
     """One response scored: what our results files hold per sample."""
     return score_sample(question(doc["question_id"]), response)
 
 
-def process_result(doc: dict, response: str) -> dict[str, float]:
+def process_result(doc: dict[str, Any], response: str) -> dict[str, float]:
     """lmms-eval's per-sample metric: 1.0 when correct, else 0.0.
 
     A plain number, aggregated by lmms-eval's own `mean`, so its table prints a standard error

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch is imported only when the schemas are needed
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # torch is imported only when the schemas are needed
 _LIBRARY: torch.library.Library | None = None  # the Library must stay alive for its schemas to stay defined
 
 
-def _has_nms(torch) -> bool:
+def _has_nms(torch: ModuleType) -> bool:
     try:
         torch.ops.torchvision.nms  # noqa: B018 - attribute lookup is the test
     except (AttributeError, RuntimeError):

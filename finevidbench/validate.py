@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from finevidbench.builder import answer_label
 from finevidbench.dataset import QuestionSet
-from finevidbench.protocol import QUESTION_TYPES, TRAINING_TYPES, protocol_version
+from finevidbench.protocol import QUESTION_TYPES, TRAINING_TYPES, Question, QuestionType, protocol_version
 
 
 @dataclass
@@ -22,8 +24,8 @@ class Report:
     """What `validate` found: violations (each one line) and the answer distributions."""
 
     violations: list[str] = field(default_factory=list)
-    distributions: dict[str, Counter] = field(default_factory=dict)
-    counts: Counter = field(default_factory=Counter)
+    distributions: dict[str, Counter[str]] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -36,13 +38,13 @@ def balance_tolerance(expected: float) -> float:
     return max(2.0, 0.1 * expected)
 
 
-def _expected_values(qtype, questions) -> list[str]:
+def _expected_values(qtype: QuestionType, questions: Sequence[Question]) -> list[str]:
     """Every answer the type's items can have, as balance tables count them (its first item's space)."""
     answers = qtype.answers
     return [answers.label(value) for value in answers.values(qtype.space_of(questions[0]))]
 
 
-def _check_balance(name: str, values: list[str], counts: Counter, report: Report) -> None:
+def _check_balance(name: str, values: list[str], counts: Counter[str], report: Report) -> None:
     total = sum(counts.values())
     expected = total / len(values)
     for value in values:
@@ -54,7 +56,7 @@ def _check_balance(name: str, values: list[str], counts: Counter, report: Report
 
 def _check_items(qs: QuestionSet, report: Report) -> None:
     seen_ids: set[str] = set()
-    seen_content: set = set()
+    seen_content: set[tuple[str, str, float, tuple[float, float] | None, tuple[int, ...] | None, str | None]] = set()
     for q in qs.questions:
         qtype = (QUESTION_TYPES | TRAINING_TYPES).get(q.type)
         if qtype is None:
@@ -84,7 +86,7 @@ def _check_items(qs: QuestionSet, report: Report) -> None:
             report.violations.append(f"{q.id}: order question without measured inter-frame change")
 
 
-def _check_window(q, video: dict, report: Report) -> None:
+def _check_window(q: Question, video: dict[str, Any], report: Report) -> None:
     """A scene window lies inside its clip and lasts, once played, the seconds its evidence states."""
     if q.window is None:
         return

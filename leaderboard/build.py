@@ -13,8 +13,10 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import types_by_level
@@ -39,7 +41,7 @@ def question_sets(sources: list[str]) -> dict[str, QuestionSet]:
 
 def collect(
     submissions_dir: Path, sets: dict[str, QuestionSet], cache: RescoreCache | None = None
-) -> tuple[list[Submission], list[dict]]:
+) -> tuple[list[Submission], list[dict[str, Any]]]:
     """Every valid, rescored submission (from `cache` when its files are unchanged), and the rejected ones."""
     accepted, rejected = [], []
     cache, statuses = cache or RescoreCache(None), load_statuses()
@@ -55,7 +57,7 @@ def collect(
     return accepted, rejected
 
 
-def _stamp(submission: Submission, folder: Path, statuses: dict) -> Submission:
+def _stamp(submission: Submission, folder: Path, statuses: dict[str, Any]) -> Submission:
     """Status and baseline badge from the repository's records; a note for a harness commit it does not know."""
     submission.baseline = submission.slug in statuses["baselines"]
     submission.status = status_of(submission.slug, folder, statuses)
@@ -98,7 +100,9 @@ def _clash(one: Submission, other: Submission) -> str | None:
     return None
 
 
-def deduplicate(submissions: list[Submission], arrived: dict[str, int] | None = None) -> tuple[list, list[dict]]:
+def deduplicate(
+    submissions: list[Submission], arrived: dict[str, int] | None = None
+) -> tuple[list[Submission], list[dict[str, str]]]:
     """One entry per model and per set of answers: a verified entry first, then the first to arrive.
 
     Arrival is when git first saw the folder (`statuses.arrivals`); a folder it has not seen
@@ -110,7 +114,7 @@ def deduplicate(submissions: list[Submission], arrived: dict[str, int] | None = 
         submissions, key=lambda s: (s.status != "verified", arrived.get(s.slug, math.inf), s.meta["date"], s.slug)
     )
     kept: list[Submission] = []
-    duplicates = []
+    duplicates: list[dict[str, str]] = []
     for sub in order:
         holder = next(((k, clash) for k in kept if (clash := _clash(sub, k))), None)
         if holder is None:
@@ -137,7 +141,7 @@ def assign_tiers(ranked: list[Submission], videos: dict[str, str]) -> list[int]:
     return tiers
 
 
-def _significant(a: np.ndarray, b: np.ndarray, clusters: np.ndarray) -> bool:
+def _significant(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], clusters: npt.NDArray[np.intp]) -> bool:
     """Whether a - b on the questions both answered has an interval that excludes zero (NaN: not answered)."""
     shared = ~np.isnan(a) & ~np.isnan(b)
     if not shared.any():
@@ -145,7 +149,7 @@ def _significant(a: np.ndarray, b: np.ndarray, clusters: np.ndarray) -> bool:
     return paired_difference(a[shared], b[shared], clusters[shared]).significant
 
 
-def _entry(sub: Submission, rank: int, tier: int) -> dict:
+def _entry(sub: Submission, rank: int, tier: int) -> dict[str, Any]:
     scores = {"overall": sub.scores["overall"], **sub.scores["by_level"], **sub.scores["by_type"]}
     keep = ("acc", "ci_low", "ci_high", "n", "chance")
     return {
@@ -168,7 +172,7 @@ def _entry(sub: Submission, rank: int, tier: int) -> dict:
     }
 
 
-def _policy_text(policy: dict | None) -> str:
+def _policy_text(policy: dict[str, Any] | None) -> str:
     if not policy:
         return "none (blind)"
     from finevidbench.video import FramePolicy
@@ -176,7 +180,7 @@ def _policy_text(policy: dict | None) -> str:
     return str(FramePolicy.parse(policy))
 
 
-def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCache | None = None) -> dict:
+def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCache | None = None) -> dict[str, Any]:
     """Everything the site shows, as one JSON-able dict (also written as leaderboard.json)."""
     sets = question_sets(sources)
     accepted, rejected = collect(Path(submissions_dir), sets, cache)
@@ -205,7 +209,7 @@ def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCa
     }
 
 
-def build_site(submissions_dir: Path, out: Path, sources: list[str]) -> tuple[Path, dict]:
+def build_site(submissions_dir: Path, out: Path, sources: list[str]) -> tuple[Path, dict[str, Any]]:
     """Build the static site into `out`; returns the index page and the data.
 
     Rescored submissions are cached in `out/.rescored/` by content hash: a rebuild after one new

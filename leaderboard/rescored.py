@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TypedDict
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.files import atomic_write_text, sha256_file
@@ -24,12 +25,20 @@ CACHE_VERSION = 2
 INDEX = "index.json"
 
 
+class _FileHash(TypedDict):
+    """An entry of the index (by resolved path): the file's size and modification time when it had `sha256`."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
 class RescoreCache:
     """`rescore` with memory: `folder` None rescores every time (nothing kept)."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = Path(folder) if folder else None
-        self.index: dict[str, dict] = {}
+        self.index: dict[str, _FileHash] = {}
         if self.folder and (self.folder / INDEX).is_file():
             try:
                 self.index = json.loads((self.folder / INDEX).read_text())

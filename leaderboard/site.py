@@ -44,7 +44,7 @@ _CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 __all__ = ["TIER_LEGEND", "leaderboard_frame", "pct", "render_site", "safe_link"]
 
 
-def render_site(data: dict, out: str | Path) -> Path:
+def render_site(data: dict[str, Any], out: str | Path) -> Path:
     """Write the static site for `data` (the leaderboard built from every submission) into `out`.
 
     Writes ``index.html``, ``models/<slug>.html`` (one per entry), ``protocol.html``, ``leaderboard.json``,
@@ -65,7 +65,7 @@ def render_site(data: dict, out: str | Path) -> Path:
     return index
 
 
-def _write_pages(out: Path, data: dict, entries: list[dict], pages: list[Path]) -> Path:
+def _write_pages(out: Path, data: dict[str, Any], entries: list[dict[str, Any]], pages: list[Path]) -> Path:
     """Render the index, one page per entry (at `pages`, already checked) and the protocol page; return the index."""
     env = _environment()
     types = list(data.get("types") or [])
@@ -93,7 +93,7 @@ def _write_pages(out: Path, data: dict, entries: list[dict], pages: list[Path]) 
     return index
 
 
-def _entry_views(raw: list[dict], types: list[dict]) -> list[dict]:
+def _entry_views(raw: list[dict[str, Any]], types: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The template view of every entry, in rank order, each marked where a new tier starts."""
     entries = [entry_view(e, types) for e in raw]
     for i, entry in enumerate(entries):  # first row of each tier, for a separator line in rank order
@@ -101,7 +101,7 @@ def _entry_views(raw: list[dict], types: list[dict]) -> list[dict]:
     return entries
 
 
-def _check_unique_slugs(entries: list[dict]) -> None:
+def _check_unique_slugs(entries: list[dict[str, Any]]) -> None:
     """Refuse entries that would write the same model page."""
     shared = sorted(slug for slug, n in Counter(e["slug"] for e in entries).items() if n > 1)
     if shared:
@@ -116,7 +116,7 @@ def _copy_static(static_out: Path) -> None:
             shutil.copyfile(path, static_out / path.name)
 
 
-def _index_context(data: dict, entries: list[dict], types: list[dict]) -> dict:
+def _index_context(data: dict[str, Any], entries: list[dict[str, Any]], types: list[dict[str, Any]]) -> dict[str, Any]:
     """What the index page shows besides the common header: the ranked table, rejections and duplicates."""
     return {
         "root": "",
@@ -165,7 +165,7 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_CSV_FORMULA_START) else text
 
 
-def leaderboard_frame(entries: list[dict], types: list[dict]) -> pd.DataFrame:
+def leaderboard_frame(entries: list[dict[str, Any]], types: list[dict[str, Any]]) -> pd.DataFrame:
     """The ranked board as a table, one row per entry (the CSV download is this frame)."""
     import pandas as pd
 
@@ -175,7 +175,7 @@ def leaderboard_frame(entries: list[dict], types: list[dict]) -> pd.DataFrame:
         scores = e.get("scores") or {}
         training = e.get("training") or {}
 
-        def acc(key: str, field: str = "acc", scores: dict = scores) -> Any:
+        def acc(key: str, field: str = "acc", scores: dict[str, Any] = scores) -> float | None:
             value = (scores.get(key) or {}).get(field)
             return float(value) if is_number(value) else None
 
@@ -190,9 +190,11 @@ def leaderboard_frame(entries: list[dict], types: list[dict]) -> pd.DataFrame:
     header = ["rank", "tier", "slug", "display_name", "status", "baseline"]
     header += ["overall_acc", "overall_ci_low", "overall_ci_high", "scene_acc", "fragment_acc"]
     header += [f"{n}_acc" for n in names] + ["speed_consistency", "frames", "parameters", "sf2t", "fine_tuned"]
-    return pd.DataFrame(rows, columns=header, dtype=object)
+    # pandas' stubs type the constructor's Self from `typing`, which has none on Python 3.10: Any to mypy
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=header, dtype=object)
+    return frame
 
 
-def _write_csv(path: Path, entries: list[dict], types: list[dict]) -> None:
+def _write_csv(path: Path, entries: list[dict[str, Any]], types: list[dict[str, Any]]) -> None:
     frame = leaderboard_frame(entries, types)
     frame.map(_csv_cell).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8")

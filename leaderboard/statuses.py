@@ -18,6 +18,7 @@ import functools
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from finevidbench.files import atomic_write_text, sha256_file
 
@@ -25,14 +26,14 @@ STATUS_FILE = Path(__file__).resolve().parent / "statuses.json"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_statuses(path: Path | None = None) -> dict:
+def load_statuses(path: Path | None = None) -> dict[str, Any]:
     """The kept records: {"baselines": [slug, ...], "verified": {slug: {"samples_sha256", ...}}}."""
     path = path or STATUS_FILE
     data = json.loads(path.read_text()) if path.is_file() else {}
     return {"baselines": list(data.get("baselines", [])), "verified": dict(data.get("verified", {}))}
 
 
-def status_of(slug: str, folder: Path, statuses: dict) -> str:
+def status_of(slug: str, folder: Path, statuses: dict[str, Any]) -> str:
     """`verified` when a maintainer's rerun reproduced these very answers, else `self-reported`."""
     record = statuses["verified"].get(slug)
     if record and record.get("samples_sha256") == sha256_file(Path(folder) / "samples.jsonl"):
@@ -40,7 +41,7 @@ def status_of(slug: str, folder: Path, statuses: dict) -> str:
     return "self-reported"
 
 
-def record_verified(slug: str, samples: Path, commit: str | None, path: Path | None = None) -> dict:
+def record_verified(slug: str, samples: Path, commit: str | None, path: Path | None = None) -> dict[str, Any]:
     """Note in statuses.json that a rerun reproduced `samples` (the maintainer commits the file)."""
     path = path or STATUS_FILE
     data = load_statuses(path)

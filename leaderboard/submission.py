@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.files import FileFormatError, check_schema, read_json_object
@@ -37,12 +38,12 @@ class Submission:
     """A checked, rescored submission."""
 
     slug: str
-    meta: dict
-    results: dict
-    scores: dict = field(default_factory=dict)
+    meta: dict[str, Any]
+    results: dict[str, Any]
+    scores: dict[str, Any] = field(default_factory=dict)
     correct: dict[str, float] = field(default_factory=dict)
     """Question id -> the recomputed score of its response (what tiers compare)."""
-    wrong: dict[str, list[dict]] = field(default_factory=dict)
+    wrong: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     """Type -> a few wrongly answered questions (question_id, response, answer), shown on the model page."""
     notes: list[str] = field(default_factory=list)
     status: str = "self-reported"
@@ -53,7 +54,7 @@ class Submission:
     """`answers_digest` of the responses: the same answers under another name are a duplicate."""
 
     @property
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[str, str | None, str]:
         """Which submissions are duplicates of each other: (model, revision, protocol version)."""
         model = self.meta["model"]
         return (
@@ -106,7 +107,7 @@ def load_submission(folder: Path) -> Submission:
     return Submission(slug=folder.name, meta=meta, results=results)
 
 
-def _check_training_claims(meta: dict, results: dict, folder: Path) -> None:
+def _check_training_claims(meta: dict[str, Any], results: dict[str, Any], folder: Path) -> None:
     """The training metadata may not contradict the run record the adapter carried into results.json."""
     trained = (results["model"].get("adapter") or {}).get("training")
     if not trained:
@@ -149,16 +150,16 @@ def rescore(submission: Submission, folder: Path, question_sets: dict[str, Quest
     return submission
 
 
-def wrong_examples(samples: list[SampleResult], per_type: int = EXAMPLES_PER_TYPE) -> dict[str, list[dict]]:
+def wrong_examples(samples: list[SampleResult], per_type: int = EXAMPLES_PER_TYPE) -> dict[str, list[dict[str, str]]]:
     """The first few wrongly answered questions of each type (response cut to 500 characters)."""
-    wrong: dict[str, list[dict]] = {}
+    wrong: dict[str, list[dict[str, str]]] = {}
     for s in samples:
         if s.correct < 1 and len(wrong.setdefault(s.type, [])) < per_type:
             wrong[s.type].append({"question_id": s.question_id, "response": s.response[:500], "answer": str(s.answer)})
     return wrong
 
 
-def _check_claims(claimed: dict, recomputed: dict, folder: Path) -> None:
+def _check_claims(claimed: dict[str, Any], recomputed: dict[str, Any], folder: Path) -> None:
     """Every accuracy the board shows (overall, per level, per type) must be claimed and equal the recomputed one.
 
     A claim that is missing, NaN or not a number rejects the submission like a wrong one: the board

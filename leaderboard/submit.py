@@ -7,6 +7,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from finevidbench.model_args import ModelArgsError, parse_model_args
 from leaderboard.build import question_sets
@@ -15,7 +16,7 @@ from leaderboard.submission import SubmissionError, check_metadata, load_submiss
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 
 
-def metadata_template(results: dict) -> dict:
+def metadata_template(results: dict[str, Any]) -> dict[str, Any]:
     """A submission.json pre-filled from results.json, for the submitter to complete."""
     try:
         args = parse_model_args(results["model"]["args"])

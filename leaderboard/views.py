@@ -8,6 +8,7 @@ numbers, never markup taken from a submission.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
@@ -50,14 +51,14 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def text_fields(record: dict, keys: tuple[str, ...]) -> dict[str, str]:
+def text_fields(record: dict[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
     """The `keys` of `record` as text, missing ones empty."""
     return {k: _text(record.get(k)) for k in keys}
 
 
-def type_groups(types: list[dict]) -> list[dict]:
+def type_groups(types: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Consecutive runs of types of the same level, for the grouped table header: [{level, types}]."""
-    groups: list[dict] = []
+    groups: list[dict[str, Any]] = []
     for t in types:
         if groups and groups[-1]["level"] == t.get("level"):
             groups[-1]["types"].append(t)
@@ -66,7 +67,7 @@ def type_groups(types: list[dict]) -> list[dict]:
     return groups
 
 
-def _score_cell(score: Any) -> dict:
+def _score_cell(score: Any) -> dict[str, str]:
     """What the table shows for a score: text, interval text, sort value, tooltip."""
     score = score if isinstance(score, dict) else {}
     acc, lo, hi, n = score.get("acc"), score.get("ci_low"), score.get("ci_high"), score.get("n")
@@ -93,7 +94,7 @@ def mean_acc(scores: Any) -> float | None:
     return sum(accs) / len(accs) if accs else None
 
 
-def _bars(rows: list[tuple[str, Any]]) -> dict:
+def _bars(rows: list[tuple[str, Any]]) -> dict[str, Any]:
     """Geometry for a horizontal bar chart of scores: one row per (label, score dict); x in px, all precomputed."""
     bars = []
     for i, (label, score) in enumerate(rows):
@@ -133,13 +134,14 @@ def _bars(rows: list[tuple[str, Any]]) -> dict:
     }
 
 
-def entry_view(entry: dict, types: list[dict]) -> dict:
+def entry_view(entry: dict[str, Any], types: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything the templates show for one entry, as plain strings and numbers (the templates escape them)."""
     scores = entry.get("scores") or {}
     model = entry.get("model") or {}
     training = entry.get("training") or {}
     speed = entry.get("speed_consistency") or {}
-    type_names = {t.get("name"): t.get("display_name") or t.get("name") for t in types}
+    # keyed by the types' names as the data gives them (None for a record without one), as are the lookups below
+    type_names: dict[str | None, Any] = {t.get("name"): t.get("display_name") or t.get("name") for t in types}
     slug = _text(entry.get("slug"))
     return {
         "slug": slug,
@@ -172,7 +174,7 @@ def entry_view(entry: dict, types: list[dict]) -> dict:
     }
 
 
-def _badges(entry: dict) -> list[dict]:
+def _badges(entry: dict[str, Any]) -> list[dict[str, str]]:
     """The labels next to a model's name: baseline, verified or self-reported, and how it was trained."""
     training = entry.get("training") or {}
     badges = []
@@ -191,7 +193,7 @@ def _badges(entry: dict) -> list[dict]:
     return [{"text": t, "cls": c, "title": title} for t, c, title in badges]
 
 
-def _speed_cell(speed: dict, type_names: dict) -> dict:
+def _speed_cell(speed: dict[str, Any], type_names: dict[str | None, Any]) -> dict[str, str]:
     """The speed-consistency column: the mean over the types that report one."""
     speed_mean = mean_acc(speed)
     return {
@@ -201,7 +203,12 @@ def _speed_cell(speed: dict, type_names: dict) -> dict:
     }
 
 
-def _charts(scores: dict, speed: dict, types: list[dict], type_names: dict) -> dict:
+def _charts(
+    scores: Mapping[str | None, Any],
+    speed: dict[str, Any],
+    types: list[dict[str, Any]],
+    type_names: dict[str | None, Any],
+) -> dict[str, Any]:
     """The model page's bar charts: per type, per level, and speed consistency (None without one)."""
     return {
         "type_chart": _bars(
@@ -212,9 +219,14 @@ def _charts(scores: dict, speed: dict, types: list[dict], type_names: dict) -> d
     }
 
 
-def _wrong_view(wrong: dict, types: list[dict], type_names: dict) -> list[dict]:
+def _wrong_view(
+    wrong: Mapping[str | None, Any], types: list[dict[str, Any]], type_names: dict[str | None, Any]
+) -> list[dict[str, Any]]:
     """Wrong answers per type, in registry order and then any other type by name; types without any left out."""
-    order = [t.get("name") for t in types] + sorted(k for k in wrong if k not in type_names)
+    # a JSON object's keys are strings; key=str only tells mypy so (the lookups below may be by None)
+    order: list[str | None] = [t.get("name") for t in types] + sorted(
+        (k for k in wrong if k not in type_names), key=str
+    )
     return [
         {
             "type": _text(type_names.get(name, name)),
@@ -229,14 +241,14 @@ def _wrong_view(wrong: dict, types: list[dict], type_names: dict) -> list[dict]:
     ]
 
 
-def duplicate_view(record: dict, entries: list[dict]) -> dict:
+def duplicate_view(record: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
     """A duplicate submission, linked to the model page of the one that was kept (when there is one)."""
     view: dict[str, Any] = text_fields(record, ("slug", "kept", "reason"))
     view["kept_href"] = next((e["href"] for e in entries if e["slug"] and e["slug"] == view["kept"]), None)
     return view
 
 
-def chance_row(entries: list[dict], types: list[dict]) -> dict[str, str]:
+def chance_row(entries: list[dict[str, Any]], types: list[dict[str, Any]]) -> dict[str, str]:
     """Chance level per column (from the first entry that reports one), as percentage text."""
     chance: dict[str, str] = {}
     for key in ["overall", "scene", "fragment"] + [t["name"] for t in types]:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from finevidbench.files import read_json_object, write_json
 
@@ -34,7 +35,7 @@ GEN = "max_new_tokens=8"
 comparison is about everything around the model, which generation length would only dilute."""
 
 
-def count_decodes() -> dict:
+def count_decodes() -> dict[str, int]:
     """Count every video decoder this process opens: decord readers, ours and the built-in adapters' alike.
 
     The video layer decodes with decord by default, one reader per decode, so both paths are counted
@@ -45,7 +46,7 @@ def count_decodes() -> dict:
     counts = {"calls": 0}
 
     class CountingReader(decord.VideoReader):  # the base is the reader as it is now, before the swap below
-        def __init__(self, uri, *args, **kwargs):
+        def __init__(self, uri: str, *args: Any, **kwargs: Any) -> None:
             counts["calls"] += 1
             super().__init__(uri, *args, **kwargs)
 
@@ -53,7 +54,7 @@ def count_decodes() -> dict:
     return counts
 
 
-def _evaluate(model: str, model_args: str, out: Path) -> dict:
+def _evaluate(model: str, model_args: str, out: Path) -> dict[str, float]:
     from runners.evaluate import main as evaluate
 
     counts = count_decodes()
@@ -66,7 +67,7 @@ def _evaluate(model: str, model_args: str, out: Path) -> dict:
     return {"seconds": seconds, "decoder_calls": counts["calls"]}
 
 
-def _builtin(tiny: str, out: Path) -> dict:
+def _builtin(tiny: str, out: Path) -> dict[str, float]:
     """lmms-eval's own qwen2_5_vl model over our tasks (its own video reading and sampling)."""
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
@@ -92,7 +93,7 @@ def _builtin(tiny: str, out: Path) -> dict:
     return {"seconds": seconds, "decoder_calls": counts["calls"], "answered": answered}
 
 
-def decode_floor(source: str | Path) -> dict:
+def decode_floor(source: str | Path) -> dict[str, float]:
     """Decode, once per video, the union of every frame the run shows of it, and nothing else."""
     from finevidbench.dataset import load_question_set
     from finevidbench.protocol import DEFAULT_SCENE_POLICY
@@ -111,7 +112,7 @@ def decode_floor(source: str | Path) -> dict:
     return {"seconds": time.perf_counter() - started, "videos": len(needed)}
 
 
-def worker(name: str, tiny: str, out: Path) -> dict:
+def worker(name: str, tiny: str, out: Path) -> dict[str, float]:
     """One measurement, run in its own process (imports done before the clock starts)."""
     import lmms_eval.evaluator  # noqa: F401
     import lmms_eval.tasks  # noqa: F401
@@ -135,15 +136,16 @@ def worker(name: str, tiny: str, out: Path) -> dict:
     raise ValueError(f"unknown worker {name!r}")
 
 
-def _run_worker(name: str, tiny: str, out: Path, env: dict) -> dict:
+def _run_worker(name: str, tiny: str, out: Path, env: dict[str, str]) -> dict[str, float]:
     command = [sys.executable, "-m", "runners.bench", "--worker", name, "--tiny", tiny, "--run", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"bench worker {name} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    figure: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])  # what `worker` printed
+    return figure
 
 
-def _builder_rate(work: Path) -> dict:
+def _builder_rate(work: Path) -> dict[str, float]:
     from finevidbench.builder import BuildConfig, build, find_videos
     from finevidbench.corpus.synth import synthesize
     from finevidbench.video import FramePolicy, load_frames, probe
@@ -159,7 +161,7 @@ def _builder_rate(work: Path) -> dict:
     return {"questions": manifest["n_questions"], "seconds": build_seconds, "decode_floor_seconds": floor}
 
 
-def _leaderboard_time(work: Path, submissions: int) -> dict:
+def _leaderboard_time(work: Path, submissions: int) -> dict[str, float]:
     import numpy as np
 
     from leaderboard.build import build_site
@@ -185,14 +187,14 @@ def _leaderboard_time(work: Path, submissions: int) -> dict:
     return {"submissions": submissions, "seconds": time.perf_counter() - started, "ranked": len(data["entries"])}
 
 
-def run_all(out: Path, submissions: int) -> dict:
+def run_all(out: Path, submissions: int) -> dict[str, Any]:
     """Every measurement; returns the bench record."""
     from model_adapters.testing.tiny import build_tiny
 
     work = Path(tempfile.mkdtemp(prefix="finevidbench-bench-"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
     tiny = str(build_tiny("qwen2_5_vl", work / "tiny"))
-    figures = {}
+    figures: dict[str, dict[str, float]] = {}
     for name in ("ours", "builtin", "zero_cost", "decode_floor", "random"):
         figures[name] = _run_worker(name, tiny, work / name, env)
         print(f"  measured {name}: {figures[name]['seconds']:.2f} s", file=sys.stderr)
@@ -200,7 +202,7 @@ def run_all(out: Path, submissions: int) -> dict:
     figures["builder"] = _builder_rate(work / "builder")
     figures["leaderboard"] = _leaderboard_time(work / "leaderboard", submissions)
     videos = figures["decode_floor"]["videos"]
-    record = {
+    record: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "decodes_per_video": figures["zero_cost"]["decoder_calls"] / videos,
         "figures": figures,

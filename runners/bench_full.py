@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from finevidbench.files import read_json_object, write_json
 from finevidbench.paths import cache_dir
@@ -49,7 +50,7 @@ def corpus(videos: int, seed: int = 0) -> tuple[Path, float | None]:
     return folder, seconds
 
 
-def build_figures(folder: Path, out: Path) -> dict:
+def build_figures(folder: Path, out: Path) -> dict[str, Any]:
     """The builder's wall time against its decode floor (each video's 32-frame pool decoded once)."""
     from finevidbench.builder import BuildConfig, build, find_videos
     from finevidbench.video import FramePolicy, load_frames, probe
@@ -65,7 +66,7 @@ def build_figures(folder: Path, out: Path) -> dict:
             "build_floor_s": floor}  # fmt: skip
 
 
-def worker(name: str, data: Path, out: Path) -> dict:
+def worker(name: str, data: Path, out: Path) -> dict[str, Any]:
     """One measurement in a fresh process (imports before the clock): `eval` or `floor`."""
     import resource
 
@@ -88,7 +89,7 @@ def worker(name: str, data: Path, out: Path) -> dict:
     return {"seconds": seconds, "decoder_opens": counts["calls"], "peak_rss_mb": peak_mb}
 
 
-def _run(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float]:
+def _run(command: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
     if result.returncode != 0:
@@ -96,7 +97,7 @@ def _run(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, fl
     return result, time.perf_counter() - started
 
 
-def eval_figures(data: Path, work: Path, env: dict) -> dict:
+def eval_figures(data: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
     """Zero-cost model in one process and in two (accelerate), and the decode floor."""
     figures = {}
     for name in ("eval", "floor"):
@@ -112,7 +113,7 @@ def eval_figures(data: Path, work: Path, env: dict) -> dict:
     return {**figures, "one_process_wall_s": one, "two_process_wall_s": two, "two_process_same_answers": same}
 
 
-def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> dict:
+def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> dict[str, Any]:
     """The board from `submissions` full-size submissions, then rebuilt after one more."""
     import numpy as np
 
@@ -147,7 +148,7 @@ def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> 
             "ranked": [len(data_full["entries"]), len(data_more["entries"])]}  # fmt: skip
 
 
-def run_all(out: Path, videos: int, submissions: int) -> dict:
+def run_all(out: Path, videos: int, submissions: int) -> dict[str, Any]:
     """Every measurement; merges the `full` object into bench.json and returns it."""
     work = cache_dir() / "bench-full-work"
     shutil.rmtree(work, ignore_errors=True)
@@ -166,7 +167,9 @@ def run_all(out: Path, videos: int, submissions: int) -> dict:
     return full
 
 
-def summarise(built: dict, evaluated: dict, board: dict, synth_s: float | None, total_s: float) -> dict:
+def summarise(
+    built: dict[str, Any], evaluated: dict[str, Any], board: dict[str, Any], synth_s: float | None, total_s: float
+) -> dict[str, Any]:
     """The figures bench.json reports, ratios computed from measurements of this run."""
     one, floor = evaluated["eval"], evaluated["floor"]
     return {

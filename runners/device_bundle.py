@@ -47,6 +47,7 @@ import tarfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "lock-cpu.txt"
@@ -135,7 +136,7 @@ def copy_sources(out: Path) -> None:
         shutil.copytree(ROOT / package, out / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def add_data_and_frames(out: Path) -> dict:
+def add_data_and_frames(out: Path) -> dict[str, Any]:
     """The mini set into `out/data`, and every frame of each video the check shows into `out/frames`."""
     from finevidbench import taskdocs
     from finevidbench.dataset import ensure_mini
@@ -183,7 +184,7 @@ def node_pins(python_version: str) -> dict[str, str]:
     return {name: pins[name] for name in NODE}
 
 
-def build(out: Path, families: list[str], python_version: str, platform: str, download: bool) -> dict:
+def build(out: Path, families: list[str], python_version: str, platform: str, download: bool) -> dict[str, Any]:
     """Build the bundle folder `out` (replaced if it exists); returns what bundle.json says."""
     from runners.device_check import build_fixture
 

@@ -28,11 +28,18 @@ import os
 import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.files import sha256_file, write_json
+
+if TYPE_CHECKING:  # the adapters and the video package are imported only where they are used
+    from finevidbench.video import Sampling, VideoMeta
+    from model_adapters.base import Request
 
 TYPES = ("action", "speed", "moment_count", "rearrangement")
 FIXTURE_FILE = "device_fixture.json"
@@ -40,7 +47,7 @@ FIXTURE_FILE = "device_fixture.json"
 PACKAGES = ("torch", "transformers", "peft", "accelerate", "torchvision", "pillow", "numpy")
 
 
-def requests_of(per_type: int = 2) -> list:
+def requests_of(per_type: int = 2) -> list[Request]:
     """Neutral requests for the first items of each type of $FINEVIDBENCH_DATA (scene clips, then frames)."""
     from finevidbench import taskdocs
     from model_adapters.base import Request
@@ -49,7 +56,7 @@ def requests_of(per_type: int = 2) -> list:
     return [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 4}, task="t") for d in docs]
 
 
-def build_fixture(family: str, folder: Path) -> dict:
+def build_fixture(family: str, folder: Path) -> dict[str, str | None]:
     """Save the family's main hub layout (or, where it declares none, its plain tiny model) into `folder`."""
     from model_adapters.testing.hub import build_hub_layout, hub_layouts
     from model_adapters.testing.tiny import build_tiny
@@ -65,7 +72,7 @@ def build_fixture(family: str, folder: Path) -> dict:
     return fixture
 
 
-def fixture_of(folder: Path) -> dict:
+def fixture_of(folder: Path) -> dict[str, str | None]:
     """What `build_fixture` wrote about a prebuilt folder (`layout: unknown` for a folder made otherwise)."""
     file = Path(folder) / FIXTURE_FILE
     return json.loads(file.read_text()) if file.is_file() else {"layout": "unknown", "checkpoint": None}
@@ -76,7 +83,7 @@ class FrameArchive:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self._loaded: dict[str, tuple] = {}
+        self._loaded: dict[str, tuple[VideoMeta, npt.NDArray[np.uint8]]] = {}
 
     @staticmethod
     def write(folder: Path, video: str, path: Path) -> Path:
@@ -93,7 +100,7 @@ class FrameArchive:
         np.savez_compressed(out, frames=frames, record=np.array(json.dumps(record)))
         return out
 
-    def _entry(self, doc: dict) -> tuple:
+    def _entry(self, doc: dict[str, Any]) -> tuple[VideoMeta, npt.NDArray[np.uint8]]:
         from finevidbench.video import VideoMeta
 
         video = doc["video"]
@@ -111,27 +118,31 @@ class FrameArchive:
         archive = self
 
         class FromArchive(adapter_class):
-            def scene_sampling(self, doc: dict):
+            def scene_sampling(self, doc: dict[str, Any]) -> Sampling:
                 meta, _ = archive._entry(doc)
-                return self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(meta)
+                # the base class is a variable here, so mypy types `self`'s attributes as Any
+                sampling: Sampling = self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(meta)
+                return sampling
 
-            def frames_of(self, doc: dict, indices) -> np.ndarray:
+            def frames_of(self, doc: dict[str, Any], indices: Sequence[int]) -> npt.NDArray[np.uint8]:
                 return archive._entry(doc)[1][list(indices)]
 
-            def prefetch(self, requests) -> None:
+            def prefetch(self, requests: Sequence[Request]) -> None:
                 """Nothing to decode ahead."""
 
         FromArchive.__name__ = FromArchive.__qualname__ = adapter_class.__name__  # the fingerprint names the class
         return FromArchive
 
 
-def check_family(family: str, model_dir: Path, device: str, dtype: str, requests: list, frames=None) -> dict:
+def check_family(
+    family: str, model_dir: Path, device: str, dtype: str, requests: list[Request], frames: FrameArchive | None = None
+) -> dict[str, Any]:
     """One family in one dtype: load, answer one at a time, answer in batches of four; what was seen."""
     import torch
 
     from model_adapters.registry import adapter_class
 
-    record = {"family": family, "dtype": dtype, "device": device, **fixture_of(model_dir)}
+    record: dict[str, Any] = {"family": family, "dtype": dtype, "device": device, **fixture_of(model_dir)}
     record["frames"] = "predecoded" if frames is not None else "decoded"
     try:
         cls = adapter_class(f"fvb_{family}")
@@ -159,7 +170,7 @@ def check_family(family: str, model_dir: Path, device: str, dtype: str, requests
     return record
 
 
-def environment() -> dict:
+def environment() -> dict[str, Any]:
     """Versions of the packages the check ran on, and the accelerator it saw."""
     from importlib import metadata
 
@@ -175,12 +186,12 @@ def environment() -> dict:
     return {"versions": versions, "accelerator": accelerator, "cuda": torch.version.cuda}
 
 
-def verdict(record: dict) -> str:
+def verdict(record: dict[str, Any]) -> str:
     """One word or phrase per record: the error, `equal`, or where batched answers differ."""
     return record.get("error") or ("equal" if record["equal"] else f"differ at {record['differing']}")
 
 
-def table(records: list[dict]) -> str:
+def table(records: list[dict[str, Any]]) -> str:
     """The records as a short fixed-width table."""
     lines = [f"{'family':18s} {'dtype':9s} {'device':7s} {'layout':6s} {'batch1_s':>8s} {'batch4_s':>8s}  verdict"]
     for r in records:
@@ -190,7 +201,7 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: list[str] | None):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     from model_adapters.registry import families
 

@@ -21,6 +21,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 BUNDLE = Path(__file__).resolve().parent
 BUDGET_S = 8 * 60
@@ -54,7 +55,7 @@ def unpack(wheels: Path, site: Path) -> list[str]:
     return names
 
 
-def preflight(info: dict) -> list[str]:
+def preflight(info: dict[str, Any]) -> list[str]:
     """What keeps this node from running the bundle (fatal), as messages; warnings are printed."""
     from importlib import metadata
 
@@ -85,7 +86,7 @@ def offline_environment() -> None:
         os.environ[key] = "1"
 
 
-def parse_args(argv: list[str] | None):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python run.py", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")

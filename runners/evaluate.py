@@ -18,15 +18,19 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from finevidbench import taskdocs
-from finevidbench.dataset import QuestionSetError, load_question_set
+from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
 from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.paths import tasks_dir
 from finevidbench.results import ModelInfo, build_results, other_task_figures, other_task_samples, write_results
-from finevidbench.scoring.score import format_table
+from finevidbench.scoring.score import SampleResult, format_table
 from finevidbench.store import StoreError
 from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
+
+if TYPE_CHECKING:  # lmms-eval is imported only when a run starts (untyped: Any to mypy)
+    from lmms_eval.api.model import lmms
 
 
 class EvaluationError(Exception):
@@ -72,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_model(name: str, model_args: str, store: Path, device: str):
+def make_model(name: str, model_args: str, store: Path, device: str) -> lmms:
     """Instantiate an lmms-eval model by name, with our answer store added to its arguments."""
     from lmms_eval.models import get_model
 
@@ -89,7 +93,7 @@ def make_model(name: str, model_args: str, store: Path, device: str):
     return model_class.create_from_arg_string(args, {"device": device})
 
 
-def task_manager(model_name: str, others: list[str], include: list[str]):
+def task_manager(model_name: str, others: list[str], include: list[str]) -> Any:
     """lmms-eval's task manager over our folder and `include`, with lmms-eval's own tasks only where needed.
 
     Indexing lmms-eval's ~2,000 built-in task YAMLs costs seconds per run, so they are read only
@@ -111,15 +115,17 @@ def task_manager(model_name: str, others: list[str], include: list[str]):
     return manager
 
 
-def run_lmms_eval(model, manager, tasks: str, limit: float | None, gen_kwargs: str | None = None) -> dict:
-    """lmms-eval's own evaluator over the tasks the manager knows; returns its in-memory results."""
+def run_lmms_eval(
+    model: lmms, manager: Any, tasks: str, limit: float | None, gen_kwargs: str | None = None
+) -> dict[str, Any] | None:
+    """lmms-eval's own evaluator over the tasks the manager knows; its results (None on ranks other than 0)."""
     from lmms_eval.evaluator import simple_evaluate
 
     # Under torchrun on CPU, accelerate's state stays single-process; lmms-eval's torchrun path
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
     backend = "torchrun" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not launched_by_accelerate else "accelerate"
-    results = simple_evaluate(
+    results: dict[str, Any] | None = simple_evaluate(
         model=model,
         tasks=tasks.split(","),
         task_manager=manager,
@@ -133,7 +139,7 @@ def run_lmms_eval(model, manager, tasks: str, limit: float | None, gen_kwargs: s
     return results
 
 
-def collect_samples(results: dict) -> list:
+def collect_samples(results: dict[str, Any]) -> list[SampleResult]:
     """Our SampleResults, each logged response of our tasks scored again (lmms-eval logs only 1.0 or 0.0)."""
     samples = []
     for task, records in results["samples"].items():
@@ -147,7 +153,7 @@ def collect_samples(results: dict) -> list:
     return sorted(samples, key=lambda s: s.question_id)  # the same file whatever the number of processes
 
 
-def other_tasks_table(figures: dict[str, dict]) -> str:
+def other_tasks_table(figures: dict[str, dict[str, Any]]) -> str:
     """The other tasks' figures as lmms-eval computed them, one line per task and metric."""
     lines = [f"{'other task':<32} {'metric':<24} {'value':>8} {'stderr':>8} {'n':>6}"]
     for task, entry in figures.items():
@@ -186,7 +192,7 @@ def evaluate(args: argparse.Namespace) -> int:
         results = run_lmms_eval(model, manager, ",".join([*tasks, *others]), args.limit, args.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
-        samples = collect_samples(results)
+        samples = collect_samples(cast("dict[str, Any]", results))  # rank 0: run_lmms_eval raised unless it had samples
     except (EvaluationError, StoreError) as exc:
         print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)
         return 1
@@ -202,10 +208,11 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.limit is None and ours == ["finevidbench"] and len(samples) != expected:
         print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
         return 1
-    return write_run(args, qs, model, results, samples, out, time.time() - started)
+    return write_run(args, qs, model, cast("dict[str, Any]", results), samples, out, time.time() - started)
 
 
-def write_run(args: argparse.Namespace, qs, model, results: dict, samples: list, out: Path, seconds: float) -> int:
+def write_run(args: argparse.Namespace, qs: QuestionSet, model: lmms, results: dict[str, Any],
+              samples: list[SampleResult], out: Path, seconds: float) -> int:  # fmt: skip
     """Write the run's results files (ours, and lmms-eval's figures for any other task) and print them."""
     record_inputs = getattr(model, "inputs_record", None)
     info = ModelInfo(name=args.model, args=args.model_args, revision=getattr(model, "revision", None),

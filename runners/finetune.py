@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.model_args import format_model_args
@@ -83,7 +84,9 @@ def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str,
     ))  # fmt: skip
 
 
-def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: Path, run: dict) -> dict:
+def compare_runs(
+    benchmark: QuestionSet, arms: Mapping[str, Path | None], out: Path, run: dict[str, Any]
+) -> dict[str, Any]:
     """Compare the arms' evaluations (rescored from their raw responses), write `out` and return it.
 
     `arms` maps base / control / adapter to an evaluation folder, or to None for an arm that was
@@ -108,7 +111,7 @@ def compare_runs(benchmark: QuestionSet, arms: Mapping[str, Path | None], out: P
 
 
 def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup, benchmark: QuestionSet,
-                         arms: Mapping[str, tuple[Path, str] | None], run: dict, title: str,
+                         arms: Mapping[str, tuple[Path, str] | None], run: dict[str, Any], title: str,
                          trained: Mapping[str, Sequence[Path]]) -> int:  # fmt: skip
     """Evaluate, compare and report the arms of a fine-tuning run; the exit code.
 
@@ -131,7 +134,7 @@ def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup
     return 0
 
 
-def report(out: Path, comparison: dict, trained: Mapping[str, Sequence[Path]]) -> str:
+def report(out: Path, comparison: dict[str, Any], trained: Mapping[str, Sequence[Path]]) -> str:
     """Write the run's charts and TensorBoard accuracies; the line that tells the reader where they are.
 
     `trained` maps an arm (adapter, control) to its training folders, in training order.

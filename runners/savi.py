@@ -30,6 +30,7 @@ import sys
 from collections import Counter
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -40,7 +41,9 @@ from finevidbench.model_args import format_model_args, merge_model_args
 from finevidbench.savi import QUESTION_KINDS, PreferencePair, Prompts, materially_different, read_pairs, write_pairs
 from finevidbench.savi import verifier_pairs as make_verifier_pairs
 from finevidbench.sf2t import (
+    Contamination,
     ContaminationError,
+    ControlVideo,
     build_training_set,
     check_videos,
     control_examples,
@@ -73,7 +76,7 @@ def fail(message: str, code: int = 2) -> int:
     return finetune.fail("savi", message, code)
 
 
-def settings(recipe: Recipe, args: argparse.Namespace) -> dict:
+def settings(recipe: Recipe, args: argparse.Namespace) -> dict[str, Any]:
     """The recipe's self-alignment settings, command-line choices applied; unknown keys are refused."""
     defaults = method_default("savi")["extra"]  # every setting, with its default (model_adapters/recipes/savi.yaml)
     unknown = sorted(set(recipe.extra) - set(defaults))
@@ -87,7 +90,10 @@ def settings(recipe: Recipe, args: argparse.Namespace) -> dict:
     return found
 
 
-def rotating(items: list, count: int, iteration: int) -> list:
+_T = TypeVar("_T")
+
+
+def rotating(items: list[_T], count: int, iteration: int) -> list[_T]:
     """`count` items for this iteration, a different window each time (all when count is 0)."""
     if not count or count >= len(items):
         return list(items)
@@ -104,7 +110,7 @@ class Asker:
         self.adapter = adapter_class(model).create_from_arg_string(model_args, {"device": device})
         self.batch_size = batch_size
 
-    def ask(self, docs: list[dict], prompts: list[str], generation: dict, desc: str) -> list[str]:
+    def ask(self, docs: list[dict[str, Any]], prompts: list[str], generation: dict[str, Any], desc: str) -> list[str]:
         """One answer per (doc, prompt)."""
         requests = [Request(doc=d, prompt=p, generation=generation, task="savi")
                     for d, p in zip(docs, prompts, strict=True)]  # fmt: skip
@@ -114,7 +120,7 @@ class Asker:
         return answers
 
 
-def video_doc(path: Path) -> dict:
+def video_doc(path: Path) -> dict[str, Any]:
     """A whole-clip document for a training video (played at normal speed)."""
     return {"question_id": f"savi-{path.stem}", "type": "savi", "level": "scene", "video": path.stem,
             "video_path": str(path.resolve()), "speed": 1.0, "frames": [], "prompt": "", "options": [],
@@ -122,7 +128,7 @@ def video_doc(path: Path) -> dict:
 
 
 def savi_pairs(
-    asker: Asker, videos: list[Path], prompts: Prompts, config: dict, iteration: int
+    asker: Asker, videos: list[Path], prompts: Prompts, config: dict[str, Any], iteration: int
 ) -> list[PreferencePair]:
     """VideoSAVi's pairs: question, initial answer, self-critique, revision; (revision, initial) when they differ."""
     import torch
@@ -156,7 +162,9 @@ def savi_pairs(
     return pairs
 
 
-def verifier_round(asker: Asker, training_set: QuestionSet, config: dict, iteration: int) -> list[PreferencePair]:
+def verifier_round(
+    asker: Asker, training_set: QuestionSet, config: dict[str, Any], iteration: int
+) -> list[PreferencePair]:
     """Verifier-checked pairs from this iteration's window of SF2T items."""
     order = np.random.default_rng(0).permutation(len(training_set.questions))
     questions = rotating([training_set.questions[i] for i in order], config["verifier_items"], iteration)
@@ -222,7 +230,9 @@ def run(args: argparse.Namespace) -> int:
     return finetune.evaluate_and_compare("savi", args, setup, benchmark, arms, run, title, trained)
 
 
-def _training_inputs(args: argparse.Namespace, setup: finetune.RunSetup, config: dict, benchmark: QuestionSet):
+def _training_inputs(
+    args: argparse.Namespace, setup: finetune.RunSetup, config: dict[str, Any], benchmark: QuestionSet
+) -> tuple[list[Path], Contamination, QuestionSet | None]:
     """The training videos, their contamination guard, and the SF2T training set when verifier pairs are used."""
     folder, labels = finetune.training_videos(args, setup.demo)
     videos = find_videos(folder)
@@ -236,7 +246,19 @@ def _training_inputs(args: argparse.Namespace, setup: finetune.RunSetup, config:
     return videos, guard, load_question_set(data)
 
 
-def _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set, guard, out):
+def _iteration(
+    iteration: int,
+    model: str,
+    base_args: str,
+    adapter: str | None,
+    device: str,
+    recipe: Recipe,
+    config: dict[str, Any],
+    videos: list[Path],
+    training_set: QuestionSet | None,
+    guard: dict[str, Any],
+    out: Path,
+) -> RunRecord | None:
     """One round: pairs from the current model (kept on disk), then DPO from the last adapter."""
     done = out / "train" / "adapter" / "finevidbench_run.json"
     if done.is_file():
@@ -252,7 +274,8 @@ def _iteration(iteration, model, base_args, adapter, device, recipe, config, vid
             pairs += savi_pairs(asker, rotating(videos, config["videos_per_iteration"], iteration), Prompts(),
                                 config, iteration)  # fmt: skip
         if config["pairs"] in ("verifier", "mixed"):
-            pairs += verifier_round(asker, training_set, config, iteration)
+            # _training_inputs builds the training set whenever the pairs include verifier ones
+            pairs += verifier_round(asker, cast(QuestionSet, training_set), config, iteration)
         del asker
         gc.collect()
         write_pairs(pairs, pairs_file)
@@ -273,7 +296,16 @@ def _iteration(iteration, model, base_args, adapter, device, recipe, config, vid
     return record
 
 
-def _control_iteration(iteration, model, base_args, control, device, recipe, catalogue, out) -> RunRecord:
+def _control_iteration(
+    iteration: int,
+    model: str,
+    base_args: str,
+    control: str | None,
+    device: str,
+    recipe: Recipe,
+    catalogue: dict[str, ControlVideo],
+    out: Path,
+) -> RunRecord:
     """The control of one round: the round's own pairs, uninformative visual input, DPO from the last control.
 
     The pairs are replayed rather than made by the control model, so that the control trains on the
@@ -293,7 +325,17 @@ def _control_iteration(iteration, model, base_args, control, device, recipe, cat
     return record
 
 
-def _dpo(model, base_args, device, examples, recipe, out, data, kind, init_adapter) -> RunRecord:
+def _dpo(
+    model: str,
+    base_args: str,
+    device: str,
+    examples: list[dict[str, Any]],
+    recipe: Recipe,
+    out: Path,
+    data: dict[str, Any],
+    kind: str,
+    init_adapter: str | None,
+) -> RunRecord:
     """DPO on `examples` into `out`, from `init_adapter` (None: a new adapter on the base)."""
     from model_adapters.training import load_for_training
 

@@ -24,8 +24,9 @@ import gc
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from finevidbench.dataset import QuestionSetError, load_question_set
+from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
 from finevidbench.model_args import format_model_args, merge_model_args, parse_model_args
 from finevidbench.protocol import get_type
 from finevidbench.sf2t import (
@@ -51,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def examples_of(training_set) -> list[dict]:
+def examples_of(training_set: QuestionSet) -> list[dict[str, Any]]:
     """Training examples: the evaluation's document and prompt of each item, and its answer text."""
     examples = []
     for q in training_set.questions:
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records)
 
 
-def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benchmark) -> dict:
+def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benchmark: QuestionSet) -> dict[str, Any]:
     """Build the training set into `<out>/data` (under several processes, the main one builds); its manifest."""
     videos, labels = finetune.training_videos(args, setup.demo)
     out, recipe, failed = setup.out, setup.recipe, None
@@ -119,7 +120,7 @@ def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benc
     return manifest
 
 
-def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark, full_args: str,
+def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark: QuestionSet, full_args: str,
                    records: dict[str, RunRecord]) -> int:  # fmt: skip
     """Evaluate base, control and adapter, compare them and write the report; the exit code."""
     out, recipe = setup.out, setup.recipe
@@ -139,8 +140,8 @@ def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark
     return finetune.evaluate_and_compare("sf2t", args, setup, benchmark, arms, run, title, trained)
 
 
-def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set, manifest: dict, out: Path,
-           control: bool = False) -> RunRecord:  # fmt: skip
+def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set: QuestionSet,
+           manifest: dict[str, Any], out: Path, control: bool = False) -> RunRecord:  # fmt: skip
     """Train the adapter, or with `control` the control adapter, into `out` (reused when done before)."""
     from finevidbench.training.record import RECORD_NAME
     from model_adapters.training import load_for_training

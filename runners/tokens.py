@@ -14,14 +14,17 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from finevidbench.files import write_json
 
+if TYPE_CHECKING:  # the adapters are imported only when the census runs
+    from model_adapters.hf import HFVideoModel
 
-def visual_tokens(adapter, doc: dict) -> int:
+
+def visual_tokens(adapter: HFVideoModel, doc: dict[str, Any]) -> int:
     """Image and video placeholder tokens the adapter's inputs for `doc` hold."""
     from model_adapters.base import Request
 
@@ -32,7 +35,7 @@ def visual_tokens(adapter, doc: dict) -> int:
     return int(sum((inputs["input_ids"][0] == i).sum() for i in ids))
 
 
-def hd_clip(folder: Path) -> dict:
+def hd_clip(folder: Path) -> dict[str, Any]:
     """A 720p scene item: 2 s of noise at 24 fps (6 frames under the default policy), above every frame budget."""
     from finevidbench.video.encode import write_video
 
@@ -41,7 +44,7 @@ def hd_clip(folder: Path) -> dict:
     return {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": "hd-0"}
 
 
-def census(family: str, model_dir: Path, docs: dict[str, dict]) -> dict:
+def census(family: str, model_dir: Path, docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Tokens per frame (clips) and per image (fragments) of one family."""
     from model_adapters.registry import adapter_class
 

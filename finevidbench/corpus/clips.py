@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.corpus.pixels import BOUNDING_RADIUS, ObjectState, background, draw_frame, hue_to_rgb
 
@@ -135,7 +137,7 @@ class SynthClip:
     effect: str
     shape: str
     fps: float
-    frames: np.ndarray
+    frames: npt.NDArray[np.uint8]
     """(T, H, W, 3) uint8 RGB."""
     states: tuple[ObjectState, ...]
     """One per frame."""
@@ -237,7 +239,20 @@ _MOTIONS: dict[str, Callable[[_Plan, float], _Pose]] = {
 
 
 # -- random draws -----------------------------------------------------------------------------------
-def _draw_timing(rng: np.random.Generator, scale: Scale = MINI_SCALE) -> dict:
+class _Timing(TypedDict):
+    """The `_Plan` fields `_draw_timing` draws."""
+
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    start: float
+    end: float
+    pop: float
+    zoom: float
+
+
+def _draw_timing(rng: np.random.Generator, scale: Scale = MINI_SCALE) -> _Timing:
     """Frame size, rate, length and motion window: drawn before (and independently of) the action."""
     width, height = scale.frame_sizes[int(rng.integers(len(scale.frame_sizes)))]
     fps = scale.fps_choices[int(rng.integers(len(scale.fps_choices)))]
@@ -248,11 +263,11 @@ def _draw_timing(rng: np.random.Generator, scale: Scale = MINI_SCALE) -> dict:
     if scale.motion_seconds is not None and end - start > scale.motion_seconds:
         start += rng.uniform(0.0, end - start - scale.motion_seconds)
         end = start + scale.motion_seconds
-    return dict(width=width, height=height, fps=fps, frame_count=frame_count, start=start, end=end, pop=pop,
-                zoom=scale.zoom)  # fmt: skip
+    return _Timing(width=width, height=height, fps=fps, frame_count=frame_count, start=start, end=end, pop=pop,
+                   zoom=scale.zoom)  # fmt: skip
 
 
-def _draw_plan(action: str, rng: np.random.Generator, timing: dict) -> _Plan:
+def _draw_plan(action: str, rng: np.random.Generator, timing: _Timing) -> _Plan:
     """The object's look and the motion's direction; rotate always turns the (asymmetric) triangle."""
     shape = "triangle" if action == "rotate" else SHAPES[int(rng.integers(len(SHAPES)))]
     hue = list(PALETTE.values())[int(rng.integers(len(PALETTE)))]

@@ -19,8 +19,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from finevidbench.corpus.labels import LabelSet
@@ -63,11 +65,11 @@ class Inspection:
     meta: VideoMeta
     sha256: str
     pool: tuple[int, ...]
-    thumbs: np.ndarray
+    thumbs: npt.NDArray[np.int16]
     """(len(pool), 64, 64, 3) int16 RGB."""
 
 
-def thumbnails(frames: np.ndarray) -> np.ndarray:
+def thumbnails(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
     """64x64 int16 thumbnails, the resolution every change measurement works at."""
     from PIL import Image
 
@@ -91,14 +93,14 @@ class Report:
 
     format: str | None
     labels: str | None
-    settings: dict
+    settings: dict[str, Any]
     candidates: int = 0
     kept: list[str] = field(default_factory=list)
-    dropped: list[dict] = field(default_factory=list)
+    dropped: list[dict[str, str]] = field(default_factory=list)
     """{"video", "file", "reason", "detail"} per dropped video."""
     labels_without_video: list[str] = field(default_factory=list)
     not_sampled: int = 0
-    skipped_files: list[dict] = field(default_factory=list)
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
     """{"file", "reason", "detail"} per media file of the folder that is no candidate (`corpus.scan`)."""
 
     def summary(self) -> str:
@@ -123,7 +125,7 @@ class Curation:
         out: Path,
         config: CurationConfig,
         seed: int,
-        skipped: Sequence[dict] = (),
+        skipped: Sequence[dict[str, str]] = (),
     ):
         self.files = {path.stem: path for path in files}
         self.labels = labels
@@ -148,7 +150,7 @@ class Curation:
         order = self.order()
         self.cache.mkdir(parents=True, exist_ok=True)
         hashes: dict[str, str] = {}
-        per_class: Counter = Counter()
+        per_class: Counter[str] = Counter()
         bar = tqdm(order, desc="curating videos", unit="video", disable=not progress)
         for video in bar:
             label = rows.get(video, {}).get("action", "")
@@ -181,7 +183,7 @@ class Curation:
                   sorted(classes.items())]  # fmt: skip
         return [v for turn in zip_longest(*ranked) for v in turn if v is not None]
 
-    def _full(self, per_class: Counter, label: str) -> bool:
+    def _full(self, per_class: Counter[str], label: str) -> bool:
         config = self.config
         if config.max_videos is not None and len(self.report.kept) >= config.max_videos:
             return True
@@ -247,7 +249,7 @@ class Curation:
         return path
 
 
-def max_change(thumbs: np.ndarray) -> float:
+def max_change(thumbs: npt.NDArray[np.int16]) -> float:
     """The largest percent of pixels that visibly differ between the first pool frame and any other."""
     if len(thumbs) < 2:
         return 0.0

@@ -22,7 +22,7 @@ import glob
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def detect_format(path: Path, text: str) -> str:
     )
 
 
-def _once(rows: dict, video: str, where: str, path: Path) -> None:
+def _once(rows: Mapping[str, dict[str, str]], video: str, where: str, path: Path) -> None:
     if video in rows:
         raise LabelError(f"{path}: {where}: video id {video!r} is labelled twice (fix: keep one entry per video)")
 

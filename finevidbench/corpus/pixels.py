@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 CHROMA_THRESHOLD = 110
 """max(RGB) - min(RGB) above which a decoded pixel belongs to the object (background <= ~25)."""
@@ -43,7 +44,7 @@ class ObjectState:
     colour: tuple[int, int, int]
     visible: bool
 
-    def to_row(self) -> list:
+    def to_row(self) -> list[float | int | bool]:
         """The `[x, y, size, angle, r, g, b, visible]` row written to states.jsonl."""
         return [self.x, self.y, self.size, self.angle, *self.colour, self.visible]
 
@@ -58,7 +59,7 @@ def hue_to_rgb(hue: float) -> tuple[int, int, int]:
 
 
 # -- drawing ----------------------------------------------------------------------------------------
-def _resize_axis(grid: np.ndarray, n: int, axis: int) -> np.ndarray:
+def _resize_axis(grid: npt.NDArray[np.float64], n: int, axis: int) -> npt.NDArray[np.float64]:
     """Linear interpolation of `grid` to n samples along `axis` (numpy only, no image library)."""
     positions = np.linspace(0.0, grid.shape[axis] - 1, n)
     low = np.floor(positions).astype(int)
@@ -66,10 +67,11 @@ def _resize_axis(grid: np.ndarray, n: int, axis: int) -> np.ndarray:
     shape = [1] * grid.ndim
     shape[axis] = n
     frac = (positions - low).reshape(shape)
-    return np.take(grid, low, axis=axis) * (1 - frac) + np.take(grid, high, axis=axis) * frac
+    # numpy's stubs type the axis-wise index arrays (and so the blend) as Any; the dtype is float64
+    return np.asarray(np.take(grid, low, axis=axis) * (1 - frac) + np.take(grid, high, axis=axis) * frac, np.float64)
 
 
-def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+def background(rng: np.random.Generator, width: int, height: int) -> npt.NDArray[np.uint8]:
     """Grey-ish texture: smoothed noise, a random gradient, grain and a faint tint (chroma <= ~25)."""
     coarse = rng.uniform(-1.0, 1.0, tuple(rng.integers(3, 8, size=2)))
     smooth = _resize_axis(_resize_axis(coarse, height, 0), width, 1)
@@ -82,16 +84,18 @@ def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
         + rng.uniform(10.0, 40.0) * gradient
         + rng.normal(0.0, 3.0, (height, width))
     )
-    rgb = level[..., None] + rng.uniform(-6.0, 6.0, 3) + rng.normal(0.0, 1.5, (height, width, 3))
+    rgb: npt.NDArray[np.float64] = (
+        level[..., None] + rng.uniform(-6.0, 6.0, 3) + rng.normal(0.0, 1.5, (height, width, 3))
+    )
     return np.clip(np.round(rgb), 20, 235).astype(np.uint8)
 
 
-def _shape_mask(state: ObjectState, shape: str, height: int, width: int) -> np.ndarray:
+def _shape_mask(state: ObjectState, shape: str, height: int, width: int) -> npt.NDArray[np.bool_]:
     """Pixels whose centres lie inside the shape (circle test, or convex point-in-polygon)."""
     yy, xx = np.mgrid[0:height, 0:width].astype(float)
     px, py = xx - state.x, yy - state.y
     if shape == "circle":
-        return px**2 + py**2 <= state.size**2
+        return np.asarray(px**2 + py**2 <= state.size**2, np.bool_)  # np.mgrid is Any in numpy's stubs
     theta = math.radians(state.angle)
     rotation = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
     corners = _VERTICES[shape] @ rotation.T * state.size
@@ -100,19 +104,19 @@ def _shape_mask(state: ObjectState, shape: str, height: int, width: int) -> np.n
         for (ax, ay), (bx, by) in zip(corners, np.roll(corners, -1, axis=0), strict=True)
     ]
     sides = np.stack(edges)  # one signed-distance plane per edge
-    return np.all(sides >= 0, axis=0) | np.all(sides <= 0, axis=0)
+    return np.asarray(np.all(sides >= 0, axis=0) | np.all(sides <= 0, axis=0), np.bool_)  # axis-wise all: Any
 
 
-def draw_frame(backdrop: np.ndarray, state: ObjectState, shape: str) -> np.ndarray:
+def draw_frame(backdrop: npt.NDArray[np.uint8], state: ObjectState, shape: str) -> npt.NDArray[np.uint8]:
     """A copy of `backdrop` with the object painted in its flat colour (nothing when it is hidden)."""
-    frame = backdrop.copy()
+    frame: npt.NDArray[np.uint8] = backdrop.copy()  # ndarray.copy() returns Self: Any to mypy on Python 3.10
     if state.visible:
         frame[_shape_mask(state, shape, *backdrop.shape[:2])] = state.colour
     return frame
 
 
 # -- reading an object back from decoded frames ------------------------------------------------------
-def object_mask(frame: np.ndarray) -> np.ndarray:
+def object_mask(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     """Pixels of the saturated object in a (decoded) RGB frame.
 
     Chroma, max(RGB) - min(RGB), is HSV saturation times value: 255 for every object colour and
@@ -120,10 +124,10 @@ def object_mask(frame: np.ndarray) -> np.ndarray:
     object's edge, which the mid-way threshold splits evenly).
     """
     pixels = np.asarray(frame, dtype=np.int16)
-    return (pixels.max(axis=-1) - pixels.min(axis=-1)) > CHROMA_THRESHOLD
+    return np.asarray((pixels.max(axis=-1) - pixels.min(axis=-1)) > CHROMA_THRESHOLD, np.bool_)  # axis-wise max: Any
 
 
-def locate_object(frame: np.ndarray) -> tuple[float, float, float] | None:
+def locate_object(frame: npt.NDArray[np.uint8]) -> tuple[float, float, float] | None:
     """(x, y, area in pixels) of the object in a decoded frame, or None if it is not visible."""
     rows, cols = np.nonzero(object_mask(frame))
     if rows.size < MIN_AREA:

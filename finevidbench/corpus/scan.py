@@ -60,7 +60,7 @@ class Scan:
     """A folder's candidate videos, sorted, and the media files it skips."""
 
     videos: list[Path]
-    skipped: list[dict] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
     """{"file" (relative to the folder), "reason", "detail"} per skipped file, in path order."""
 
     def summary(self) -> str:
@@ -68,7 +68,7 @@ class Scan:
         return skipped_summary(self.skipped)
 
 
-def skipped_summary(skipped: Sequence[dict]) -> str:
+def skipped_summary(skipped: Sequence[dict[str, str]]) -> str:
     """'3 other file(s) skipped (2 gif, 1 unreadable)' for skip records, or '' when there are none."""
     if not skipped:
         return ""
@@ -76,7 +76,7 @@ def skipped_summary(skipped: Sequence[dict]) -> str:
     return f"{len(skipped)} other file(s) skipped ({reasons})"
 
 
-def _skip(path: Path, folder: Path) -> dict | None:
+def _skip(path: Path, folder: Path) -> dict[str, str] | None:
     """The skip record of a file that is not a candidate video, or None when it is not media at all."""
     relative = path.relative_to(folder).as_posix()
     named = SUFFIXES.get(path.suffix.lower())

@@ -25,6 +25,7 @@ import contextlib
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def assign_actions(videos: int, seed: int) -> list[str]:
     return order[:videos]
 
 
-def _states_record(clip: SynthClip, video: str) -> dict:
+def _states_record(clip: SynthClip, video: str) -> dict[str, Any]:
     height, width = clip.frames.shape[1:3]
     return {
         "video": video,
@@ -150,7 +151,7 @@ def synthesize(
     return out / "labels.csv"
 
 
-def _render_and_write(job: tuple) -> tuple[tuple, dict]:
+def _render_and_write(job: tuple[Path, int, str, int, Scale]) -> tuple[tuple[str, str, str, int], dict[str, Any]]:
     """Render and encode clip `index`; its labels.csv row and states record (runs in a worker process)."""
     from finevidbench.video import write_video
 

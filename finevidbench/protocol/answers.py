@@ -65,7 +65,7 @@ class AnswerType:
         """An answer as balance tables count it (`finevidbench validate`, the manifest)."""
         return self.format(value)
 
-    def values(self, space: AnswerSpace) -> list:
+    def values(self, space: AnswerSpace) -> list[Any]:
         """Every answer an item can have, in a fixed order."""
         raise NotImplementedError
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from finevidbench.protocol.answers import ANSWER_TYPES
 from finevidbench.protocol.registry import QUESTION_TYPES, protocol_version
 
@@ -34,10 +36,8 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
-def update_markdown(path) -> bool:
+def update_markdown(path: str | Path) -> bool:
     """Replace the table between the markers of a Markdown file; True when the file changed."""
-    from pathlib import Path
-
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:

@@ -7,13 +7,18 @@ paints the same square at the same place.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 CHECKS = 4
 """The target is a CHECKS x CHECKS checkerboard of two colours: nothing natural looks like it."""
 
 
-def make_overlay(shown: list[int], rng: np.random.Generator, size: float = 0.3, event: str = "appear") -> dict:
+def make_overlay(
+    shown: list[int], rng: np.random.Generator, size: float = 0.3, event: str = "appear"
+) -> dict[str, Any]:
     """An overlay record: where (fractions of the frame), which colours, in which shown positions (0-based)."""
     colors = rng.integers(0, 256, size=(2, 3))
     while np.abs(colors[0] - colors[1]).max() < 128:  # two colours that clearly differ
@@ -27,7 +32,7 @@ def make_overlay(shown: list[int], rng: np.random.Generator, size: float = 0.3, 
     }
 
 
-def apply_overlay(frames: np.ndarray, overlay: dict | None) -> np.ndarray:
+def apply_overlay(frames: npt.NDArray[np.uint8], overlay: dict[str, Any] | None) -> npt.NDArray[np.uint8]:
     """The frames (in the order shown, k x H x W x 3 uint8) with the target painted where the record says."""
     if not overlay:
         return frames

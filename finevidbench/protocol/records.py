@@ -8,6 +8,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.video import VideoMeta
 
@@ -40,7 +41,7 @@ class Question:
     """Gold answer: a letter, "yes"/"no", an int, or a list of frame labels."""
     answer_type: str
     """Name of the answer type (protocol/answers.py): choice, yes_no, integer, permutation."""
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
     """What the builder measured to accept the item (e.g. min inter-frame change)."""
     window: tuple[float, float] | None = None
     """Scene level: the part of the source clip shown, (start, end) in seconds; None shows it whole."""
@@ -54,7 +55,7 @@ class Question:
         return json.dumps(record, sort_keys=True, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, record: dict) -> Question:
+    def from_dict(cls, record: dict[str, Any]) -> Question:
         """Read a record written by `to_json`."""
         record = dict(record)
         frames = record.get("frames")
@@ -79,7 +80,7 @@ class VideoContext:
     """All distinct values of each label column over the collection (distractors come from here)."""
     pool: tuple[int, ...]
     """Candidate frame indices for fragment items, spread over the clip, decoded once."""
-    thumbs: np.ndarray
+    thumbs: npt.NDArray[np.int16]
     """(len(pool), 64, 64, 3) int16 RGB thumbnails of the pool frames, for change measurements."""
     speeds: tuple[float, ...]
     """Playback speeds that scene questions are asked at."""
@@ -114,4 +115,4 @@ class Draft:
     frames: tuple[int, ...] | None = None
     speed: float = 1.0
     window: tuple[float, float] | None = None
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)

@@ -76,7 +76,7 @@ class QuestionType(ABC):
             return 0
         return int(self.params.get("per_video", 1))
 
-    def targets(self, ctx: VideoContext) -> Sequence | None:
+    def targets(self, ctx: VideoContext) -> Sequence[Any] | None:
         """Answer values to balance over the whole set (None: no balancing for this type)."""
         return None
 
@@ -129,7 +129,7 @@ class QuestionType(ABC):
         """The gold answer written the way the answer instruction asks for it (training targets)."""
         return self.answers.format(question.answer)
 
-    def spec(self) -> dict:
+    def spec(self) -> dict[str, Any]:
         """The hashed description of this type: level, answer type, template, parameters."""
         return {
             "name": self.name,
@@ -176,7 +176,7 @@ def types_by_level(level: Level) -> list[QuestionType]:
     return [t for t in QUESTION_TYPES.values() if t.level == level]
 
 
-def rendering_spec() -> dict:
+def rendering_spec() -> dict[str, Any]:
     """Everything a model reads or receives besides the type templates: wording around them and framing."""
     return {
         "fragment_intro": FRAGMENT_INTRO,

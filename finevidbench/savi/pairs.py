@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from finevidbench.files import atomic_write_text
 
@@ -28,16 +29,16 @@ class PreferencePair:
     id: str
     source: str
     """`savi` (revised vs initial answer) or `verifier` (the known answer vs the model's wrong one)."""
-    doc: dict
+    doc: dict[str, Any]
     """The document the prompt is asked on (as the tasks and the training hook read it)."""
     prompt: str
     chosen: str
     rejected: str
     iteration: int = 1
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
     """What made the pair: the question kind and critique (savi), the question type (verifier)."""
 
-    def to_trl(self, media: dict[str, list[str]] | None = None) -> dict:
+    def to_trl(self, media: dict[str, list[str]] | None = None) -> dict[str, Any]:
         """The JSONL record (TRL conversational preference format plus our fields).
 
         `media` is `{"images": [...]}` (fragment frames written as files) or `{"videos": [...]}`;
@@ -62,7 +63,7 @@ class PreferencePair:
         }
 
     @classmethod
-    def from_trl(cls, record: dict) -> PreferencePair:
+    def from_trl(cls, record: dict[str, Any]) -> PreferencePair:
         """Read back a record written by `to_trl`."""
         text = [b["text"] for b in record["prompt"][0]["content"] if b["type"] == "text"][0]
         return cls(
@@ -71,7 +72,7 @@ class PreferencePair:
             iteration=record.get("iteration", 1), meta=record.get("meta", {}),
         )  # fmt: skip
 
-    def example(self) -> dict:
+    def example(self) -> dict[str, Any]:
         """The training example the DPO collator reads."""
         return {"doc": self.doc, "prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
 

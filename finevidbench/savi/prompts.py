@@ -44,6 +44,6 @@ class Prompts:
     """Step 4, the revision a1 "using the original question (q), the initial response (a0), and the
     self-critique (c)"; (a1, a0) becomes a (chosen, rejected) pair."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         """The templates, for the run record."""
         return asdict(self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,7 +35,9 @@ def contrast_name(contrast: tuple[str, str]) -> str:
     return f"{contrast[0]}-{contrast[1]}"
 
 
-def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], contrasts) -> dict:
+def _row(
+    ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], contrasts: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
     reference = next(samples for samples in arms.values() if samples is not None)
     videos = [reference[i].video for i in ids]
     scores = {name: [s[i].correct for i in ids] for name, s in arms.items() if s is not None}
@@ -75,7 +77,7 @@ def _row(ids: list[str], arms: Mapping[str, Mapping[str, SampleResult] | None], 
 def compare(
     arms: Mapping[str, Sequence[SampleResult] | None],
     contrasts: Sequence[tuple[str, str]] = CONTRASTS,
-) -> dict:
+) -> dict[str, Any]:
     """Overall, per-level and per-type accuracies of every arm and paired differences between arms.
 
     `arms` maps a name to its scored samples, or to None for an arm that was not run (its
@@ -96,7 +98,7 @@ def compare(
     by_arm = {name: run.get(name) for name in arms}
     reference = first
 
-    def grouped(key: Callable[[SampleResult], str]) -> dict[str, dict]:
+    def grouped(key: Callable[[SampleResult], str]) -> dict[str, dict[str, Any]]:
         groups: dict[str, list[str]] = {}
         for i in ids:
             groups.setdefault(key(reference[i]), []).append(i)
@@ -118,10 +120,10 @@ def compare(
 
 
 def compare_other_tasks(
-    figures: Mapping[str, Mapping[str, dict] | None],
-    samples: Mapping[str, Sequence[dict] | None],
+    figures: Mapping[str, Mapping[str, dict[str, Any]] | None],
+    samples: Mapping[str, Sequence[dict[str, Any]] | None],
     contrasts: Sequence[tuple[str, str]] = CONTRASTS,
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """The arms on tasks that are not ours (`make sf2t EXTRA_TASKS=...`), with paired differences.
 
     Each arm gets lmms-eval's figure; the differences pair the documents every arm answered, where
@@ -140,13 +142,13 @@ def compare_other_tasks(
         docs = sorted(set.intersection(*(set(k) for k in keyed.values()))) if keyed else []
         first = next((r for arm in keyed.values() for r in arm.values()), None)
         metric = next(iter(first["scores"]), None) if first else None
-        arms: dict[str, dict | None] = {}
+        arms: dict[str, dict[str, Any] | None] = {}
         for arm, entries in figures.items():
             entry = (entries or {}).get(task)
             key = _figure_key(entry["metrics"], metric) if entry else None
             arms[arm] = None if entry is None or key is None else {
                 "value": entry["metrics"][key], "stderr": entry["stderr"].get(key), "figure": key}  # fmt: skip
-        diffs: dict[str, dict | None] = {}
+        diffs: dict[str, dict[str, Any] | None] = {}
         for a, b in contrasts:
             scored = metric is not None and docs and a in keyed and b in keyed
             if not scored or not all(metric in keyed[x][d]["scores"] for x in (a, b) for d in docs):
@@ -166,7 +168,7 @@ def _figure_key(metrics: Mapping[str, float | None], metric: str | None) -> str 
     return next((k for k in keys if metric and k.split(",")[0] == metric), keys[0] if keys else None)
 
 
-def format_other_tasks(other: Mapping[str, dict], arms: Sequence[str], contrasts: Sequence[str]) -> str:
+def format_other_tasks(other: Mapping[str, dict[str, Any]], arms: Sequence[str], contrasts: Sequence[str]) -> str:
     """One line per other task: each arm's lmms-eval figure (± its standard error) and the paired differences."""
     widths = {"name": 36, "arm": 22, "diff": 27}
     lines = [f"{'other tasks (lmms-eval figures)':<{widths['name']}}" + "".join(f"{a:<{widths['arm']}}" for a in arms)
@@ -184,28 +186,28 @@ def format_other_tasks(other: Mapping[str, dict], arms: Sequence[str], contrasts
     return "\n".join(lines)
 
 
-def write_comparison(path: Path, comparison: dict) -> None:
+def write_comparison(path: Path, comparison: dict[str, Any]) -> None:
     """Write comparison.json (the one writer; rows keep their order; schemas/comparison.schema.json)."""
     write_json(path, comparison, "comparison", sort_keys=False)
 
 
-def read_comparison(path: Path) -> dict:
+def read_comparison(path: Path) -> dict[str, Any]:
     """Read and check a comparison.json (the one reader); FileFormatError names a bad file."""
     return read_json_object(path, "comparison")
 
 
-def _accuracy_cell(cell: dict | None) -> str:
+def _accuracy_cell(cell: dict[str, float] | None) -> str:
     return "missing" if cell is None else f"{cell['accuracy']:.3f} [{cell['ci_low']:.3f}, {cell['ci_high']:.3f}]"
 
 
-def _diff_cell(cell: dict | None) -> str:
+def _diff_cell(cell: dict[str, float] | None) -> str:
     if cell is None:
         return "-"
     mark = " *" if cell["significant"] else ""
     return f"{cell['diff']:+.3f} [{cell['ci_low']:+.3f}, {cell['ci_high']:+.3f}]{mark}"
 
 
-def format_comparison(comparison: dict) -> str:
+def format_comparison(comparison: dict[str, Any]) -> str:
     """One line per type, level and overall: each arm's accuracy and each paired difference, with intervals."""
     arms, contrasts = comparison["arms"], comparison["contrasts"]
     widths = {"name": 22, "arm": 22, "diff": 27}
@@ -213,7 +215,7 @@ def format_comparison(comparison: dict) -> str:
               + "".join(f"{c:<{widths['diff']}}" for c in contrasts) + f"{'chance':>7}{'n':>6}")  # fmt: skip
     lines = [header, "-" * len(header)]
 
-    def line(name: str, row: dict) -> str:
+    def line(name: str, row: dict[str, Any]) -> str:
         cells = [f"{name:<{widths['name']}}"]
         cells += [f"{_accuracy_cell(row['arms'][a]):<{widths['arm']}}" for a in arms]
         cells += [f"{_diff_cell(row['diffs'][c]):<{widths['diff']}}" for c in contrasts]
@@ -247,7 +249,7 @@ def format_comparison(comparison: dict) -> str:
     return "\n".join(lines)
 
 
-def comparison_frame(comparison: dict) -> pd.DataFrame:
+def comparison_frame(comparison: dict[str, Any]) -> pd.DataFrame:
     """`compare`'s result as a table, one row per type, level and overall.
 
     Columns: group, name, n, n_videos, chance, then `<arm>_acc|ci_low|ci_high|parse_fail` per arm
@@ -258,7 +260,7 @@ def comparison_frame(comparison: dict) -> pd.DataFrame:
     arm_keys = {"acc": "accuracy", "ci_low": "ci_low", "ci_high": "ci_high", "parse_fail": "parse_fail"}
     diff_keys = {"diff": "diff", "ci_low": "ci_low", "ci_high": "ci_high", "significant": "significant"}
 
-    def row(group: str, name: str, entry: dict) -> dict:
+    def row(group: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
         record = {"group": group, "name": name, **{k: entry[k] for k in ("n", "n_videos", "chance")}}
         for arm in comparison["arms"]:
             cell = entry["arms"][arm] or {}
@@ -268,10 +270,12 @@ def comparison_frame(comparison: dict) -> pd.DataFrame:
             record |= {f"{contrast}_{column}": cell.get(key) for column, key in diff_keys.items()}
         return record
 
-    return pd.DataFrame([row(group, name, entry) for group, name, entry in _rows(comparison)])
+    # pandas' stubs type the constructor's Self from `typing`, which has none on Python 3.10: Any to mypy
+    frame: pd.DataFrame = pd.DataFrame([row(group, name, entry) for group, name, entry in _rows(comparison)])
+    return frame
 
 
-def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = None) -> str:
+def comparison_markdown(comparison: dict[str, Any], headers: Mapping[str, str] | None = None) -> str:
     """The table a reader wants: accuracy [interval] per arm, difference [interval] per contrast.
 
     `headers` renames columns (arm or contrast keys) for display.
@@ -285,10 +289,11 @@ def comparison_markdown(comparison: dict, headers: Mapping[str, str] | None = No
         shown[arm] = [_accuracy_cell(entry["arms"][arm]) for *_, entry in rows]
     for contrast in comparison["contrasts"]:
         shown[contrast] = [_diff_cell(entry["diffs"][contrast]) for *_, entry in rows]
-    return shown.rename(columns=dict(headers or {})).to_markdown(index=False) + f"\n\n{LEGEND}\n"
+    table: str = shown.rename(columns=dict(headers or {})).to_markdown(index=False)  # Any: as in comparison_frame
+    return table + f"\n\n{LEGEND}\n"
 
 
-def _rows(comparison: dict) -> list[tuple[str, str, dict]]:
+def _rows(comparison: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(group, name, row) of every type, then every level, then overall: the order of every table."""
     rows = [("type", name, entry) for name, entry in comparison["by_type"].items()]
     rows += [("level", name, entry) for name, entry in comparison["by_level"].items()]

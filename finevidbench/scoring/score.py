@@ -11,7 +11,7 @@ into the results.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ class SampleResult:
         return self.parsed is None
 
     @classmethod
-    def from_dict(cls, record: dict) -> SampleResult:
+    def from_dict(cls, record: dict[str, Any]) -> SampleResult:
         """A sample from its samples.jsonl record (or the dict lmms-eval logged for it)."""
         fields = {k: v for k, v in record.items() if k != "parse_failed"}
         if isinstance(fields.get("parsed"), list):
@@ -56,7 +56,7 @@ class SampleResult:
         fields["frames"] = tuple(fields["frames"]) if fields.get("frames") is not None else None
         return cls(**fields)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The samples.jsonl record."""
         record = asdict(self)
         record["parsed"] = list(self.parsed) if isinstance(self.parsed, tuple) else self.parsed
@@ -86,7 +86,7 @@ def score_sample(question: Question, response: str) -> SampleResult:
     )
 
 
-def summarize(samples: Sequence[SampleResult]) -> dict:
+def summarize(samples: Sequence[SampleResult]) -> dict[str, float]:
     """{acc, ci_low, ci_high, n, n_videos, parse_fail_rate, chance} of a group of samples."""
     interval = clustered_interval([s.correct for s in samples], [s.video for s in samples])
     return {
@@ -100,16 +100,16 @@ def summarize(samples: Sequence[SampleResult]) -> dict:
     }
 
 
-def _grouped(samples: Iterable[SampleResult], key) -> dict[str, dict]:
+def _grouped(samples: Iterable[SampleResult], key: Callable[[SampleResult], str]) -> dict[str, dict[str, float]]:
     groups: dict[str, list[SampleResult]] = defaultdict(list)
     for sample in samples:
         groups[key(sample)].append(sample)
     return {name: summarize(group) for name, group in sorted(groups.items())}
 
 
-def speed_consistency(samples: Sequence[SampleResult]) -> dict[str, dict]:
+def speed_consistency(samples: Sequence[SampleResult]) -> dict[str, dict[str, float]]:
     """Per scene type asked at several speeds: share of videos answered right at every speed."""
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     by_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for s in samples:
         if s.level == "scene" and s.type != "speed":
@@ -123,9 +123,9 @@ def speed_consistency(samples: Sequence[SampleResult]) -> dict[str, dict]:
     return out
 
 
-def partial_credit(samples: Sequence[SampleResult]) -> dict[str, dict]:
+def partial_credit(samples: Sequence[SampleResult]) -> dict[str, dict[str, float]]:
     """Kendall-tau partial credit of permutation types (chance 0.5)."""
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     for name in sorted({s.type for s in samples if s.partial_credit is not None}):
         # a type's answers give every sample a credit, or none (AnswerType.partial_credit)
         credited = [(s.partial_credit, s.video) for s in samples if s.type == name and s.partial_credit is not None]
@@ -135,7 +135,7 @@ def partial_credit(samples: Sequence[SampleResult]) -> dict[str, dict]:
     return out
 
 
-def aggregate(samples: Sequence[SampleResult]) -> dict:
+def aggregate(samples: Sequence[SampleResult]) -> dict[str, Any]:
     """Every breakdown of a run; the `scores` block of results.json."""
     if not samples:
         raise ValueError("no samples to score")
@@ -153,12 +153,12 @@ def aggregate(samples: Sequence[SampleResult]) -> dict:
     }
 
 
-def format_table(scores: dict) -> str:
+def format_table(scores: dict[str, Any]) -> str:
     """A readable table: one row per type, level and the overall score, chance beside each."""
     header = f"{'':<22}{'acc':>7}  {'95% CI':<15}{'chance':>7}{'n':>7}{'parse fail':>12}"
     lines = [header, "-" * len(header)]
 
-    def row(name: str, entry: dict) -> str:
+    def row(name: str, entry: dict[str, Any]) -> str:
         ci = f"[{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]"
         return (f"{name:<22}{entry['acc']:>7.3f}  {ci:<15}{entry['chance']:>7.3f}{entry['n']:>7}"
                 f"{entry['parse_fail_rate']:>12.1%}")  # fmt: skip

@@ -51,8 +51,10 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "Interval",
@@ -61,6 +63,10 @@ __all__ = [
     "kendall_partial_credit",
     "kendall_tau",
 ]
+
+
+Clusters = Sequence[Hashable] | npt.NDArray[np.generic]
+"""The cluster of each value: video ids, or (the leaderboard's tiers) an array of integer codes."""
 
 
 @dataclass(frozen=True)
@@ -259,11 +265,12 @@ class PairedDifference:
         return self.low > 0 or self.high < 0
 
 
-def _cluster_sums(values: np.ndarray, clusters: Sequence[Hashable]) -> np.ndarray:
+def _cluster_sums(values: npt.NDArray[np.float64], clusters: Clusters) -> npt.NDArray[np.float64]:
     """The sum of `values` within each cluster (vectorised when the clusters are strings or numbers)."""
     labels = np.asarray(clusters)
     if labels.dtype != object and labels.ndim == 1:
-        return np.bincount(np.unique(labels, return_inverse=True)[1], weights=values)
+        sums_by_code = np.bincount(np.unique(labels, return_inverse=True)[1], weights=values)
+        return cast("npt.NDArray[np.float64]", sums_by_code)  # weighted: float64 (numpy's stubs say intp)
     sums: dict[Hashable, float] = {}
     for value, cluster in zip(values, clusters, strict=True):
         sums[cluster] = sums.get(cluster, 0.0) + float(value)
@@ -271,7 +278,10 @@ def _cluster_sums(values: np.ndarray, clusters: Sequence[Hashable]) -> np.ndarra
 
 
 def paired_difference(
-    a: Sequence[float], b: Sequence[float], clusters: Sequence[Hashable], confidence: float = 0.95
+    a: Sequence[float] | npt.NDArray[np.float64],
+    b: Sequence[float] | npt.NDArray[np.float64],
+    clusters: Clusters,
+    confidence: float = 0.95,
 ) -> PairedDifference:
     """Difference a - b on the same questions, with a cluster-robust normal interval.
 

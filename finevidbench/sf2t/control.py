@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def _seed(question_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"finevidbench-control:{question_id}".encode()).digest()[:8], "little")
 
 
-def uninformative_doc(doc: dict, videos: Mapping[str, ControlVideo]) -> dict:
+def uninformative_doc(doc: dict[str, Any], videos: Mapping[str, ControlVideo]) -> dict[str, Any]:
     """`doc` with its visual input replaced by one that carries no information about its answer.
 
     Why: the control adapter must be able to learn everything the treatment learns from the text
@@ -82,12 +83,12 @@ def uninformative_doc(doc: dict, videos: Mapping[str, ControlVideo]) -> dict:
     return new
 
 
-def control_examples(examples: Sequence[dict], videos: Mapping[str, ControlVideo]) -> list[dict]:
+def control_examples(examples: Sequence[dict[str, Any]], videos: Mapping[str, ControlVideo]) -> list[dict[str, Any]]:
     """Training examples (SFT or preference) with every document replaced by `uninformative_doc`'s."""
     return [{**example, "doc": uninformative_doc(example["doc"], videos)} for example in examples]
 
 
-def control_hash(source_hash: str, examples: Sequence[dict]) -> str:
+def control_hash(source_hash: str, examples: Sequence[dict[str, Any]]) -> str:
     """Identity of a control training set: what it was made from and what each item shows.
 
     By video id and frame indices, not paths, so a moved run folder still resumes.

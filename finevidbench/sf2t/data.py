@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from finevidbench.builder import BuildConfig, build, find_videos
 from finevidbench.dataset import QuestionSet
@@ -50,7 +51,7 @@ def build_training_set(
     labels: str | Path | None = None,
     allow_contaminated: bool = False,
     progress: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Build the SF2T training set of `videos` into `out`; returns its manifest.
 
     Raises ContaminationError before anything is built when a video is one of `benchmark`'s

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 from tqdm.auto import tqdm
 
@@ -27,7 +30,7 @@ FORMS = ("images", "video")
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
 
 
-def write_frame_images(frames, folder: Path) -> list[Path]:
+def write_frame_images(frames: npt.NDArray[np.uint8], folder: Path) -> list[Path]:
     """Frames as folder/frame_1.png, frame_2.png, ... (kept when already there); returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -51,7 +54,7 @@ def _fragment_media(q: Question, qs: QuestionSet, media: Path, form: str) -> tup
     return "".join(f"Frame {n}: <image>\n" for n in range(1, len(paths) + 1)), paths
 
 
-def export_record(q: Question, qs: QuestionSet, out: Path, form: str = "images") -> dict:
+def export_record(q: Question, qs: QuestionSet, out: Path, form: str = "images") -> dict[str, Any]:
     """The JSONL record of one item (its media written under out/media/)."""
     media = out / "media"
     media.mkdir(parents=True, exist_ok=True)
@@ -89,7 +92,7 @@ def export_messages(
     records = [export_record(q, qs, out, form) for q in tqdm(qs.questions, desc="export", disable=not progress)]
     jsonl = out / f"{name}.jsonl"
     atomic_write_text(jsonl, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    keys = sorted({key for r in records for key in ("images", "videos") if key in r})
+    keys: list[str] = sorted({key for r in records for key in ("images", "videos") if key in r})
     info = {
         name: {
             "file_name": jsonl.name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from finevidbench.files import sha256_file
 
@@ -33,13 +34,13 @@ class Contamination:
         """True when any training video is a benchmark video."""
         return bool(self.overlapping)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form, with the verdict spelled out."""
         return {**asdict(self), "contaminated": self.contaminated}
 
 
 def check_videos(
-    videos: Sequence[Path], benchmark_manifest: dict, allow: bool = False, source: str = "the benchmark"
+    videos: Sequence[Path], benchmark_manifest: dict[str, Any], allow: bool = False, source: str = "the benchmark"
 ) -> Contamination:
     """Hash every training video and refuse (ContaminationError) any that is in the benchmark set.
 

@@ -108,7 +108,7 @@ class Recipe:
         return "tensorboard" if find_spec("tensorboard") else "none"
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "recipe") -> Recipe:
+    def from_dict(cls, data: dict[str, Any], source: str = "recipe") -> Recipe:
         """Build from a mapping (a parsed YAML file), refusing keys the recipe does not have."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
@@ -137,7 +137,7 @@ class Recipe:
                 raise
             raise RecipeError(f"{source}: {exc}") from None
 
-    def override(self, assignments: str | dict) -> Recipe:
+    def override(self, assignments: str | dict[str, Any]) -> Recipe:
         """A copy with `key=value,key=value` (or a dict) applied.
 
         Values are YAML (`tasks=[counting,localization]`, commas inside brackets stay in the value);
@@ -160,11 +160,11 @@ class Recipe:
                 values[key] = value
         return Recipe.from_dict(values, source="recipe overrides")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML types (tuples as lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
-    def training_dict(self) -> dict:
+    def training_dict(self) -> dict[str, Any]:
         """`to_dict` without the run-choice keys (RUN_KEYS): what a checkpoint must have been trained with."""
         return {k: v for k, v in self.to_dict().items() if k not in RUN_KEYS}
 
@@ -173,7 +173,7 @@ class Recipe:
         return cuda_bf16 if self.bf16 == "auto" else self.bf16 == "true"
 
 
-def read_recipe_file(path: str | Path) -> dict:
+def read_recipe_file(path: str | Path) -> dict[str, Any]:
     """The mapping a recipe YAML file holds; errors name the file."""
     path = Path(path)
     if not path.is_file():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from finevidbench.files import read_json_object, write_json
 
@@ -21,17 +22,17 @@ class RunRecord:
 
     kind: str
     """`sf2t` or `savi`; `sf2t_control` / `savi_control` for a control adapter (uninformative frames)."""
-    recipe: dict
-    base_model: dict
+    recipe: dict[str, Any]
+    base_model: dict[str, Any]
     """Adapter name, pretrained path or hub id, revision."""
-    data: dict
+    data: dict[str, Any]
     """Training set: dataset hash, item counts per type, tasks, the benchmark guard's verdict."""
     contaminated: bool
     output: str
     """The PEFT adapter folder (LoRA) or the saved model folder (full fine-tuning)."""
     steps: int = 0
     epochs: float = 0.0
-    losses: list[dict] = field(default_factory=list)
+    losses: list[dict[str, float]] = field(default_factory=list)
     """Logged training loss: [{"step": int, "loss": float}, ...]."""
     wall_time_s: float = 0.0
     resumed_from: str | None = None
@@ -39,7 +40,7 @@ class RunRecord:
     total_parameters: int = 0
     device: str = "cpu"
     precision: str = "fp32"
-    versions: dict = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
 
     def write(self, *folders: Path) -> None:
         """Write the record as `finevidbench_run.json` into each folder (the one writer)."""

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # matplotlib is imported only when a chart is drawn
+    from matplotlib.figure import Figure
 
 ARM_COLOURS = {"base": "#9e9e9e", "control": "#e6a23c", "adapter": "#3b7dd8"}
 
 
-def loss_curve(series: Mapping[str, Sequence[dict]], path: str | Path, title: str = "training loss") -> Path:
+def loss_curve(
+    series: Mapping[str, Sequence[dict[str, float]]], path: str | Path, title: str = "training loss"
+) -> Path:
     """The logged training loss against the optimizer step, one line per run (records with `step`, `loss`)."""
     from matplotlib.figure import Figure
 
@@ -37,7 +43,7 @@ def loss_curve(series: Mapping[str, Sequence[dict]], path: str | Path, title: st
     return _save(figure, path)
 
 
-def arms_chart(comparison: dict, path: str | Path, title: str = "accuracy per question type") -> Path:
+def arms_chart(comparison: dict[str, Any], path: str | Path, title: str = "accuracy per question type") -> Path:
     """Grouped bars per question type: each arm's accuracy with its 95 % interval, and the chance level.
 
     `comparison` is what `finevidbench.scoring.compare.compare` returns; an arm that was not run
@@ -71,14 +77,14 @@ def arms_chart(comparison: dict, path: str | Path, title: str = "accuracy per qu
     return _save(figure, path)
 
 
-def _save(figure, path: str | Path) -> Path:
+def _save(figure: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
 
 
-def log_accuracies(comparison: dict, logdir: str | Path) -> list[Path]:
+def log_accuracies(comparison: dict[str, Any], logdir: str | Path) -> list[Path]:
     """TensorBoard scalars `accuracy/<type>` (and `/<level>`, `/overall`) per arm, one run folder per arm."""
     from torch.utils.tensorboard import SummaryWriter
 
@@ -97,7 +103,9 @@ def log_accuracies(comparison: dict, logdir: str | Path) -> list[Path]:
     return folders
 
 
-def write_run_report(out: str | Path, comparison: dict, losses: Mapping[str, Sequence[dict]]) -> list[Path]:
+def write_run_report(
+    out: str | Path, comparison: dict[str, Any], losses: Mapping[str, Sequence[dict[str, float]]]
+) -> list[Path]:
     """The loss curves, the per-type chart of every arm and the TensorBoard accuracies of one run folder."""
     out = Path(out)
     written = [loss_curve(losses, out / "loss_curve.png"), arms_chart(comparison, out / "arms_chart.png")]

@@ -12,14 +12,20 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 from finevidbench.files import atomic_write_text
 from finevidbench.training.recipe import Recipe, RecipeError
 from finevidbench.training.record import RECORD_NAME, RunRecord
+
+if TYPE_CHECKING:  # torch, transformers and trl are imported only when a run trains
+    import torch
+    from peft import PeftModel
+    from transformers import Trainer, TrainerCallback
+    from trl import DPOTrainer
 
 INPUTS_NAME = "run_inputs.json"
 
@@ -64,10 +70,10 @@ class TrainingHook(Protocol):
     model: Any
     processor: Any
 
-    def collate(self, examples: list[dict]) -> dict:
+    def collate(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         """Model inputs of a batch of {"doc", "prompt", "answer"} with labels only on answer tokens."""
 
-    def collate_preference(self, examples: list[dict]) -> dict:
+    def collate_preference(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         """DPO inputs of {"doc", "prompt", "chosen", "rejected"} in TRL's DPOTrainer layout.
 
         Chosen rows, then rejected rows, and a `completion_mask` on the response tokens.
@@ -79,26 +85,26 @@ class TrainingHook(Protocol):
     def part_prefixes(self, parts: Sequence[str]) -> tuple[str, ...]:
         """Parameter-name prefixes of `parts` (full fine-tuning unfreezes these)."""
 
-    def base_info(self) -> dict:
+    def base_info(self) -> dict[str, Any]:
         """Adapter name, pretrained and revision of the base model."""
 
 
 class ExampleDataset:
     """A list of training examples as a map-style dataset (the Trainer's sampler shuffles it)."""
 
-    def __init__(self, examples: Sequence[dict]) -> None:
+    def __init__(self, examples: Sequence[dict[str, Any]]) -> None:
         self.examples = list(examples)
 
     def __len__(self) -> int:
         return len(self.examples)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> dict[str, Any]:
         return self.examples[index]
 
 
-def prepare_model(hook: TrainingHook, recipe: Recipe):
+def prepare_model(hook: TrainingHook, recipe: Recipe) -> torch.nn.Module:
     """The model with only the recipe's parameters trainable: a PEFT LoRA wrapper, or selected parts."""
-    model = hook.model
+    model: torch.nn.Module = hook.model  # the hook's model is a torch module (typed Any by the Protocol)
     if recipe.method == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -119,7 +125,7 @@ def prepare_model(hook: TrainingHook, recipe: Recipe):
     return model
 
 
-def _check_same_inputs(out: Path, inputs: dict) -> None:
+def _check_same_inputs(out: Path, inputs: dict[str, Any]) -> None:
     """Refuse to resume checkpoints made with another recipe or training set."""
     path = out / INPUTS_NAME
     if path.is_file():
@@ -135,7 +141,7 @@ def _check_same_inputs(out: Path, inputs: dict) -> None:
 
 
 @contextmanager
-def main_process_first(out: str | Path):
+def main_process_first(out: str | Path) -> Iterator[bool]:
     """A block the main process runs before the others (yields True there), with the Trainer's own barrier.
 
     Under torchrun or `accelerate launch` one process builds the training data and the others then
@@ -163,7 +169,7 @@ LOSS_LOG = "loss.jsonl"
 """Every logged training loss of a run folder, one `{"step", "loss"}` object per line, as it comes."""
 
 
-def read_losses(folders: Sequence[Path]) -> list[dict]:
+def read_losses(folders: Sequence[Path]) -> list[dict[str, float]]:
     """The loss logs of consecutive training folders (the one reader), steps continued across them."""
     records, offset = [], 0
     for folder in folders:
@@ -175,13 +181,14 @@ def read_losses(folders: Sequence[Path]) -> list[dict]:
     return records
 
 
-def _loss_logger(path: Path):
-    from transformers import TrainerCallback
+def _loss_logger(path: Path) -> TrainerCallback:
+    from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
     class LossLog(TrainerCallback):
         """Appends every logged loss to a JSONL file as it comes (a crash loses no log line)."""
 
-        def on_log(self, args, state, control, logs=None, **kwargs):
+        def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                   logs: dict[str, float] | None = None, **kwargs: Any) -> None:  # fmt: skip
             if logs and "loss" in logs and state.is_world_process_zero:
                 with open(path, "a", encoding="utf-8") as f:
                     f.write(json.dumps({"step": state.global_step, "loss": float(logs["loss"])}) + "\n")
@@ -191,13 +198,13 @@ def _loss_logger(path: Path):
 
 def train(
     hook: TrainingHook,
-    examples: Sequence[dict],
+    examples: Sequence[dict[str, Any]],
     recipe: Recipe,
     out: str | Path,
-    data: dict,
+    data: dict[str, Any],
     kind: str = "sf2t",
     progress: bool = True,
-    callbacks: Sequence[Callable] = (),
+    callbacks: Sequence[TrainerCallback] = (),
     preference: bool = False,
     init_adapter: str | Path | None = None,
 ) -> RunRecord:
@@ -225,6 +232,7 @@ def train(
     common = _arguments(recipe, checkpoints, progress, bf16, cuda)
     common["report_to"], reporting = _reporting(recipe, out)
     loggers = [_loss_logger(out / LOSS_LOG), *reporting, *callbacks]
+    trainer: Trainer
     if preference:
         trainer = _dpo_trainer(hook, examples, recipe, common, loggers, init_adapter)
     else:
@@ -234,15 +242,15 @@ def train(
     trainer.train(resume_from_checkpoint=resume)
     wall = time.time() - started
     target = _save(trainer, hook, recipe, out, preference)
-    record = _record(kind, recipe, hook, data, target, trainer, trainer.model, wall, resume, bf16, cuda)
+    model = cast("torch.nn.Module", trainer.model)  # a Trainer built with a model (ours always are) holds it
+    record = _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda)
     if trainer.is_world_process_zero():
         record.write(out, target)
     return record
 
 
-def _supervised_trainer(
-    hook: TrainingHook, examples: Sequence[dict], recipe: Recipe, common: TrainingOptions, callbacks: list
-):
+def _supervised_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe: Recipe, common: TrainingOptions,
+                        callbacks: list[TrainerCallback]) -> Trainer:  # fmt: skip
     """The HF `Trainer` over the recipe's trainable parameters and the family's collator."""
     from transformers import Trainer, TrainingArguments
 
@@ -255,11 +263,12 @@ def _supervised_trainer(
     )
 
 
-def _save(trainer, hook: TrainingHook, recipe: Recipe, out: Path, preference: bool) -> Path:
+def _save(trainer: Trainer, hook: TrainingHook, recipe: Recipe, out: Path, preference: bool) -> Path:
     """Save the trained weights to out/adapter (LoRA) or out/model (full, with the processor); return that folder."""
     target = out / ("adapter" if recipe.method == "lora" else "model")
     if preference:  # the adapter being trained, not TRL's frozen "ref" copy of its starting point
-        trainer.model.save_pretrained(str(target), selected_adapters=["default"])
+        # preference training is LoRA only (`_dpo_trainer`): the DPOTrainer's model is a PeftModel
+        cast("PeftModel", trainer.model).save_pretrained(str(target), selected_adapters=["default"])
     else:
         trainer.save_model(str(target))
     if recipe.method == "full" and trainer.is_world_process_zero():
@@ -267,7 +276,7 @@ def _save(trainer, hook: TrainingHook, recipe: Recipe, out: Path, preference: bo
     return target
 
 
-def _reporting(recipe: Recipe, out: Path) -> tuple[list[str], list]:
+def _reporting(recipe: Recipe, out: Path) -> tuple[list[str], list[TrainerCallback]]:
     """The Trainer's `report_to`, and our callbacks: TensorBoard writes to `out/tensorboard`, a fixed place."""
     reporter = recipe.reporter()
     if reporter != "tensorboard":
@@ -313,7 +322,8 @@ def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cu
     return options
 
 
-def _dpo_trainer(hook, examples, recipe: Recipe, common: TrainingOptions, callbacks: list, init_adapter):
+def _dpo_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe: Recipe, common: TrainingOptions,
+                 callbacks: list[TrainerCallback], init_adapter: str | Path | None) -> DPOTrainer:  # fmt: skip
     """TRL's DPOTrainer over our collator.
 
     The reference is the starting model: adapters off, or TRL's frozen copy of `init_adapter`.
@@ -327,7 +337,7 @@ def _dpo_trainer(hook, examples, recipe: Recipe, common: TrainingOptions, callba
 
         model = PeftModel.from_pretrained(hook.model, str(init_adapter), is_trainable=True)
     else:
-        model = prepare_model(hook, recipe)
+        model = cast("PeftModel", prepare_model(hook, recipe))  # method lora (checked above): a PEFT wrapper
     loss_type = list(recipe.extra.get("loss_type", ["sigmoid"]))  # sigmoid: the DPO paper's loss
     weights = recipe.extra.get("loss_weights")  # None (DPOConfig's default): every loss weighs 1
     args = DPOConfig(**common, beta=float(recipe.extra.get("beta", 0.1)), max_length=None,
@@ -346,14 +356,15 @@ def _dpo_trainer(hook, examples, recipe: Recipe, common: TrainingOptions, callba
 class _JsonDocs:
     """A collator that turns the JSON documents of a `datasets` row back into dicts first."""
 
-    def __init__(self, collate: Callable[[list[dict]], dict]) -> None:
+    def __init__(self, collate: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> None:
         self.collate = collate
 
-    def __call__(self, rows: list[dict]) -> dict:
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         return self.collate([{**row, "doc": json.loads(row["doc"])} for row in rows])
 
 
-def _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda) -> RunRecord:
+def _record(kind: str, recipe: Recipe, hook: TrainingHook, data: dict[str, Any], target: Path, trainer: Trainer,
+            model: torch.nn.Module, wall: float, resume: str | None, bf16: bool, cuda: bool) -> RunRecord:  # fmt: skip
     import peft
     import torch
     import transformers

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.video.decode import Backend, decode_frames, default_backend, max_side
 from finevidbench.video.meta import VideoMeta, file_key, probe
@@ -19,7 +21,7 @@ from finevidbench.video.policy import FramePolicy, Sampling
 class Clip:
     """Decoded frames of a clip with everything a processor or a log needs to know about them."""
 
-    frames: np.ndarray
+    frames: npt.NDArray[np.uint8]
     """(N, H, W, 3) uint8 RGB, read-only (shared between callers through the cache)."""
     sampling: Sampling
     """Which source frames these are and their timestamps in the altered clip."""
@@ -37,14 +39,16 @@ class FrameCache:
 
     def __init__(self, max_bytes: int = 512 * 2**20) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple[Hashable, ...], npt.NDArray[np.uint8]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self._inflight: dict[tuple, threading.Event] = {}
+        self._inflight: dict[tuple[Hashable, ...], threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
-    def get_or_decode(self, key: tuple, decode) -> np.ndarray:
+    def get_or_decode(
+        self, key: tuple[Hashable, ...], decode: Callable[[], npt.NDArray[np.uint8]]
+    ) -> npt.NDArray[np.uint8]:
         """The array cached under `key`, or `decode()`'s result, stored read-only.
 
         A key being decoded by another thread (a prefetcher) is waited for, not decoded twice.
@@ -111,7 +115,7 @@ def load_frames(
     indices: tuple[int, ...] | list[int],
     backend: Backend | None = None,
     cache: FrameCache | None = DEFAULT_CACHE,
-) -> np.ndarray:
+) -> npt.NDArray[np.uint8]:
     """Frames at explicit indices (fragment-level items), through the cache."""
     meta = probe(path)
     backend = backend or default_backend()

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from finevidbench.video.errors import VideoError
 from finevidbench.video.meta import VideoMeta, probe
@@ -72,7 +73,7 @@ def decoded_size(width: int, height: int, cap: int | None = None) -> tuple[int, 
 
 def decode_frames(
     path: str | Path, indices: Sequence[int], backend: Backend | None = None, meta: VideoMeta | None = None
-) -> np.ndarray:
+) -> npt.NDArray[np.uint8]:
     """Frames at `indices` (any order, repeats allowed) as an array of shape (N, H, W, 3), uint8 RGB.
 
     H and W are the video's, or `decoded_size`'s when the video is larger than the cap.
@@ -102,7 +103,9 @@ def decode_frames(
     return frames[[position[i] for i in wanted]]
 
 
-def _decode_decord(path: str, unique: list[int], meta: VideoMeta, scaled: tuple[int, int] | None) -> np.ndarray:
+def _decode_decord(
+    path: str, unique: list[int], meta: VideoMeta, scaled: tuple[int, int] | None
+) -> npt.NDArray[np.uint8]:
     import decord
 
     width, height = scaled or (-1, -1)  # -1: decord's "as decoded"
@@ -120,19 +123,22 @@ def _decode_decord(path: str, unique: list[int], meta: VideoMeta, scaled: tuple[
     return np.ascontiguousarray(frames, dtype=np.uint8)
 
 
-def _decode_pyav(path: str, unique: list[int], meta: VideoMeta, scaled: tuple[int, int] | None) -> np.ndarray:
+def _decode_pyav(
+    path: str, unique: list[int], meta: VideoMeta, scaled: tuple[int, int] | None
+) -> npt.NDArray[np.uint8]:
     import av
 
     # the same swscale bilinear scaling decord's filter graph applies (tests compare the two)
     width, height = scaled if scaled else (None, None)  # None: the stream's own size
     wanted = set(unique)
-    out: dict[int, np.ndarray] = {}
+    out: dict[int, npt.NDArray[np.uint8]] = {}
     try:
         with av.open(path) as container:
             stream = container.streams.video[0]
             for index, frame in enumerate(container.decode(stream)):
                 if index in wanted:
-                    out[index] = frame.to_ndarray(format="rgb24", width=width, height=height)
+                    rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+                    out[index] = cast("npt.NDArray[np.uint8]", rgb)  # rgb24 is uint8 (PyAV: any format's dtype)
                 if index >= unique[-1]:
                     break
     except av.FFmpegError as exc:

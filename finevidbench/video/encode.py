@@ -7,11 +7,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 CODECS = {"h264": "libx264", "mpeg4": "mpeg4"}
 
 
-def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, codec: str = "h264", qp: int = 18) -> Path:
+def write_video(
+    path: str | Path, frames: Iterable[npt.NDArray[np.uint8]], fps: float, codec: str = "h264", qp: int = 18
+) -> Path:
     """Encode uint8 RGB frames (H, W, 3; even H and W) into an mp4; returns the path.
 
     `fps` may be fractional (e.g. 29.97). h264 uses libx264 with no B-frames, so that frame index

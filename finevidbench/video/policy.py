@@ -38,7 +38,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -103,7 +103,7 @@ class FramePolicy:
             raise ValueError(f"FramePolicy: end ({self.end}) must be after start ({self.start})")
 
     # -- identity ---------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """All fields, defaults included: the form written to results and sample files."""
         return asdict(self)
 
@@ -128,7 +128,7 @@ class FramePolicy:
         )
 
     @classmethod
-    def parse(cls, spec: str | dict | FramePolicy) -> FramePolicy:
+    def parse(cls, spec: str | dict[str, Any] | FramePolicy) -> FramePolicy:
         """Build a policy from `"num_frames=8,mode=segment"`, a dict, or a policy (returned as is)."""
         if isinstance(spec, FramePolicy):
             return spec
@@ -145,7 +145,7 @@ class FramePolicy:
         unknown = sorted(set(spec) - set(known))
         if unknown:
             raise ValueError(f"FramePolicy: unknown key(s) {unknown}; known: {sorted(known)}")
-        values: dict = {k: _coerce(k, v) for k, v in spec.items()}  # typed by __post_init__'s checks
+        values: dict[str, Any] = {k: _coerce(k, v) for k, v in spec.items()}  # typed by __post_init__'s checks
         return cls(**values)
 
     def with_speed(self, speed: float) -> FramePolicy:

@@ -34,7 +34,7 @@ def _ordered_selection(ctx: VideoContext, k: int, rng: np.random.Generator, trie
     return None
 
 
-def _order_evidence(ctx: VideoContext, chosen: list[int]) -> dict:
+def _order_evidence(ctx: VideoContext, chosen: list[int]) -> dict[str, float]:
     """What validate re-checks for an order item: its smallest chronological inter-frame change."""
     return {"min_change": round(ctx.min_consecutive_change(chosen), 3)}
 
@@ -324,7 +324,7 @@ class Localization(QuestionType):
     def expected_answer(self, question: Question, labels: dict[str, str]) -> int:
         overlay = question.evidence["overlay"]
         shown = overlay["shown"]
-        return shown[0] + 1 if overlay["event"] == "appear" else shown[-1] + 2
+        return int(shown[0] + 1 if overlay["event"] == "appear" else shown[-1] + 2)  # evidence is JSON: Any
 
     def make(self, ctx: VideoContext, slot: int, target: Any, rng: np.random.Generator) -> Draft | None:
         from finevidbench.protocol.overlay import make_overlay
