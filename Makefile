@@ -38,7 +38,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup device-bundle clean
+.PHONY: help venv lock test coverage test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup device-bundle clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ lock:  ## recompile requirements/lock-cpu.txt and lock-cuda.txt from pyproject.t
 
 test: $(STAMP)  ## run the whole test suite, slow tests included (as CI does)
 	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# the suite under line coverage runs 1.5x longer (the 600 s per-test guard against hangs is raised with it)
+coverage: $(STAMP)  ## the whole suite under coverage: the table per package, and the floors in pyproject.toml
+	@rm -f .coverage .coverage.*
+	$(PY) -m pytest $(PYTEST_WORKERS) --cov --cov-report= --timeout 1200 $(PYTEST_ARGS)
+	$(PY) tests/coverage_table.py $(if $(PYTEST_ARGS),,--check)
 
 test-fast: $(STAMP)  ## the inner loop: every test not marked slow
 	$(PY) -m pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)

@@ -186,18 +186,21 @@ def test_a_blind_variant_reaches_the_adapter_without_the_video(small_set, tmp_pa
 def test_every_family_answers_every_document_through_lmms_eval_and_make_eval(
     family, other_tasks, small_set, tmp_path, monkeypatch, run_make_eval
 ):
+    """Plain lmms-eval first, storing its answers where make eval keeps them: make eval then reuses every one."""
     model_dir = build_tiny(family, tmp_path / "model")
     args = f"pretrained={model_dir},max_new_tokens=3,batch_size=2"
-    lmms_eval_cli(monkeypatch, "--model", f"fvb_{family}", "--model_args", args, "--tasks", OTHERS, "--include_path",
-                  str(other_tasks), "--log_samples", "--output_path", str(tmp_path / "lmms"))  # fmt: skip
+    out = tmp_path / "run"
+    lmms_eval_cli(monkeypatch, "--model", f"fvb_{family}", "--model_args", f"{args},store={out / 'answers.sqlite'}",
+                  "--tasks", OTHERS, "--include_path", str(other_tasks), "--log_samples", "--output_path",
+                  str(tmp_path / "lmms"))  # fmt: skip
     answers = logged_answers(tmp_path / "lmms")
     expected = {(t, i) for t in LEAVES for i in range(n_docs(other_tasks, t))}
     assert set(answers) == expected and all(isinstance(a, str) for a in answers.values())
 
-    out = tmp_path / "run"
     result = run_make_eval("--model", f"fvb_{family}", "--model_args", args, "--data", small_set, "--out", out,
                            "--tasks", f"finevidbench_moment_count,{OTHERS}", "--include_path", other_tasks)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"computed, {len(expected)} from the store" in result.stdout  # keyed by task, document and content
     results = read_results(out / "results.json")
     assert set(results["scores"]["by_type"]) == {"moment_count"}
     assert set(results["other_tasks"]) == {*LEAVES, *GROUPS}
@@ -208,6 +211,7 @@ def test_every_family_answers_every_document_through_lmms_eval_and_make_eval(
     samples = read_other_samples(out)
     assert {(s["task"], s["doc_id"]) for s in samples} == expected
     assert all(isinstance(s["response"], str) and set(s["scores"]) == {"accuracy"} for s in samples)
+    assert {(s["task"], s["doc_id"]): s["response"] for s in samples} == answers  # the same answers, reused
     assert "local_tempcompass_yes_no" in result.stdout and "accuracy,none" in result.stdout
 
 
