@@ -79,7 +79,7 @@ def below_floor(table: dict[str, dict[str, tuple[int, int]]], floors: dict[str, 
         if cell is None:
             found.append(f"{name}: no measured module (the floor names a package coverage does not measure)")
         elif percent(*cell) < floor:
-            found.append(f"{name}: {percent(*cell):.1f}% of statements run, below its floor of {floor:g}%")
+            found.append(f"{name}: {percent(*cell):.2f}% of statements run, below its floor of {floor:g}%")
     return found
 
 

@@ -13,7 +13,7 @@ def test_the_table_sums_statements_per_package_and_names_a_package_below_its_flo
     floors = {"finevidbench": 93.0, "runners": 30.0, "total": 78.0, "tasks": 50.0}
     problems = coverage_table.below_floor(table, floors)
     assert problems == [
-        "runners: 25.0% of statements run, below its floor of 30%",
+        "runners: 25.00% of statements run, below its floor of 30%",
         "tasks: no measured module (the floor names a package coverage does not measure)",
     ]
     text = coverage_table.render(table, floors)
