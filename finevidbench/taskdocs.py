@@ -158,8 +158,17 @@ def _scene_preview(doc: dict[str, Any]) -> npt.NDArray[np.uint8]:
 
 
 def score(doc: dict[str, Any], response: str) -> SampleResult:
-    """One response scored: what our results files hold per sample."""
-    return score_sample(question(doc["question_id"]), response)
+    """One response scored: what our results files hold per sample.
+
+    Remembered: lmms-eval's `process_results` and our results files score the same response once.
+    """
+    return _scored(data_source(), str(doc["question_id"]), response)
+
+
+@lru_cache(maxsize=1 << 16)
+def _scored(source: str, question_id: str, response: str) -> SampleResult:
+    """`score` of a question of `source` (the key keeps sets apart)."""
+    return score_sample(question(question_id), response)
 
 
 def process_result(doc: dict[str, Any], response: str) -> dict[str, float]:

@@ -8,6 +8,7 @@ text; a test checks that the checked-in folder equals what this module generates
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from finevidbench.protocol import QUESTION_TYPES, types_by_level
@@ -89,6 +90,7 @@ def group_members(name: str) -> list[str] | None:
     return None
 
 
+@cache
 def blind_variant(task: str) -> str | None:
     """The blind variant a task of ours is (`finevidbench_novideo_speed` -> `novideo`); None for any other task.
 

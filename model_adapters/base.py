@@ -200,10 +200,8 @@ class FineVidModel(lmms):
                 f"{type(self).__name__} answers FineVidBench questions only; task {task!r} is not one of them "
                 "(fix: run it with a Video-LLM adapter, fvb_<family>, or an lmms-eval model)"
             )
-        if self.is_simple:
-            messages = user_turn(visuals_of(visuals(doc) if callable(visuals) else visuals, task), prompt)
-        else:
-            messages = task_messages(visuals(doc) if callable(visuals) else visuals, task)
+        given = visuals(doc) if callable(visuals) else visuals
+        messages = user_turn(visuals_of(given, task), prompt) if self.is_simple else task_messages(given, task)
         return Request(doc=doc, prompt=prompt, generation=dict(generation), task=task, messages=messages,
                        doc_id=doc_id)  # fmt: skip
 

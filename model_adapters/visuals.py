@@ -71,14 +71,11 @@ def visual_of(item: Any, task: str = "") -> Visual:
             return Picture(_open_image(path, task))
         return VideoFile(path)
     if isinstance(item, np.ndarray):
-        array = np.asarray(item)
-        if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4)):
-            return Picture(Image.fromarray(_rgb(array)))
-        if array.ndim == 3:  # (frames, H, W): grey frames
-            return FrameArray(np.stack([_rgb(frame) for frame in array]))
-        if array.ndim == 4:
-            return FrameArray(np.stack([_rgb(frame) for frame in array]))
-        raise VisualError(f"task {task or '?'}: an array visual of shape {array.shape} (expected (H, W[, 3]) or "
+        if item.ndim == 2 or (item.ndim == 3 and item.shape[-1] in (1, 3, 4)):
+            return Picture(Image.fromarray(_rgb(item)))
+        if item.ndim in (3, 4):  # (frames, H, W[, C]); three dimensions not ending in channels: grey frames
+            return FrameArray(np.stack([_rgb(frame) for frame in item]))
+        raise VisualError(f"task {task or '?'}: an array visual of shape {item.shape} (expected (H, W[, 3]) or "
                           "(frames, H, W[, 3]))")  # fmt: skip
     if isinstance(item, dict):
         # lmms-eval's forms: {"type": ..., "url": ...} content and {"video": path, "video_start": s, ...} spans
@@ -89,8 +86,9 @@ def visual_of(item: Any, task: str = "") -> Visual:
         if isinstance(source, dict):  # lmms-eval wraps a video with a time span as the url itself
             return visual_of(source, task)
         start, end = item.get("video_start", item.get("start_time")), item.get("video_end", item.get("end_time"))
-        if kind == "image" or (kind is None and "image" in item):
-            return visual_of(source, task)
+        if kind == "image" or (kind is None and "image" in item):  # an image, whatever its file is named
+            return Picture(_open_image(os.fspath(source), task)) if isinstance(source, str | os.PathLike) else (
+                visual_of(source, task))  # fmt: skip
         if isinstance(source, str | os.PathLike):
             return VideoFile(os.fspath(source), _seconds(start), _seconds(end))
         return visual_of(source, task)
