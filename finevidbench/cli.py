@@ -144,22 +144,41 @@ def _validate(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument(
         "--policy",
         metavar="SPEC",
-        help="with --adversaries: the frame policy whose frame counts and timestamps they read, as a model's "
+        help="with --adversaries or --oracle: the frame policy whose frames they read, as a model's "
         "MODEL_ARGS would set it (e.g. num_frames=32; default: the protocol's scene policy)",
+    )
+    parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="also answer every self-supervised type with the pixel oracle (classical vision on the shown frames); "
+        "fail when a type falls below its floor",
+    )
+    parser.add_argument(
+        "--size",
+        metavar="SIZE",
+        help="with --oracle: the size frames reach the model at, a family's card (qwen2_5_vl, the default; "
+        "llava_onevision, internvl, qwen3_vl), decoded, or a pixel budget",
     )
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.dataset import QuestionSetError, load_question_set
+        from finevidbench.oracle import DEFAULT_SIZE, FrameSize
         from finevidbench.protocol import DEFAULT_SCENE_POLICY
         from finevidbench.validate import format_report, validate
         from finevidbench.video import FramePolicy
 
-        if args.policy and not args.adversaries:
-            return _fail("validate", "--policy only applies with --adversaries (fix: add --adversaries)")
+        if args.policy and not (args.adversaries or args.oracle):
+            return _fail("validate", "--policy only applies with --adversaries or --oracle (fix: add one of them)")
+        if args.size and not args.oracle:
+            return _fail("validate", "--size only applies with --oracle (fix: add --oracle)")
         try:
             policy = str(FramePolicy.parse(args.policy or DEFAULT_SCENE_POLICY))
         except (ValueError, TypeError) as exc:
             return _fail("validate", f"--policy {args.policy!r}: {exc} (fix: e.g. --policy num_frames=32)")
+        try:
+            size = FrameSize.parse(args.size or DEFAULT_SIZE).name
+        except ValueError as exc:
+            return _fail("validate", f"--size: {exc}")
         try:
             qs = load_question_set(args.questions)
         except QuestionSetError as exc:
@@ -174,6 +193,12 @@ def _validate(parser: argparse.ArgumentParser) -> Handler:
             findings = run_adversaries(qs, policy=policy)
             print("\n" + format_findings(findings))
             ok = ok and not any(f.beats_chance for f in findings)
+        if args.oracle:
+            from finevidbench.oracle import format_oracle, run_oracle
+
+            verdicts = run_oracle(qs, policy, size)
+            print("\n" + format_oracle(verdicts, policy, size))
+            ok = ok and not any(f.below_floor for f in verdicts)
         return 0 if ok else 1
 
     return run

@@ -5,6 +5,8 @@ are reproducible and resumable); `most_frequent` gives, for every question, the 
 answer of its type in the question set. On a balanced set both sit at chance on every type;
 a type where they do not is a broken type. `text_only` and `metadata_only` are the pixel-blind
 adversaries of finevidbench.adversaries: a type where they beat chance leaks its answer.
+`pixel_oracle` is the other end: classical vision on the frames a model is shown (finevidbench.oracle),
+the share of each type the shown pixels decide.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ import numpy as np
 
 from finevidbench import taskdocs
 from finevidbench.adversaries import cross_fitted_answers
-from finevidbench.protocol import get_type
+from finevidbench.oracle import DEFAULT_SIZE, SEMANTIC_TYPES, FrameSize, Shown, decide, measure
+from finevidbench.oracle.run import told_timestamps
+from finevidbench.protocol import FRAGMENT_FRAME_SECONDS, get_type
 from model_adapters.base import FineVidModel, Request
+from model_adapters.frames import DecodesEachVideoOnce
+from model_adapters.hf import HFVideoModel
+
+ORACLE_REVISION = 1
+"""Revision of the pixel oracle's measurements and decisions; in its fingerprint, so older answers are not reused."""
 
 
 class RandomBaseline(FineVidModel):
@@ -86,3 +95,76 @@ class MetadataOnlyAdversary(_Adversary):
     """Reads only counts, timestamps, durations, rates and lengths (finevidbench.adversaries.MetadataOnly)."""
 
     adversary = "metadata_only"
+
+
+class PixelOracle(DecodesEachVideoOnce, FineVidModel):
+    """The pixel oracle (finevidbench.oracle): classical vision on the frames the run's policy shows, at a model's size.
+
+    It decodes as the Video-LLM adapters do (the run's frame policy, one decode per video through the
+    shared frame cache, fragment frames with their overlay) and resizes the frames as the card of
+    `size` does (default Qwen2.5-VL's budgets; `decoded`, `llava_onevision`, `internvl`, `qwen3_vl`
+    or a pixel budget, finevidbench.oracle.size). Its scales are cross-fitted by video over the run's
+    question set, so it measures every item of the set on its first answer. Frame-policy arguments
+    are the adapters' (`num_frames`, `fps`, `max_frames`, `frame_mode`); under a Qwen size, counts come
+    in whole pairs as Qwen's temporal patch takes them.
+    """
+
+    def __init__(
+        self,
+        size: str = DEFAULT_SIZE,
+        num_frames: int | None = None,
+        fps: float | None = None,
+        max_frames: int | None = None,
+        frame_mode: str | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.size = FrameSize.parse(str(size))
+        multiple = 2 if self.size.qwen_factor else 1
+        self.frame_policy = HFVideoModel._policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
+
+    def fingerprint_parts(self) -> dict:
+        return {"model": "pixel_oracle", "revision": ORACLE_REVISION, "dataset": taskdocs.question_set().dataset_hash,
+                "policy": self.frame_policy.id, "size": self.size.name}  # fmt: skip
+
+    def policy_id(self) -> str:
+        return self.frame_policy.id
+
+    def inputs_record(self) -> dict:
+        """Recorded in results.json: the size the frames were looked at and the oracle's revision."""
+        return {"oracle_revision": ORACLE_REVISION, "size": self.size.name, "semantic_types": list(SEMANTIC_TYPES)}
+
+    def prefetch(self, requests) -> None:
+        """Nothing to prefetch: the first answer measures the whole set, one video at a time."""
+
+    def shown(self, doc: dict) -> Shown:
+        """What a model is shown of one document: frames at the model's size, the timestamps it is told."""
+        frames, timestamps = np.zeros((0, 1, 1, 3), np.uint8), tuple[float, ...]()
+        if doc["type"] not in SEMANTIC_TYPES and doc["level"] == "scene":
+            sampling = self.scene_sampling(doc)
+            frames, timestamps = self.frames_of(doc, sampling.indices), told_timestamps(sampling)
+        elif doc["type"] not in SEMANTIC_TYPES:
+            frames = self.fragment_frames(doc)
+            timestamps = tuple(i * FRAGMENT_FRAME_SECONDS for i in range(len(frames)))
+        if len(frames):
+            frames = self.size.fit(frames, doc["level"])
+        return Shown(doc["question_id"], doc["video"], doc["type"], frames, timestamps, taskdocs.doc_to_text(doc),
+                     tuple(doc["options"]))  # fmt: skip
+
+    @cached_property
+    def _answers(self) -> dict[str, str]:
+        qs = taskdocs.question_set()
+        requests = [Request(doc=taskdocs.doc_of(q, qs), prompt="", generation={}, task="finevidbench")
+                    for q in qs.questions]  # fmt: skip
+        DecodesEachVideoOnce.prepare(self, requests)
+        measurements = []
+        for video in sorted({r.doc["video_path"] for r in requests}):
+            measurements += [measure(self.shown(r.doc)) for r in requests if r.doc["video_path"] == video]
+            DecodesEachVideoOnce.release(self, [video])
+        return decide(measurements, qs.questions)
+
+    def prepare(self, requests) -> None:
+        """The set is measured whole on the first answer (`_answers`), not per pending request."""
+
+    def answer(self, request: Request) -> str:
+        return self._answers[request.doc["question_id"]]

@@ -20,6 +20,7 @@ MANIFESTS = [
     ModelManifest(model_id="most_frequent", simple_class_path="model_adapters.baselines.MostFrequentBaseline"),
     ModelManifest(model_id="text_only", simple_class_path="model_adapters.baselines.TextOnlyAdversary"),
     ModelManifest(model_id="metadata_only", simple_class_path="model_adapters.baselines.MetadataOnlyAdversary"),
+    ModelManifest(model_id="pixel_oracle", simple_class_path="model_adapters.baselines.PixelOracle"),
     ModelManifest(model_id="bench_zero_cost", chat_class_path="model_adapters.testing.zero_cost.ZeroCostModel"),
     *(manifest_of(entry) for entry in families().values()),
 ]

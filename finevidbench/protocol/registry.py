@@ -55,6 +55,10 @@ class QuestionType(ABC):
     min_frames: ClassVar[int] = 2
     """The fewest distinct frames a video must offer for any item of this type: the builder makes none
     of it for a video below (manifest `too_short`). The one statement of this rule; see `too_short`."""
+    oracle_floor: ClassVar[float | None] = None
+    """Least accuracy of the pixel oracle (finevidbench.oracle) on this type: a set whose oracle interval lies
+    wholly below it has too many items its shown frames cannot decide (`validate --oracle`, docs/protocol.md).
+    None: the type needs semantics, outside the oracle's reach. Not hashed: it judges a set, it builds nothing."""
 
     def frames_needed(self, speeds: Sequence[float]) -> int:
         """The fewest frames a video needs for this type at these playback speeds: `min_frames` unless speeds matter."""

@@ -79,6 +79,7 @@ class MomentCount(QuestionType):
     template = "Some of these frames repeat the same moment. How many different moments do they show?"
     display_name = "Moment count"
     description = "Count the different moments among 8 frames with repeats (2 to 7, uniform)."
+    oracle_floor = 0.8
     params = {"per_video": 3, "frames": 8, "count_range": (2, 7), "min_change": MIN_CHANGE, "order": "chronological"}
     min_frames = params["count_range"][1]
     """Every count of the range can be the answer: fewer distinct frames would leave only the small ones."""
@@ -117,6 +118,7 @@ class MeaningfulOrder(QuestionType):
     template = "{context}Are these frames shown in their natural forward order, or reversed in time?"
     display_name = "Meaningful order"
     description = "Tell a forward sequence from a reversed one (2 options)."
+    oracle_floor = 0.7
     params = {
         "per_video": 3,
         "frames": 4,
@@ -171,6 +173,7 @@ class FrameComparison(QuestionType):
     template = "Are Frame 1 and Frame 2 the same moment of the video?"
     display_name = "Frame comparison"
     description = "Say whether two frames are the same moment; different pairs differ subtly but visibly."
+    oracle_floor = 0.8
     params = {"per_video": 4, "min_change": MIN_CHANGE}
     min_frames = 2
     """'Different moment' pairs need two frames: with one, every item would be 'same'."""
@@ -222,6 +225,7 @@ class AdjustOrNot(QuestionType):
     template = "Do these frames need to be reordered to be in chronological order?"
     display_name = "Adjust or not"
     description = "Say whether frames are out of order (shuffles exclude the full reversal)."
+    oracle_floor = 0.7
     params = {"per_video": 4, "frames": 4, "min_change": MIN_CHANGE}
     min_frames = params["frames"]
 
@@ -260,6 +264,7 @@ class Rearrangement(QuestionType):
     template = "These frames are shuffled. Give the frame numbers in chronological order."
     display_name = "Rearrangement"
     description = "Order shuffled frames; exact match, with Kendall tau partial credit reported beside it."
+    oracle_floor = 0.2  # continuity orders frames up to reversal: the oracle guesses which end comes first
     params = {"per_video": 2, "frames": 4, "min_change": MIN_CHANGE, "orders": "balanced, identity excluded"}
     min_frames = params["frames"]
 

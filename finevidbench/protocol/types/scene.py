@@ -112,6 +112,7 @@ class Speed(QuestionType):
     template = "Is the video played at normal speed, slowed down, or sped up?"
     display_name = "Speed"
     description = "Tell normal, slowed-down and sped-up playback apart (3 options, same shown length at every speed)."
+    oracle_floor = 0.5
     params = {"options": 3, "coverage": 0.9, "min_shown_seconds": 1.0, "window": "same shown length at every speed"}
 
     min_frames = 2
