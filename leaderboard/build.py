@@ -60,6 +60,7 @@ def collect(
 def _stamp(submission: Submission, folder: Path, statuses: dict[str, Any]) -> Submission:
     """Status and baseline badge from the repository's records; a note for a harness commit it does not know."""
     submission.baseline = submission.slug in statuses["baselines"]
+    submission.reference = submission.slug in statuses["references"]
     submission.status = status_of(submission.slug, folder, statuses)
     commit = submission.results.get("provenance", {}).get("git_commit")
     if known_commit(commit) is False:
@@ -149,7 +150,7 @@ def _significant(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], cluster
     return paired_difference(a[shared], b[shared], clusters[shared]).significant
 
 
-def _entry(sub: Submission, rank: int, tier: int) -> dict[str, Any]:
+def _entry(sub: Submission, rank: int | None, tier: int | None) -> dict[str, Any]:
     scores = {"overall": sub.scores["overall"], **sub.scores["by_level"], **sub.scores["by_type"]}
     keep = ("acc", "ci_low", "ci_high", "n", "chance")
     return {
@@ -159,6 +160,7 @@ def _entry(sub: Submission, rank: int, tier: int) -> dict[str, Any]:
         "tier": tier,
         "status": sub.status,
         "baseline": sub.baseline,
+        "reference": sub.reference,
         "model": sub.meta["model"],
         "frame_policy": _policy_text(sub.results.get("frame_policy")),
         "training": sub.meta["training"],
@@ -185,11 +187,13 @@ def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCa
     sets = question_sets(sources)
     accepted, rejected = collect(Path(submissions_dir), sets, cache)
     kept, duplicates = deduplicate(accepted, arrivals(submissions_dir))
-    ranked = sorted(kept, key=lambda s: (-s.scores["overall"]["acc"], s.slug))
+    # reference rows (adversaries, the pixel oracle) are shown for scale, never ranked nor tiered
+    references = [_entry(sub, None, None) for sub in sorted(kept, key=lambda s: s.slug) if sub.reference]
+    ranked = sorted((s for s in kept if not s.reference), key=lambda s: (-s.scores["overall"]["acc"], s.slug))
     tiers = assign_tiers(ranked, {q.id: q.video for qs in sets.values() for q in qs.questions})
     prompts = {q.id: q.prompt for qs in sets.values() for q in qs.questions}
     entries = [_entry(sub, rank, tier) for rank, (sub, tier) in enumerate(zip(ranked, tiers, strict=True), start=1)]
-    for entry in entries:
+    for entry in entries + references:
         for examples in entry["wrong_examples"].values():
             for example in examples:
                 example["prompt"] = prompts.get(example["question_id"], "")
@@ -204,6 +208,7 @@ def leaderboard_data(submissions_dir: Path, sources: list[str], cache: RescoreCa
             for t in types_by_level(level)
         ],
         "entries": entries,
+        "references": references,
         "rejected": rejected,
         "duplicates": duplicates,
     }

@@ -55,18 +55,26 @@ def render_site(data: dict[str, Any], out: str | Path) -> Path:
     models_dir.mkdir(parents=True, exist_ok=True)
     types = list(data.get("types") or [])
     entries = _entry_views(data.get("entries") or [], types)
+    references = [entry_view(e, types) for e in data.get("references") or []]
     # every page path is checked before anything is written
-    pages = [_model_path(models_dir, e["slug"]) for e in entries]
-    _check_unique_slugs(entries)
+    pages = [_model_path(models_dir, e["slug"]) for e in entries + references]
+    _check_unique_slugs(entries + references)
     _copy_static(out / "static")
-    index = _write_pages(out, data, entries, pages)
+    index = _write_pages(out, data, entries, pages, references)
     (out / "leaderboard.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     _write_csv(out / "leaderboard.csv", data.get("entries") or [], types)
     return index
 
 
-def _write_pages(out: Path, data: dict[str, Any], entries: list[dict[str, Any]], pages: list[Path]) -> Path:
-    """Render the index, one page per entry (at `pages`, already checked) and the protocol page; return the index."""
+def _write_pages(
+    out: Path,
+    data: dict[str, Any],
+    entries: list[dict[str, Any]],
+    pages: list[Path],
+    references: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Render the index, one page per entry and reference row (at `pages`, checked) and the protocol page."""
+    references = references or []
     env = _environment()
     types = list(data.get("types") or [])
     common = {
@@ -77,9 +85,12 @@ def _write_pages(out: Path, data: dict[str, Any], entries: list[dict[str, Any]],
     }
     index = out / "index.html"
     index.write_text(
-        env.get_template("index.html.j2").render(**common, **_index_context(data, entries, types)), encoding="utf-8"
+        env.get_template("index.html.j2").render(
+            **common, **_index_context(data, entries, types), references=references
+        ),
+        encoding="utf-8",
     )
-    for entry, page in zip(entries, pages, strict=True):
+    for entry, page in zip(entries + references, pages, strict=True):
         page.write_text(
             env.get_template("model.html.j2").render(**common, root="../", page="model", e=entry),
             encoding="utf-8",

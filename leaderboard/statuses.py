@@ -7,6 +7,8 @@ The submitter can claim anything in submission.json; the badges come from here i
   submitted answers, and `statuses.json` records the SHA-256 of that samples.jsonl. Any later edit
   of the file drops the badge.
 - **self-reported**: everything else.
+- **reference**: the folder is listed under `references`: a row shown beside the models for scale, never
+  ranked (the pixel-blind adversaries, the pixel oracle).
 
 A results file naming a harness commit that is not in this repository's history gets a note.
 """
@@ -27,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_statuses(path: Path | None = None) -> dict[str, Any]:
-    """The kept records: {"baselines": [slug, ...], "verified": {slug: {"samples_sha256", ...}}}."""
+    """The kept records: {"baselines": [slug, ...], "references": [slug, ...], "verified": {slug: {...}}}."""
     path = path or STATUS_FILE
     data = json.loads(path.read_text()) if path.is_file() else {}
-    return {"baselines": list(data.get("baselines", [])), "verified": dict(data.get("verified", {}))}
+    return {"baselines": list(data.get("baselines", [])), "references": list(data.get("references", [])),
+            "verified": dict(data.get("verified", {}))}  # fmt: skip
 
 
 def status_of(slug: str, folder: Path, statuses: dict[str, Any]) -> str:
@@ -51,6 +54,14 @@ def record_verified(slug: str, samples: Path, commit: str | None, path: Path | N
     data["verified"] = dict(sorted(data["verified"].items()))
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
     return entry
+
+
+def record_reference(slug: str, path: Path | None = None) -> None:
+    """List `slug` among the reference rows in statuses.json (shown beside the models, never ranked)."""
+    path = path or STATUS_FILE
+    data = load_statuses(path)
+    data["references"] = sorted({*data["references"], slug})
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
 
 @functools.lru_cache(maxsize=1024)

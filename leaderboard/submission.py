@@ -50,6 +50,8 @@ class Submission:
     """`verified` only when statuses.json records a maintainer's rerun of these answers (leaderboard/statuses.py)."""
     baseline: bool = False
     """Listed as a reference baseline in statuses.json (what submission.json claims does not count)."""
+    reference: bool = False
+    """Listed under `references` in statuses.json: shown beside the models, never ranked."""
     answers: str = ""
     """`answers_digest` of the responses: the same answers under another name are a duplicate."""
 

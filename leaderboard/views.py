@@ -152,6 +152,7 @@ def entry_view(entry: dict[str, Any], types: list[dict[str, Any]]) -> dict[str, 
         "tier_class": "tier-odd" if is_number(entry.get("tier")) and int(entry["tier"]) % 2 else "tier-even",
         "status": _text(entry.get("status")),
         "baseline": bool(entry.get("baseline")),
+        "reference": bool(entry.get("reference")),
         "badges": _badges(entry),
         "model": {
             k: _text(model.get(k)) for k in ("hub_id", "revision", "parameters", "language_model", "vision_encoder")
@@ -180,6 +181,9 @@ def _badges(entry: dict[str, Any]) -> list[dict[str, str]]:
     badges = []
     if entry.get("baseline"):
         badges.append(("baseline", "baseline", "A reference baseline, not a model"))
+    if entry.get("reference"):
+        badges.append(("reference", "reference", "A reference row for scale (what needs no pixels, what the shown "
+                       "pixels decide), never ranked"))  # fmt: skip
     if entry.get("status") == "verified":
         badges.append(("verified", "verified", "Scores recomputed from the per-sample responses and matching"))
     else:

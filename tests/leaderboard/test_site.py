@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import importlib.util
 import json
@@ -176,12 +177,22 @@ def make_data(n_entries: int, seed: int = 0, hostile: bool = True) -> dict:
         e["wrong_examples"]["action"][0].update(
             prompt="</pre><script>alert(4)</script>", response="<img src=x onerror=alert(5)>", answer="<i>B</i>"
         )
+    references = []
+    for slug, name, acc in (
+        ("pixel-oracle", "Pixel oracle", 0.99),
+        ("text-only", "Pixel-blind adversary: text only", 0.3),
+    ):
+        row = copy.deepcopy(raw[0])
+        row.update(slug=slug, display_name=name, rank=None, tier=None, baseline=False, reference=True, notes=[])
+        row["scores"]["overall"]["acc"] = acc  # the oracle above every model: ranked, it would come first
+        references.append(row)
     return {
         "generated": "2026-11-21T12:00:00Z",
         "protocol_version": "finevidbench-v1+abcdef0123",
         "dataset": "mini",
         "types": types,
         "entries": raw,
+        "references": references,
         "rejected": [
             {"slug": "broken-run", "reason": "samples.jsonl missing 12 questions"},
             {"slug": "evil", "reason": "<script>alert(6)</script>"},
@@ -244,7 +255,7 @@ def test_files_exist(site, data):
     assert (site / "static" / "site.css").is_file()
     assert (site / "static" / "board.js").is_file()
     pages = sorted(p.stem for p in (site / "models").glob("*.html"))
-    assert pages == sorted(e["slug"] for e in data["entries"])
+    assert pages == sorted(e["slug"] for e in data["entries"] + data["references"])  # reference rows have pages too
 
 
 def test_index_lists_every_entry_with_its_link(site, data):
@@ -466,6 +477,31 @@ def test_browser_table_renders_all_rows(driver, site, data):
     assert _names(driver) == [e["display_name"] for e in data["entries"]]
     assert driver.find_element("id", "shown").text == f"{N} of {N} shown"
     _assert_no_alert(driver)
+
+
+def _reference_rows(driver) -> list[tuple[str, str, str]]:
+    """(rank, tier, name) of each reference row at the foot of the table."""
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, "#board tfoot tr.reference-row")
+    return [tuple(r.find_elements(By.TAG_NAME, "td")[i].text for i in (0, 1, 2)) for r in rows]
+
+
+@pytest.mark.slow
+def test_browser_reference_rows_are_shown_and_never_ranked(driver, site, data):
+    """The oracle and the adversaries sit under the models with no rank or tier, whatever the sort."""
+    from selenium.webdriver.common.by import By
+
+    _open(driver, site / "index.html")
+    names = [e["display_name"] for e in data["references"]]
+    shown = _reference_rows(driver)
+    assert [row[2].split(" reference")[0].strip() for row in shown] == names
+    assert all(rank == "—" and tier == "—" and "reference" in name for rank, tier, name in shown)
+    assert not set(names) & set(_names(driver))
+    driver.find_element(By.CSS_SELECTOR, 'button[data-key="overall"]').click()
+    assert _names(driver)[0] == data["entries"][0]["display_name"]  # the oracle (99 %) is not sorted among them
+    assert len(_reference_rows(driver)) == len(names)
+    assert (site / "models" / "pixel-oracle.html").is_file()
 
 
 @pytest.mark.slow
