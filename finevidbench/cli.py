@@ -162,23 +162,12 @@ def _validate(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.dataset import QuestionSetError, load_question_set
-        from finevidbench.oracle import DEFAULT_SIZE, FrameSize
-        from finevidbench.protocol import DEFAULT_SCENE_POLICY
         from finevidbench.validate import format_report, validate
-        from finevidbench.video import FramePolicy
 
-        if args.policy and not (args.adversaries or args.oracle):
-            return _fail("validate", "--policy only applies with --adversaries or --oracle (fix: add one of them)")
-        if args.size and not args.oracle:
-            return _fail("validate", "--size only applies with --oracle (fix: add --oracle)")
-        try:
-            policy = str(FramePolicy.parse(args.policy or DEFAULT_SCENE_POLICY))
-        except (ValueError, TypeError) as exc:
-            return _fail("validate", f"--policy {args.policy!r}: {exc} (fix: e.g. --policy num_frames=32)")
-        try:
-            size = FrameSize.parse(args.size or DEFAULT_SIZE).name
-        except ValueError as exc:
-            return _fail("validate", f"--size: {exc}")
+        checked = _validate_options(args)
+        if isinstance(checked, int):
+            return checked
+        policy, size = checked
         try:
             qs = load_question_set(args.questions)
         except QuestionSetError as exc:
@@ -202,6 +191,26 @@ def _validate(parser: argparse.ArgumentParser) -> Handler:
         return 0 if ok else 1
 
     return run
+
+
+def _validate_options(args: argparse.Namespace) -> tuple[str, str] | int:
+    """`validate`'s frame policy and oracle size, checked against the options they go with (or an exit status)."""
+    from finevidbench.oracle import DEFAULT_SIZE, FrameSize
+    from finevidbench.protocol import DEFAULT_SCENE_POLICY
+    from finevidbench.video import FramePolicy
+
+    if args.policy and not (args.adversaries or args.oracle):
+        return _fail("validate", "--policy only applies with --adversaries or --oracle (fix: add one of them)")
+    if args.size and not args.oracle:
+        return _fail("validate", "--size only applies with --oracle (fix: add --oracle)")
+    try:
+        policy = str(FramePolicy.parse(args.policy or DEFAULT_SCENE_POLICY))
+    except (ValueError, TypeError) as exc:
+        return _fail("validate", f"--policy {args.policy!r}: {exc} (fix: e.g. --policy num_frames=32)")
+    try:
+        return policy, FrameSize.parse(args.size or DEFAULT_SIZE).name
+    except ValueError as exc:
+        return _fail("validate", f"--size: {exc}")
 
 
 @command("protocol")
