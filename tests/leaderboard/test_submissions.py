@@ -24,9 +24,10 @@ def sets():
 
 @pytest.fixture()
 def board(tmp_path) -> Path:
-    """A copy of the committed seed submissions to tamper with."""
+    """A copy of the committed baseline seeds to tamper with (the reference rows: the test just below)."""
     folder = tmp_path / "submissions"
-    shutil.copytree(SUBMISSIONS, folder)
+    for slug in ("random-baseline", "most-frequent-answer-baseline"):
+        shutil.copytree(SUBMISSIONS / slug, folder / slug)
     return folder
 
 
@@ -54,8 +55,22 @@ def filled_meta(run: Path, **changes) -> Path:
 def test_committed_seed_submissions_are_current_and_verified(sets):
     accepted, rejected = collect(SUBMISSIONS, sets)
     assert rejected == [], "seed submissions are stale: run `make leaderboard-seeds` after a protocol change"
-    assert {s.slug for s in accepted} == {"random-baseline", "most-frequent-answer-baseline"}
-    assert all(s.status == "verified" and s.meta["baseline"] for s in accepted)
+    baselines = {"random-baseline", "most-frequent-answer-baseline"}
+    references = {"pixel-blind-adversary-text-only", "pixel-blind-adversary-metadata-only",
+                  "pixel-oracle-classical-vision-qwen2-5-vl-frame-size"}  # fmt: skip
+    assert {s.slug for s in accepted} == baselines | references
+    assert all(s.status == "verified" for s in accepted)
+    assert {s.slug for s in accepted if s.meta["baseline"] and s.baseline} == baselines
+    assert {s.slug for s in accepted if s.reference and not s.meta["baseline"]} == references
+
+
+def test_reference_rows_are_shown_beside_the_ranking_never_in_it(sets, tmp_path):
+    _, data = build_site(SUBMISSIONS, tmp_path / "site", ["mini"])
+    assert {e["slug"] for e in data["entries"]} == {"random-baseline", "most-frequent-answer-baseline"}
+    references = {r["slug"]: r for r in data["references"]}
+    assert len(references) == 3 and all(r["rank"] is None and r["tier"] is None for r in references.values())
+    oracle = references["pixel-oracle-classical-vision-qwen2-5-vl-frame-size"]["scores"]
+    assert oracle["moment_count"]["acc"] > 0.9 > oracle["moment_count"]["chance"]  # the ceiling beside every model
 
 
 def test_edited_claim_is_caught_and_the_site_still_builds(board, sets, tmp_path):
