@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from finevidbench.corpus.curate import Curation, CurationConfig, Inspection, inspect_video
+from finevidbench.corpus.curate import Curation, CurationConfig, Inspection, inspect_job, inspect_video
 from finevidbench.corpus.labels import LabelSet, read_label_set
 from finevidbench.corpus.place import Placement
 from finevidbench.corpus.scan import scan_folder
 from finevidbench.files import atomic_write_text, write_json
 from finevidbench.protocol import QUESTION_TYPES, Question, QuestionType, VideoContext, get_type, protocol_version
+from finevidbench.workers import ordered_map
 
 FORMAT = "finevidbench-question-set"
 FORMAT_VERSION = 1
@@ -32,7 +33,7 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Inputs of a build other than the videos and labels; all of them go into the manifest."""
+    """Inputs of a build other than the videos and labels; all but `workers` go into the manifest."""
 
     seed: int = 0
     speeds: tuple[float, ...] = (0.5, 1.0, 2.0)
@@ -45,6 +46,8 @@ class BuildConfig:
     """Tries per item before its slot is skipped (its balanced answer goes to the next slot)."""
     curation: CurationConfig | None = None
     """Drop and report unusable videos (`finevidbench build` always curates); None: any bad video stops the build."""
+    workers: int = 1
+    """Processes decoding and measuring videos (`finevidbench.workers`): the same files for any number."""
 
 
 class Balancer:
@@ -94,6 +97,7 @@ def video_context(
         pool=seen.pool,
         thumbs=seen.thumbs,
         speeds=config.speeds,
+        changes=seen.changes,
     )
     return context, seen.sha256
 
@@ -164,11 +168,13 @@ def build(
     rows = label_set.rows if label_set else {}
     out.mkdir(parents=True, exist_ok=True)
     curation = None
-    inspected: Iterable[tuple[Path, Inspection | None]]  # None: inspected when its items are built
+    inspected: Iterable[tuple[Path, Inspection]]
     if config.curation is None:
-        sources, inspected, labelled = scan.videos, ((path, None) for path in scan.videos), rows
+        jobs = [(path, config.pool_frames) for path in scan.videos]
+        inspected = zip(scan.videos, ordered_map(inspect_job, jobs, config.workers), strict=True)
+        sources, labelled = scan.videos, rows
     else:
-        curation = Curation(scan.videos, label_set, out, config.curation, config.seed, scan.skipped)
+        curation = Curation(scan.videos, label_set, out, config.curation, config.seed, scan.skipped, config.workers)
         kept = curation.run(config.pool_frames, progress)
         if not kept:
             report = curation.finish(out)
@@ -192,7 +198,7 @@ def build(
 
 
 def _build_questions(
-    inspected: Iterable[tuple[Path, Inspection | None]],
+    inspected: Iterable[tuple[Path, Inspection]],
     rows: dict[str, dict[str, str]],
     vocab: dict[str, tuple[str, ...]],
     config: BuildConfig,

@@ -97,6 +97,7 @@ def _build(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--out", required=True, help="folder to write questions.jsonl, manifest.json, curation.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speeds", default="0.5,1,2", help="playback speeds of scene questions")
+    parser.add_argument("--workers", type=int, default=1, help="processes decoding videos (same files for any number)")
 
     def run(args: argparse.Namespace) -> int:
         from finevidbench.builder import BuildConfig, build
@@ -108,8 +109,8 @@ def _build(parser: argparse.ArgumentParser) -> Handler:
             speeds = tuple(float(s) for s in args.speeds.split(","))
         except ValueError:
             return _fail("build", f"--speeds {args.speeds!r}: expected numbers separated by commas")
-        if any(n is not None and n < 1 for n in (args.max_videos, args.per_class)):
-            return _fail("build", "--max-videos and --per-class must be at least 1")
+        if any(n is not None and n < 1 for n in (args.max_videos, args.per_class, args.workers)):
+            return _fail("build", "--max-videos, --per-class and --workers must be at least 1")
         curation = CurationConfig(max_videos=args.max_videos, per_class=args.per_class)
         try:
             labels = None
@@ -117,7 +118,7 @@ def _build(parser: argparse.ArgumentParser) -> Handler:
                 labels = read_label_set(args.labels or "folders", Path(args.videos), args.label_format, args.split)
             elif args.split:
                 return _fail("build", "--split chooses labelled videos: pass --labels too")
-            config = BuildConfig(seed=args.seed, speeds=speeds, curation=curation)
+            config = BuildConfig(seed=args.seed, speeds=speeds, curation=curation, workers=args.workers)
             manifest = build(args.videos, args.out, labels, config)
         except (VideoError, FileNotFoundError, ValueError) as exc:
             return _fail("build", str(exc))

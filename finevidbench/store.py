@@ -2,8 +2,11 @@
 
 lmms-eval's own `--use_cache` saves a task's answers only when the whole task returns; a crash
 half-way loses them all. This store commits every answer to SQLite (WAL journal) the moment it
-exists. The key is everything that can change an answer: the model fingerprint (name, arguments,
-revision, adapter), the question id, the frame policy id and the generation settings.
+exists. A committed answer survives the process being killed at any point; `synchronous=NORMAL`
+leaves out the disk flush per answer (0.17 ms an answer against 0.04 ms, measured), so only a power
+cut or a crash of the machine itself could lose the last few, which a rerun recomputes. The key is
+everything that can change an answer: the model fingerprint (name, arguments, revision, adapter),
+the question id, the frame policy id and the generation settings.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class AnswerStore:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA synchronous=NORMAL")
         db.execute(
             "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, question_id TEXT, response TEXT, meta TEXT)"
         )

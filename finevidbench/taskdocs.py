@@ -40,25 +40,40 @@ def data_source() -> str:
 
 
 def question_set() -> QuestionSet:
-    """The run's question set, loaded once per process (thread-safe: lmms-eval scores in threads)."""
+    """The run's question set: the one the runner loaded (`use_question_set`), else loaded once per process.
+
+    Thread-safe: lmms-eval scores in threads.
+    """
+    source = data_source()
     with _lock:
-        return _load(data_source())
+        if source not in _sets:
+            _sets[source] = load_question_set(source)
+        return _sets[source]
 
 
-@lru_cache(maxsize=4)
-def _load(source: str) -> QuestionSet:
-    return load_question_set(source)
+def use_question_set(source: str, qs: QuestionSet) -> None:
+    """Make `qs`, just loaded and checked by the runner, the set lmms-eval's tasks read for `source`.
+
+    Loading a set of FineVidBench's size costs seconds; the tasks then read the runner's copy instead
+    of loading it again. A runner that evaluates a folder again in the same process hands over the
+    set as it is then.
+    """
+    with _lock:
+        _sets[source] = qs
 
 
-@lru_cache(maxsize=4)
-def _by_id(source: str) -> dict[str, Question]:
-    return {q.id: q for q in _load(source).questions}
+_sets: dict[str, QuestionSet] = {}
+_ids: dict[str, dict[str, Question]] = {}
+"""Questions by id, per dataset hash."""
 
 
 def question(question_id: str) -> Question:
     """A question of the run's set by id."""
-    question_set()
-    return _by_id(data_source())[question_id]
+    qs = question_set()
+    with _lock:
+        if qs.dataset_hash not in _ids:
+            _ids[qs.dataset_hash] = {q.id: q for q in qs.questions}
+        return _ids[qs.dataset_hash][question_id]
 
 
 def doc_of(q: Question, qs: QuestionSet) -> dict[str, Any]:
@@ -162,12 +177,12 @@ def score(doc: dict[str, Any], response: str) -> SampleResult:
 
     Remembered: lmms-eval's `process_results` and our results files score the same response once.
     """
-    return _scored(data_source(), str(doc["question_id"]), response)
+    return _scored(question_set().dataset_hash, str(doc["question_id"]), response)
 
 
 @lru_cache(maxsize=1 << 16)
-def _scored(source: str, question_id: str, response: str) -> SampleResult:
-    """`score` of a question of `source` (the key keeps sets apart)."""
+def _scored(dataset_hash: str, question_id: str, response: str) -> SampleResult:
+    """`score` of a question of the set with `dataset_hash` (the key keeps sets apart)."""
     return score_sample(question(question_id), response)
 
 

@@ -26,8 +26,18 @@ class DecodesEachVideoOnce:
     """Serialises a prefetch's check-and-load with `release` (shared by instances: one run at a time)."""
 
     def scene_sampling(self, doc: dict) -> Sampling:
-        """The frames the run's policy takes for a scene document (its speed and window), without decoding."""
-        return self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(probe(doc["video_path"]))
+        """The frames the run's policy takes for a scene document (its speed and window), without decoding.
+
+        Remembered per (video, speed, window): a run asks for it when it plans the decodes, when it
+        batches and when it answers.
+        """
+        key = (doc["video_path"], doc["speed"], tuple(doc.get("window") or ()), self.frame_policy.id)
+        samplings = self.__dict__.setdefault("_samplings", {})
+        if key not in samplings:
+            policy = self.frame_policy.for_scene(doc["speed"], doc.get("window"))
+            samplings[key] = policy.sample(probe(doc["video_path"]))
+        sampling: Sampling = samplings[key]
+        return sampling
 
     def video_sampling(self, video: VideoFile) -> Sampling:
         """The frames the run's policy takes of a task's video file (its time span, when it has one), at 1x."""
@@ -50,10 +60,13 @@ class DecodesEachVideoOnce:
 
     def prepare(self, requests: Sequence[Request]) -> None:
         """Note, per video, every frame the run will show (all speeds, windows, fragments): one decode each."""
-        self._union: dict[str, tuple[int, ...]] = {}
+        wanted: dict[str, set[int]] = {}
         for request in requests:
             for path, indices in self.reads(request):
-                self._union[path] = tuple(sorted({*self._union.get(path, ()), *indices}))
+                wanted.setdefault(path, set()).update(indices)
+        self._union: dict[str, tuple[int, ...]] = {path: tuple(sorted(frames)) for path, frames in wanted.items()}
+        self._rows: dict[str, dict[int, int]] = {}
+        """Per video, each union frame's row in its decode (made on first use)."""
 
     def prefetch(self, requests: Sequence[Request]) -> None:
         """Decode (into the shared frame cache) the videos of the next batch.
@@ -74,14 +87,19 @@ class DecodesEachVideoOnce:
         with self._release_lock:
             for path in videos:
                 getattr(self, "_union", {}).pop(path, None)
+                getattr(self, "_rows", {}).pop(path, None)
                 DEFAULT_CACHE.forget(path)
 
     def frames_at(self, path: str, indices: Sequence[int]) -> np.ndarray:
         """Frames of a video at `indices`, cut from one decode of every frame the run shows of it."""
-        union = getattr(self, "_union", {}).get(path, ())
-        if not set(indices) <= set(union):  # a video the run did not announce
+        union = getattr(self, "_union", {}).get(path)
+        rows = getattr(self, "_rows", {})
+        if union is not None and path not in rows:
+            rows[path] = {index: position for position, index in enumerate(union)}
+        row = rows.get(path, {})
+        if union is None or any(i not in row for i in indices):  # a video or a frame the run did not announce
             union = tuple(sorted(set(indices)))
-        row = {index: position for position, index in enumerate(union)}
+            row = {index: position for position, index in enumerate(union)}
         return np.asarray(load_frames(path, union))[[row[i] for i in indices]]
 
     def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:

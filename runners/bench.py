@@ -8,7 +8,8 @@
    against the floor of decoding every video once per frame policy;
 3. the builder's questions per second, against the decode floor of its frame pools;
 4. the leaderboard's build time for N generated submissions;
-5. resume: restarting a finished run of (1), against that run.
+5. resume: restarting a finished run of (1), against that run;
+6. imports: a fresh interpreter importing what `make eval` needs, its own line (the figures above exclude it).
 
 Each end-to-end figure runs in a fresh subprocess (`worker`), so imports and caches do not leak between
 the measurement and its baseline; the timings exclude interpreter start-up and imports.
@@ -145,6 +146,19 @@ def _run_worker(name: str, tiny: str, out: Path, env: dict[str, str]) -> dict[st
     return figure
 
 
+IMPORTS = "import runners.evaluate, lmms_eval.evaluator, lmms_eval.tasks, lmms_eval.models, transformers"
+"""What `make eval` imports before its first question: measured as a line of its own, in a fresh interpreter."""
+
+
+def _import_time(env: dict[str, str]) -> dict[str, float]:
+    """Wall time of a fresh interpreter importing what `make eval` needs (start-up included)."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", IMPORTS], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"importing the harness failed:\n{result.stderr[-3000:]}")
+    return {"seconds": time.perf_counter() - started}
+
+
 def _builder_rate(work: Path) -> dict[str, float]:
     from finevidbench.builder import BuildConfig, build, find_videos
     from finevidbench.corpus.synth import synthesize
@@ -199,6 +213,7 @@ def run_all(out: Path, submissions: int) -> dict[str, Any]:
         figures[name] = _run_worker(name, tiny, work / name, env)
         print(f"  measured {name}: {figures[name]['seconds']:.2f} s", file=sys.stderr)
     figures["resume"] = _run_worker("resume", tiny, work / "ours", env)  # same folder: every answer is stored
+    figures["imports"] = _import_time(env)
     figures["builder"] = _builder_rate(work / "builder")
     figures["leaderboard"] = _leaderboard_time(work / "leaderboard", submissions)
     videos = figures["decode_floor"]["videos"]
@@ -216,6 +231,7 @@ def run_all(out: Path, submissions: int) -> dict[str, Any]:
             "builder_questions_per_second": figures["builder"]["questions"] / figures["builder"]["seconds"],
             "resume_time_vs_first_run": figures["resume"]["seconds"] / figures["ours"]["seconds"],
             "harness_fixed_cost_seconds": figures["random"]["seconds"],
+            "import_seconds": figures["imports"]["seconds"],
             "leaderboard_seconds_for_submissions": figures["leaderboard"]["seconds"],
         },
     }

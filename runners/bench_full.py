@@ -7,7 +7,8 @@
    floor of decoding every video's frame pool once);
 2. the zero-cost model through lmms-eval, in a fresh process: wall time against the decode floor
    (each video's union of frames decoded once, nothing else), decoder opens per video, peak RSS;
-3. the same under `accelerate launch --num_processes 2`: the same answers, and the speed-up;
+3. the same under `accelerate launch --num_processes 2`: the same answers, the speed-up, and the
+   cores each run keeps busy (CPU seconds over wall seconds), which bound what a split can give;
 4. the leaderboard from N full-size submissions, then rebuilt after one new submission.
 
 Writes the `full` object and `decodes_per_video` into bench.json (keeping what `make bench` wrote).
@@ -50,19 +51,28 @@ def corpus(videos: int, seed: int = 0) -> tuple[Path, float | None]:
     return folder, seconds
 
 
-def build_figures(folder: Path, out: Path) -> dict[str, Any]:
-    """The builder's wall time against its decode floor (each video's 32-frame pool decoded once)."""
+def build_figures(folder: Path, out: Path, workers: int) -> dict[str, Any]:
+    """The builder with one worker and with `workers`, against its decode floor (each 32-frame pool decoded once).
+
+    Both builds must write the same bytes; the floor is one process decoding, as one worker does.
+    """
     from finevidbench.builder import BuildConfig, build, find_videos
     from finevidbench.video import FramePolicy, load_frames, probe
 
-    started = time.perf_counter()
-    manifest = build(folder / "videos", out, folder / "labels.csv", BuildConfig(), progress=sys.stderr.isatty())
-    seconds = time.perf_counter() - started
+    seconds = {}
+    for count in sorted({1, workers}):
+        started = time.perf_counter()
+        manifest = build(folder / "videos", out / f"w{count}", folder / "labels.csv", BuildConfig(workers=count),
+                         progress=sys.stderr.isatty())  # fmt: skip
+        seconds[count] = time.perf_counter() - started
+    same = all((out / f"w{workers}" / name).read_bytes() == (out / "w1" / name).read_bytes()
+               for name in ("questions.jsonl", "manifest.json"))  # fmt: skip
     started = time.perf_counter()
     for path in find_videos(folder / "videos"):
         load_frames(path, FramePolicy(num_frames=32, mode="segment").sample(probe(path)).indices, cache=None)
     floor = time.perf_counter() - started
-    return {"videos": manifest["n_videos"], "questions": manifest["n_questions"], "build_s": seconds,
+    return {"videos": manifest["n_videos"], "questions": manifest["n_questions"], "build_s": seconds[1],
+            "build_workers": workers, "build_parallel_s": seconds[workers], "build_parallel_same_files": same,
             "build_floor_s": floor}  # fmt: skip
 
 
@@ -76,7 +86,7 @@ def worker(name: str, data: Path, out: Path) -> dict[str, Any]:
     from runners.bench import count_decodes, decode_floor
 
     counts = count_decodes()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if name == "eval":
         from runners.evaluate import main as evaluate
 
@@ -85,32 +95,42 @@ def worker(name: str, data: Path, out: Path) -> dict[str, Any]:
         seconds = time.perf_counter() - started
     else:
         seconds = decode_floor(data)["seconds"]  # the decoding alone, question-set loading excluded
+    cpu = time.process_time() - cpu  # every thread of the process: the decoder's own threads too
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
-    return {"seconds": seconds, "decoder_opens": counts["calls"], "peak_rss_mb": peak_mb}
+    return {"seconds": seconds, "cpu_s": cpu, "decoder_opens": counts["calls"], "peak_rss_mb": peak_mb}
 
 
-def _run(command: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.perf_counter()
+def _run(command: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """The finished command, its wall time and the CPU seconds of its processes (every child, every thread)."""
+    import resource
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    started, cpu = time.perf_counter(), children_cpu()
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:6])} ... failed:\n{result.stderr[-3000:]}")
-    return result, time.perf_counter() - started
+    return result, time.perf_counter() - started, children_cpu() - cpu
 
 
 def eval_figures(data: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
     """Zero-cost model in one process and in two (accelerate), and the decode floor."""
     figures = {}
     for name in ("eval", "floor"):
-        result, _ = _run([sys.executable, "-m", "runners.bench_full", "--worker", name, "--data", str(data),
-                          "--run", str(work / name)], env)  # fmt: skip
+        result, _, _ = _run([sys.executable, "-m", "runners.bench_full", "--worker", name, "--data", str(data),
+                             "--run", str(work / name)], env)  # fmt: skip
         figures[name] = json.loads(result.stdout.strip().splitlines()[-1])
     evaluate = ["-m", "runners.evaluate", "--model", "bench_zero_cost", "--data", str(data)]
-    _, one = _run([sys.executable, *evaluate, "--out", str(work / "one")], env)
+    _, one, one_cpu = _run([sys.executable, *evaluate, "--out", str(work / "one")], env)
     launch = ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29512"]  # fmt: skip
-    _, two = _run([sys.executable, *launch, *evaluate, "--out", str(work / "two")], {**env, "ACCELERATE_USE_CPU": "1"})
+    _, two, two_cpu = _run([sys.executable, *launch, *evaluate, "--out", str(work / "two")],
+                           {**env, "ACCELERATE_USE_CPU": "1"})  # fmt: skip
     same = (work / "one" / "samples.jsonl").read_bytes() == (work / "two" / "samples.jsonl").read_bytes()
-    return {**figures, "one_process_wall_s": one, "two_process_wall_s": two, "two_process_same_answers": same}
+    return {**figures, "one_process_wall_s": one, "one_process_cpu_s": one_cpu, "two_process_wall_s": two,
+            "two_process_cpu_s": two_cpu, "two_process_same_answers": same}  # fmt: skip
 
 
 def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> dict[str, Any]:
@@ -155,9 +175,10 @@ def run_all(out: Path, videos: int, submissions: int) -> dict[str, Any]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
     started = time.perf_counter()
     folder, synth_s = corpus(videos)
-    built = build_figures(folder, work / "set")
-    evaluated = eval_figures(work / "set", work, env)
-    board = leaderboard_figures(work / "eval", work / "set", work, submissions)
+    built = build_figures(folder, work / "set", os.cpu_count() or 1)
+    data = work / "set" / "w1"
+    evaluated = eval_figures(data, work, env)
+    board = leaderboard_figures(work / "eval", data, work, submissions)
     full = summarise(built, evaluated, board, synth_s, time.perf_counter() - started)
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     record = read_json_object(out, "bench") if out.is_file() else {"machine": machine}
@@ -172,6 +193,7 @@ def summarise(
 ) -> dict[str, Any]:
     """The figures bench.json reports, ratios computed from measurements of this run."""
     one, floor = evaluated["eval"], evaluated["floor"]
+    cores = os.cpu_count() or 1
     return {
         "videos": built["videos"],
         "questions": built["questions"],
@@ -179,14 +201,26 @@ def summarise(
         "build_s": built["build_s"],
         "build_floor_s": built["build_floor_s"],
         "build_vs_floor": built["build_s"] / built["build_floor_s"],
+        "build_workers": built["build_workers"],
+        "build_parallel_s": built["build_parallel_s"],
+        "build_parallel_speedup": built["build_s"] / built["build_parallel_s"],
+        "build_parallel_same_files": built["build_parallel_same_files"],
         "eval_s": one["seconds"],
+        "eval_cpu_s": one["cpu_s"],
         "decode_floor_s": floor["seconds"],
+        "decode_floor_cpu_s": floor["cpu_s"],
+        # cores the floor keeps busy: decord decodes in threads of its own, so one process may use them all
+        "decode_floor_cores_busy": floor["cpu_s"] / floor["seconds"],
         "overhead_vs_floor": one["seconds"] / floor["seconds"],
         "decodes_per_video": one["decoder_opens"] / built["videos"],
         "peak_rss_mb": one["peak_rss_mb"],
         "one_process_wall_s": evaluated["one_process_wall_s"],
+        "one_process_cores_busy": evaluated["one_process_cpu_s"] / evaluated["one_process_wall_s"],
         "two_process_wall_s": evaluated["two_process_wall_s"],
+        "two_process_cores_busy": evaluated["two_process_cpu_s"] / evaluated["two_process_wall_s"],
         "two_process_speedup": evaluated["one_process_wall_s"] / evaluated["two_process_wall_s"],
+        # the most any split of the work could give on these cores: the cores left idle by one process
+        "two_process_speedup_bound": cores / max(1.0, evaluated["one_process_cpu_s"] / evaluated["one_process_wall_s"]),
         "two_process_same_answers": evaluated["two_process_same_answers"],
         "leaderboard_submissions": board["submissions"],
         "leaderboard_full_s": board["leaderboard_full_s"],

@@ -13,10 +13,12 @@ after a crash recomputes nothing that was finished. Exit codes: 0 done, 1 the ev
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -125,18 +127,46 @@ def run_lmms_eval(
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
     backend = "torchrun" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not launched_by_accelerate else "accelerate"
-    results: dict[str, Any] | None = simple_evaluate(
-        model=model,
-        tasks=tasks.split(","),
-        task_manager=manager,
-        log_samples=True,
-        limit=limit,
-        gen_kwargs=gen_kwargs,
-        distributed_executor_backend=backend,
-    )
+    with closed_form_stderr():
+        results: dict[str, Any] | None = simple_evaluate(
+            model=model,
+            tasks=tasks.split(","),
+            task_manager=manager,
+            log_samples=True,
+            limit=limit,
+            gen_kwargs=gen_kwargs,
+            distributed_executor_backend=backend,
+        )
     if int(os.environ.get("RANK", "0")) == 0 and (not results or not results.get("samples")):
         raise EvaluationError("lmms-eval returned no samples (see its log above)")
     return results
+
+
+@contextlib.contextmanager
+def closed_form_stderr() -> Iterator[None]:
+    """lmms-eval's standard error of a `mean` (or `acc_all`), without the imports it makes to find it.
+
+    lmms-eval 0.7.3's `stderr_for_metric` imports two of its task modules on every call, to list
+    their bootstrapped aggregations; one imports nltk, which costs seconds of every run (3.8 s of a
+    full-size evaluation, measured). For `mean` and `acc_all` it returns their closed forms whatever
+    those imports find, so those are returned directly; any other aggregation goes to lmms-eval's own.
+    """
+    from lmms_eval import evaluator_utils
+    from lmms_eval.api import metrics
+
+    original = evaluator_utils.stderr_for_metric
+    closed = {metrics.mean: metrics.mean_stderr, metrics.acc_all: metrics.acc_all_stderr}
+
+    def stderr_for_metric(metric: Any, bootstrap_iters: int) -> Any:
+        if bootstrap_iters > 0 and metric in closed:
+            return closed[metric]
+        return original(metric, bootstrap_iters)
+
+    evaluator_utils.stderr_for_metric = stderr_for_metric
+    try:
+        yield
+    finally:
+        evaluator_utils.stderr_for_metric = original
 
 
 def collect_samples(results: dict[str, Any]) -> list[SampleResult]:
@@ -173,6 +203,7 @@ def evaluate(args: argparse.Namespace) -> int:
     except QuestionSetError as exc:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
+    taskdocs.use_question_set(args.data, qs)  # lmms-eval's tasks read this copy: the set is loaded once a run
     out = Path(args.out or Path("runs") / args.model)
     started = time.time()
     ours, others = split_tasks(args.tasks)

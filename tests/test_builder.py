@@ -39,6 +39,13 @@ def test_same_inputs_and_seed_give_byte_identical_files(corpus, built, tmp_path)
         assert (tmp_path / name).read_bytes() == (built / name).read_bytes(), name
 
 
+def test_two_workers_give_the_files_of_one(corpus, built, tmp_path):
+    config = BuildConfig(seed=1, workers=2)
+    build(corpus / "videos", tmp_path, labels=corpus / "labels.csv", config=config, progress=False)
+    for name in ("questions.jsonl", "manifest.json"):
+        assert (tmp_path / name).read_bytes() == (built / name).read_bytes(), name
+
+
 def test_another_seed_gives_another_set(corpus, built, tmp_path):
     manifest = build(
         corpus / "videos", tmp_path, labels=corpus / "labels.csv", config=BuildConfig(seed=2), progress=False

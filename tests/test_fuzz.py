@@ -223,3 +223,21 @@ def test_a_recipe_file_is_read_or_refused_with_its_own_error(tmp_path, data):
         recipe_for("sf2t", "fvb_qwen2_5_vl", path)
     except RecipeError as exc:
         assert "\n" not in str(exc)
+
+
+@pytest.fixture(scope="module")
+def question_records(small_set):
+    return [json.loads(line) for line in (small_set / "questions.jsonl").read_text().splitlines()]
+
+
+@FILES
+@given(which=st.integers(0, 1000), **edits)
+def test_the_questions_shortcut_never_accepts_what_the_schema_refuses(question_records, which, path, new):
+    from finevidbench.dataset import plain_question
+    from finevidbench.files import validator
+
+    record = question_records[which % len(question_records)]
+    assert plain_question(record)  # what the builder writes takes the shortcut
+    edited = _mutate(record, path, new)
+    if plain_question(edited):
+        assert validator("finevidbench", "schemas/question.schema.json").is_valid(edited), edited

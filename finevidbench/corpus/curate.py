@@ -28,8 +28,9 @@ from tqdm.auto import tqdm
 from finevidbench.corpus.labels import LabelSet
 from finevidbench.corpus.scan import skipped_summary
 from finevidbench.files import atomic_write_text, sha256_file, write_json
-from finevidbench.protocol.records import CHANGED_LEVEL
+from finevidbench.protocol.records import CHANGED_LEVEL, change_matrix
 from finevidbench.video import FramePolicy, VideoError, VideoMeta, load_frames, probe
+from finevidbench.workers import ordered_map
 
 CACHE = ".build-cache"
 THUMB_SIZE = 64
@@ -67,6 +68,8 @@ class Inspection:
     pool: tuple[int, ...]
     thumbs: npt.NDArray[np.int16]
     """(len(pool), 64, 64, 3) int16 RGB."""
+    changes: npt.NDArray[np.float64] | None = None
+    """`change_matrix(thumbs)`: measured where the video was decoded (a worker process, in parallel builds)."""
 
 
 def thumbnails(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
@@ -80,11 +83,48 @@ def thumbnails(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
 
 
 def inspect_video(path: Path, pool_frames: int) -> Inspection:
-    """Probe, hash and decode the candidate pool of one video (one decode)."""
+    """Probe, hash and decode the candidate pool of one video (one decode), and measure its changes."""
     meta = probe(path)
     pool = FramePolicy(num_frames=pool_frames, mode="segment").sample(meta).indices
-    frames = load_frames(path, pool, cache=None)
-    return Inspection(meta, sha256_file(path), tuple(pool), thumbnails(frames))
+    thumbs = thumbnails(load_frames(path, pool, cache=None))
+    return Inspection(meta, sha256_file(path), tuple(pool), thumbs, change_matrix(thumbs))
+
+
+def inspect_job(job: tuple[Path, int]) -> Inspection:
+    """`inspect_video(path, pool_frames)` as one job of `finevidbench.workers.ordered_map`."""
+    return inspect_video(*job)
+
+
+def cached_inspection(job: tuple[Path, Path, int]) -> Inspection | VideoError:
+    """A video's inspection from the cache folder when its file is unchanged, else made now and cached.
+
+    One job of `ordered_map` (video file, cache folder, pool size): a worker process reads or writes
+    only this video's two cache files. A video that does not decode comes back as its VideoError,
+    cached too, so a resumed build does not try it again.
+    """
+    path, cache, pool_frames = job
+    stat = path.stat()
+    key = {"file": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "pool": pool_frames}
+    record, arrays = cache / f"{path.stem}.json", cache / f"{path.stem}.npz"
+    if record.is_file() and arrays.is_file():
+        cached = json.loads(record.read_text())
+        if cached["key"] == key:
+            if "error" in cached:
+                return VideoError(path, cached["error"], cached["fix"])
+            with np.load(arrays) as data:
+                changes = data["changes"] if "changes" in data.files else None
+                return Inspection(VideoMeta(**cached["meta"]), cached["sha256"], tuple(int(i) for i in data["pool"]),
+                                  data["thumbs"].astype(np.int16), changes)  # fmt: skip
+    try:
+        seen = inspect_video(path, pool_frames)
+    except VideoError as exc:
+        np.savez(arrays, pool=np.zeros(0), thumbs=np.zeros(0))
+        atomic_write_text(record, json.dumps({"key": key, "error": exc.cause, "fix": exc.fix}))
+        return exc
+    changes = change_matrix(seen.thumbs) if seen.changes is None else seen.changes
+    np.savez_compressed(arrays, pool=np.asarray(seen.pool), thumbs=seen.thumbs.astype(np.uint8), changes=changes)
+    atomic_write_text(record, json.dumps({"key": key, "meta": asdict(seen.meta), "sha256": seen.sha256}))
+    return seen
 
 
 @dataclass
@@ -126,8 +166,10 @@ class Curation:
         config: CurationConfig,
         seed: int,
         skipped: Sequence[dict[str, str]] = (),
+        workers: int = 1,
     ):
         self.files = {path.stem: path for path in files}
+        self.workers = workers
         self.labels = labels
         self.config = config
         self.seed = seed
@@ -151,16 +193,30 @@ class Curation:
         self.cache.mkdir(parents=True, exist_ok=True)
         hashes: dict[str, str] = {}
         per_class: Counter[str] = Counter()
-        bar = tqdm(order, desc="curating videos", unit="video", disable=not progress)
-        for video in bar:
-            label = rows.get(video, {}).get("action", "")
-            if self._full(per_class, label):
+        bar = tqdm(total=len(order), desc="curating videos", unit="video", disable=not progress)
+
+        def label(video: str) -> str:
+            return rows.get(video, {}).get("action", "")
+
+        taken: list[str] = []  # the videos handed to the workers, in order: their results arrive in that order
+
+        def jobs() -> Iterator[tuple[Path, Path, int]]:  # pulled as workers free up: a full class is not inspected
+            for video in order:
+                if self._full(per_class, label(video)):
+                    self.report.not_sampled += 1
+                    bar.update()
+                else:
+                    taken.append(video)
+                    yield self.files[video], self.cache, pool_frames
+
+        for position, seen in enumerate(ordered_map(cached_inspection, jobs(), self.workers)):
+            video = taken[position]  # its job was pulled before its result could arrive
+            if self._full(per_class, label(video)):  # filled while this video was being inspected
                 self.report.not_sampled += 1
-                continue
-            verdict = self._verdict(video, pool_frames, hashes)
-            if verdict is None:
+            elif self._verdict(video, seen, hashes) is None:
                 self.report.kept.append(video)
-                per_class[label] += 1
+                per_class[label(video)] += 1
+            bar.update()
         bar.close()
         kept = set(self.report.kept)
         self.report.kept = [video for video in sorted(self.files) if video in kept]
@@ -189,12 +245,10 @@ class Curation:
             return True
         return config.per_class is not None and per_class[label] >= config.per_class
 
-    def _verdict(self, video: str, pool_frames: int, hashes: dict[str, str]) -> str | None:
+    def _verdict(self, video: str, seen: Inspection | VideoError, hashes: dict[str, str]) -> str | None:
         """Why `video` is dropped (recorded), or None when it is kept."""
-        try:
-            seen = self.inspection(video, pool_frames)
-        except VideoError as exc:
-            return self._drop(video, "unreadable", str(exc))
+        if isinstance(seen, VideoError):
+            return self._drop(video, "unreadable", str(seen))
         if seen.meta.frame_count < self.config.min_frames:
             return self._drop(video, "too_short", f"{seen.meta.frame_count} frames < {self.config.min_frames}")
         change = max_change(seen.thumbs)
@@ -210,36 +264,13 @@ class Curation:
                                     "detail": detail or REASONS[reason]})  # fmt: skip
         return reason
 
-    def inspection(self, video: str, pool_frames: int) -> Inspection:
-        """A video's inspection from the cache when its file is unchanged, else made now and cached."""
-        path = self.files[video]
-        stat = path.stat()
-        key = {"file": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "pool": pool_frames}
-        record, arrays = self.cache / f"{video}.json", self.cache / f"{video}.npz"
-        if record.is_file() and arrays.is_file():
-            cached = json.loads(record.read_text())
-            if cached["key"] == key:
-                if "error" in cached:
-                    raise VideoError(path, cached["error"], cached["fix"])
-                with np.load(arrays) as data:
-                    pool = tuple(int(i) for i in data["pool"])
-                    return Inspection(
-                        VideoMeta(**cached["meta"]), cached["sha256"], pool, data["thumbs"].astype(np.int16)
-                    )
-        try:
-            seen = inspect_video(path, pool_frames)
-        except VideoError as exc:
-            np.savez(arrays, pool=np.zeros(0), thumbs=np.zeros(0))
-            atomic_write_text(record, json.dumps({"key": key, "error": exc.cause, "fix": exc.fix}))
-            raise
-        np.savez_compressed(arrays, pool=np.asarray(seen.pool), thumbs=seen.thumbs.astype(np.uint8))
-        atomic_write_text(record, json.dumps({"key": key, "meta": asdict(seen.meta), "sha256": seen.sha256}))
-        return seen
-
     def inspections(self, pool_frames: int) -> Iterator[tuple[Path, Inspection]]:
-        """The kept videos' files and inspections, in build order (from the cache)."""
-        for video in self.report.kept:
-            yield self.files[video], self.inspection(video, pool_frames)
+        """The kept videos' files and inspections, in build order (from the cache, read by the workers)."""
+        jobs = [(self.files[video], self.cache, pool_frames) for video in self.report.kept]
+        for (path, _, _), seen in zip(jobs, ordered_map(cached_inspection, jobs, self.workers), strict=True):
+            if isinstance(seen, VideoError):  # kept videos decoded during curation; a file changed since
+                raise seen
+            yield path, seen
 
     def finish(self, out: Path) -> Path:
         """Write curation.json beside the manifest and remove the inspection cache; returns the report's path."""

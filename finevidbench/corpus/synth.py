@@ -21,7 +21,6 @@ drawing frames and finding the object in them in `finevidbench.corpus.pixels`.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 from pathlib import Path
@@ -52,6 +51,7 @@ from finevidbench.corpus.clips import (
     render_clip,
 )
 from finevidbench.corpus.pixels import CHROMA_THRESHOLD, MIN_AREA, ObjectState, locate_object, object_mask
+from finevidbench.workers import ordered_map
 
 __all__ = [
     "ACTIONS",
@@ -131,16 +131,9 @@ def synthesize(
     jobs = [(out, index, actions[index], seed, scale) for index in range(videos)]
     bar = tqdm(total=videos, desc="synth", unit="video", disable=not progress)
     rendered = []
-    with contextlib.ExitStack() as stack:
-        if workers > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            results = stack.enter_context(ProcessPoolExecutor(workers)).map(_render_and_write, jobs, chunksize=4)
-        else:
-            results = map(_render_and_write, jobs)
-        for result in results:
-            rendered.append(result)
-            bar.update()
+    for result in ordered_map(_render_and_write, jobs, workers):
+        rendered.append(result)
+        bar.update()
     bar.close()
     with open(out / "labels.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")

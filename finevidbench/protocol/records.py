@@ -84,7 +84,8 @@ class VideoContext:
     """(len(pool), 64, 64, 3) int16 RGB thumbnails of the pool frames, for change measurements."""
     speeds: tuple[float, ...]
     """Playback speeds that scene questions are asked at."""
-    _changes: dict[tuple[int, int], float] = field(default_factory=dict, repr=False, compare=False)
+    changes: npt.NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
+    """`change_matrix(thumbs)`, when the builder's worker measured it already (None: measured on first use)."""
 
     def change(self, a: int, b: int) -> float:
         """Percent of thumbnail pixels that visibly differ between pool frames at positions a and b.
@@ -93,16 +94,32 @@ class VideoContext:
         above compression noise. An area measure, unlike a mean difference, does not dilute a small
         moving object in a large static background.
         """
-        key = (a, b) if a <= b else (b, a)
-        if key not in self._changes:  # the builder asks about the same pairs many times per video
-            moved = np.abs(self.thumbs[a] - self.thumbs[b]).max(axis=-1) > CHANGED_LEVEL
-            self._changes[key] = float(100.0 * moved.mean())
-        return self._changes[key]
+        if self.changes is None:  # the builder asks about the same pairs many times per video
+            self.changes = change_matrix(self.thumbs)
+        return float(self.changes[a, b])
 
     def min_consecutive_change(self, positions: list[int]) -> float:
         """The smallest change between chronologically adjacent frames among pool positions."""
         ordered = sorted(positions)
         return min(self.change(x, y) for x, y in pairwise(ordered))
+
+
+def change_matrix(thumbs: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
+    """`VideoContext.change` for every pair of thumbnails at once: (n, n), symmetric, zero on the diagonal.
+
+    One pass over the pairs in bulk instead of one small array operation per pair; the figures are
+    the per-pair ones exactly (a count of moved pixels over their number, times 100).
+    """
+    n = len(thumbs)
+    planes = np.ascontiguousarray(np.moveaxis(thumbs.reshape(n, -1, thumbs.shape[-1]), -1, 0))  # channel, frame, pixel
+    changes: npt.NDArray[np.float64] = np.zeros((n, n))
+    for a in range(n - 1):
+        moved = np.zeros((n - a - 1, planes.shape[-1]), dtype=bool)
+        for plane in planes:  # a pixel moved when any one channel did: one contiguous plane at a time is fastest
+            moved |= np.abs(plane[a + 1 :] - plane[a]) > CHANGED_LEVEL
+        changes[a, a + 1 :] = 100.0 * (np.count_nonzero(moved, axis=1) / moved.shape[1])
+    symmetric: npt.NDArray[np.float64] = changes + changes.T
+    return symmetric
 
 
 @dataclass(frozen=True)

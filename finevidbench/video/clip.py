@@ -119,7 +119,8 @@ def load_frames(
     """Frames at explicit indices (fragment-level items), through the cache."""
     meta = probe(path)
     backend = backend or default_backend()
-    key = (*file_key(path), backend, max_side(), tuple(int(i) for i in indices))
+    wanted = indices if type(indices) is tuple else tuple(int(i) for i in indices)  # a tuple: hashed as it is
+    key = (*file_key(path), backend, max_side(), wanted)
     if cache is None:
         return decode_frames(path, indices, backend, meta)
     return cache.get_or_decode(key, lambda: decode_frames(path, indices, backend, meta))

@@ -17,3 +17,7 @@ class VideoError(Exception):
         self.cause = cause
         self.fix = fix or "re-encode or re-download the file, or remove it from the collection"
         super().__init__(f"{self.path}: {cause} (fix: {self.fix})")
+
+    def __reduce__(self) -> tuple[type[VideoError], tuple[str, str, str]]:
+        # raised in a worker process (finevidbench.workers), it crosses back whole: path, cause and fix
+        return type(self), (self.path, self.cause, self.fix)

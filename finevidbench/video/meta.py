@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -38,14 +40,19 @@ class VideoMeta:
 
 def file_key(path: str | Path) -> tuple[str, int, int]:
     """Identity of a file's content for caches: resolved path, size and modification time."""
-    p = Path(path)
     try:
-        st = p.stat()
+        st = os.stat(path)
     except FileNotFoundError:
-        raise VideoError(p, "file not found", "check the path, or rebuild the question set") from None
-    if not p.is_file():
-        raise VideoError(p, "not a regular file", "pass a video file, not a folder")
-    return (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        raise VideoError(path, "file not found", "check the path, or rebuild the question set") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise VideoError(path, "not a regular file", "pass a video file, not a folder")
+    return (_resolved(str(path)), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=65536)
+def _resolved(path: str) -> str:
+    """The absolute, link-free path (remembered: a run asks for the key of each video on every request)."""
+    return str(Path(path).resolve())
 
 
 def probe(path: str | Path) -> VideoMeta:

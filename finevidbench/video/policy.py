@@ -37,7 +37,8 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -107,9 +108,9 @@ class FramePolicy:
         """All fields, defaults included: the form written to results and sample files."""
         return asdict(self)
 
-    @property
+    @cached_property
     def id(self) -> str:
-        """A short stable hash of the policy, for cache and resume keys."""
+        """A short stable hash of the policy, for cache and resume keys (remembered: asked for every request)."""
         fields_ = self.to_dict()
         for name, default in _LATER_FIELDS.items():  # added after ids were published: only a set value counts
             if fields_[name] == default:
@@ -150,7 +151,7 @@ class FramePolicy:
 
     def with_speed(self, speed: float) -> FramePolicy:
         """The same policy at another playback speed."""
-        return FramePolicy(**{**self.to_dict(), "speed": float(speed)})
+        return replace(self, speed=float(speed))
 
     def for_scene(self, speed: float, window: Sequence[float] | None = None) -> FramePolicy:
         """The policy of one scene item: its playback speed, and its source window when it has one.
@@ -159,7 +160,7 @@ class FramePolicy:
         through here, so an item shows the same frames to all of them.
         """
         start, end = (float(window[0]), float(window[1])) if window else (self.start, self.end)
-        return FramePolicy(**{**self.to_dict(), "speed": float(speed), "start": start, "end": end})
+        return replace(self, speed=float(speed), start=start, end=end)
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, meta: VideoMeta) -> Sampling:

@@ -2,6 +2,7 @@
 deterministic and stratified; a killed build resumes without inspecting a finished video again."""
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -11,7 +12,7 @@ from conftest import write_indexed_clip
 import finevidbench.corpus.curate as curate_module
 from finevidbench.builder import BuildConfig, build
 from finevidbench.cli import main as cli
-from finevidbench.corpus.curate import CurationConfig
+from finevidbench.corpus.curate import CACHE, CurationConfig
 from finevidbench.video import VideoError, write_video
 
 
@@ -93,6 +94,45 @@ def test_a_killed_build_resumes_without_inspecting_finished_videos(collection, t
     assert not set(finished) & set(calls)  # neither probed, hashed nor decoded again
     assert manifest["n_videos"] == 6
     fresh = build(videos, tmp_path / "fresh", labels, config, progress=False)
+    assert fresh["dataset_hash"] == manifest["dataset_hash"]
+
+
+@pytest.mark.parametrize("sampling", [[], ["--per-class", "1"], ["--max-videos", "4"]])
+def test_two_workers_curate_and_build_the_files_of_one(collection, tmp_path, sampling):
+    videos, labels = collection
+    for workers in ("1", "2"):
+        command = ["build", "--videos", str(videos), "--labels", str(labels), "--out", str(tmp_path / workers)]
+        assert cli([*command, *sampling, "--workers", workers]) == 0
+    for name in ("questions.jsonl", "manifest.json", "curation.json"):
+        assert (tmp_path / "2" / name).read_bytes() == (tmp_path / "1" / name).read_bytes(), name
+
+
+def test_a_killed_parallel_build_resumes_without_inspecting_finished_videos(collection, tmp_path, monkeypatch):
+    videos, labels = collection
+    real, marks = curate_module.inspect_video, tmp_path / "inspected"
+    marks.mkdir()
+
+    def marking(path, pool_frames):  # runs in the worker processes (forked with this patch): calls leave files
+        if path.stem == "good_3" and not (marks / "resumed").exists():
+            raise RuntimeError("killed while inspecting good_3")
+        (marks / f"{path.stem}.{os.getpid()}.{len(list(marks.iterdir()))}").touch()
+        return real(path, pool_frames)
+
+    monkeypatch.setattr(curate_module, "inspect_video", marking)
+    config = BuildConfig(curation=CurationConfig(), workers=2)
+    with pytest.raises(RuntimeError, match="good_3"):
+        build(videos, tmp_path / "set", labels, config, progress=False)
+    finished = {record.stem for record in (tmp_path / "set" / CACHE).glob("*.json")}
+    assert finished and "good_3" not in finished
+    for mark in marks.iterdir():
+        mark.unlink()
+    (marks / "resumed").touch()
+    manifest = build(videos, tmp_path / "set", labels, config, progress=False)
+    calls = [mark.name.split(".") for mark in marks.iterdir() if mark.name != "resumed"]
+    assert str(os.getpid()) not in {pid for _, pid, _ in calls}  # inspected by the workers
+    again = {video for video, _, _ in calls}
+    assert "good_3" in again and not finished & again  # neither probed, hashed nor decoded again
+    fresh = build(videos, tmp_path / "fresh", labels, BuildConfig(curation=CurationConfig()), progress=False)
     assert fresh["dataset_hash"] == manifest["dataset_hash"]
 
 

@@ -105,6 +105,28 @@ def test_python_m_lmms_eval_runs_our_tasks_with_our_baseline(small_set, tmp_path
     assert "N/A" not in result.stdout.split("finevidbench_speed", 1)[1].splitlines()[0]
 
 
+def test_our_runner_gives_lmms_evals_standard_errors_without_importing_nltk(small_set, tmp_path):
+    from lmms_eval import evaluator_utils
+    from lmms_eval.api import metrics
+
+    from runners.evaluate import closed_form_stderr
+
+    original = evaluator_utils.stderr_for_metric
+    with closed_form_stderr():
+        for metric in (metrics.mean, metrics.acc_all):  # what lmms-eval itself returns for them
+            assert evaluator_utils.stderr_for_metric(metric, 100000) is original(metric, 100000) is not None
+        assert evaluator_utils.stderr_for_metric(metrics.mean, 0) is None
+        bootstrapped = evaluator_utils.stderr_for_metric(metrics.median, 10)  # any other: lmms-eval's own
+        assert bootstrapped is not None and bootstrapped([1.0, 2.0, 3.0]) >= 0
+    assert evaluator_utils.stderr_for_metric is original
+    run = ("import sys; from runners.evaluate import main; "
+           f"code = main(['--data', {str(small_set)!r}, '--out', {str(tmp_path / 'run')!r}, '--limit', '2']); "
+           "print(code, 'nltk' in sys.modules)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, cwd=ROOT,
+                            env=offline_env(tmp_path, small_set))  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "0 False", result.stderr[-3000:]
+
+
 @pytest.mark.slow
 def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path, run_make_eval):
     result = run_make_eval("--data", "mini", "--out", tmp_path / "run", "--model", "random")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -91,6 +92,16 @@ class Effect(_LabelChoice):
     params = {"options": 4, "distractors": "once per video"}
 
 
+@functools.lru_cache(maxsize=4096)
+def _speed_windows(coverage: float, frame_count: int, speeds: tuple[float, ...]) -> tuple[tuple[float, int], ...]:
+    """`Speed._windows`, remembered: the builder asks it for every slot and check (Fractions are slow)."""
+    slowest, fastest = min(speeds), max(speeds)
+    ratios = [Fraction(s / slowest).limit_denominator(100) for s in speeds]
+    step = _common_multiple(ratios)
+    base = math.floor(coverage * frame_count * slowest / fastest / step) * step
+    return tuple((s, int(base * r)) for s, r in zip(speeds, ratios, strict=True))
+
+
 def _common_multiple(ratios: list[Fraction]) -> int:
     """The smallest window (in source frames, at the slowest speed) whose scaled copies are whole frames."""
     return math.lcm(*(r.denominator for r in ratios))
@@ -120,11 +131,7 @@ class Speed(QuestionType):
 
     def _windows(self, frame_count: int, speeds: Sequence[float]) -> dict[float, int]:
         """Source frames in each speed's window: the fastest covers `coverage` of the clip, all are whole frames."""
-        slowest, fastest = min(speeds), max(speeds)
-        ratios = [Fraction(s / slowest).limit_denominator(100) for s in speeds]
-        step = _common_multiple(ratios)
-        base = math.floor(self.params["coverage"] * frame_count * slowest / fastest / step) * step
-        return {s: int(base * r) for s, r in zip(speeds, ratios, strict=True)}
+        return dict(_speed_windows(self.params["coverage"], frame_count, tuple(speeds)))
 
     def frames_needed(self, speeds: Sequence[float]) -> int:
         """The shortest clip whose slowest window holds `min_frames` (9 frames at speeds 0.5, 1 and 2)."""
