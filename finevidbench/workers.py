@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -35,15 +36,12 @@ def ordered_map(
     pending: deque[Future[Result]] = deque()
     source = iter(items)
     try:
-        for item in source:
+        for item in islice(source, window):
             pending.append(pool.submit(function, item))
-            if len(pending) >= window:
-                break
         while pending:
             result = pending.popleft().result()
-            for item in source:  # keep the window full: one item in for each result out
-                pending.append(pool.submit(function, item))
-                break
+            for following in islice(source, 1):  # one item in for each result out: the window stays full
+                pending.append(pool.submit(function, following))
             yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

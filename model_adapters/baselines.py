@@ -24,8 +24,7 @@ from finevidbench.oracle import DEFAULT_SIZE, SEMANTIC_TYPES, FrameSize, Shown, 
 from finevidbench.oracle.run import told_timestamps
 from finevidbench.protocol import FRAGMENT_FRAME_SECONDS, get_type
 from model_adapters.base import FineVidModel, Request
-from model_adapters.frames import DecodesEachVideoOnce
-from model_adapters.hf import HFVideoModel
+from model_adapters.frames import DecodesEachVideoOnce, run_policy
 
 ORACLE_REVISION = 1
 """Revision of the pixel oracle's measurements and decisions; in its fingerprint, so older answers are not reused."""
@@ -121,7 +120,7 @@ class PixelOracle(DecodesEachVideoOnce, FineVidModel):
         super().__init__(**kwargs)
         self.size = FrameSize.parse(str(size))
         multiple = 2 if self.size.qwen_factor else 1
-        self.frame_policy = HFVideoModel._policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
+        self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
 
     def fingerprint_parts(self) -> dict:
         return {"model": "pixel_oracle", "revision": ORACLE_REVISION, "dataset": taskdocs.question_set().dataset_hash,

@@ -7,10 +7,38 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from finevidbench.protocol import DEFAULT_SCENE_POLICY
 from finevidbench.protocol.overlay import apply_overlay
 from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames, probe
 from model_adapters.base import Request
 from model_adapters.visuals import VideoFile, visuals_in
+
+
+def run_policy(
+    num_frames: int | None,
+    fps: float | None,
+    max_frames: int | None,
+    frame_mode: str | None,
+    base: str = DEFAULT_SCENE_POLICY,
+    multiple: int = 1,
+) -> FramePolicy:
+    """The run's frame policy: `base` with MODEL_ARGS overrides, counts in whole temporal patches of `multiple`.
+
+    Every model that feeds frames (the Video-LLM adapters, the zero-cost model, the pixel oracle) takes
+    its policy from here, so the same MODEL_ARGS sample the same frames whatever the model.
+    """
+    spec = FramePolicy.parse(base).to_dict()
+    if num_frames is not None:
+        spec.update(num_frames=int(num_frames), fps=None, max_frames=None, min_frames=None)
+    if fps is not None:
+        spec.update(fps=float(fps), num_frames=None)
+    if max_frames is not None:
+        spec.update(max_frames=int(max_frames))
+    if frame_mode is not None:
+        spec.update(mode=frame_mode)
+    if spec.get("min_frames") is not None and spec.get("max_frames") is not None:
+        spec["min_frames"] = min(spec["min_frames"], spec["max_frames"])
+    return FramePolicy.parse({**spec, "multiple": multiple})
 
 
 class DecodesEachVideoOnce:

@@ -20,10 +20,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
-from finevidbench.video import FramePolicy
 from model_adapters.base import FineVidModel, Request
 from model_adapters.chat import TemplateLayout, processor_inputs
-from model_adapters.frames import DecodesEachVideoOnce
+from model_adapters.frames import DecodesEachVideoOnce, run_policy
 from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, local_weights_hash
 from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
@@ -102,7 +101,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
                 "overrides `encode`)"
             ) from None
         base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
-        self.frame_policy = self._policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
+        self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
         self.revision = (
             revision or getattr(self.model.config, "_commit_hash", None) or local_weights_hash(self.pretrained)
@@ -113,22 +112,6 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         self.model.eval()
 
     # -- loading ------------------------------------------------------------------------------
-    @staticmethod
-    def _policy(num_frames, fps, max_frames, frame_mode, base: str = DEFAULT_SCENE_POLICY, multiple: int = 1):
-        """The run's frame policy: `base` with MODEL_ARGS overrides, counts in whole temporal patches of `multiple`."""
-        spec = FramePolicy.parse(base).to_dict()
-        if num_frames is not None:
-            spec.update(num_frames=int(num_frames), fps=None, max_frames=None, min_frames=None)
-        if fps is not None:
-            spec.update(fps=float(fps), num_frames=None)
-        if max_frames is not None:
-            spec.update(max_frames=int(max_frames))
-        if frame_mode is not None:
-            spec.update(mode=frame_mode)
-        if spec.get("min_frames") is not None and spec.get("max_frames") is not None:
-            spec["min_frames"] = min(spec["min_frames"], spec["max_frames"])
-        return FramePolicy.parse({**spec, "multiple": multiple})
-
     def temporal_patch(self) -> int:
         """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from model_adapters.base import FineVidModel, Request
-from model_adapters.frames import DecodesEachVideoOnce
-from model_adapters.hf import HFVideoModel
+from model_adapters.frames import DecodesEachVideoOnce, run_policy
 
 
 class ZeroCostModel(DecodesEachVideoOnce, FineVidModel):
@@ -20,7 +19,7 @@ class ZeroCostModel(DecodesEachVideoOnce, FineVidModel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.frame_policy = HFVideoModel._policy(None, None, None, None)
+        self.frame_policy = run_policy(None, None, None, None)
 
     def policy_id(self) -> str:
         return self.frame_policy.id
