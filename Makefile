@@ -1,6 +1,7 @@
 # FineVidBench: every target builds the environment it needs by itself.
 # Usage: make eval [MODEL=...] [MODEL_ARGS=...] [DATA=...] [LIMIT=...] [OUT=...] [TASKS=...] [INCLUDE=dir]; make sf2t [MODEL=... MODEL_ARGS=...
-# RECIPE=... VIDEOS=... SET=k=v,... EXTRA_TASKS=... INCLUDE=dir]; make savi [... PAIRS=savi|verifier|mixed ITERATIONS=N]; make test
+# RECIPE=... VIDEOS=... SET=k=v,... EXTRA_TASKS=... INCLUDE=dir POSITIVE_ONLY=1]; make savi [... PAIRS=savi|verifier|mixed
+# ITERATIONS=N]; make test
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -103,7 +104,7 @@ sf2t: $(STAMP)  ## SF2T: build fragment tasks from VIDEOS, fine-tune MODEL (LoRA
 		$(if $(LABELS),--labels "$(LABELS)") $(if $(SET),--set "$(SET)") --data "$(DATA)" \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") \
 		$(if $(ALLOW_CONTAMINATED),--allow-contaminated) $(if $(EXTRA_TASKS),--extra_tasks "$(EXTRA_TASKS)") \
-		$(foreach path,$(INCLUDE),--include_path "$(path)")
+		$(if $(POSITIVE_ONLY),--positive-only) $(foreach path,$(INCLUDE),--include_path "$(path)")
 
 savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, iterated, evaluated with and without
 	$(PY) -m runners.savi $(if $(filter command line environment,$(origin MODEL)),--model "$(MODEL)") \
@@ -112,7 +113,8 @@ savi: $(STAMP)  ## self-alignment: VideoSAVi and/or verifier-checked DPO pairs, 
 		$(if $(ITERATIONS),--iterations $(ITERATIONS)) $(if $(INIT_ADAPTER),--init-adapter "$(INIT_ADAPTER)") \
 		--data "$(DATA)" $(if $(LIMIT),--limit $(LIMIT)) \
 		$(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") $(if $(ALLOW_CONTAMINATED),--allow-contaminated) \
-		$(if $(EXTRA_TASKS),--extra_tasks "$(EXTRA_TASKS)") $(foreach path,$(INCLUDE),--include_path "$(path)")
+		$(if $(EXTRA_TASKS),--extra_tasks "$(EXTRA_TASKS)") $(if $(POSITIVE_ONLY),--positive-only) \
+		$(foreach path,$(INCLUDE),--include_path "$(path)")
 
 submit: $(STAMP)  ## validate, rescore and package RESULTS (a run folder) as leaderboard/submissions/<slug>
 	@test -n "$(RESULTS)" || { echo "make submit: pass RESULTS=<run folder>, e.g. RESULTS=runs/random" >&2; exit 2; }

@@ -1,14 +1,15 @@
 """What the fine-tuning commands (`make sf2t`, `make savi`) share.
 
 The demonstrations' tiny model, frame arguments from a recipe, evaluation through `make eval`'s
-runner, and the paired comparison of the evaluations (base, control, adapter).
+runner, the positive control (the recipe on items whose answer is planted in the pixels), and the
+paired comparison of the evaluations (base, control, adapter).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,18 @@ from typing import Any
 from finevidbench.dataset import QuestionSet
 from finevidbench.model_args import format_model_args
 from finevidbench.paths import cache_dir
+from finevidbench.protocol import get_type
 from finevidbench.results import read_other_samples, read_predictions, read_results, score_predictions
-from finevidbench.scoring.compare import compare, compare_other_tasks, format_comparison, write_comparison
+from finevidbench.scoring.compare import (
+    CONTRASTS,
+    compare,
+    compare_other_tasks,
+    format_comparison,
+    write_comparison,
+)
 from finevidbench.scoring.score import SampleResult
+from finevidbench.sf2t.planted import CODE, PLANTED_TYPE, plant
+from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import Recipe, RunRecord
 from finevidbench.video import FramePolicy
 from model_adapters.recipes import FOLDER as RECIPES
@@ -49,7 +59,15 @@ def common_parser(kind: str, description: str, example_model: str) -> argparse.A
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
     parser.add_argument("--gen_kwargs", default=None, help="generation overrides for the evaluations")
+    parser.add_argument("--positive-only", action="store_true",
+                        help="run only the positive control (answers planted in the pixels) and stop: "
+                             "exit 0 when it is detected, 1 when not")  # fmt: skip
     return parser
+
+
+def wants_positive(args: argparse.Namespace, recipe: Recipe) -> bool:
+    """Whether this run starts with the positive control: the recipe asks for it, or --positive-only."""
+    return bool(args.positive_only or (recipe.positive_control and not getattr(args, "train_only", False)))
 
 
 def demo_model_args() -> str:
@@ -84,8 +102,22 @@ def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str,
     ))  # fmt: skip
 
 
+def examples_of(question_set: QuestionSet) -> list[dict[str, Any]]:
+    """Supervised examples: the evaluation's document and prompt of each item, and its answer text."""
+    examples = []
+    for q in question_set.questions:
+        doc = doc_of(q, question_set)
+        examples.append({"doc": doc, "prompt": doc_to_text(doc), "answer": get_type(q.type).answer_text(q)})
+    return examples
+
+
 def compare_runs(
-    benchmark: QuestionSet, arms: Mapping[str, Path | None], out: Path, run: dict[str, Any]
+    benchmark: QuestionSet,
+    arms: Mapping[str, Path | None],
+    out: Path,
+    run: dict[str, Any],
+    contrasts: Sequence[tuple[str, str]] = CONTRASTS,
+    positive: PositiveControl | None = None,
 ) -> dict[str, Any]:
     """Compare the arms' evaluations (rescored from their raw responses), write `out` and return it.
 
@@ -100,7 +132,10 @@ def compare_runs(
         predictions = read_predictions(folder / "samples.jsonl")
         scored, _ = score_predictions(benchmark, predictions)
         samples[name] = [s for s in scored if s.question_id in predictions]
-    comparison = {**compare(samples), "folders": {k: str(v) if v else None for k, v in arms.items()}, "run": run}
+    folders = {k: str(v) if v else None for k, v in arms.items()}
+    comparison = {**compare(samples, contrasts), "folders": folders, "run": run}
+    if positive is not None:
+        comparison["positive_control"] = positive.to_dict()
     figures = {name: read_results(folder / "results.json").get("other_tasks") if folder else None
                for name, folder in arms.items()}  # fmt: skip
     if any(figures.values()):  # the arms on other benchmarks too (EXTRA_TASKS)
@@ -112,11 +147,14 @@ def compare_runs(
 
 def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup, benchmark: QuestionSet,
                          arms: Mapping[str, tuple[Path, str] | None], run: dict[str, Any], title: str,
-                         trained: Mapping[str, Sequence[Path]]) -> int:  # fmt: skip
+                         trained: Mapping[str, Sequence[Path]],
+                         positive: PositiveControl | None = None) -> int:  # fmt: skip
     """Evaluate, compare and report the arms of a fine-tuning run; the exit code.
 
     `arms` maps base / control / adapter to its evaluation folder and model arguments (None: not run);
-    the comparison goes to `<out>/comparison.json`, the table to stdout, the charts beside it.
+    the comparison goes to `<out>/comparison.json`, the table to stdout, the charts beside it. The
+    positive control's line, when one was run, comes before the table: it says whether this run
+    could have shown an effect at all.
     """
     for arm in arms.values():
         if arm is not None:
@@ -127,7 +165,9 @@ def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup
             if code:
                 return fail(command, f"the evaluation {folder.name} failed", code)
     folders = {name: arm[0] if arm else None for name, arm in arms.items()}
-    comparison = compare_runs(benchmark, folders, setup.out / "comparison.json", run)
+    comparison = compare_runs(benchmark, folders, setup.out / "comparison.json", run, positive=positive)
+    if positive is not None:
+        print(f"\n{positive.summary()}")
     print(f"\n{title}\n{format_comparison(comparison)}")
     print(f"comparison: {setup.out / 'comparison.json'}")
     print(report(setup.out, comparison, trained))
@@ -203,3 +243,88 @@ def fail(command: str, message: str, code: int = 2) -> int:
     """Print one `make <command>:` error line and return its exit code."""
     print(f"make {command}: {message}", file=sys.stderr)
     return code
+
+
+PLANTED_TASK = f"finevidbench_{PLANTED_TYPE}"
+"""The lmms-eval task the positive control is evaluated with (its items are all of this type)."""
+TrainArm = Callable[[QuestionSet, Path, bool], RunRecord]
+"""Train the recipe (or, with True, its control) on a question set's items into a folder; its record."""
+
+
+class PositiveControlError(RuntimeError):
+    """The positive control failed or did not detect the planted effect; the message says what to check."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PositiveControl:
+    """adapter - control on held-out items whose answer is planted in the pixels (`finevidbench.sf2t.planted`)."""
+
+    comparison: dict[str, Any]
+    folder: Path
+
+    @property
+    def diff(self) -> dict[str, Any]:
+        """The overall paired difference adapter - control, with its interval."""
+        return dict(self.comparison["overall"]["diffs"]["adapter-control"])
+
+    @property
+    def detected(self) -> bool:
+        """The planted effect was seen: the interval of adapter - control lies above zero."""
+        return bool(self.diff["ci_low"] > 0)
+
+    def summary(self) -> str:
+        """The line a reader sees first: the planted effect's size, its interval and whether it was detected."""
+        overall, diff = self.comparison["overall"], self.diff
+        arms = ", ".join(f"{arm} {overall['arms'][arm]['accuracy']:.3f}" for arm in ("adapter", "control"))
+        interval = f"{diff['diff']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]"
+        head = (f"Positive control (answers planted in the frames' brightness, {overall['n']} items of held-out "
+                f"videos): {arms}; adapter - control {interval}")  # fmt: skip
+        if self.detected:
+            return f"{head}: DETECTED, so a null below is no effect at this scale, not a pipeline that cannot see"
+        return f"{head}: NOT DETECTED"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What comparison.json keeps of it."""
+        return {"detected": self.detected, "n": self.comparison["overall"]["n"], "diff": self.diff,
+                "arms": self.comparison["overall"]["arms"], "code": CODE, "type": PLANTED_TYPE,
+                "comparison": str(self.folder / "comparison.json")}  # fmt: skip
+
+
+def positive_control(setup: RunSetup, training_set: QuestionSet, train_arm: TrainArm,
+                     tuned: Callable[[RunRecord], str], gen_kwargs: str | None = None) -> PositiveControl:  # fmt: skip
+    """Train the recipe and its control on planted items, evaluate both on held-out videos, compare.
+
+    Everything goes to `<out>/positive/` and is reused by a second call (training resumes, no answer
+    is recomputed). Raises PositiveControlError when an evaluation fails or the effect is not detected.
+    """
+    folder = setup.out / "positive"
+    train_set, held_out = plant(training_set, folder / "data", seed=setup.recipe.data_seed).load()
+    print(f"positive control: {len(train_set.questions)} training items, {len(held_out.questions)} held out, "
+          f"answers planted in brightness {CODE}")  # fmt: skip
+    records = {arm: train_arm(train_set, folder / arm, arm == "control") for arm in ("train", "control")}
+    evaluations = {"control": folder / "eval_control", "adapter": folder / "eval_adapter"}
+    for arm, record in (("control", records["control"]), ("adapter", records["train"])):
+        code = evaluate_into(evaluations[arm], setup.model, tuned(record), str(held_out.root), PLANTED_TASK,
+                             setup.device, gen_kwargs=gen_kwargs)  # fmt: skip
+        if code:
+            raise PositiveControlError(f"the positive control's evaluation {evaluations[arm]} failed", code)
+    run = {"steps": records["train"].steps, "control_steps": records["control"].steps,
+           "train_set": str(train_set.root), "held_out": str(held_out.root)}  # fmt: skip
+    comparison = compare_runs(held_out, dict(evaluations), folder / "comparison.json", run, [("adapter", "control")])
+    found = PositiveControl(comparison, folder)
+    print(found.summary())
+    if not found.detected:
+        raise PositiveControlError(
+            f"{found.summary()}.\nThe answers of these items are planted in their frames' brightness, which this "
+            "recipe learns on a working pipeline; the real comparison was not run, because its result could not "
+            "tell a model that learnt nothing from a pipeline that lost the frames. Check, in this order: that "
+            f"the frames reach training (the visual inputs of the collator, {folder / 'train'}), that the adapter "
+            f"is loaded at evaluation ({folder / 'eval_adapter' / 'results.json'} names it), and that the loss "
+            f"fell ({folder / 'train' / 'loss.jsonl'}); a recipe too short or a learning rate too low for this "
+            "model shows here too (fix the recipe, or turn the check off with SET=positive_control=false)."
+        )
+    return found

@@ -2,7 +2,7 @@
 
     python -m runners.savi [--model fvb_internvl --model_args pretrained=...] [--recipe FILE.yaml]
         [--videos DIR [--labels CSV]] [--pairs savi|verifier|mixed] [--iterations N] [--data mini]
-        [--out runs/savi/NAME] [--set key=value,...] [--allow-contaminated]
+        [--out runs/savi/NAME] [--set key=value,...] [--allow-contaminated] [--positive-only]
 
 Each iteration starts from the last adapter (the first from the base model) and makes pairs:
 - `savi` (VideoSAVi, COLM 2025): for each training video the model asks itself spatial and
@@ -15,7 +15,10 @@ OUT/iter_k/pairs.jsonl (TRL's preference format) and its adapter in OUT/iter_k/t
 Unless the recipe says `control: false`, a control replays the same iterations on the same pairs
 with uninformative visual input (another training video, random frames: finevidbench.sf2t.control)
 into OUT/iter_k/control/. Finally the base, the last control adapter and the last adapter are
-evaluated and compared (adapter - control is the verdict). With no --model it runs the CPU
+evaluated and compared (adapter - control is the verdict). With `positive_control: true` (the
+demo's recipe) or --positive-only, one DPO round and its control first run on items whose answer is
+planted in the frames' brightness (OUT/positive/), and the run stops with exit code 1 unless
+adapter - control is detected there. With no --model it runs the CPU
 demonstration on a tiny random Qwen2.5-VL. Running the command again reuses finished iterations,
 resumes an interrupted one from its checkpoints and recomputes no finished answer.
 Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted (resumable).
@@ -38,6 +41,7 @@ from tqdm.auto import tqdm
 from finevidbench.builder import find_videos
 from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
 from finevidbench.model_args import format_model_args, merge_model_args
+from finevidbench.protocol import get_type
 from finevidbench.savi import QUESTION_KINDS, PreferencePair, Prompts, materially_different, read_pairs, write_pairs
 from finevidbench.savi import verifier_pairs as make_verifier_pairs
 from finevidbench.sf2t import (
@@ -195,8 +199,13 @@ def run(args: argparse.Namespace) -> int:
 
         model_args = merged_copy(model, model_args, start, out / "start_model")  # the loop's base and reference
     base_args = merge_model_args(model_args, policy_args(recipe.frames))
-    adapter = control = None
+    with_adapter = partial(merge_model_args, base_args)  # evaluated with the frames the model was aligned with
+    adapter = control = positive = None
     try:
+        if finetune.wants_positive(args, recipe):  # _training_inputs built the training set it plants into
+            positive = _positive_control(setup, base_args, cast(QuestionSet, training_set), args.gen_kwargs)
+            if args.positive_only:
+                return 0
         for iteration in range(1, int(config["iterations"]) + 1):
             record = _iteration(iteration, model, base_args, adapter, device, recipe, config, videos, training_set,
                                 guard.to_dict(), out / f"iter_{iteration}")  # fmt: skip
@@ -210,9 +219,10 @@ def run(args: argparse.Namespace) -> int:
                                              out / f"iter_{iteration}").output  # fmt: skip
     except KeyboardInterrupt:
         return fail("interrupted; run the same command again to resume", 130)
+    except finetune.PositiveControlError as exc:
+        return fail(str(exc), exc.code)
     except (RecipeError, ValueError) as exc:
         return fail(str(exc))
-    with_adapter = partial(merge_model_args, base_args)  # evaluated with the frames the model was aligned with
     arms = {
         "base": (out / "eval_base", base_args),
         "control": (out / "eval_control", with_adapter(format_model_args({"adapter": control}))) if control else None,
@@ -227,18 +237,21 @@ def run(args: argparse.Namespace) -> int:
     trained = {"adapter": [out / f"iter_{k}" / "train" for k in iterations]}
     if control:
         trained["control"] = [out / f"iter_{k}" / "control" for k in iterations]
-    return finetune.evaluate_and_compare("savi", args, setup, benchmark, arms, run, title, trained)
+    return finetune.evaluate_and_compare("savi", args, setup, benchmark, arms, run, title, trained, positive)
 
 
 def _training_inputs(
     args: argparse.Namespace, setup: finetune.RunSetup, config: dict[str, Any], benchmark: QuestionSet
 ) -> tuple[list[Path], Contamination, QuestionSet | None]:
-    """The training videos, their contamination guard, and the SF2T training set when verifier pairs are used."""
+    """The training videos, their contamination guard, and the SF2T training set when it is needed.
+
+    Verifier pairs are made from that set's items, and the positive control plants its answers there.
+    """
     folder, labels = finetune.training_videos(args, setup.demo)
     videos = find_videos(folder)
     guard = check_videos(videos, benchmark.manifest, allow=args.allow_contaminated,
                          source=f"the benchmark ({benchmark.root})")  # fmt: skip
-    if config["pairs"] not in ("verifier", "mixed"):
+    if config["pairs"] not in ("verifier", "mixed") and not finetune.wants_positive(args, setup.recipe):
         return videos, guard, None
     recipe, data = setup.recipe, setup.out / "data"
     build_training_set(folder, data, benchmark, tasks=recipe.tasks, seed=recipe.data_seed, labels=labels,
@@ -323,6 +336,36 @@ def _control_iteration(
     record = _dpo(model, base_args, device, examples, recipe, out / "control", data, "savi_control", control)
     print(f"control {iteration}: {record.steps} DPO steps, loss {finetune.loss_span(record)}")
     return record
+
+
+def _positive_control(setup: finetune.RunSetup, base_args: str, training_set: QuestionSet,
+                      gen_kwargs: str | None) -> finetune.PositiveControl:  # fmt: skip
+    """The positive control with the loop's own DPO recipe, evaluated with the frames the loop aligns with."""
+
+    def tuned(record: RunRecord) -> str:
+        return merge_model_args(base_args, format_model_args({"adapter": record.output}))
+
+    train_arm = partial(_planted_dpo, setup.model, base_args, setup.device, setup.recipe)
+    return finetune.positive_control(setup, training_set, train_arm, tuned, gen_kwargs)
+
+
+def _planted_dpo(model: str, base_args: str, device: str, recipe: Recipe, train_set: QuestionSet, out: Path,
+                 control: bool) -> RunRecord:  # fmt: skip
+    """The positive control's DPO (or, with `control`, its control's): one round on planted items.
+
+    The pairs are the verifier's for a model that answered every item wrong in the right form:
+    (the planted answer, the other answer), so only the frames tell chosen from rejected.
+    """
+    wrong = {q.id: get_type(q.type).answers.format("no" if q.answer == "yes" else "yes") for q in train_set.questions}
+    pairs = make_verifier_pairs(train_set.questions, train_set, wrong)
+    examples = [p.example() for p in pairs]
+    data = {"dataset_hash": train_set.dataset_hash, "n_pairs": len(pairs), "planted": train_set.manifest["planted"]}
+    if control:
+        examples = control_examples(examples, video_catalogue(train_set))
+        data = {**data, "dataset_hash": control_hash(train_set.dataset_hash, examples),
+                "control_of": train_set.dataset_hash}  # fmt: skip
+    return _dpo(model, base_args, device, examples, recipe, out, data,
+                "savi_planted_control" if control else "savi_planted", None)  # fmt: skip
 
 
 def _dpo(

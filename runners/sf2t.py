@@ -2,14 +2,17 @@
 
     python -m runners.sf2t [--model fvb_qwen2_5_vl --model_args pretrained=ORG/NAME]
         [--recipe FILE.yaml] [--set key=value,...] [--videos DIR [--labels CSV]] [--data mini]
-        [--out runs/sf2t/NAME] [--allow-contaminated] [--train-only] [--export DIR]
+        [--out runs/sf2t/NAME] [--allow-contaminated] [--train-only] [--export DIR] [--positive-only]
 
 With no --model it runs the CPU demonstration: a tiny random Qwen2.5-VL (real architecture,
 built offline), trained on SF2T data from synthetic clips rendered with a seed of their own
 (the guard checks that none is a benchmark clip), evaluated on the mini set before and after.
 Unless the recipe says `control: false`, a control adapter is trained too: the same items,
 prompts, answers and recipe with uninformative frames (finevidbench.sf2t.control), so that
-adapter - control measures what the frames taught rather than the answer format.
+adapter - control measures what the frames taught rather than the answer format. With
+`positive_control: true` in the recipe (the demo's) or --positive-only, the recipe first trains and
+evaluates an adapter and its control on items whose answer is planted in the frames' brightness
+(OUT/positive/); the run stops with exit code 1 unless adapter - control is detected there.
 OUT holds data/ (the training set), train/ and control/ (checkpoints, loss.jsonl, adapter/, the
 run record), eval_base/, eval_control/ and eval_sf2t/ (results of `make eval`) and comparison.json.
 Running the same command again resumes training from the last checkpoint and reuses every
@@ -23,12 +26,12 @@ import argparse
 import gc
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
 from finevidbench.model_args import format_model_args, merge_model_args, parse_model_args
-from finevidbench.protocol import get_type
 from finevidbench.sf2t import (
     ContaminationError,
     build_training_set,
@@ -37,11 +40,10 @@ from finevidbench.sf2t import (
     export_messages,
     video_catalogue,
 )
-from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.training import RUN_KEYS, Recipe, RecipeError, RunRecord, main_process_first, train
 from finevidbench.video import VideoError
 from runners import finetune
-from runners.finetune import policy_args
+from runners.finetune import examples_of, policy_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,15 +52,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-only", action="store_true", help="stop after training (multi-GPU runs)")
     parser.add_argument("--export", default=None, help="also export the training set as LLaMA-Factory/ms-swift JSONL")
     return parser.parse_args(argv)
-
-
-def examples_of(training_set: QuestionSet) -> list[dict[str, Any]]:
-    """Training examples: the evaluation's document and prompt of each item, and its answer text."""
-    examples = []
-    for q in training_set.questions:
-        doc = doc_of(q, training_set)
-        examples.append({"doc": doc, "prompt": doc_to_text(doc), "answer": get_type(q.type).answer_text(q)})
-    return examples
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -83,11 +76,24 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         print(f"exported: {export_messages(training_set, args.export)}")
     full_args = merge_model_args(setup.model_args, policy_args(setup.recipe.frames))
+    positive = None
+    if finetune.wants_positive(args, setup.recipe):
+        try:
+            train_arm = partial(_train, setup, full_args, kind="sf2t_planted")
+            tuned = partial(_tuned_args, full_args, setup.recipe)
+            positive = finetune.positive_control(setup, training_set, train_arm, tuned, args.gen_kwargs)
+        except KeyboardInterrupt:
+            return fail("interrupted; run the same command again to resume", 130)
+        except finetune.PositiveControlError as exc:
+            return fail(str(exc), exc.code)
+        except (RecipeError, ValueError) as exc:
+            return fail(str(exc))
+        if args.positive_only:
+            return 0
     records = {}
     for arm in ("train", "control") if setup.recipe.control else ("train",):
         try:
-            records[arm] = _train(setup.model, full_args, setup.device, setup.recipe, training_set, manifest,
-                                  setup.out / arm, control=arm == "control")  # fmt: skip
+            records[arm] = _train(setup, full_args, training_set, setup.out / arm, control=arm == "control")
         except KeyboardInterrupt:
             return fail(f"interrupted; checkpoints are in {setup.out / arm / 'checkpoints'} "
                         "(run the same command again to resume)", 130)  # fmt: skip
@@ -96,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         record = records[arm]
         print(f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
               f"{record.wall_time_s:.0f} s, loss {finetune.loss_span(record)}, output {record.output}")  # fmt: skip
-    return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records)
+    return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records, positive)
 
 
 def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benchmark: QuestionSet) -> dict[str, Any]:
@@ -121,7 +127,7 @@ def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benc
 
 
 def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark: QuestionSet, full_args: str,
-                   records: dict[str, RunRecord]) -> int:  # fmt: skip
+                   records: dict[str, RunRecord], positive: finetune.PositiveControl | None) -> int:  # fmt: skip
     """Evaluate base, control and adapter, compare them and write the report; the exit code."""
     out, recipe = setup.out, setup.recipe
     arms = {
@@ -137,30 +143,33 @@ def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark
            "model_args": setup.model_args}  # fmt: skip
     title = f"SF2T on {args.data}: base, control (trained on uninformative frames) and adapter"
     trained = {"adapter": [out / "train"], **({"control": [out / "control"]} if recipe.control else {})}
-    return finetune.evaluate_and_compare("sf2t", args, setup, benchmark, arms, run, title, trained)
+    return finetune.evaluate_and_compare("sf2t", args, setup, benchmark, arms, run, title, trained, positive)
 
 
-def _train(model: str, model_args: str, device: str, recipe: Recipe, training_set: QuestionSet,
-           manifest: dict[str, Any], out: Path, control: bool = False) -> RunRecord:  # fmt: skip
+def _train(setup: finetune.RunSetup, model_args: str, training_set: QuestionSet, out: Path, control: bool = False,
+           kind: str = "sf2t") -> RunRecord:  # fmt: skip
     """Train the adapter, or with `control` the control adapter, into `out` (reused when done before)."""
     from finevidbench.training.record import RECORD_NAME
     from model_adapters.training import load_for_training
 
     examples = examples_of(training_set)
+    manifest = training_set.manifest
     data = {"dataset_hash": training_set.dataset_hash, "n_items": len(training_set.questions),
-            "counts": manifest["counts"], **manifest["sf2t"]}  # fmt: skip
+            "counts": manifest["counts"], **manifest.get("sf2t", {}),
+            **({"planted": manifest["planted"]} if "planted" in manifest else {})}  # fmt: skip
     if control:
         examples = control_examples(examples, video_catalogue(training_set))
         data = {**data, "dataset_hash": control_hash(training_set.dataset_hash, examples),
                 "control_of": training_set.dataset_hash}  # fmt: skip
+    recipe = setup.recipe
     if (out / RECORD_NAME).is_file():  # finished before: no need to load the model again
         record = RunRecord.read(out)
         trained_with = {k: v for k, v in record.recipe.items() if k not in RUN_KEYS}
         if trained_with == recipe.training_dict() and record.data.get("dataset_hash") == data["dataset_hash"]:
             return record
-    hook = load_for_training(model, model_args, device=device)
+    hook = load_for_training(setup.model, model_args, device=setup.device)
     try:
-        return train(hook, examples, recipe, out, data=data, kind="sf2t_control" if control else "sf2t")
+        return train(hook, examples, recipe, out, data=data, kind=f"{kind}_control" if control else kind)
     finally:
         del hook
         gc.collect()

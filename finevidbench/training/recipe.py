@@ -20,7 +20,7 @@ import yaml
 
 PARTS = ("language_model", "projector", "vision_tower")
 METHODS = ("lora", "full")
-RUN_KEYS = ("control", "report_to")
+RUN_KEYS = ("control", "positive_control", "report_to")
 """Keys that choose which runs happen and where they report, not what one training run does: left
 out of the inputs a checkpoint is resumed against, so `control=false` on a second call still
 resumes the adapter."""
@@ -75,6 +75,10 @@ class Recipe:
     control: bool = True
     """Also train a control adapter (same items, prompts, answers and recipe, uninformative frames) and
     evaluate it: without it, a gain over the base cannot be told apart from learning the answer format."""
+    positive_control: bool = False
+    """First train and evaluate the recipe and its control on items whose answer is planted in the frames'
+    brightness (finevidbench.sf2t.planted), and stop with an error unless adapter - control is clearly
+    above zero there: a run that could not detect a planted effect cannot report a null. On in the demos."""
     report_to: str = "auto"
     """Where the Trainer logs loss and learning rate: `tensorboard` (event files in `<run>/tensorboard`,
     `tensorboard --logdir OUT`), `wandb`, `none`; `auto`: TensorBoard when installed (the train extra)."""
@@ -96,8 +100,9 @@ class Recipe:
             raise RecipeError(f"bf16: {self.bf16!r} must be auto, true or false")
         if self.report_to not in REPORTERS:
             raise RecipeError(f"report_to: {self.report_to!r} is not one of {REPORTERS}")
-        if not isinstance(self.control, bool):
-            raise RecipeError(f"control: {self.control!r} must be true or false")
+        for name in ("control", "positive_control"):
+            if not isinstance(getattr(self, name), bool):
+                raise RecipeError(f"{name}: {getattr(self, name)!r} must be true or false")
 
     def reporter(self) -> str:
         """`report_to` with `auto` resolved: tensorboard when it can be imported, else none."""

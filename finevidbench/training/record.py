@@ -21,7 +21,8 @@ class RunRecord:
     """One training run (SF2T or self-alignment)."""
 
     kind: str
-    """`sf2t` or `savi`; `sf2t_control` / `savi_control` for a control adapter (uninformative frames)."""
+    """`sf2t` or `savi`; `sf2t_control` / `savi_control` for a control adapter (uninformative frames);
+    `<kind>_planted` and `<kind>_planted_control` for the positive control's (answers planted in the pixels)."""
     recipe: dict[str, Any]
     base_model: dict[str, Any]
     """Adapter name, pretrained path or hub id, revision."""

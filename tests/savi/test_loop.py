@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+from finevidbench.dataset import load_question_set
 from finevidbench.savi import read_pairs
 from finevidbench.scoring.compare import read_comparison
 from finevidbench.training import RunRecord
@@ -137,3 +138,21 @@ def test_unknown_self_alignment_setting_is_refused(tmp_path, tiny, train_corpus,
                       "--videos", str(train_corpus / "videos"), "--out", str(tmp_path / "run")])  # fmt: skip
     assert code == 2
     assert "unknown self-alignment key(s) ['betta']" in capsys.readouterr().err
+
+
+@pytest.mark.slow(seconds=90)
+def test_the_demo_positive_control_detects_answers_planted_in_the_pixels(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert savi.main(["--positive-only", "--out", str(out)]) == 0  # the demonstration's recipe and model
+    printed = capsys.readouterr().out
+    assert "Positive control" in printed and "DETECTED" in printed
+    planted = read_comparison(out / "positive" / "comparison.json")
+    diff = planted["overall"]["diffs"]["adapter-control"]
+    assert diff["ci_low"] > 0 and planted["overall"]["n"] >= 64
+    items = len(load_question_set(out / "positive" / "data" / "train").questions)
+    for arm, kind in (("train", "savi_planted"), ("control", "savi_planted_control")):
+        record = RunRecord.read(out / "positive" / arm)
+        # one pair per planted item: (its planted answer, the other one)
+        assert record.kind == kind and record.steps > 0 and record.data["n_pairs"] == items
+    # only the positive control ran: no self-alignment iteration, no real comparison
+    assert not (out / "iter_1").exists() and not (out / "comparison.json").exists()

@@ -6,8 +6,8 @@ from finevidbench.dataset import load_question_set
 from finevidbench.savi import verifier_pairs
 from finevidbench.sf2t import ControlVideo, control_examples, control_hash, uninformative_doc, video_catalogue
 from finevidbench.taskdocs import fragment_frames
+from runners.finetune import examples_of
 from runners.savi import video_doc
-from runners.sf2t import examples_of
 
 
 @pytest.fixture(scope="module")

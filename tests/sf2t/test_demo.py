@@ -1,13 +1,17 @@
-"""The `make sf2t` CPU demonstration, end to end: SF2T data, adapter and control training, three evaluations.
+"""The `make sf2t` CPU demonstration, end to end: the positive control, SF2T data, adapter and control training,
+three evaluations; and the same demonstration with the frames withheld from training, which must stop.
 
-It asserts what the demonstration must show whatever the tiny model learns: three arms with their
-intervals, both trained arms learning the answer format, and a verdict that follows the
-adapter - control intervals. It asserts no gain: a gain is a finding, not a property of the code.
+It asserts what the demonstration must show whatever the tiny model learns: a detected positive
+control first, three arms with their intervals, both trained arms learning the answer format, and a
+verdict that follows the adapter - control intervals. It asserts no gain on the real comparison: a
+gain there is a finding, not a property of the code. The planted effect is asserted, because it is
+the property of the code the positive control exists to show.
 """
 
 import json
 
 import pytest
+import torch
 
 from finevidbench.scoring.compare import read_comparison
 from runners import sf2t
@@ -33,7 +37,7 @@ def tensorboard_tags(root):
 # no_cover (pytest-cov's marker): under make coverage the suite's longest test is its critical path, and
 # line tracing would lengthen it further; the code it runs is measured through the other sf2t tests
 @pytest.mark.no_cover
-@pytest.mark.slow(seconds=300)
+@pytest.mark.slow(seconds=380)
 def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
     out = tmp_path / "demo"
     assert sf2t.main(["--out", str(out), *DEMO]) == 0
@@ -71,6 +75,16 @@ def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
         assert results["model"]["adapter"]["training"]["kind"] == kind
     printed = capsys.readouterr().out
     assert "adapter-control" in printed and "helpful" in printed
+    # the positive control came first: answers planted in brightness, detected, and printed before the real table
+    positive = comparison["positive_control"]
+    assert positive["detected"] is True and positive["diff"]["ci_low"] > 0 and positive["type"] == "frame_comparison"
+    assert printed.index("Positive control") < printed.index("SF2T on mini") and "DETECTED" in printed
+    planted = read_comparison(out / "positive" / "comparison.json")
+    assert planted["arms"] == ["control", "adapter"] and planted["verdict"] == "adapter-control"
+    assert planted["overall"]["n"] == positive["n"] >= 64
+    for arm, kind in (("train", "sf2t_planted"), ("control", "sf2t_planted_control")):
+        record = json.loads((out / "positive" / arm / "finevidbench_run.json").read_text())
+        assert record["kind"] == kind and record["data"]["planted"]["code"] == {"yes": "bright", "no": "dark"}
     # what a reader looks at: charts, and TensorBoard logs of training and of every arm's accuracy
     for chart in ("loss_curve.png", "arms_chart.png"):
         assert str(out / chart) in printed and (out / chart).stat().st_size > 10_000
@@ -83,4 +97,26 @@ def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
     # running it again resumes: no training step and no answer is recomputed
     assert sf2t.main(["--out", str(out), *DEMO]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("answers: 0 computed") == 3 and "trained" in printed
+    assert printed.count("answers: 0 computed") == 5 and "trained" in printed  # the positive control's two too
+
+
+@pytest.mark.slow(seconds=90)
+def test_frames_withheld_from_training_leave_the_positive_control_undetected(tmp_path, capsys, monkeypatch):
+    from model_adapters.training import TrainingHook
+
+    collate = TrainingHook.collate
+
+    def without_frames(self, examples):  # the deliberate break: every visual input of training blanked
+        batch = collate(self, examples)
+        shown = [key for key in ("pixel_values", "pixel_values_videos") if key in batch]
+        assert shown, "the collator no longer returns the visual inputs this break blanks"
+        return {**batch, **{key: torch.zeros_like(batch[key]) for key in shown}}
+
+    monkeypatch.setattr(TrainingHook, "collate", without_frames)
+    out = tmp_path / "demo"
+    assert sf2t.main(["--out", str(out), *DEMO]) == 1
+    err = capsys.readouterr().err
+    assert "NOT DETECTED" in err and "the frames reach training" in err and "real comparison was not run" in err
+    planted = read_comparison(out / "positive" / "comparison.json")
+    assert planted["overall"]["diffs"]["adapter-control"]["ci_low"] <= 0
+    assert not (out / "train").exists() and not (out / "comparison.json").exists()

@@ -93,8 +93,9 @@ def test_control_can_be_skipped_and_added_later_and_other_benchmarks_compared(tm
     out = tmp_path / "run"
 
     def run(control: str, extra: tuple[str, ...] = ()) -> dict:
+        steps = f"max_steps=3,save_steps=3,logging_steps=1,control={control},positive_control=false"
         argv = ["--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
-                "--out", str(out), "--set", f"max_steps=3,save_steps=3,logging_steps=1,control={control}",
+                "--out", str(out), "--set", steps,
                 "--tasks", "finevidbench_fragment", "--limit", "2", *extra]  # fmt: skip
         assert sf2t.main(argv) == 0
         return read_comparison(out / "comparison.json")

@@ -9,7 +9,7 @@ from model_adapters.recipes import recipe_for
 from model_adapters.registry import families
 from model_adapters.testing.tiny import build_tiny
 from model_adapters.training import IGNORE, load_for_training
-from runners.sf2t import examples_of
+from runners.finetune import examples_of
 
 FAMILIES = list(families())
 
