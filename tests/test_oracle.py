@@ -158,3 +158,15 @@ def test_the_oracle_model_takes_a_qwen_size_in_whole_pairs_of_frames():
     assert PixelOracle(size="internvl", num_frames=7).frame_policy.num_frames == 7
     with pytest.raises(ValueError, match="size="):
         PixelOracle(size="nonsense")
+
+
+def test_a_figure_under_its_floor_on_a_small_sample_is_not_called_decided():
+    from finevidbench.oracle.run import OracleFinding
+
+    def finding(acc: float, low: float, high: float) -> OracleFinding:
+        return OracleFinding("speed", acc, low, high, chance=1 / 3, n=24, floor=0.5)
+
+    small = finding(0.375, 0.212, 0.573)  # eight real clips: the interval reaches the floor, the figure does not
+    assert not small.below_floor and "too few items to tell" in small.verdict()
+    assert "decided by the shown pixels" in finding(0.533, 0.497, 0.570).verdict()
+    assert finding(0.30, 0.20, 0.45).below_floor and "BELOW FLOOR 0.50" in finding(0.30, 0.20, 0.45).verdict()

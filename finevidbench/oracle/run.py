@@ -81,11 +81,13 @@ class OracleFinding:
         return self.floor is not None and self.ci_high < self.floor
 
     def verdict(self) -> str:
-        """Decided by the pixels, below its floor, or outside the oracle's reach."""
+        """Decided by the pixels, below its floor, undetermined (too few items to tell), or out of reach."""
         if self.floor is None:
             return OUTSIDE_REACH
         if self.below_floor:
             return f"BELOW FLOOR {self.floor:.2f}: the shown frames leave too many items undecided"
+        if self.acc < self.floor:  # the interval reaches the floor only because the sample is small
+            return f"under its floor {self.floor:.2f}, within the interval: too few items to tell"
         return f"decided by the shown pixels (floor {self.floor:.2f})"
 
     def line(self) -> str:
@@ -130,5 +132,5 @@ def format_oracle(findings: Sequence[OracleFinding], policy: str, size: str) -> 
         lines.append(f"\n{len(below)} type(s) below the oracle floor: the shown frames do not decide enough items")
         lines += [f"  - {f.type}: {f.acc:.3f} (interval high {f.ci_high:.3f}) < floor {f.floor:.2f}" for f in below]
     else:
-        lines.append("\nevery self-supervised type is decided by the shown pixels at or above its floor")
+        lines.append("\nno self-supervised type's interval lies below its floor")
     return "\n".join(lines)
