@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tqdm.auto import tqdm
 
@@ -29,6 +29,9 @@ from finevidbench.store import AnswerStore, answer_key
 from finevidbench.taskdocs import is_benchmark_doc
 from finevidbench.taskgen import blind_variant
 from model_adapters.visuals import VideoFile, digest, task_messages, user_turn, visuals_in, visuals_of
+
+if TYPE_CHECKING:
+    from lmms_eval.api.instance import Instance  # lmms-eval's request (typed Any: the package ships no types)
 
 LMMS_CONFIG_KEYS = ("batch_size", "max_batch_size", "device")
 NO_LMMS_EVAL = "needs lmms-eval, which is not installed here (fix: make venv, or install the lmms-eval of the lock)"
@@ -40,7 +43,7 @@ class WithoutLmmsEval:
     def __init__(self) -> None:
         self._rank = 0
         self._world_size = 1
-        self.task_dict: dict = {}
+        self.task_dict: dict[str, Any] = {}
 
     @property
     def rank(self) -> int:
@@ -52,7 +55,7 @@ class WithoutLmmsEval:
         """The number of processes (one)."""
         return self._world_size
 
-    def set_cache_hook(self, cache_hook) -> None:
+    def set_cache_hook(self, cache_hook: Any) -> None:
         """lmms-eval's evaluator's hook: refused without lmms-eval."""
         raise ImportError(f"{type(self).__name__}.set_cache_hook {NO_LMMS_EVAL}")
 
@@ -78,11 +81,11 @@ class Request:
     task's own chat messages, its visuals as `model_adapters.visuals` records.
     """
 
-    doc: dict
+    doc: dict[str, Any]
     prompt: str
-    generation: dict
+    generation: dict[str, Any]
     task: str
-    messages: list[dict] | None = None
+    messages: list[dict[str, Any]] | None = None
     doc_id: int | None = None
 
     @property
@@ -137,13 +140,14 @@ class FineVidModel(lmms):
         self.reused = 0
 
     @classmethod
-    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> FineVidModel:
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict[str, Any] | None = None) -> FineVidModel:
         """Build from MODEL_ARGS (finevidbench.model_args rules, as lmms-eval's) plus lmms-eval's own settings."""
         args = {key: typed(value) for key, value in parse_model_args(arg_string).items()}
         # lmms-eval's own settings (--batch_size, --device) yield to the same names given in --model_args
         settings = {k: v for k, v in (additional_config or {}).items() if v is not None and k not in args}
         make: Any = cls  # each subclass takes its own keywords: checked at run time, against `accepted_args`
-        return make(**args, **settings)
+        model: FineVidModel = make(**args, **settings)
+        return model
 
     @classmethod
     def accepted_args(cls) -> set[str]:
@@ -155,7 +159,7 @@ class FineVidModel(lmms):
                 names |= {p for p in parameters if p not in ("self", "kwargs")}
         return names
 
-    def fingerprint_parts(self) -> dict:
+    def fingerprint_parts(self) -> dict[str, Any]:
         """What identifies this model's answers besides the question (name and arguments)."""
         return {"model": type(self).__name__}
 
@@ -186,7 +190,7 @@ class FineVidModel(lmms):
     def release(self, videos: Sequence[str]) -> None:
         """Every question about `videos` is answered: free what was loaded for them (default: nothing)."""
 
-    def _request(self, instance) -> Request:
+    def _request(self, instance: Instance) -> Request:
         if self.is_simple:
             prompt, generation, visuals, doc_id, task, split = instance.args
         else:
@@ -209,7 +213,7 @@ class FineVidModel(lmms):
         return answer_key(self.fingerprint, f"{request.task}/{request.question_id}", self.policy_id(),
                           request.generation)  # fmt: skip
 
-    def generate_until(self, requests) -> list[str]:
+    def generate_until(self, requests: Sequence[Instance]) -> list[str]:
         """Answer each request, from the store when it holds the answer already."""
         prepared = [self._request(instance) for instance in requests]
         responses: list[str | None] = [None] * len(prepared)
@@ -254,11 +258,11 @@ class FineVidModel(lmms):
         with contextlib.suppress(Exception):
             self.prefetch(requests)
 
-    def loglikelihood(self, requests):
+    def loglikelihood(self, requests: Sequence[Instance]) -> list[tuple[float, bool]]:
         """FineVidBench scores generated answers only."""
         raise NotImplementedError("FineVidBench models answer generate_until requests only")
 
-    def generate_until_multi_round(self, requests):
+    def generate_until_multi_round(self, requests: Sequence[Instance]) -> list[str]:
         """FineVidBench questions are single-turn."""
         raise NotImplementedError("FineVidBench questions are single-turn")
 

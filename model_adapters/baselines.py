@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +35,12 @@ ORACLE_REVISION = 1
 class RandomBaseline(FineVidModel):
     """Uniform random answers, seeded by (seed, question id)."""
 
-    def __init__(self, seed: int = 0, seconds_per_answer: float = 0.0, store: str | None = None, **kwargs) -> None:
+    def __init__(self, seed: int = 0, seconds_per_answer: float = 0.0, store: str | None = None, **kwargs: Any) -> None:
         super().__init__(store=store, **kwargs)
         self.seed = int(seed)
         self.seconds_per_answer = float(seconds_per_answer)  # lets tests interrupt a run half-way
 
-    def fingerprint_parts(self) -> dict:
+    def fingerprint_parts(self) -> dict[str, Any]:
         return {"model": "random", "seed": self.seed}
 
     def answer(self, request: Request) -> str:
@@ -54,12 +56,12 @@ class RandomBaseline(FineVidModel):
 class MostFrequentBaseline(FineVidModel):
     """The most common gold answer of each type (ties broken by sort order)."""
 
-    def fingerprint_parts(self) -> dict:
+    def fingerprint_parts(self) -> dict[str, Any]:
         return {"model": "most_frequent", "dataset": taskdocs.question_set().dataset_hash}
 
     @cached_property
     def _answers(self) -> dict[str, str]:
-        counts: dict[str, Counter] = {}
+        counts: dict[str, Counter[str]] = {}
         for q in taskdocs.question_set().questions:
             counts.setdefault(q.type, Counter())[get_type(q.type).answer_text(q)] += 1
         return {t: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for t, c in counts.items()}
@@ -73,7 +75,7 @@ class _Adversary(FineVidModel):
 
     adversary: str
 
-    def fingerprint_parts(self) -> dict:
+    def fingerprint_parts(self) -> dict[str, Any]:
         return {"model": self.adversary, "dataset": taskdocs.question_set().dataset_hash}
 
     @cached_property
@@ -115,28 +117,28 @@ class PixelOracle(DecodesEachVideoOnce, FineVidModel):
         fps: float | None = None,
         max_frames: int | None = None,
         frame_mode: str | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.size = FrameSize.parse(str(size))
         multiple = 2 if self.size.qwen_factor else 1
         self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
 
-    def fingerprint_parts(self) -> dict:
+    def fingerprint_parts(self) -> dict[str, Any]:
         return {"model": "pixel_oracle", "revision": ORACLE_REVISION, "dataset": taskdocs.question_set().dataset_hash,
                 "policy": self.frame_policy.id, "size": self.size.name}  # fmt: skip
 
     def policy_id(self) -> str:
         return self.frame_policy.id
 
-    def inputs_record(self) -> dict:
+    def inputs_record(self) -> dict[str, Any]:
         """Recorded in results.json: the size the frames were looked at and the oracle's revision."""
         return {"oracle_revision": ORACLE_REVISION, "size": self.size.name, "semantic_types": list(SEMANTIC_TYPES)}
 
-    def prefetch(self, requests) -> None:
+    def prefetch(self, requests: Sequence[Request]) -> None:
         """Nothing to prefetch: the first answer measures the whole set, one video at a time."""
 
-    def shown(self, doc: dict) -> Shown:
+    def shown(self, doc: dict[str, Any]) -> Shown:
         """What a model is shown of one document: frames at the model's size, the timestamps it is told."""
         frames, timestamps = np.zeros((0, 1, 1, 3), np.uint8), tuple[float, ...]()
         if doc["type"] not in SEMANTIC_TYPES and doc["level"] == "scene":
@@ -162,7 +164,7 @@ class PixelOracle(DecodesEachVideoOnce, FineVidModel):
             DecodesEachVideoOnce.release(self, [video])
         return decide(measurements, qs.questions)
 
-    def prepare(self, requests) -> None:
+    def prepare(self, requests: Sequence[Request]) -> None:
         """The set is measured whole on the first answer (`_answers`), not per pending request."""
 
     def answer(self, request: Request) -> str:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import BatchFeature
 
 _BEFORE, _AFTER = "\u2460", "\u2461"  # probe text that no template writes itself
 
@@ -33,9 +36,9 @@ class TemplateLayout:
     def of(cls, processor: Any) -> TemplateLayout:
         """Render a probe message (text, image, text) and an image alone, and read the layout off them."""
 
-        def render(content: list[dict]) -> str:
+        def render(content: list[dict[str, Any]]) -> str:
             message = [{"role": "user", "content": content}]
-            return processor.apply_chat_template(message, add_generation_prompt=False, tokenize=False)
+            return str(processor.apply_chat_template(message, add_generation_prompt=False, tokenize=False))
 
         probe = render([{"type": "text", "text": _BEFORE}, {"type": "image"}, {"type": "text", "text": _AFTER}])
         image_text = _inserted(render([{"type": "text", "text": _BEFORE}]), render([{"type": "image"}, _text(_BEFORE)]))
@@ -44,11 +47,11 @@ class TemplateLayout:
         position = probe.find(image_text.strip())
         return cls(interleaves=probe.find(_BEFORE) < position < probe.find(_AFTER), image_text=image_text)
 
-    def content(self, blocks: Sequence[dict]) -> list[dict]:
+    def content(self, blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The content the template is given: images kept as blocks, or written in the text where they stand."""
         if self.interleaves:
             return list(blocks)
-        merged: list[dict] = []
+        merged: list[dict[str, Any]] = []
         for block in blocks:
             if block["type"] != "image":
                 merged.append(block)
@@ -59,19 +62,19 @@ class TemplateLayout:
         return merged
 
 
-def render(processor: Any, layout: TemplateLayout, messages: list[dict], add_generation_prompt: bool) -> str:
+def render(processor: Any, layout: TemplateLayout, messages: list[dict[str, Any]], add_generation_prompt: bool) -> str:
     """The prompt text of one conversation, as the chat template writes it."""
     shown = [{**m, "content": layout.content(m["content"])} if isinstance(m["content"], list) else m for m in messages]
-    return processor.apply_chat_template(shown, add_generation_prompt=add_generation_prompt, tokenize=False)
+    return str(processor.apply_chat_template(shown, add_generation_prompt=add_generation_prompt, tokenize=False))
 
 
 def processor_inputs(
     processor: Any,
     layout: TemplateLayout,
-    conversations: Sequence[list[dict]],
-    processor_kwargs: dict,
+    conversations: Sequence[list[dict[str, Any]]],
+    processor_kwargs: dict[str, Any],
     add_generation_prompt: bool = True,
-):
+) -> BatchFeature:
     """Padded tensors of a batch of conversations: rendered text, then the processor on text, images and videos.
 
     Images and videos go per conversation (as transformers' own `apply_chat_template` passes them: a
@@ -85,20 +88,21 @@ def processor_inputs(
     bos = getattr(processor.tokenizer, "bos_token", None)
     if bos is not None and texts[0].startswith(bos):
         kwargs["add_special_tokens"] = False
-    return processor(
+    batch: BatchFeature = processor(
         text=texts,
         images=images if any(images) else None,
         videos=videos if any(videos) else None,
         return_tensors="pt",
         **kwargs,
     )
+    return batch
 
 
-def _visuals(messages: list[dict], kind: str) -> list:
+def _visuals(messages: list[dict[str, Any]], kind: str) -> list[Any]:
     return [b[kind] for m in messages if isinstance(m["content"], list) for b in m["content"] if b["type"] == kind]
 
 
-def _text(text: str) -> dict:
+def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 

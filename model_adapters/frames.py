@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class DecodesEachVideoOnce:
     _release_lock = threading.Lock()
     """Serialises a prefetch's check-and-load with `release` (shared by instances: one run at a time)."""
 
-    def scene_sampling(self, doc: dict) -> Sampling:
+    def scene_sampling(self, doc: dict[str, Any]) -> Sampling:
         """The frames the run's policy takes for a scene document (its speed and window), without decoding.
 
         Remembered per (video, speed, window): a run asks for it when it plans the decodes, when it
@@ -75,7 +76,7 @@ class DecodesEachVideoOnce:
             window = (video.start or 0.0, video.end if video.end is not None else meta.duration)
         return self.frame_policy.for_scene(1.0, window).sample(meta)
 
-    def frames_needed(self, doc: dict) -> tuple[int, ...]:
+    def frames_needed(self, doc: dict[str, Any]) -> tuple[int, ...]:
         """Source frame indices a document shows, in the order shown."""
         return tuple(doc["frames"]) if doc["level"] == "fragment" else self.scene_sampling(doc).indices
 
@@ -130,10 +131,10 @@ class DecodesEachVideoOnce:
             row = {index: position for position, index in enumerate(union)}
         return np.asarray(load_frames(path, union))[[row[i] for i in indices]]
 
-    def frames_of(self, doc: dict, indices: Sequence[int]) -> np.ndarray:
+    def frames_of(self, doc: dict[str, Any], indices: Sequence[int]) -> np.ndarray:
         """A document's video's frames at `indices` (`frames_at` of its video)."""
         return self.frames_at(doc["video_path"], indices)
 
-    def fragment_frames(self, doc: dict) -> np.ndarray:
+    def fragment_frames(self, doc: dict[str, Any]) -> np.ndarray:
         """A fragment item's frames in the order shown, with its pasted target (if any) painted on."""
         return apply_overlay(self.frames_of(doc, doc["frames"]), doc.get("overlay"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
 from model_adapters.base import FineVidModel, Request
 from model_adapters.chat import TemplateLayout, processor_inputs
 from model_adapters.frames import DecodesEachVideoOnce, run_policy
+
+if TYPE_CHECKING:
+    from transformers import BatchFeature
+    from transformers.video_utils import VideoMetadata
 from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, local_weights_hash
 from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
@@ -116,17 +120,18 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
 
-    def _load(self, revision, dtype, attn_implementation, device_map, trust_remote_code):
-        options = {"revision": revision, "trust_remote_code": bool(trust_remote_code), "dtype": dtype,
-                   "attn_implementation": attn_implementation, "device_map": device_map}  # fmt: skip
-        return load_pretrained(self.pretrained, self.model_class, self.device, **options)
+    def _load(self, revision: str | None, dtype: str, attn_implementation: str | None, device_map: str | None,
+              trust_remote_code: bool) -> tuple[Any, Any]:  # fmt: skip
+        return load_pretrained(self.pretrained, self.model_class, self.device, revision=revision,
+                               trust_remote_code=bool(trust_remote_code), dtype=dtype,
+                               attn_implementation=attn_implementation, device_map=device_map)  # fmt: skip
 
-    def inputs_record(self) -> dict:
+    def inputs_record(self) -> dict[str, Any]:
         """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""
         return {"revision": INPUTS_REVISION, "frames": self.frames, "temporal_patch": self.temporal_patch(),
                 "labels_in_text": not self.layout.interleaves}  # fmt: skip
 
-    def fingerprint_parts(self) -> dict:
+    def fingerprint_parts(self) -> dict[str, Any]:
         return {
             "model": type(self).__name__,
             "pretrained": self.pretrained,
@@ -143,7 +148,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         return self.frame_policy.id
 
     # -- inputs -------------------------------------------------------------------------------
-    def visual_blocks(self, doc: dict) -> tuple[list[dict], Any]:
+    def visual_blocks(self, doc: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
         """Content blocks for one document, and its video metadata (None when shown as images).
 
         The metadata describes the clip the model is shown (the window at its speed): each frame's
@@ -166,22 +171,22 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """A clip's frames as the card's path sizes them before the processor (default: left to the processor)."""
         return frames
 
-    def fit_images(self, images: Sequence[Any]) -> list:
+    def fit_images(self, images: Sequence[Any]) -> list[Any]:
         """PIL images as the card's path hands them to the processor (default: unresized)."""
         return list(images)
 
-    def video_block(self, frames: np.ndarray) -> dict:
+    def video_block(self, frames: np.ndarray) -> dict[str, Any]:
         """The content block of a clip."""
         return {"type": "video", "video": frames}
 
-    def image_blocks(self, images: Sequence[Any]) -> list[dict]:
+    def image_blocks(self, images: Sequence[Any]) -> list[dict[str, Any]]:
         """Numbered images: "Frame 1:" <image> "Frame 2:" <image> ..."""
         blocks = []
         for number, image in enumerate(images, start=1):
             blocks += [{"type": "text", "text": f"Frame {number}:"}, {"type": "image", "image": image}]
         return blocks
 
-    def processor_kwargs(self, metas: list) -> dict:
+    def processor_kwargs(self, metas: list[Any]) -> dict[str, Any]:
         """Keyword arguments of the processor call: padding, and the videos' metadata when there are videos.
 
         Frames are the policy's: a processor never samples them again (SmolVLM's and Qwen3-VL's
@@ -191,12 +196,12 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             return {"padding": True}
         return {"padding": True, "video_metadata": metas, "videos_kwargs": {"do_sample_frames": False}}
 
-    def conversation(self, doc: dict, prompt: str) -> tuple[list[dict], Any]:
+    def conversation(self, doc: dict[str, Any], prompt: str) -> tuple[list[dict[str, Any]], Any]:
         """The user turn of one document (its visual blocks, then the prompt) and its video metadata."""
         blocks, meta = self.visual_blocks(doc)
         return [{"role": "user", "content": [*blocks, {"type": "text", "text": prompt}]}], meta
 
-    def task_conversation(self, messages: Sequence[dict]) -> tuple[list[dict], list]:
+    def task_conversation(self, messages: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
         """A task's own messages (any lmms-eval task) as content blocks, and their videos' metadata.
 
         Each video file is sampled by the run's frame policy (its time span when the task gives one)
@@ -205,7 +210,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """
         shown, metas = [], []
         for message in messages:
-            blocks: list[dict] = []
+            blocks: list[dict[str, Any]] = []
             for block in message["content"]:
                 if block["type"] == "text":
                     blocks.append(block)
@@ -226,19 +231,21 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             shown.append({"role": message["role"], "content": blocks})
         return shown, metas
 
-    def request_conversation(self, request: Request) -> tuple[list[dict], list]:
+    def request_conversation(self, request: Request) -> tuple[list[dict[str, Any]], list[Any]]:
         """The messages of any request and their videos' metadata: a FineVidBench document's, or a task's."""
         if request.messages is None:
             messages, meta = self.conversation(request.doc, request.prompt)
             return messages, [] if meta is None else [meta]
         return self.task_conversation(request.messages)
 
-    def inputs(self, conversations: Sequence[list[dict]], metas: list, add_generation_prompt: bool = True):
+    def inputs(
+        self, conversations: Sequence[list[dict[str, Any]]], metas: list[Any], add_generation_prompt: bool = True
+    ) -> BatchFeature:
         """Padded model inputs of conversations: the card's two steps (model_adapters/chat.py)."""
         return processor_inputs(self.processor, self.layout, conversations, self.processor_kwargs(metas),
                                 add_generation_prompt)  # fmt: skip
 
-    def encode(self, requests: Sequence[Request]):
+    def encode(self, requests: Sequence[Request]) -> BatchFeature:
         """Tokenised, padded inputs of a batch of requests."""
         conversations, metas = [], []
         for request in requests:
@@ -247,15 +254,15 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             metas += request_metas
         return self.inputs(conversations, metas)
 
-    def frame_count(self, doc: dict) -> int:
+    def frame_count(self, doc: dict[str, Any]) -> int:
         """How many frames a document's visual input holds (probe and policy only, no decoding)."""
         return len(self.frames_needed(doc))
 
-    def shown_as_images(self, doc: dict) -> bool:
+    def shown_as_images(self, doc: dict[str, Any]) -> bool:
         """Whether a document's frames reach the processor as images (fragment items) rather than a video."""
         return doc["level"] == "fragment" and self.fragment_form == "images"
 
-    def batch_group(self, request: Request) -> tuple:
+    def batch_group(self, request: Request) -> tuple[Any, ...]:
         """What requests must share to be encoded in one processor call: frame counts and/or visual forms.
 
         A task's request is grouped by the frame count of each of its videos and by the kinds it shows;
@@ -285,7 +292,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
         if len(requests) == 1:
             return self.generate(requests)
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[tuple[Any, ...], list[int]] = {}
         for position, request in enumerate(requests):
             groups.setdefault(self.batch_group(request), []).append(position)
         answers: list[str] = [""] * len(requests)
@@ -325,14 +332,14 @@ def _until(text: str, stops: Any) -> str:
     return text
 
 
-def _pictures(frames: np.ndarray) -> list:
+def _pictures(frames: np.ndarray) -> list[Any]:
     """Frames as PIL images."""
     from PIL import Image
 
     return [Image.fromarray(frame) for frame in frames]
 
 
-def _metadata(frames: np.ndarray, positions: Sequence[int], clip_frames: int, fps: float):
+def _metadata(frames: np.ndarray, positions: Sequence[int], clip_frames: int, fps: float) -> VideoMetadata:
     """The VideoMetadata of frames at `positions` of a clip of `clip_frames` frames at `fps`."""
     from transformers.video_utils import VideoMetadata
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 
 class AdapterError(ValueError):
@@ -68,7 +71,7 @@ def local_weights_hash(path: str) -> str | None:
     return "sha256:" + digest.hexdigest()[:16]
 
 
-def attach_adapter(model, adapter: str, pretrained: str):
+def attach_adapter(model: Any, adapter: str, pretrained: str) -> tuple[PeftModel, dict[str, Any]]:
     """Load a PEFT LoRA folder onto `model`, unmerged; returns the wrapped model and its record."""
     from peft import PeftModel
 
@@ -90,7 +93,7 @@ def attach_adapter(model, adapter: str, pretrained: str):
     return wrapped, {**record, **_training_provenance(folder)}
 
 
-def _training_provenance(folder: Path) -> dict:
+def _training_provenance(folder: Path) -> dict[str, Any]:
     """What the adapter's own run record says about its training (SF2T / self-alignment), if it has one."""
     from finevidbench.files import FileFormatError
     from finevidbench.training.record import RECORD_NAME, RunRecord

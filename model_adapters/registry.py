@@ -17,7 +17,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the adapters import this module to declare themselves
+    from transformers import PreTrainedTokenizerFast
+
     from model_adapters.hf import HFVideoModel
+    from model_adapters.testing.tiny import TinyModel
 
 PREFIX = "fvb_"
 """lmms-eval model names of the families: `fvb_<family>` (the prefix keeps them apart from lmms-eval's own)."""
@@ -27,7 +30,7 @@ PREFIX = "fvb_"
 class TinySpec:
     """How to build a family's tiny random model offline (tests, demonstrations, benchmarks)."""
 
-    build: Callable[[Any], tuple[Any, Any]]
+    build: Callable[[PreTrainedTokenizerFast], TinyModel]
     """tokenizer -> (model, processor): the real transformers classes at toy sizes."""
     specials: tuple[str, ...]
     """Tokens the tokenizer keeps atomic (chat markers, image and video placeholders)."""

@@ -37,14 +37,14 @@ class TrainingHook:
         self.processor = adapter.processor
 
     # -- batches ------------------------------------------------------------------------------
-    def conversation(self, example: dict, with_answer: bool) -> tuple[list[dict], Any]:
+    def conversation(self, example: dict[str, Any], with_answer: bool) -> tuple[list[dict[str, Any]], Any]:
         """The chat messages of one example (user turn as evaluation builds it) and its video metadata."""
         messages, meta = self.adapter.conversation(example["doc"], example["prompt"])
         if with_answer:
             messages.append({"role": "assistant", "content": [{"type": "text", "text": example["answer"]}]})
         return messages, meta
 
-    def answer_suffix(self, messages: list[dict]) -> str:
+    def answer_suffix(self, messages: list[dict[str, Any]]) -> str:
         """The text the chat template adds after the generation prompt: the answer and its end-of-turn."""
         prompt = render(self.processor, self.adapter.layout, messages[:1], add_generation_prompt=True)
         full = render(self.processor, self.adapter.layout, messages, add_generation_prompt=False)
@@ -55,7 +55,7 @@ class TrainingHook:
             )
         return full[len(prompt) :]
 
-    def collate(self, examples: list[dict]) -> dict:
+    def collate(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         """Right-padded model inputs of a batch with `labels` on the answer tokens only."""
         if self.adapter.stacks_videos and len({self.adapter.frame_count(e["doc"]) for e in examples}) > 1:
             videos = self.adapter.fragment_form == "video" or any(e["doc"]["level"] == "scene" for e in examples)
@@ -88,7 +88,7 @@ class TrainingHook:
         batch["labels"] = self.labels(batch["input_ids"], batch["attention_mask"], suffixes)
         return dict(batch)
 
-    def collate_preference(self, examples: list[dict]) -> dict:
+    def collate_preference(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         """DPO inputs (TRL's DPOTrainer layout): chosen rows then rejected rows, `completion_mask` on responses."""
         rows = [{**e, "answer": e["chosen"]} for e in examples] + [{**e, "answer": e["rejected"]} for e in examples]
         batch = self.collate(rows)
@@ -135,7 +135,7 @@ class TrainingHook:
                 names.append(name)
         return names
 
-    def base_info(self) -> dict:
+    def base_info(self) -> dict[str, Any]:
         return {"model": type(self.adapter).__name__, "pretrained": self.adapter.pretrained,
                 "revision": self.adapter.revision}  # fmt: skip
 

@@ -113,12 +113,12 @@ def visuals_of(items: Any, task: str = "") -> list[Visual]:
     return found
 
 
-def user_turn(visuals: Sequence[Visual], text: str) -> list[dict]:
+def user_turn(visuals: Sequence[Visual], text: str) -> list[dict[str, Any]]:
     """A simple model's request as a chat turn: the task's visuals, then its prompt (lmms-eval's own order)."""
     return [{"role": "user", "content": [*({"type": "visual", "visual": v} for v in visuals), _text(text)]}]
 
 
-def task_messages(messages: Iterable[dict], task: str = "") -> list[dict]:
+def task_messages(messages: Iterable[dict[str, Any]], task: str = "") -> list[dict[str, Any]]:
     """A chat task's messages (lmms-eval's `doc_to_messages`) with each image/video block as a `Visual`."""
     shown = []
     for message in messages:
@@ -141,12 +141,12 @@ def task_messages(messages: Iterable[dict], task: str = "") -> list[dict]:
     return shown
 
 
-def visuals_in(messages: Sequence[dict]) -> list[Visual]:
+def visuals_in(messages: Sequence[dict[str, Any]]) -> list[Visual]:
     """The visuals of task messages, in order."""
     return [b["visual"] for m in messages for b in m["content"] if b["type"] == "visual"]
 
 
-def digest(messages: Sequence[dict]) -> str:
+def digest(messages: Sequence[dict[str, Any]]) -> str:
     """A short hash of what a request shows and asks: its texts, and each visual's bytes or file.
 
     A video is identified by its path, size and time span (the frames are the run's policy's, which
@@ -170,7 +170,7 @@ def digest(messages: Sequence[dict]) -> str:
     return hasher.hexdigest()[:16]
 
 
-def _text(text: str) -> dict:
+def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 

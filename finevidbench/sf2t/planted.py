@@ -35,6 +35,9 @@ CODE = {"yes": "bright", "no": "dark"}
 """The planted answer as the frames show it: every pixel of a bright video above every pixel of a dark one."""
 HELD_OUT_EVERY = 3
 """Every third video (in a seeded order) is held out for evaluation; the rest train."""
+ITEMS_PER_VIDEO = 2
+"""Items kept of each video (its first, by id). All of a video's items carry one answer, so the
+interval counts videos: more items per video would cost training and evaluation time, not power."""
 LEVELS = {"bright": [160, 255], "dark": [0, 95]}
 """The pixel values each code's frames are squeezed into (`recode`)."""
 
@@ -74,13 +77,13 @@ def plant(training_set: QuestionSet, out: str | Path, seed: int = 0) -> PlantedS
     out = Path(out)
     sets = PlantedSets(out / "train", out / "held_out")
     planted = {"source_dataset_hash": training_set.dataset_hash, "seed": seed, "type": PLANTED_TYPE, "code": CODE,
-               "levels": LEVELS}  # fmt: skip
+               "levels": LEVELS, "items_per_video": ITEMS_PER_VIDEO}  # fmt: skip
     if all(_planted_with(folder) == planted for folder in (sets.train, sets.held_out)):
         return sets
     items: dict[str, list[Question]] = {}
-    for q in training_set.questions:
-        if q.type == PLANTED_TYPE:
-            items.setdefault(q.video, []).append(q)
+    for q in sorted(training_set.questions, key=lambda q: q.id):
+        if q.type == PLANTED_TYPE and len(items.setdefault(q.video, [])) < ITEMS_PER_VIDEO:
+            items[q.video].append(q)
     order = [str(v) for v in np.random.default_rng(seed).permutation(sorted(items))]
     splits = {sets.held_out: order[::HELD_OUT_EVERY],
               sets.train: [v for i, v in enumerate(order) if i % HELD_OUT_EVERY]}  # fmt: skip

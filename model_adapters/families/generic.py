@@ -6,9 +6,16 @@ run on a model it was not written for.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import Family, HubLayout, TinySpec, register
 from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from model_adapters.testing.tiny import TinyModel
 
 SMOLVLM_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
 SMOLVLM_SPECIALS += ["<image>", "<global-img>", "<video>"]
@@ -44,7 +51,7 @@ SMOLVLM_HUB = HubLayout(
 )  # fmt: skip
 
 
-def _smolvlm(tok):
+def _smolvlm(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     # Needs the `num2words` package: SmolVLMProcessor raises ImportError without it.

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import HubLayout, TinySpec, family
 from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from model_adapters.testing.tiny import TinyModel
 
 INTERNVL_TOKENS = {
     "start_image_token": "<img>",
@@ -42,7 +49,7 @@ INTERNVL_HUB = HubLayout(
 )  # fmt: skip
 
 
-def _internvl(tok):
+def _internvl(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     ids = token_ids(tok, ["<|endoftext|>", "<|im_end|>", "<IMG_CONTEXT>"])

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import HubLayout, TinySpec, family
 from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
-def _llava_onevision(tok):
+    from model_adapters.testing.tiny import TinyModel
+
+
+def _llava_onevision(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     ids = token_ids(tok, ["<|endoftext|>", "<|im_end|>", "<image>", "<video>"])
@@ -36,7 +43,7 @@ def _llava_onevision(tok):
     return hf.LlavaOnevisionForConditionalGeneration(cfg), proc
 
 
-def _llava_next_video(tok):
+def _llava_next_video(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     ids = token_ids(tok, ["<unk>", "</s>", "<image>", "<video>"])

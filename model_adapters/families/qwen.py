@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import HubLayout, TinySpec, family
 from model_adapters.testing.tiny import TEXT, chat_template, token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast, ProcessorMixin
+
+    from model_adapters.testing.tiny import TinyModel
 
 QWEN_SPECIALS = [
     "<|endoftext|>",
@@ -26,7 +31,7 @@ QWEN_SPECIALS = [
 # Qwen family uses the method defaults (model_adapters/recipes/<method>.yaml) as they are.
 
 
-def _qwen_text(tok, **rope) -> dict:
+def _qwen_text(tok: PreTrainedTokenizerFast, **rope: Any) -> dict[str, Any]:
     ids = token_ids(tok, QWEN_SPECIALS)
     return dict(
         TEXT,
@@ -38,7 +43,7 @@ def _qwen_text(tok, **rope) -> dict:
     )
 
 
-def _qwen_ids(tok) -> dict:
+def _qwen_ids(tok: PreTrainedTokenizerFast) -> dict[str, Any]:
     ids = token_ids(tok, QWEN_SPECIALS)
     return dict(
         image_token_id=ids["<|image_pad|>"],
@@ -55,7 +60,7 @@ QWEN_TEMPLATE = chat_template(
 QWEN2_PX = dict(size={"shortest_edge": 56 * 56, "longest_edge": 56 * 56})
 
 
-def _qwen2_processor(processor_class, tok):
+def _qwen2_processor(processor_class: type[ProcessorMixin], tok: PreTrainedTokenizerFast) -> ProcessorMixin:
     """Qwen2-VL's and Qwen2.5-VL's processor: the same image and video processors at 56x56."""
     import transformers as hf
 
@@ -67,7 +72,7 @@ def _qwen2_processor(processor_class, tok):
     )
 
 
-def _qwen2_vl(tok):
+def _qwen2_vl(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     vision = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, patch_size=14)
@@ -76,7 +81,7 @@ def _qwen2_vl(tok):
     return hf.Qwen2VLForConditionalGeneration(cfg), proc
 
 
-def _qwen2_5_vl(tok):
+def _qwen2_5_vl(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     vision = dict(
@@ -94,7 +99,7 @@ def _qwen2_5_vl(tok):
     return hf.Qwen2_5_VLForConditionalGeneration(cfg), proc
 
 
-def _qwen3_vl(tok):
+def _qwen3_vl(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     # 16-px patches merged 2x2 (factor 32): frames and images become 64x64 -> 4 tokens (per 2 frames).
@@ -185,7 +190,7 @@ QWEN3_HUB = HubLayout(
 )  # fmt: skip
 
 
-def qwen_tiny(build, hub: tuple[HubLayout, ...]) -> TinySpec:
+def qwen_tiny(build: Callable[[PreTrainedTokenizerFast], TinyModel], hub: tuple[HubLayout, ...]) -> TinySpec:
     """The tiny spec of a family on Qwen's tokenizer (its specials, end of turn and padding)."""
     return TinySpec(build, tuple(QWEN_SPECIALS), eos="<|im_end|>", pad="<|endoftext|>", hub=hub)
 
@@ -209,7 +214,11 @@ class QwenVL(HFVideoModel):
     mixes_images_and_videos = True
 
     def __init__(
-        self, min_pixels: int | None = None, max_pixels: int | None = None, total_pixels: int | None = None, **kwargs
+        self,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+        total_pixels: int | None = None,
+        **kwargs: Any,
     ) -> None:
         self.pixel_args = {k: int(v) for k, v in
                            {"min_pixels": min_pixels, "max_pixels": max_pixels, "total_pixels": total_pixels}.items()
@@ -248,9 +257,10 @@ class QwenVL(HFVideoModel):
         height, width = smart_resize(frames.shape[1], frames.shape[2], self.factor(), low, high)
         video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
         resized = functional.resize(video, [height, width], interpolation=InterpolationMode.BICUBIC, antialias=True)
-        return resized.permute(0, 2, 3, 1).numpy()  # as fetch_video resizes a decoded clip
+        out: np.ndarray = resized.permute(0, 2, 3, 1).numpy()  # as fetch_video resizes a decoded clip
+        return out
 
-    def fit_images(self, images: Sequence[Any]) -> list:
+    def fit_images(self, images: Sequence[Any]) -> list[Any]:
         images = super().fit_images(images)
         if not self.sizes_frames:
             return images
@@ -259,7 +269,7 @@ class QwenVL(HFVideoModel):
         patch = int(self.processor.image_processor.patch_size)
         return [fetch_image({"image": image}, image_patch_size=patch) for image in images]
 
-    def processor_kwargs(self, metas: list) -> dict:
+    def processor_kwargs(self, metas: list[Any]) -> dict[str, Any]:
         kwargs = super().processor_kwargs(metas)
         if metas:  # the reference's per-frame cap; also what keeps transformers from warning on every call
             kwargs["videos_kwargs"] = {**kwargs["videos_kwargs"], "cap_pixels_per_frame": True}
@@ -267,7 +277,7 @@ class QwenVL(HFVideoModel):
             kwargs["do_resize"] = False  # sized already, as the Qwen3-VL card passes after qwen-vl-utils
         return kwargs
 
-    def inputs_record(self) -> dict:
+    def inputs_record(self) -> dict[str, Any]:
         source = "model_args" if self.pixel_args else "card" if self.sizes_frames else "checkpoint"
         pixels = dict(zip(("min_pixels", "max_pixels"), self.video_bounds(2), strict=True)) if self.sizes_frames else {}
         return {**super().inputs_record(), "video_pixels": {"source": source, **pixels, **self.pixel_args}}

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from model_adapters.families.qwen import QWEN_SPECIALS, qwen_tiny
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import HubLayout, family
 from model_adapters.testing.tiny import TEXT, VISION, chat_template, token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from model_adapters.testing.tiny import TinyModel
 
 VL3_PIXELS = {"do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
               "image_mean": [0.5] * 3, "image_std": [0.5] * 3, "resample": 3, "rescale_factor": 1 / 255,
@@ -26,7 +33,7 @@ VIDEOLLAMA3_HUB = HubLayout(
 )  # fmt: skip
 
 
-def _videollama3(tok):
+def _videollama3(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
 
     # 14-px patches, temporal patch 1, merged 2x2: each frame or image becomes 56x56 -> 4 tokens per frame.

@@ -9,6 +9,7 @@ SET=key=value. The DeepSpeed and accelerate configs for multi-GPU runs live here
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from finevidbench.training import Recipe, RecipeError, layered, read_recipe_file
 from model_adapters.registry import get_family
@@ -17,14 +18,14 @@ FOLDER = Path(__file__).parent
 METHODS = ("sf2t", "savi")
 
 
-def method_default(method: str) -> dict:
+def method_default(method: str) -> dict[str, Any]:
     """The default recipe of `method` (sf2t or savi) as a mapping."""
     if method not in METHODS:
         raise RecipeError(f"no default recipe for {method!r}; methods: {METHODS}")
     return read_recipe_file(FOLDER / f"{method}.yaml")
 
 
-def recipe_for(method: str, model: str, path: str | Path | None = None, overrides: str | dict = "") -> Recipe:
+def recipe_for(method: str, model: str, path: str | Path | None = None, overrides: str | dict[str, Any] = "") -> Recipe:
     """The recipe `model` (fvb_<family>) trains with under `method`, from the layers above.
 
     Raises RecipeError for a malformed layer, or a RECIPE= file written for another model.

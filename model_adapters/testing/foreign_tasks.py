@@ -21,6 +21,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 LEAVES = ("local_mvbench", "local_tempcompass_multi_choice", "local_tempcompass_yes_no",
           "local_tempcompass_caption_matching", "local_imageqa", "local_multi_image", "local_textqa",
@@ -94,7 +95,7 @@ def _yaml(task: str, data: Path, visual: str | None, text: str, results: str, me
     return "\n".join(lines) + "\n"
 
 
-def _docs(task: str, videos: list[str]) -> list[dict]:
+def _docs(task: str, videos: list[str]) -> list[dict[str, Any]]:
     """Two documents per task (three for mvbench), over the given videos in turn."""
     pick = [videos[i % len(videos)] for i in range(3)]
     options = "Options:\n(A) it moves left\n(B) it moves right\n(C) it stays\n(D) it spins"

@@ -63,7 +63,7 @@ def _reinitialise(folder: Path, seed: int) -> None:
     (folder / "generation_config.json").write_text(generation)
 
 
-def _merged(base: dict, update: Mapping[str, Any]) -> dict:
+def _merged(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in update.items():
         merged[key] = _merged(merged.get(key, {}), value) if isinstance(value, Mapping) else value

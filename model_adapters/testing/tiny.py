@@ -11,6 +11,15 @@ so that token counts stay small. This module holds what every family's tiny mode
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, PreTrainedTokenizerFast, ProcessorMixin
+
+    TinyModel: TypeAlias = tuple[PreTrainedModel, ProcessorMixin]
+    """What a family's tiny builder returns: the model and its processor."""
 
 # Fixed training text: answers (letters A-D, digits, yes/no) and the usual prompt words become tokens.
 SENTENCES: tuple[str, ...] = (
@@ -43,7 +52,9 @@ TEXT = dict(
 VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
 
 
-def make_tokenizer(specials: list[str], eos: str, pad: str, extra_special_tokens: dict | None = None):
+def make_tokenizer(
+    specials: list[str], eos: str, pad: str, extra_special_tokens: dict[str, Any] | None = None
+) -> PreTrainedTokenizerFast:
     """A byte-level BPE trained on `SENTENCES` (deterministic); `specials` become atomic tokens.
 
     Every byte is a token, so any text encodes and digits 0-9 and letters A-D are single tokens;
@@ -72,7 +83,7 @@ def chat_template(
     image: str,
     turn: str = "<|im_start|>{role}\n",
     end: str = "<|im_end|>\n",
-    roles: dict | None = None,
+    roles: dict[str, Any] | None = None,
     start: str = "",
     gen: str | None = None,
 ) -> str:
@@ -96,9 +107,13 @@ def chat_template(
     )
 
 
-def token_ids(tok, names: list[str]) -> dict[str, int]:
+def token_ids(tok: PreTrainedTokenizerBase, names: list[str]) -> dict[str, int]:
     """The ids of `names` in `tok`."""
-    return {n: tok.convert_tokens_to_ids(n) for n in names}
+    ids = {n: tok.convert_tokens_to_ids(n) for n in names}
+    several = [n for n, i in ids.items() if not isinstance(i, int)]
+    if several:
+        raise ValueError(f"{several}: not single tokens of the tiny tokenizer")
+    return {n: i for n, i in ids.items() if isinstance(i, int)}
 
 
 def tiny_families() -> list[str]:
@@ -108,7 +123,7 @@ def tiny_families() -> list[str]:
     return [name for name, entry in families().items() if entry.tiny is not None]
 
 
-def make_tiny(family: str, seed: int = 0):
+def make_tiny(family: str, seed: int = 0) -> TinyModel:
     """The tiny random `(model, processor)` of `family`, in eval mode; the weights depend only on `seed`."""
     import torch
 

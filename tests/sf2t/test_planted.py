@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.sf2t.planted import CODE, PLANTED_TYPE, plant, recode
+from finevidbench.sf2t.planted import CODE, ITEMS_PER_VIDEO, PLANTED_TYPE, plant, recode
 from finevidbench.video import decode_frames, probe
 from runners.finetune import examples_of
 
@@ -31,6 +31,12 @@ def test_every_item_of_a_video_carries_its_video_answer_balanced_per_split(plant
     per_split = [_by_video(train), _by_video(held_out)]
     assert set(per_split[0]).isdisjoint(per_split[1])  # held-out videos are never trained on
     assert set(per_split[0]) | set(per_split[1]) == source
+    for qs in (train, held_out):  # the first items of each video, by id
+        kept = Counter(q.video for q in qs.questions)
+        assert set(kept.values()) == {ITEMS_PER_VIDEO}
+        for q in qs.questions:
+            own = sorted(s.id for s in training_set.questions if s.video == q.video and s.type == PLANTED_TYPE)
+            assert own.index(q.id) < ITEMS_PER_VIDEO
     for answers in per_split:
         assert all(len(a) == 1 for a in answers.values())
         counts = Counter(next(iter(a)) for a in answers.values())
