@@ -16,7 +16,6 @@ prompt, the options, the frame indices or the number of inputs: only in the pixe
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import numpy as np
 
 from finevidbench.builder import BuildConfig, write_question_set
 from finevidbench.dataset import QuestionSet, load_question_set
-from finevidbench.files import sha256_file
+from finevidbench.files import FileFormatError, read_json_object, sha256_file
 from finevidbench.protocol import Question
 from finevidbench.video import decode_frames, probe, write_video
 
@@ -119,5 +118,8 @@ def _planted_with(folder: Path) -> dict[str, Any] | None:
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         return None
-    planted = json.loads(manifest.read_text()).get("planted")
+    try:
+        planted = read_json_object(manifest, "manifest").get("planted")
+    except FileFormatError:  # a torn or foreign file: written again
+        return None
     return planted if isinstance(planted, dict) else None
