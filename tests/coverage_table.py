@@ -1,6 +1,6 @@
-"""make coverage's table: one line per package and subpackage, and the floors it holds.
+"""make test's coverage table: one line per package and subpackage, and the floors it holds.
 
-`make coverage` runs the suite under pytest-cov, which leaves the combined data in `.coverage`: the
+`make test` runs the suite under pytest-cov, which leaves the combined data in `.coverage`: the
 test processes' own lines and, through coverage's subprocess patch, those of the Python processes
 the tests start (`python -m runners.evaluate`, `accelerate launch`, `python -m lmms_eval`, ...).
 This script sums statements per package (every module of the measured folders counts, imported or
@@ -8,7 +8,7 @@ not), prints the table, and with `--check` exits 1 when a package or the total f
 floor in pyproject.toml (`[tool.finevidbench.coverage-floor]`). Standard library and coverage only.
 
     python tests/coverage_table.py           # the table
-    python tests/coverage_table.py --check   # the table, then the floors (make coverage on the whole suite)
+    python tests/coverage_table.py --check   # the table, then the floors (make test on the whole suite)
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def percent(statements: int, missing: int) -> float:
 
 def render(table: dict[str, dict[str, tuple[int, int]]], floors: dict[str, float]) -> str:
     """The table as text: each package, its subpackages indented, then the total."""
-    lines = [f"{'coverage by package (make coverage)':<36}{'stmts':>7}{'miss':>7}{'cover':>8}{'floor':>7}"]
+    lines = [f"{'coverage by package (make test)':<36}{'stmts':>7}{'miss':>7}{'cover':>8}{'floor':>7}"]
 
     def line(name: str, cell: tuple[int, int], floor: float | None, indent: str = "") -> str:
         shown = f"{floor:.0f}%" if floor is not None else ""
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail when a package falls below its floor")
     args = parser.parse_args(argv)
     if not args.data_file.is_file():
-        print(f"coverage table: no {args.data_file} (run make coverage first)", file=sys.stderr)
+        print(f"coverage table: no {args.data_file} (run make test first)", file=sys.stderr)
         return 1
     floors = read_floors()
     table = tally(measured_files(args.data_file))

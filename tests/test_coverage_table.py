@@ -1,4 +1,4 @@
-"""make coverage's table: statements summed per package, and a package below its floor named."""
+"""make test's coverage table: statements summed per package, and a package below its floor named."""
 
 import coverage_table
 
@@ -24,3 +24,34 @@ def test_the_floors_are_read_from_pyproject_and_cover_every_measured_package():
     floors = coverage_table.read_floors()
     assert set(floors) == {"finevidbench", "model_adapters", "leaderboard", "runners", "tasks", "total"}
     assert all(0 < value <= 100 for value in floors.values())
+
+
+def test_a_measured_run_below_the_floors_fails_the_check_and_names_each_package(tmp_path, capsys):
+    """Real coverage data (a process measured under pyproject.toml's configuration, one module imported): the
+    table counts the modules it never imported, and --check names every package below its floor."""
+    import os
+    import subprocess
+    import sys
+
+    data_file = tmp_path / ".coverage"
+    measure = (
+        "import coverage; cov = coverage.Coverage(data_file={data!r}, data_suffix=False, config_file={config!r}); "
+        "cov.start(); "
+        "import finevidbench.video.decode; cov.stop(); cov.save()"
+    ).format(data=str(data_file), config=str(coverage_table.ROOT / "pyproject.toml"))
+    env = {k: v for k, v in os.environ.items() if k != "COVERAGE_PROCESS_CONFIG"}  # not the suite's own measurement
+    subprocess.run([sys.executable, "-c", measure], check=True, cwd=coverage_table.ROOT, env=env)
+    assert coverage_table.main(["--data-file", str(data_file)]) == 0  # the table alone
+    assert coverage_table.main(["--data-file", str(data_file), "--check"]) == 1
+    captured = capsys.readouterr()
+    rows = {line.split()[0]: line.split() for line in captured.out.splitlines()[1:]}
+    assert {"finevidbench/video", "model_adapters", "leaderboard", "runners", "total"} <= set(rows)
+    assert float(rows["finevidbench/video"][3].rstrip("%")) > 0  # the imported module's definitions ran
+    assert float(rows["runners"][3].rstrip("%")) == 0  # never imported, still counted
+    for package in ("finevidbench", "model_adapters", "leaderboard", "runners", "tasks", "total"):
+        assert f"coverage floor: {package}: " in captured.err
+
+
+def test_no_coverage_file_is_one_clear_line(tmp_path, capsys):
+    assert coverage_table.main(["--data-file", str(tmp_path / ".coverage")]) == 1
+    assert capsys.readouterr().err.strip() == f"coverage table: no {tmp_path / '.coverage'} (run make test first)"

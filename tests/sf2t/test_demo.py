@@ -35,9 +35,6 @@ def tensorboard_tags(root):
     return tags
 
 
-# no_cover (pytest-cov's marker): under make coverage the suite's longest test is its critical path, and
-# line tracing would lengthen it further; the code it runs is measured through the other sf2t tests
-@pytest.mark.no_cover
 @pytest.mark.slow(seconds=380)
 def test_demo_compares_base_control_and_adapter(tmp_path, capsys):
     out = tmp_path / "demo"
