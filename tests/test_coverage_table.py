@@ -42,9 +42,11 @@ def test_a_measured_run_below_the_floors_fails_the_check_and_names_each_package(
     env = {k: v for k, v in os.environ.items() if k != "COVERAGE_PROCESS_CONFIG"}  # not the suite's own measurement
     subprocess.run([sys.executable, "-c", measure], check=True, cwd=coverage_table.ROOT, env=env)
     assert coverage_table.main(["--data-file", str(data_file)]) == 0  # the table alone
+    table = capsys.readouterr().out
     assert coverage_table.main(["--data-file", str(data_file), "--check"]) == 1
     captured = capsys.readouterr()
-    rows = {line.split()[0]: line.split() for line in captured.out.splitlines()[1:]}
+    assert captured.out == table  # the same table, then the floors
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
     assert {"finevidbench/video", "model_adapters", "leaderboard", "runners", "total"} <= set(rows)
     assert float(rows["finevidbench/video"][3].rstrip("%")) > 0  # the imported module's definitions ran
     assert float(rows["runners"][3].rstrip("%")) == 0  # never imported, still counted

@@ -47,7 +47,7 @@ def n_docs(folder: Path, task: str) -> int:
     return len((folder / f"{task}.jsonl").read_text().splitlines())
 
 
-_BUILTIN_INDEX: dict[str, dict] = {}
+_INDEXED: dict[Path, dict] = {}
 
 
 def lmms_eval_cli(monkeypatch, *argv: str) -> None:
@@ -64,11 +64,12 @@ def lmms_eval_cli(monkeypatch, *argv: str) -> None:
     index = TaskManager._get_task_and_group
 
     def indexed_once(self, task_dir: str) -> dict:
-        if Path(task_dir).resolve() != builtin:
+        folder = Path(task_dir).resolve()
+        if folder != builtin:
             return index(self, task_dir)
-        if "index" not in _BUILTIN_INDEX:
-            _BUILTIN_INDEX["index"] = index(self, task_dir)
-        return copy.deepcopy(_BUILTIN_INDEX["index"])
+        if folder not in _INDEXED:
+            _INDEXED[folder] = index(self, task_dir)
+        return copy.deepcopy(_INDEXED[folder])
 
     monkeypatch.setattr(TaskManager, "_get_task_and_group", indexed_once)
     monkeypatch.setattr(sys, "argv", ["lmms_eval", *argv])
