@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from transformers import BatchFeature
     from transformers.video_utils import VideoMetadata
 from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, local_weights_hash
+from model_adapters.positions import use_trained_positions
 from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
 INPUTS_REVISION = 2
@@ -95,6 +96,7 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         self.max_new_tokens = int(max_new_tokens)
         self.frames = frames
         self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
+        self.positions = use_trained_positions(self.model)
         try:
             self.layout = TemplateLayout.of(self.processor)
         except (ValueError, TypeError, KeyError) as exc:  # no template, or one that cannot render a user turn
@@ -128,8 +130,13 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
 
     def inputs_record(self) -> dict[str, Any]:
         """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""
-        return {"revision": INPUTS_REVISION, "frames": self.frames, "temporal_patch": self.temporal_patch(),
-                "labels_in_text": not self.layout.interleaves}  # fmt: skip
+        record = {
+            "revision": INPUTS_REVISION,
+            "frames": self.frames,
+            "temporal_patch": self.temporal_patch(),
+            "labels_in_text": not self.layout.interleaves,
+        }
+        return record | ({"positions": self.positions} if self.positions else {})
 
     def fingerprint_parts(self) -> dict[str, Any]:
         return {
