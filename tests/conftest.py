@@ -231,3 +231,21 @@ def hub_layout(cache: Path, repo: str, files_from: Path, commit: str = "a" * 40,
     (root / "refs").mkdir(parents=True)
     (root / "refs" / ref).write_text(commit)
     return commit
+
+
+VLLM_PYTHON = Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def vllm_python() -> Path:
+    """The serving engine's own interpreter (`make vllm-venv`; its transformers pin differs from ours).
+
+    Absent, the tests that hold our code against vLLM skip with the command that builds it; CI sets
+    FINEVIDBENCH_REQUIRE_VLLM=1 (.ci/run builds it), and there an absent environment fails them.
+    """
+    if not VLLM_PYTHON.is_file():
+        reason = f"no vLLM environment at {VLLM_PYTHON.parent.parent.name}/ (fix: make vllm-venv)"
+        if os.environ.get("FINEVIDBENCH_REQUIRE_VLLM"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return VLLM_PYTHON

@@ -1,14 +1,19 @@
-"""Qwen-VL position ids as the checkpoints were trained, held against a rule nobody here wrote.
+"""Qwen-VL position ids as the checkpoints were trained, held against two implementations nobody here wrote.
 
-The reference is transformers' own Qwen2.5-Omni thinker (`get_rope_index`, unchanged since the Qwen
+The first is transformers' own Qwen2.5-Omni thinker (`get_rope_index`, unchanged since the Qwen
 reference code): it places Qwen2.5-VL's vision blocks the same way and continues the text one past a
 block's largest position. Its audio paths stay unused; Qwen2-VL is one time position per temporal
-patch (a rate of 1), Qwen3-VL a block of one time position per frame. Since transformers 5.3 the
+patch (a rate of 1), Qwen3-VL a block of one time position per frame. The second is vLLM's
+`get_mrope_input_positions` of each family, run in the serving engine's own environment
+(tests/parity/vllm_positions.py, `make vllm-venv`). Since transformers 5.3 the
 Qwen-VL classes themselves continue at `start + max(h, w) // merge` (transformers issue 45381); the
 adapters replace that rule (model_adapters/positions.py), for generation and for training alike.
 """
 
 import inspect
+import json
+import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -208,3 +213,90 @@ def test_a_prompt_with_more_vision_tokens_than_grids_is_refused_with_what_is_mis
     )
     with pytest.raises(ValueError, match="more video tokens in the prompt than video grids"):
         rope_index(layout, torch.tensor([[1, 6, 6, 6, 6, 1]]))
+
+
+def mini_items(mini, monkeypatch) -> list[dict]:
+    """Scene items at every speed (with windows) and fragment items (numbered images) of the mini set."""
+    from finevidbench import taskdocs
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
+    speed = taskdocs.docs_for("speed")
+    views = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
+    fragments = [taskdocs.docs_for(t)[0] for t in ("moment_count", "rearrangement")]
+    return [*views, taskdocs.docs_for("action")[0], *fragments]
+
+
+def vllm_prompt(module, inputs) -> dict:
+    """A prompt as vLLM's model runner describes it: token ids and where each image or video sits."""
+    layout = MRoPELayout.of(module)
+    ids = inputs["input_ids"][0].tolist()
+    merge = layout.spatial_merge_size**2
+    images = iter(inputs.get("image_grid_thw", torch.empty(0, 3)).tolist())
+    seconds = inputs.get("second_per_grid_ts")
+    videos = iter(inputs.get("video_grid_thw", torch.empty(0, 3)).tolist())
+    times = iter(seconds.tolist() if seconds is not None else [])
+    items, index = [], 0
+    while index < len(ids):
+        kind = {layout.image_token_id: "image", layout.video_token_id: "video"}.get(ids[index])
+        if kind is None:
+            index += 1
+            continue
+        grid = next(images if kind == "image" else videos)
+        offset, tokens = index, grid[0] * grid[1] * grid[2] // merge
+        if kind == "video" and layout.frame_blocks:  # Qwen3-VL: timestamps between frames; vLLM finds each frame
+            offset -= 1  # from the frame's <|vision_start|>
+            while tokens:
+                tokens -= ids[index] == layout.video_token_id
+                index += 1
+        else:
+            index += tokens
+        second = next(times, None) if kind == "video" else None
+        items.append(
+            {"modality": kind, "offset": offset, "length": index - offset, "grid": grid, "second_per_grid": second}
+        )
+    return {"input_ids": ids, "items": items}
+
+
+def vllm_config(module) -> dict:
+    config = module.config
+    vision = {"spatial_merge_size": config.vision_config.spatial_merge_size}
+    if getattr(config.vision_config, "tokens_per_second", None) is not None:
+        vision["tokens_per_second"] = config.vision_config.tokens_per_second
+    names = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
+    return {**{name: getattr(config, name) for name in names}, "vision_config": vision}
+
+
+@pytest.mark.slow(seconds=30)
+def test_positions_equal_vllms_on_scene_fragment_slow_and_mixed_prompts(vllm_python, hub_adapter, mini, long_clip):
+    """Every speed with its window, fragment frames as images, 16 frames at 1 fps, an image before a clip.
+
+    One vLLM process answers for the three families (its import is most of the cost).
+    """
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        docs = mini_items(mini, monkeypatch)
+        cases = {}
+        for family in QWEN:
+            adapter = hub_adapter(family)
+            slow = adapter_class(f"fvb_{family}")(pretrained=adapter.pretrained, fps=1, max_frames=16)
+            shown = [(adapter, doc) for doc in docs] + [(slow, long_clip)]
+            inputs = [a.encode([Request(doc=doc, prompt="How many?", generation={}, task="t")]) for a, doc in shown]
+            inputs.append(processor_inputs(adapter, [(8, 4.0)], image=True))
+            cases[family] = (adapter.model.model, inputs)
+    finally:
+        monkeypatch.undo()
+    request = [
+        {"family": family, "config": vllm_config(module), "prompts": [vllm_prompt(module, i) for i in inputs]}
+        for family, (module, inputs) in cases.items()
+    ]
+    script = Path(__file__).with_name("vllm_positions.py")
+    done = subprocess.run(
+        [str(vllm_python), str(script)], input=json.dumps(request), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = json.loads(done.stdout)["families"]
+    for (family, (module, inputs)), answers in zip(cases.items(), theirs, strict=True):
+        for number, (prompt, answer) in enumerate(zip(inputs, answers["prompts"], strict=True)):
+            positions, deltas = ours(module, prompt)
+            assert positions[:, 0].tolist() == answer["positions"], (family, number)
+            assert int(deltas[0]) == answer["delta"], (family, number)
