@@ -63,9 +63,12 @@ def schema() -> dict[str, Any]:
 
 
 def provenance(
-    seeds: dict[str, Any] | None = None, device: str | None = None, wall_time_s: float | None = None
+    seeds: dict[str, Any] | None = None,
+    device: str | None = None,
+    wall_time_s: float | None = None,
+    engine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Git commit, library versions, extractor version, seeds, device and wall time of a run."""
+    """Git commit, library versions, extractor version, seeds, device, wall time and serving engine of a run."""
     versions: dict[str, str | None] = {}  # None: not installed
     for package in TRACKED_PACKAGES:
         try:
@@ -82,7 +85,7 @@ def provenance(
         "device": device,
         "wall_time_s": wall_time_s,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    } | ({"engine": engine} if engine else {})
 
 
 def git_commit() -> str | None:

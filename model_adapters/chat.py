@@ -82,8 +82,8 @@ def processor_inputs(
     tokens are added unless the rendered text already starts with the tokenizer's BOS.
     """
     texts = [render(processor, layout, messages, add_generation_prompt) for messages in conversations]
-    images = [_visuals(messages, "image") for messages in conversations]
-    videos = [_visuals(messages, "video") for messages in conversations]
+    images = [blocks_of_kind(messages, "image") for messages in conversations]
+    videos = [blocks_of_kind(messages, "video") for messages in conversations]
     kwargs = dict(processor_kwargs)
     bos = getattr(processor.tokenizer, "bos_token", None)
     if bos is not None and texts[0].startswith(bos):
@@ -98,7 +98,8 @@ def processor_inputs(
     return batch
 
 
-def _visuals(messages: list[dict[str, Any]], kind: str) -> list[Any]:
+def blocks_of_kind(messages: list[dict[str, Any]], kind: str) -> list[Any]:
+    """The visuals of one kind ("image" or "video") that a conversation's content blocks show, in order."""
     return [b[kind] for m in messages if isinstance(m["content"], list) for b in m["content"] if b["type"] == kind]
 
 

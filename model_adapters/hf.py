@@ -21,14 +21,15 @@ import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
 from model_adapters.base import FineVidModel, Request
-from model_adapters.chat import TemplateLayout, processor_inputs
+from model_adapters.chat import TemplateLayout, processor_inputs, render
 from model_adapters.frames import DecodesEachVideoOnce, run_policy
 
 if TYPE_CHECKING:
     from transformers import BatchFeature
     from transformers.video_utils import VideoMetadata
-from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, local_weights_hash
+from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, load_processor, local_weights_hash
 from model_adapters.positions import use_trained_positions
+from model_adapters.serving import BackendChoice, EnginePrompt, VLLMEngine, check_served, engine_sampling, samples
 from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
 INPUTS_REVISION = 2
@@ -37,7 +38,7 @@ INPUTS_REVISION = 2
 rate), frame sampling never left to the processor, frame labels in the text where a template reorders images."""
 
 
-class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
+class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
     """Any `AutoModelForImageTextToText` video model; families override the little that differs."""
 
     is_simple = False
@@ -50,6 +51,8 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
     # What one processor call can hold. A batch is split into calls that hold only what the processor
     # handles exactly (`batch_group`), so batched greedy answers equal one-at-a-time answers. The generic
     # adapter (`fvb_hf`) assumes the worst of a processor it was not written for; each family declares its own.
+    served_by_vllm: ClassVar[bool] = False
+    """True where `backend=vllm` is offered: vLLM takes the family's video and the parity tests hold it."""
     stacks_videos: ClassVar[bool] = True
     """True when the processor stacks a batch's videos into one tensor padded to the longest (a call needs equal
     frame counts). SmolVLM's also writes that padded count into every video's prompt ("series of N frames")."""
@@ -95,29 +98,42 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         self.pretrained = str(pretrained)
         self.max_new_tokens = int(max_new_tokens)
         self.frames = frames
-        self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
-        self.positions = use_trained_positions(self.model)
-        try:
-            self.layout = TemplateLayout.of(self.processor)
-        except (ValueError, TypeError, KeyError) as exc:  # no template, or one that cannot render a user turn
-            raise AdapterError(
-                f"pretrained={self.pretrained}: its processor has no chat template that renders a user turn "
-                f"({exc})".splitlines()[0]
-                + " (fix: a checkpoint with chat_template.json, or a family that "
-                "overrides `encode`)"
-            ) from None
+        self.engine: VLLMEngine | None = None
+        self.model: Any = None  # the transformers model; None where the serving engine holds the weights
+        if self.backend == "vllm":
+            check_served(type(self).__name__, self.served_by_vllm, adapter)
+            self.processor = load_processor(self.pretrained, revision, trust_remote_code)
+            self.positions: str | None = "vllm"  # vLLM's own get_mrope_input_positions: the trained rule
+        else:
+            self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
+            self.positions = use_trained_positions(self.model)
+        self.layout = self._template_layout()
         base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
         self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
-        self.revision = (
-            revision or getattr(self.model.config, "_commit_hash", None) or local_weights_hash(self.pretrained)
-        )
+        resolved = getattr(getattr(self.model, "config", None), "_commit_hash", None)
+        self.revision = revision or resolved or local_weights_hash(self.pretrained)
         self.adapter_info = None
+        if self.model is None:
+            self.engine = VLLMEngine(
+                self.engine_settings.engine_args(self.pretrained, revision, dtype, trust_remote_code)
+            )
+            return
         if adapter:
             self.model, self.adapter_info = attach_adapter(self.model, adapter, self.pretrained)
         self.model.eval()
 
     # -- loading ------------------------------------------------------------------------------
+    def _template_layout(self) -> TemplateLayout:
+        try:
+            return TemplateLayout.of(self.processor)
+        except (ValueError, TypeError, KeyError) as exc:  # no template, or one that cannot render a user turn
+            raise AdapterError(
+                f"pretrained={self.pretrained}: its processor has no chat template that renders a user turn "
+                f"({exc})".splitlines()[0]
+                + " (fix: a checkpoint with chat_template.json, or a family that overrides `encode`)"
+            ) from None
+
     def temporal_patch(self) -> int:
         """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
@@ -136,6 +152,8 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             "temporal_patch": self.temporal_patch(),
             "labels_in_text": not self.layout.interleaves,
         }
+        if self.engine is not None:
+            record["engine"] = f"vllm {self.engine.version}"
         return record | ({"positions": self.positions} if self.positions else {})
 
     def fingerprint_parts(self) -> dict[str, Any]:
@@ -261,6 +279,14 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
             metas += request_metas
         return self.inputs(conversations, metas)
 
+    def engine_prompt(self, request: Request) -> EnginePrompt:
+        """A request as the serving engine takes it: the messages, frames, sizes and metadata `encode` uses."""
+        messages, metas = self.request_conversation(request)
+        text = render(self.processor, self.layout, messages, add_generation_prompt=True)
+        assert self.engine is not None
+        sampling = engine_sampling(request.generation, self.max_new_tokens, self.engine.repetition_penalty)
+        return EnginePrompt.of(text, messages, metas, self.processor_kwargs(metas), sampling)
+
     def frame_count(self, doc: dict[str, Any]) -> int:
         """How many frames a document's visual input holds (probe and policy only, no decoding)."""
         return len(self.frames_needed(doc))
@@ -297,6 +323,8 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
                 settings)  # fmt: skip
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
+        if self.engine is not None:  # vLLM batches as it likes: the whole batch in one call
+            return self.generate(requests)
         if len(requests) == 1:
             return self.generate(requests)
         groups: dict[tuple[Any, ...], list[int]] = {}
@@ -312,14 +340,16 @@ class HFVideoModel(DecodesEachVideoOnce, FineVidModel):
         """Greedy answers to a batch whose inputs the processor can put in one tensor."""
         import torch
 
+        if self.engine is not None:
+            tokens = self.engine.generate([self.engine_prompt(request) for request in requests])
+            texts = self.processor.batch_decode(tokens, skip_special_tokens=True)
+            return [_until(text, r.generation.get("until")).strip() for text, r in zip(texts, requests, strict=True)]
+        assert self.model is not None
         inputs = self.encode(requests).to(self.model.device)
         generation = requests[0].generation
         limit = int(generation.get("max_new_tokens", self.max_new_tokens))
-        # greedy unless a request asks for a positive temperature (as lmms-eval's models read it) and does not
-        # turn sampling off; self-alignment's questions sample
-        sampling = generation.get("do_sample") is not False and float(generation.get("temperature") or 0) > 0
         options: dict[str, Any] = {"do_sample": False}
-        if sampling:
+        if samples(generation):
             options = {"do_sample": True, "temperature": float(generation["temperature"]),
                        "top_p": float(generation.get("top_p") or 1.0)}  # fmt: skip
         elif int(generation.get("num_beams") or 1) > 1:

@@ -29,16 +29,33 @@ def load_pretrained(
     import torch
     import transformers
 
+    processor = load_processor(pretrained, revision, trust_remote_code)
+    torch_dtype = {"auto": torch.float32 if device.type == "cpu" else torch.bfloat16}.get(dtype, dtype)
+    options = {"revision": revision, "trust_remote_code": bool(trust_remote_code)}
+    load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
+    try:
+        loader = getattr(transformers, model_class)
+        model = loader.from_pretrained(pretrained, **options, **{k: v for k, v in load.items() if v})
+    except (OSError, ValueError, KeyError) as exc:
+        raise AdapterError(f"pretrained={pretrained}: cannot load it ({exc})".splitlines()[0]) from None
+    if device_map is None:
+        model = model.to(device)
+    return processor, model
+
+
+def load_processor(pretrained: str, revision: str | None = None, trust_remote_code: bool = False) -> Any:
+    """The processor of a local folder or hub id, padding on the left (batched generation continues on the right)."""
+    import transformers
+
     looks_like_hub_id = pretrained.count("/") == 1 and not pretrained.startswith((".", "/", "~"))
     if not Path(pretrained).expanduser().exists() and not looks_like_hub_id:
         raise AdapterError(
             f"pretrained={pretrained}: no such folder, and not a hub id (fix: pass a local model folder or ORG/NAME)"
         )
-    torch_dtype = {"auto": torch.float32 if device.type == "cpu" else torch.bfloat16}.get(dtype, dtype)
-    options = {"revision": revision, "trust_remote_code": bool(trust_remote_code)}
-    load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
     try:
-        processor = transformers.AutoProcessor.from_pretrained(pretrained, **options)
+        processor = transformers.AutoProcessor.from_pretrained(
+            pretrained, revision=revision, trust_remote_code=bool(trust_remote_code)
+        )
     except RecursionError:
         raise AdapterError(
             f"pretrained={pretrained}: transformers cannot build its processor from these files (it "
@@ -48,15 +65,8 @@ def load_pretrained(
         ) from None
     except (OSError, ValueError, KeyError) as exc:
         raise AdapterError(f"pretrained={pretrained}: cannot load its processor ({exc})".splitlines()[0]) from None
-    try:
-        loader = getattr(transformers, model_class)
-        model = loader.from_pretrained(pretrained, **options, **{k: v for k, v in load.items() if v})
-    except (OSError, ValueError, KeyError) as exc:
-        raise AdapterError(f"pretrained={pretrained}: cannot load it ({exc})".splitlines()[0]) from None
-    if device_map is None:
-        model = model.to(device)
-    processor.tokenizer.padding_side = "left"  # batched greedy generation continues from the right
-    return processor, model
+    processor.tokenizer.padding_side = "left"
+    return processor
 
 
 def local_weights_hash(path: str) -> str | None:

@@ -32,8 +32,10 @@ class TrainingHook:
     """Collator, trainable-module lookup and base-model record for one loaded family adapter."""
 
     def __init__(self, adapter: HFVideoModel) -> None:
+        if adapter.model is None:
+            raise ValueError(f"{adapter.pretrained}: training runs on transformers (fix: drop backend=vllm)")
         self.adapter = adapter
-        self.model = adapter.model
+        self.model: Any = adapter.model
         self.processor = adapter.processor
 
     # -- batches ------------------------------------------------------------------------------

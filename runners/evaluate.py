@@ -251,6 +251,9 @@ def write_run(args: argparse.Namespace, qs: QuestionSet, model: lmms, results: d
                      inputs=record_inputs() if record_inputs else None)  # fmt: skip
     policy = getattr(model, "frame_policy", None)
     run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device, "wall_time_s": round(seconds, 3)}
+    engine = getattr(model, "engine", None)
+    if engine is not None:
+        run_info["engine"] = engine.usage()
     # every name lmms-eval scored that is not ours: the tasks asked for, their groups' members too
     scored = [name for name in results.get("results", {}) if not is_ours(name)]
     source = f"lmms-eval {results.get('lmms_eval_version') or _version('lmms_eval')}"

@@ -210,6 +210,7 @@ class QwenVL(HFVideoModel):
 
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     card_frames = "fps=2,max_frames=768,min_frames=4,mode=uniform"  # qwen-vl-utils: FPS 2, 4 to 768, linspace
+    served_by_vllm = True
     stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
     mixes_images_and_videos = True
 

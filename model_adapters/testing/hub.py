@@ -51,6 +51,34 @@ def build_hub_layout(family: str, out: str | Path, name: str = "main", seed: int
     return out
 
 
+ENGINE_SIZES: dict[str, Any] = {
+    "text_config": {
+        "hidden_size": 128,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 64,
+        "initializer_range": 0.1,
+        "rope_parameters": {"mrope_section": [8, 12, 12]},
+    },
+    "vision_config": {"out_hidden_size": 128, "initializer_range": 0.1},
+}
+"""What a tiny Qwen-VL needs for a serving engine on CPU: vLLM's CPU attention takes head sizes 32 to 512 (the
+tiny models' 16 it refuses), and weights drawn wider than the default 0.02, whose answers hardly depend on the
+input, so that two engines' answers can disagree when their inputs do. (Qwen2-VL's tower names its output
+width `hidden_size`; `build_engine_checkpoint` sets that one there.)"""
+
+
+def build_engine_checkpoint(family: str, out: str | Path, seed: int = 0) -> Path:
+    """The hub layout of a Qwen-VL family at `ENGINE_SIZES`: one checkpoint both transformers and vLLM serve."""
+    out = build_hub_layout(family, out, seed=seed)
+    config = _merged(json.loads((out / "config.json").read_text()), ENGINE_SIZES)
+    if family == "qwen2_vl":
+        config["vision_config"]["hidden_size"] = config["vision_config"].pop("out_hidden_size")
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    _reinitialise(out, seed)
+    return out
+
+
 def _reinitialise(folder: Path, seed: int) -> None:
     """New random weights for the merged config (a real vision geometry changes the tower's shapes)."""
     import torch

@@ -1,0 +1,273 @@
+"""`backend=vllm`: the adapters' prompts answered by a vLLM engine in the serving engine's own environment.
+
+The adapter builds every prompt exactly as for transformers (the policy's frames from the one decode
+per video, sized as the card sizes them, frame labels, timestamps and metadata, the rendered chat
+text) and hands the engine the text, the images and the videos with their metadata instead of the
+processor's tensors; vLLM's processor expands the placeholders and neither samples nor resizes.
+vLLM pins another transformers than ours, so the engine runs in its own interpreter
+(`model_adapters/vllm_worker.py`, under `make vllm-venv`'s `.venv-vllm`, or the current one where
+vLLM is installed beside us), reached over a socket pair that only the two processes hold. Scale is
+vLLM's own: tensor and data parallel sizes, memory share, context length and prefix caching are
+passed to it as they are.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_adapters.chat import blocks_of_kind
+from model_adapters.loading import AdapterError
+
+BACKENDS = ("transformers", "vllm")
+ENGINE_PYTHON_VARIABLE = "FINEVIDBENCH_VLLM_PYTHON"
+"""An interpreter with vLLM installed, for checkouts whose serving engine's environment lives elsewhere."""
+LOCAL_ENGINE_PYTHON = Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """vLLM's own scale knobs, from MODEL_ARGS; None leaves vLLM's default."""
+
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    enable_prefix_caching: bool | None = None
+    enforce_eager: bool | None = None
+    """True skips vLLM's graph compilation: a faster start, slower answers (small runs, tests)."""
+    limit_mm_per_prompt: dict[str, int] = field(default_factory=lambda: {"image": 64, "video": 4})
+    """How many images and videos one prompt may hold (vLLM reserves memory for it): fragment items show
+    up to a few dozen numbered frames."""
+
+    def engine_args(self, pretrained: str, revision: str | None, dtype: str, trust_remote_code: bool) -> dict[str, Any]:
+        """The keyword arguments of `vllm.LLM`; dtype "auto" as for transformers (float32 where no GPU is seen)."""
+        import torch
+
+        dtype = {"auto": "bfloat16" if torch.cuda.is_available() else "float32"}.get(dtype, dtype)
+        chosen = {k: v for k, v in asdict(self).items() if v is not None}
+        return {"model": pretrained, "revision": revision, "dtype": dtype, "trust_remote_code": trust_remote_code,
+                "seed": 0, **chosen}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EnginePrompt:
+    """One prompt as the engine takes it: the rendered text and the visuals it names, in order."""
+
+    text: str
+    images: tuple[np.ndarray, ...]
+    videos: tuple[tuple[np.ndarray, dict[str, Any]], ...]
+    processor_kwargs: dict[str, Any]
+    sampling: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls, text: str, messages: list[dict[str, Any]], metas: list[Any], processor_kwargs: dict[str, Any],
+        sampling: dict[str, Any],
+    ) -> EnginePrompt:  # fmt: skip
+        """The prompt of rendered `text` and its messages' visuals; the engine's processor told what ours is told.
+
+        Frames are never sampled again and sized ones never resized (the adapter's processor kwargs);
+        padding is the engine's business.
+        """
+        kwargs = {k: v for k, v in processor_kwargs.items() if k not in ("padding", "video_metadata", "videos_kwargs")}
+        kwargs.update(processor_kwargs.get("videos_kwargs", {}))
+        videos = blocks_of_kind(messages, "video")
+        return cls(
+            text=text,
+            images=tuple(np.asarray(image.convert("RGB")) for image in blocks_of_kind(messages, "image")),
+            videos=tuple((np.ascontiguousarray(v), engine_metadata(m)) for v, m in zip(videos, metas, strict=True)),
+            processor_kwargs=kwargs,
+            sampling=sampling,
+        )
+
+    def message(self) -> dict[str, Any]:
+        return {"text": self.text, "images": list(self.images), "videos": list(self.videos),
+                "processor_kwargs": self.processor_kwargs, "sampling": self.sampling}  # fmt: skip
+
+
+class BackendChoice:
+    """The MODEL_ARGS that choose the backend: `backend=transformers` (default) or `vllm`, and vLLM's knobs."""
+
+    def __init__(
+        self,
+        backend: str = "transformers",
+        tensor_parallel_size: int = 1,
+        data_parallel_size: int = 1,
+        gpu_memory_utilization: float | None = None,
+        max_model_len: int | None = None,
+        enable_prefix_caching: bool | None = None,
+        enforce_eager: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise AdapterError(f"backend={backend}: expected one of {', '.join(BACKENDS)}")
+        self.backend = backend
+        self.engine_settings = EngineSettings(
+            tensor_parallel_size=int(tensor_parallel_size),
+            data_parallel_size=int(data_parallel_size),
+            gpu_memory_utilization=None if gpu_memory_utilization is None else float(gpu_memory_utilization),
+            max_model_len=None if max_model_len is None else int(max_model_len),
+            enable_prefix_caching=enable_prefix_caching,
+            enforce_eager=enforce_eager,
+        )
+        super().__init__(**kwargs)
+
+
+def samples(generation: dict[str, Any]) -> bool:
+    """Whether a request samples: it asks for a positive temperature and does not turn sampling off.
+
+    As lmms-eval's models read the settings; greedy otherwise. Self-alignment's questions sample.
+    """
+    return generation.get("do_sample") is not False and float(generation.get("temperature") or 0) > 0
+
+
+def engine_sampling(generation: dict[str, Any], max_new_tokens: int, repetition_penalty: float) -> dict[str, Any]:
+    """The SamplingParams of a request for vLLM: what transformers' `generate` does with it."""
+    if int(generation.get("num_beams") or 1) > 1:
+        raise AdapterError("backend=vllm: beam search (num_beams > 1) is not offered (fix: backend=transformers)")
+    limit = int(generation.get("max_new_tokens", max_new_tokens))
+    options: dict[str, Any] = {"max_tokens": limit, "temperature": 0.0, "repetition_penalty": repetition_penalty}
+    if samples(generation):
+        options |= {"temperature": float(generation["temperature"]), "top_p": float(generation.get("top_p") or 1.0)}
+    return options
+
+
+def checkpoint_repetition_penalty(pretrained: str) -> float:
+    """A checkpoint's repetition penalty (generation_config.json), which transformers' greedy `generate` applies."""
+    from transformers import GenerationConfig
+
+    try:
+        config = GenerationConfig.from_pretrained(pretrained)
+    except OSError:
+        return 1.0
+    return float(config.repetition_penalty or 1.0)
+
+
+def engine_metadata(meta: Any) -> dict[str, Any]:
+    """A clip's VideoMetadata as vLLM's video input takes it (its processor derives the timing from it)."""
+    return {
+        "total_num_frames": meta.total_num_frames,
+        "fps": meta.fps,
+        "frames_indices": list(meta.frames_indices or ()),
+        "duration": meta.duration,
+        "width": meta.width,
+        "height": meta.height,
+        "video_backend": "finevidbench",
+        "do_sample_frames": False,
+    }
+
+
+def check_served(adapter_class: str, served: bool, adapter: str | None) -> None:
+    """Refuse, with the way on, what backend=vllm does not take here."""
+    if not served:
+        raise AdapterError(
+            f"backend=vllm: {adapter_class} is not served through vLLM here (vLLM takes video for Qwen2-VL, "
+            "Qwen2.5-VL and Qwen3-VL in this harness; fix: backend=transformers)"
+        )
+    if adapter:
+        raise AdapterError(
+            f"adapter={adapter}: backend=vllm does not load LoRA adapters yet (fix: backend=transformers, "
+            "or evaluate a merged checkpoint)"
+        )
+
+
+def engine_python() -> str:
+    """The interpreter that runs vLLM: the variable's, this one where vLLM is installed, else `.venv-vllm`'s."""
+    if os.environ.get(ENGINE_PYTHON_VARIABLE):
+        return os.environ[ENGINE_PYTHON_VARIABLE]
+    if importlib.util.find_spec("vllm") is not None:
+        return sys.executable
+    if LOCAL_ENGINE_PYTHON.is_file():
+        return str(LOCAL_ENGINE_PYTHON)
+    raise AdapterError(
+        "backend=vllm needs vLLM, which this environment does not have (fix: make vllm-venv, which builds "
+        f".venv-vllm from its lock, or set {ENGINE_PYTHON_VARIABLE} to a Python that has vLLM)"
+    )
+
+
+class VLLMEngine:
+    """A vLLM engine in its own process: started once, answers batches of prompts, stopped at exit."""
+
+    def __init__(self, engine_args: dict[str, Any], python: str | None = None) -> None:
+        self.version = ""
+        self.prompts = 0
+        self.prompt_tokens = 0
+        self.cached_tokens = 0
+        self.repetition_penalty = checkpoint_repetition_penalty(str(engine_args["model"]))
+        """The checkpoint's own (generation_config.json), which transformers' greedy `generate` applies too."""
+        started = time.perf_counter()
+        ours, theirs = socket.socketpair()
+        command = [python or engine_python(), str(Path(__file__).with_name("vllm_worker.py")), str(theirs.fileno())]
+        # vLLM logs to standard output: the worker's goes to this process's standard error (descriptor 2), leaving
+        # ours to the results; its warnings only, unless VLLM_LOGGING_LEVEL says otherwise
+        env = {"VLLM_LOGGING_LEVEL": "WARNING", **os.environ}
+        try:
+            self._process = subprocess.Popen(command, env=env, stdout=2, pass_fds=(theirs.fileno(),))
+        except OSError as exc:
+            raise AdapterError(f"backend=vllm: cannot start {command[0]} ({exc.strerror})") from None
+        finally:
+            theirs.close()  # the worker holds its end: when it exits, our reads end instead of waiting
+        self._connection = Connection(ours.detach())
+        atexit.register(self.close)
+        with contextlib.suppress(OSError):  # if it died already, _receive says how
+            self._connection.send(engine_args)
+        self.version = str(self._receive("starting vLLM")["vllm"])
+        self.start_seconds = round(time.perf_counter() - started, 2)
+        """From starting the engine's process to its first answer possible: vLLM's import and engine start."""
+
+    def _receive(self, doing: str) -> Any:
+        try:
+            reply = self._connection.recv()
+        except (EOFError, OSError):
+            code = self._process.wait()
+            raise AdapterError(
+                f"backend=vllm: the engine's process exited ({code}) while {doing}; its log is above (fix: make "
+                f"vllm-venv, or check the interpreter in {ENGINE_PYTHON_VARIABLE})"
+            ) from None
+        if isinstance(reply, dict) and "error" in reply:
+            raise AdapterError(f"backend=vllm: vLLM failed while {doing}:\n{reply['error']}")
+        return reply
+
+    def generate(self, prompts: list[EnginePrompt]) -> list[list[int]]:
+        """The tokens the engine generates for each of `prompts`, in order (vLLM schedules them as it likes)."""
+        self._connection.send([prompt.message() for prompt in prompts])
+        replies = self._receive(f"answering {len(prompts)} prompt(s)")
+        self.prompts += len(replies)
+        self.prompt_tokens += sum(r["prompt_tokens"] for r in replies)
+        self.cached_tokens += sum(r["cached_tokens"] for r in replies)
+        return [[int(token) for token in r["token_ids"]] for r in replies]
+
+    def usage(self) -> dict[str, Any]:
+        """What the engine answered in this process: prompts, prompt tokens, and the share its prefix cache held."""
+        return {
+            "name": "vllm",
+            "version": self.version,
+            "start_seconds": self.start_seconds,
+            "prompts": self.prompts,
+            "prompt_tokens": self.prompt_tokens,
+            "prompt_tokens_per_prompt": round(self.prompt_tokens / self.prompts, 1) if self.prompts else None,
+            "prefix_cache_hit_rate": round(self.cached_tokens / self.prompt_tokens, 4) if self.prompt_tokens else None,
+        }
+
+    def close(self) -> None:
+        """Stop the engine's process (also at exit)."""
+        if self._process.poll() is None:
+            try:
+                self._connection.send(None)
+                self._process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+        self._connection.close()

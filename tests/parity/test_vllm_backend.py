@@ -1,0 +1,140 @@
+"""`backend=vllm` against the transformers backend: the same prompts, the same greedy answers.
+
+The second implementation is vLLM itself, run in the serving engine's own environment (`make vllm-venv`),
+on tiny Qwen-VL checkpoints both can serve (model_adapters.testing.hub.ENGINE_SIZES: a head size vLLM's
+CPU attention takes, weights wide enough that answers follow the input). Where the two backends' inputs
+or positions differ, the answers do: with the transformers rule of position ids instead of the trained
+one, the Qwen2.5-VL answers below part on the slow clips.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from finevidbench import taskdocs
+from finevidbench.video.encode import write_video
+from model_adapters.base import Request
+from model_adapters.loading import AdapterError
+from model_adapters.registry import adapter_class
+from model_adapters.visuals import visuals_of
+
+QWEN = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
+SHOWN = "fps=1,max_frames=16"  # a slower policy than the benchmark's, where the two position rules part
+
+
+@pytest.fixture
+def quick_engine(monkeypatch):
+    """vLLM on CPU in the test's budget: the engine in the worker's own process, a 1 GB KV cache."""
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> str:
+    """A 16-second clip: 16 frames at the slower policy."""
+    rng = np.random.default_rng(2)
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    write_video(path, [rng.integers(0, 255, (64, 80, 3), dtype=np.uint8) for _ in range(64)], fps=4)
+    return str(path)
+
+
+def requests(mini, long_clip: str, monkeypatch) -> list[Request]:
+    """Scene items at every speed with their windows, fragment items, a long clip, and another task's request."""
+    monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
+    speed = taskdocs.docs_for("speed")
+    docs = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
+    docs += [taskdocs.docs_for(t)[i] for t in ("action", "moment_count", "rearrangement", "frame_comparison")
+             for i in (0, 1)]  # fmt: skip
+    docs.append(
+        {
+            "level": "scene",
+            "video_path": long_clip,
+            "speed": 1.0,
+            "window": None,
+            "question_id": "long-0",
+            "prompt": "How many times does it happen?",
+        }
+    )
+    generation = {"max_new_tokens": 6}
+    shown = [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation=generation, task="t") for d in docs]
+    picture = Image.fromarray(np.random.default_rng(3).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    other = visuals_of([picture, long_clip], "local_task")
+    messages = [{"role": "user", "content": [*({"type": "visual", "visual": v} for v in other),
+                                             {"type": "text", "text": "What happens?"}]}]  # fmt: skip
+    shown.append(Request(doc={"id": 7}, prompt="What happens?", generation=generation, task="local_task",
+                         messages=messages, doc_id=7))  # fmt: skip
+    return shown
+
+
+@pytest.mark.slow(seconds=90)
+def test_vllm_answers_equal_transformers_answers_for_every_served_family(
+    vllm_python, quick_engine, mini, long_clip, tmp_path, monkeypatch
+):
+    from model_adapters.testing.hub import build_engine_checkpoint
+
+    asked = requests(mini, long_clip, monkeypatch)
+    for family in QWEN:
+        checkpoint = str(build_engine_checkpoint(family, tmp_path / family))
+        model = adapter_class(f"fvb_{family}")
+        policy = dict(item.split("=") for item in SHOWN.split(","))
+        ours = model(pretrained=checkpoint, **policy)
+        expected = [ours.answer_batch([request])[0] for request in asked]
+        served = model(pretrained=checkpoint, backend="vllm", enforce_eager=True, **policy)
+        try:
+            assert served.answer_batch(asked) == expected, family
+            assert len(set(expected)) > 3, "the answers hardly depend on the input: a weak probe"
+            inputs = served.inputs_record()
+            assert inputs["engine"] == "vllm 0.32.0" and inputs["positions"] == "vllm"
+            assert ours.fingerprint != served.fingerprint  # the answer store keeps the backends' answers apart
+            assert served.engine is not None and served.engine.prompt_tokens > 0
+        finally:
+            if served.engine is not None:
+                served.engine.close()
+
+
+@pytest.mark.slow(seconds=40)
+def test_make_eval_through_vllm_writes_results_and_resumes(vllm_python, quick_engine, run_make_eval, tmp_path):
+    from model_adapters.testing.hub import build_engine_checkpoint
+
+    checkpoint = build_engine_checkpoint("qwen2_5_vl", tmp_path / "model")
+    args = f"pretrained={checkpoint},backend=vllm,enforce_eager=True,batch_size=16"
+    out = tmp_path / "run"
+    first = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--limit", "3", "--out", str(out))
+    assert first.returncode == 0, first.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    assert "backend=vllm" in results["model"]["args"] and results["model"]["inputs"]["engine"] == "vllm 0.32.0"
+    asked = results["scores"]["overall"]["n"]
+    assert f"answers: {asked} computed, 0 from the store" in first.stdout
+    engine = results["provenance"]["engine"]
+    assert engine["prompts"] == asked and engine["prompt_tokens"] > asked and 0 <= engine["prefix_cache_hit_rate"] <= 1
+    again = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--limit", "3", "--out", str(out))
+    assert f"answers: 0 computed, {asked} from the store" in again.stdout
+    assert json.loads((out / "results.json").read_text())["scores"] == results["scores"]
+
+
+def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
+    """A backend that does not exist, a family vLLM does not serve here, a LoRA adapter, no vLLM at all."""
+    from model_adapters import serving
+    from model_adapters.testing.tiny import build_tiny
+
+    qwen = adapter_class("fvb_qwen2_5_vl")
+    with pytest.raises(AdapterError, match="backend=tgi: expected one of transformers, vllm"):
+        qwen(pretrained="unused", backend="tgi")
+    llava = build_tiny("llava_onevision", tmp_path / "llava")
+    with pytest.raises(AdapterError, match="LlavaOneVision is not served through vLLM here"):
+        adapter_class("fvb_llava_onevision")(pretrained=str(llava), backend="vllm")
+    with pytest.raises(AdapterError, match="does not load LoRA adapters yet"):
+        qwen(pretrained="unused", backend="vllm", adapter=str(tmp_path))
+    monkeypatch.delenv(serving.ENGINE_PYTHON_VARIABLE, raising=False)
+    monkeypatch.setattr(serving, "LOCAL_ENGINE_PYTHON", tmp_path / "absent" / "python")
+    with pytest.raises(AdapterError, match=r"fix: make vllm-venv"):
+        serving.engine_python()
+
+
+def test_an_engine_that_dies_on_start_is_one_clear_error(monkeypatch):
+    from model_adapters.serving import VLLMEngine
+
+    with pytest.raises(AdapterError, match=r"exited \(1\) while starting vLLM.*fix: make vllm-venv"):
+        VLLMEngine({"model": "unused"}, python="false")
