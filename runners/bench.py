@@ -9,7 +9,11 @@
 3. the builder's questions per second, against the decode floor of its frame pools;
 4. the leaderboard's build time for N generated submissions;
 5. resume: restarting a finished run of (1), against that run;
-6. imports: a fresh interpreter importing what `make eval` needs, its own line (the figures above exclude it).
+6. imports: a fresh interpreter importing what `make eval` needs, its own line (the figures above exclude it);
+7. the serving engine: `fvb_qwen2_5_vl` with `backend=vllm` against `backend=transformers` on the same tiny
+   weights (a checkpoint both serve), the engine's start (vLLM's import included) on a line of its own, then
+   questions per second, and the share of prompt tokens vLLM's prefix cache held; skipped, with the reason,
+   where the serving engine's environment is absent (`make vllm-venv`).
 
 Each end-to-end figure runs in a fresh subprocess (`worker`), so imports and caches do not leak between
 the measurement and its baseline; the timings exclude interpreter start-up and imports.
@@ -30,7 +34,7 @@ from typing import Any
 
 from finevidbench.files import read_json_object, write_json
 
-WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume")
+WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume", "served_transformers", "served_vllm")
 GEN = "max_new_tokens=8"
 """Both adapters generate at most 8 tokens: a random tiny model never stops by itself, and the
 comparison is about everything around the model, which generation length would only dilute."""
@@ -134,6 +138,12 @@ def worker(name: str, tiny: str, out: Path) -> dict[str, float]:
         return _evaluate("random", "", out)
     if name == "resume":  # the same command as "ours", in the folder of a finished run
         return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out)
+    if name == "served_transformers":
+        return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out)
+    if name == "served_vllm":
+        figure = _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},backend=vllm,batch_size=64", out)
+        engine = read_json_object(out / "results.json", "results")["provenance"]["engine"]
+        return figure | {k: engine[k] for k in ("start_seconds", "prompts", "prefix_cache_hit_rate")}
     raise ValueError(f"unknown worker {name!r}")
 
 
@@ -201,6 +211,31 @@ def _leaderboard_time(work: Path, submissions: int) -> dict[str, float]:
     return {"submissions": submissions, "seconds": time.perf_counter() - started, "ranked": len(data["entries"])}
 
 
+def _serving(work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The vLLM backend against the transformers backend, same weights, same questions (mini, all of it)."""
+    from model_adapters.loading import AdapterError
+    from model_adapters.serving import engine_python
+    from model_adapters.testing.hub import build_engine_checkpoint
+
+    try:
+        engine_python()
+    except AdapterError as missing:
+        return {"skipped": str(missing)}
+    checkpoint = str(build_engine_checkpoint("qwen2_5_vl", work / "checkpoint"))
+    cpu = {"VLLM_CPU_KVCACHE_SPACE": "1", **env}  # vLLM on CPU: a 1 GB KV cache serves these prompts
+    figures = {name: _run_worker(name, checkpoint, work / name, cpu) for name in ("served_transformers", "served_vllm")}
+    vllm, transformers = figures["served_vllm"], figures["served_transformers"]
+    answering = vllm["seconds"] - vllm["start_seconds"]
+    return {
+        "figures": figures,
+        "engine_start_seconds": vllm["start_seconds"],
+        "questions_per_second_transformers": vllm["prompts"] / transformers["seconds"],
+        "questions_per_second_vllm": vllm["prompts"] / answering,
+        "vllm_speedup_after_start": transformers["seconds"] / answering,
+        "prefix_cache_hit_rate": vllm["prefix_cache_hit_rate"],
+    }
+
+
 def run_all(out: Path, submissions: int) -> dict[str, Any]:
     """Every measurement; returns the bench record."""
     from model_adapters.testing.tiny import build_tiny
@@ -235,6 +270,7 @@ def run_all(out: Path, submissions: int) -> dict[str, Any]:
             "leaderboard_seconds_for_submissions": figures["leaderboard"]["seconds"],
         },
     }
+    record["serving"] = _serving(work / "serving", env)
     if out.is_file() and "full" in (previous := read_json_object(out, "bench")):  # what make bench-full measured stays
         record.update(full=previous["full"])
     write_json(out, record, "bench")
@@ -258,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     record = run_all(Path(args.out), args.submissions)
     for name, value in record["ratios"].items():
         print(f"{name:<45} {value:>10.3f}")
+    serving = record["serving"]
+    for name, value in serving.items():
+        if name != "figures":
+            print(f"serving: {name:<36} {value:>10.3f}" if isinstance(value, float) else f"serving: {name}: {value}")
     print(f"written: {args.out}")
     return 0
 
