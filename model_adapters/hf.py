@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from transformers.video_utils import VideoMetadata
 from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, load_processor, local_weights_hash
 from model_adapters.positions import use_trained_positions
-from model_adapters.serving import BackendChoice, EnginePrompt, VLLMEngine, check_served, engine_sampling, samples
+from model_adapters.serving import (
+    BackendChoice,
+    EnginePrompt,
+    VLLMEngine,
+    check_served,
+    engine_sampling,
+    samples,
+    start_engine,
+)
 from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
 INPUTS_REVISION = 2
@@ -101,7 +109,7 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
         self.engine: VLLMEngine | None = None
         self.model: Any = None  # the transformers model; None where the serving engine holds the weights
         if self.backend == "vllm":
-            check_served(type(self).__name__, self.served_by_vllm, adapter)
+            check_served(type(self).__name__, self.served_by_vllm)
             self.processor = load_processor(self.pretrained, revision, trust_remote_code)
             self.positions: str | None = "vllm"  # vLLM's own get_mrope_input_positions: the trained rule
         else:
@@ -115,9 +123,8 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
         self.revision = revision or resolved or local_weights_hash(self.pretrained)
         self.adapter_info = None
         if self.model is None:
-            self.engine = VLLMEngine(
-                self.engine_settings.engine_args(self.pretrained, revision, dtype, trust_remote_code)
-            )
+            engine_args = self.engine_settings.engine_args(self.pretrained, revision, dtype, trust_remote_code)
+            self.engine, self.adapter_info = start_engine(engine_args, adapter)
             return
         if adapter:
             self.model, self.adapter_info = attach_adapter(self.model, adapter, self.pretrained)

@@ -85,14 +85,20 @@ def attach_adapter(model: Any, adapter: str, pretrained: str) -> tuple[PeftModel
     """Load a PEFT LoRA folder onto `model`, unmerged; returns the wrapped model and its record."""
     from peft import PeftModel
 
+    record = adapter_record(adapter)
+    try:
+        wrapped = PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise AdapterError(f"adapter={adapter} does not fit pretrained={pretrained}: {exc}".splitlines()[0]) from None
+    return wrapped, record
+
+
+def adapter_record(adapter: str) -> dict[str, Any]:
+    """What results.json records of a PEFT adapter folder: its path, hash, type, rank, targets and training."""
     folder = Path(adapter)
     config_file = folder / "adapter_config.json"
     if not config_file.is_file():
         raise AdapterError(f"adapter={adapter}: no adapter_config.json there (fix: pass a PEFT adapter folder)")
-    try:
-        wrapped = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
-    except (ValueError, RuntimeError, KeyError) as exc:
-        raise AdapterError(f"adapter={adapter} does not fit pretrained={pretrained}: {exc}".splitlines()[0]) from None
     digest = hashlib.sha256()
     for file in sorted(folder.iterdir()):
         if file.is_file():
@@ -100,7 +106,7 @@ def attach_adapter(model: Any, adapter: str, pretrained: str) -> tuple[PeftModel
     config = json.loads(config_file.read_text())
     record = {"path": str(folder), "sha256": digest.hexdigest(), "peft_type": config.get("peft_type"),
               "r": config.get("r"), "target_modules": config.get("target_modules")}  # fmt: skip
-    return wrapped, {**record, **_training_provenance(folder)}
+    return {**record, **_training_provenance(folder)}
 
 
 def _training_provenance(folder: Path) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from model_adapters.chat import blocks_of_kind
-from model_adapters.loading import AdapterError
+from model_adapters.loading import AdapterError, adapter_record
 
 BACKENDS = ("transformers", "vllm")
 ENGINE_PYTHON_VARIABLE = "FINEVIDBENCH_VLLM_PYTHON"
@@ -170,18 +170,68 @@ def engine_metadata(meta: Any) -> dict[str, Any]:
     }
 
 
-def check_served(adapter_class: str, served: bool, adapter: str | None) -> None:
-    """Refuse, with the way on, what backend=vllm does not take here."""
+def check_served(adapter_class: str, served: bool) -> None:
+    """Refuse, with the way on, a family backend=vllm does not serve here."""
     if not served:
         raise AdapterError(
             f"backend=vllm: {adapter_class} is not served through vLLM here (vLLM takes video for Qwen2-VL, "
             "Qwen2.5-VL and Qwen3-VL in this harness; fix: backend=transformers)"
         )
+
+
+def start_engine(engine_args: dict[str, Any], adapter: str | None) -> tuple[VLLMEngine, dict[str, Any] | None]:
+    """The engine of `engine_args`, applying the LoRA `adapter` folder when one is given, and the adapter's record."""
+    record = adapter_record(adapter) if adapter else None
     if adapter:
+        check_language_model_lora(adapter)
+    lora = lora_engine_args(record) if record else {}
+    return VLLMEngine(engine_args | lora, lora=adapter), record
+
+
+LANGUAGE_MODEL = ("model.language_model.", "model.layers.", "language_model.")
+"""Where a Qwen-VL adapter's LoRA weights sit in the language model (transformers 5's names, then older ones)."""
+
+
+def check_language_model_lora(adapter: str) -> None:
+    """Refuse an adapter with weights vLLM would not apply: LoRA outside the language model, whole saved modules.
+
+    vLLM 0.32 applies LoRA to the language model's layers; on the vision tower and its merger it drops
+    the weights without an error unless told otherwise (then, on CPU, it fails on the first video),
+    so such an adapter would answer as the base model does there.
+    """
+    from safetensors import safe_open
+
+    weights = Path(adapter) / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise AdapterError(f"adapter={adapter}: no adapter_model.safetensors (fix: save it with PEFT's safetensors)")
+    with safe_open(str(weights), "pt") as opened:
+        names = [name.removeprefix("base_model.model.") for name in opened.keys()]  # noqa: SIM118 - not a dict
+    outside = sorted({name.rsplit(".lora_", 1)[0] for name in names if not _applied_by_vllm(name)})
+    if outside:
         raise AdapterError(
-            f"adapter={adapter}: backend=vllm does not load LoRA adapters yet (fix: backend=transformers, "
-            "or evaluate a merged checkpoint)"
+            f"adapter={adapter}: weights outside the language model's layers' LoRA ({len(outside)} modules, e.g. "
+            f"{outside[0]}), which this backend does not hand to vLLM (it drops a vision tower's LoRA without an "
+            "error) (fix: backend=transformers, which loads the adapter unmerged)"
         )
+
+
+def _applied_by_vllm(weight: str) -> bool:
+    return weight.startswith(LANGUAGE_MODEL) and ".lora_" in weight
+
+
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+"""The ranks vLLM reserves LoRA slots for (its `max_lora_rank`); an adapter takes the smallest that holds it."""
+
+
+def lora_engine_args(adapter: dict[str, Any]) -> dict[str, Any]:
+    """What `vllm.LLM` needs to apply one LoRA adapter (its record: `model_adapters.loading.adapter_record`)."""
+    if adapter.get("peft_type") != "LORA":
+        raise AdapterError(f"adapter={adapter['path']}: vLLM applies LoRA adapters only (fix: backend=transformers)")
+    rank = int(adapter.get("r") or 0)
+    fitting = [slots for slots in LORA_RANKS if slots >= rank]
+    if not fitting:
+        raise AdapterError(f"adapter={adapter['path']}: rank {rank} is above vLLM's largest, {LORA_RANKS[-1]}")
+    return {"enable_lora": True, "max_loras": 1, "max_lora_rank": fitting[0]}
 
 
 def engine_python() -> str:
@@ -201,7 +251,7 @@ def engine_python() -> str:
 class VLLMEngine:
     """A vLLM engine in its own process: started once, answers batches of prompts, stopped at exit."""
 
-    def __init__(self, engine_args: dict[str, Any], python: str | None = None) -> None:
+    def __init__(self, engine_args: dict[str, Any], python: str | None = None, lora: str | None = None) -> None:
         self.version = ""
         self.prompts = 0
         self.prompt_tokens = 0
@@ -223,8 +273,8 @@ class VLLMEngine:
         self._connection = Connection(ours.detach())
         atexit.register(self.close)
         with contextlib.suppress(OSError):  # if it died already, _receive says how
-            self._connection.send(engine_args)
-        self.version = str(self._receive("starting vLLM")["vllm"])
+            self._connection.send({"engine": engine_args, "lora": lora})
+        self.version = str(self._receive("starting vLLM" + (f" with adapter={lora}" if lora else ""))["vllm"])
         self.start_seconds = round(time.perf_counter() - started, 2)
         """From starting the engine's process to its first answer possible: vLLM's import and engine start."""
 
@@ -238,7 +288,12 @@ class VLLMEngine:
                 f"vllm-venv, or check the interpreter in {ENGINE_PYTHON_VARIABLE})"
             ) from None
         if isinstance(reply, dict) and "error" in reply:
-            raise AdapterError(f"backend=vllm: vLLM failed while {doing}:\n{reply['error']}")
+            cause = reply["error"].strip().splitlines()[-1]
+            raise AdapterError(
+                f"backend=vllm: vLLM failed while {doing}: {cause} (vLLM's traceback is above; for an adapter vLLM "
+                "cannot apply, e.g. LoRA on the vision tower or the output layer, fix: backend=transformers, which "
+                "loads it unmerged)"
+            )
         return reply
 
     def generate(self, prompts: list[EnginePrompt]) -> list[list[int]]:

@@ -5,7 +5,8 @@ than ours), started by `model_adapters.serving.VLLMEngine` with its end of a soc
 only the standard library, numpy, PIL and vLLM. vLLM writes its log to standard output, so prompts
 and answers travel over that socket as `multiprocessing.connection` messages instead:
 
-- first message: the keyword arguments of `vllm.LLM`; the answer: vLLM's version, or an error;
+- first message: {"engine": the keyword arguments of `vllm.LLM`, "lora": a PEFT LoRA folder or None};
+  the answer, once the engine has answered one prompt through the adapter: vLLM's version, or an error;
 - then a list of prompts ({"text", "images", "videos", "processor_kwargs", "sampling"}) per message,
   answered with one {"token_ids", "prompt_tokens", "cached_tokens"} per prompt, or {"error": ...} (the
   adapter decodes the tokens with its own tokenizer, as for transformers);
@@ -39,12 +40,14 @@ def vllm_prompt(prompt: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def answer(llm: Any, prompts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def answer(llm: Any, prompts: list[dict[str, Any]], lora: Any = None) -> list[dict[str, Any]]:
     """The engine's answer to each prompt, with its prompt's length and how much of it the prefix cache held."""
     from vllm import SamplingParams
 
     sampling = [SamplingParams(**prompt["sampling"]) for prompt in prompts]
-    outputs = llm.generate([vllm_prompt(p) for p in prompts], sampling_params=sampling, use_tqdm=False)
+    outputs = llm.generate(
+        [vllm_prompt(p) for p in prompts], sampling_params=sampling, use_tqdm=False, lora_request=lora
+    )
     return [
         {
             "token_ids": list(output.outputs[0].token_ids),
@@ -59,8 +62,14 @@ def serve(connection: Any) -> None:
     """Start the engine the first message describes, then answer each batch until told to stop."""
     try:
         import vllm
+        from vllm.lora.request import LoRARequest
 
-        llm = vllm.LLM(**connection.recv())
+        start = connection.recv()
+        llm = vllm.LLM(**start["engine"])
+        lora = LoRARequest("adapter", 1, start["lora"]) if start["lora"] else None
+        if lora is not None:  # vLLM loads an adapter on its first request: a failure to apply it shows now
+            probe = {"text": "0", "images": [], "videos": [], "processor_kwargs": {}, "sampling": {"max_tokens": 1}}
+            answer(llm, [probe], lora)
     except Exception:  # noqa: BLE001 - every failure to start is reported to the caller, which raises it
         connection.send({"error": traceback.format_exc()})
         return
@@ -73,7 +82,7 @@ def serve(connection: Any) -> None:
         if prompts is None:
             return
         try:
-            connection.send(answer(llm, prompts))
+            connection.send(answer(llm, prompts, lora))
         except Exception:  # noqa: BLE001 - the caller raises it with the prompts' identity
             connection.send({"error": traceback.format_exc()})
 

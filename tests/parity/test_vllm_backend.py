@@ -115,7 +115,8 @@ def test_make_eval_through_vllm_writes_results_and_resumes(vllm_python, quick_en
 
 
 def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
-    """A backend that does not exist, a family vLLM does not serve here, a LoRA adapter, no vLLM at all."""
+    """No such backend, a family vLLM does not serve here, no adapter, LoRA vLLM would drop (the vision tower's: it
+    answers as the base model there, checked), no vLLM at all; each before any engine starts."""
     from model_adapters import serving
     from model_adapters.testing.tiny import build_tiny
 
@@ -125,8 +126,14 @@ def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
     llava = build_tiny("llava_onevision", tmp_path / "llava")
     with pytest.raises(AdapterError, match="LlavaOneVision is not served through vLLM here"):
         adapter_class("fvb_llava_onevision")(pretrained=str(llava), backend="vllm")
-    with pytest.raises(AdapterError, match="does not load LoRA adapters yet"):
-        qwen(pretrained="unused", backend="vllm", adapter=str(tmp_path))
+    tiny = str(build_tiny("qwen2_5_vl", tmp_path / "qwen"))
+    with pytest.raises(AdapterError, match="no adapter_config.json there"):
+        qwen(pretrained=tiny, backend="vllm", adapter=str(tmp_path))
+    tower = random_lora(tiny, tmp_path / "tower", parts=("model.visual",))
+    with pytest.raises(
+        AdapterError, match=r"weights outside the language model's layers' LoRA .*model\.visual\.blocks"
+    ):
+        qwen(pretrained=tiny, backend="vllm", adapter=tower)
     monkeypatch.delenv(serving.ENGINE_PYTHON_VARIABLE, raising=False)
     monkeypatch.setattr(serving, "LOCAL_ENGINE_PYTHON", tmp_path / "absent" / "python")
     with pytest.raises(AdapterError, match=r"fix: make vllm-venv"):
@@ -138,3 +145,41 @@ def test_an_engine_that_dies_on_start_is_one_clear_error(monkeypatch):
 
     with pytest.raises(AdapterError, match=r"exited \(1\) while starting vLLM.*fix: make vllm-venv"):
         VLLMEngine({"model": "unused"}, python="false")
+
+
+def random_lora(checkpoint: str, out, parts: tuple[str, ...] = ("model.language_model",)) -> str:
+    """A PEFT LoRA adapter of rank 8 on `parts`' attention projections, its B drawn at random (it changes answers)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForImageTextToText
+
+    torch.manual_seed(0)
+    model = AutoModelForImageTextToText.from_pretrained(checkpoint)
+    names = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)
+             and name.startswith(parts) and name.endswith(("q_proj", "k_proj", "v_proj", "o_proj", "qkv"))]  # fmt: skip
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=names, init_lora_weights=False)
+    get_peft_model(model, config).save_pretrained(str(out))
+    return str(out)
+
+
+@pytest.mark.slow(seconds=40)
+def test_a_lora_adapter_answers_through_vllm_as_it_does_unmerged_through_transformers(
+    vllm_python, quick_engine, mini, long_clip, tmp_path, monkeypatch
+):
+    from model_adapters.testing.hub import build_engine_checkpoint
+
+    checkpoint = str(build_engine_checkpoint("qwen2_5_vl", tmp_path / "model"))
+    adapter = random_lora(checkpoint, tmp_path / "adapter")
+    asked = requests(mini, long_clip, monkeypatch)
+    model = adapter_class("fvb_qwen2_5_vl")
+    base = [model(pretrained=checkpoint).answer_batch([r])[0] for r in asked[:4]]
+    ours = model(pretrained=checkpoint, adapter=adapter)
+    expected = [ours.answer_batch([request])[0] for request in asked]
+    assert expected[:4] != base, "the adapter does not change the answers: a weak probe"
+    served = model(pretrained=checkpoint, adapter=adapter, backend="vllm", enforce_eager=True)
+    try:
+        assert served.answer_batch(asked) == expected
+        assert served.adapter_info == ours.adapter_info  # results.json records the same adapter
+    finally:
+        assert served.engine is not None
+        served.engine.close()
