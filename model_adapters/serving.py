@@ -58,8 +58,9 @@ class EngineSettings:
 
         dtype = {"auto": "bfloat16" if torch.cuda.is_available() else "float32"}.get(dtype, dtype)
         chosen = {k: v for k, v in asdict(self).items() if v is not None}
-        return {"model": pretrained, "revision": revision, "dtype": dtype, "trust_remote_code": trust_remote_code,
-                "seed": 0, **chosen}  # fmt: skip
+        # statistics on: the cache counters results.json records (vLLM's periodic log stays below WARNING)
+        fixed = {"model": pretrained, "revision": revision, "dtype": dtype, "trust_remote_code": trust_remote_code}
+        return {**fixed, "seed": 0, "disable_log_stats": False, **chosen}
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,12 @@ def lora_engine_args(adapter: dict[str, Any]) -> dict[str, Any]:
     return {"enable_lora": True, "max_loras": 1, "max_lora_rank": fitting[0]}
 
 
+def _rate(counters: dict[str, float], hits: str, queries: str) -> float | None:
+    """A cache's hit rate from vLLM's counters (None where it kept none, or nothing was looked up)."""
+    asked = counters.get(queries) or 0
+    return round(counters.get(hits, 0) / asked, 4) if asked else None
+
+
 def engine_python() -> str:
     """The interpreter that runs vLLM: the variable's, this one where vLLM is installed, else `.venv-vllm`'s."""
     if os.environ.get(ENGINE_PYTHON_VARIABLE):
@@ -255,7 +262,10 @@ class VLLMEngine:
         self.version = ""
         self.prompts = 0
         self.prompt_tokens = 0
-        self.cached_tokens = 0
+        self.counters: dict[str, float] = {}
+        """vLLM's cumulative cache counters (model_adapters/vllm_worker.py COUNTERS), as of the last batch."""
+        self.last_prompt_ids: list[list[int]] = []
+        """The prompt tokens vLLM's processor made of the last batch (what the parity tests compare with ours)."""
         self.repetition_penalty = checkpoint_repetition_penalty(str(engine_args["model"]))
         """The checkpoint's own (generation_config.json), which transformers' greedy `generate` applies too."""
         started = time.perf_counter()
@@ -299,14 +309,15 @@ class VLLMEngine:
     def generate(self, prompts: list[EnginePrompt]) -> list[list[int]]:
         """The tokens the engine generates for each of `prompts`, in order (vLLM schedules them as it likes)."""
         self._connection.send([prompt.message() for prompt in prompts])
-        replies = self._receive(f"answering {len(prompts)} prompt(s)")
-        self.prompts += len(replies)
-        self.prompt_tokens += sum(r["prompt_tokens"] for r in replies)
-        self.cached_tokens += sum(r["cached_tokens"] for r in replies)
-        return [[int(token) for token in r["token_ids"]] for r in replies]
+        reply = self._receive(f"answering {len(prompts)} prompt(s)")
+        answers, self.counters = reply["answers"], reply["counters"]
+        self.prompts += len(answers)
+        self.last_prompt_ids = [list(answer["prompt_token_ids"]) for answer in answers]
+        self.prompt_tokens += sum(len(ids) for ids in self.last_prompt_ids)
+        return [[int(token) for token in answer["token_ids"]] for answer in answers]
 
     def usage(self) -> dict[str, Any]:
-        """What the engine answered in this process: prompts, prompt tokens, and the share its prefix cache held."""
+        """What the engine answered in this process: prompts, prompt tokens, and its caches' hit rates."""
         return {
             "name": "vllm",
             "version": self.version,
@@ -314,7 +325,8 @@ class VLLMEngine:
             "prompts": self.prompts,
             "prompt_tokens": self.prompt_tokens,
             "prompt_tokens_per_prompt": round(self.prompt_tokens / self.prompts, 1) if self.prompts else None,
-            "prefix_cache_hit_rate": round(self.cached_tokens / self.prompt_tokens, 4) if self.prompt_tokens else None,
+            "prefix_cache_hit_rate": _rate(self.counters, "vllm:prefix_cache_hits", "vllm:prefix_cache_queries"),
+            "mm_cache_hit_rate": _rate(self.counters, "vllm:mm_cache_hits", "vllm:mm_cache_queries"),
         }
 
     def close(self) -> None:

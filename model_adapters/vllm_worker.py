@@ -8,8 +8,9 @@ and answers travel over that socket as `multiprocessing.connection` messages ins
 - first message: {"engine": the keyword arguments of `vllm.LLM`, "lora": a PEFT LoRA folder or None};
   the answer, once the engine has answered one prompt through the adapter: vLLM's version, or an error;
 - then a list of prompts ({"text", "images", "videos", "processor_kwargs", "sampling"}) per message,
-  answered with one {"token_ids", "prompt_tokens", "cached_tokens"} per prompt, or {"error": ...} (the
-  adapter decodes the tokens with its own tokenizer, as for transformers);
+  answered with {"answers": one {"token_ids", "prompt_token_ids"} per prompt, "counters": vLLM's cache
+  counters so far}, or {"error": ...} (the adapter decodes the tokens with its own tokenizer, as for
+  transformers);
 - None, or the connection closing, ends the process.
 
 Every image arrives as an (H, W, 3) uint8 array and every video as (frames, metadata): the frames
@@ -49,13 +50,27 @@ def answer(llm: Any, prompts: list[dict[str, Any]], lora: Any = None) -> list[di
         [vllm_prompt(p) for p in prompts], sampling_params=sampling, use_tqdm=False, lora_request=lora
     )
     return [
-        {
-            "token_ids": list(output.outputs[0].token_ids),
-            "prompt_tokens": len(output.prompt_token_ids or ()),
-            "cached_tokens": int(output.num_cached_tokens or 0),
-        }
+        {"token_ids": list(output.outputs[0].token_ids), "prompt_token_ids": list(output.prompt_token_ids or ())}
         for output in outputs
     ]
+
+
+COUNTERS = ("vllm:prefix_cache_queries", "vllm:prefix_cache_hits", "vllm:mm_cache_queries", "vllm:mm_cache_hits")
+"""vLLM's cumulative cache counters: prompt tokens looked up in and found in the prefix cache, then images and
+videos looked up in and found in the multimodal cache (processed once, reused by the questions on a video)."""
+
+
+def counters(llm: Any) -> dict[str, float]:
+    """The cache counters so far (summed over engines), empty where vLLM keeps no statistics."""
+    totals = dict.fromkeys(COUNTERS, 0.0)
+    try:
+        metrics = llm.get_metrics()
+    except AssertionError:  # statistics switched off (disable_log_stats)
+        return {}
+    for metric in metrics:
+        if metric.name in totals:
+            totals[metric.name] += float(getattr(metric, "value", 0) or 0)
+    return totals
 
 
 def serve(connection: Any) -> None:
@@ -82,7 +97,7 @@ def serve(connection: Any) -> None:
         if prompts is None:
             return
         try:
-            connection.send(answer(llm, prompts, lora))
+            connection.send({"answers": answer(llm, prompts, lora), "counters": counters(llm)})
         except Exception:  # noqa: BLE001 - the caller raises it with the prompts' identity
             connection.send({"error": traceback.format_exc()})
 

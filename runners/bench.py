@@ -12,7 +12,7 @@
 6. imports: a fresh interpreter importing what `make eval` needs, its own line (the figures above exclude it);
 7. the serving engine: `fvb_qwen2_5_vl` with `backend=vllm` against `backend=transformers` on the same tiny
    weights (a checkpoint both serve), the engine's start (vLLM's import included) on a line of its own, then
-   questions per second, and the share of prompt tokens vLLM's prefix cache held; skipped, with the reason,
+   questions per second, vLLM's cache hit rates, and whether both answered alike; skipped, with the reason,
    where the serving engine's environment is absent (`make vllm-venv`).
 
 Each end-to-end figure runs in a fresh subprocess (`worker`), so imports and caches do not leak between
@@ -59,12 +59,13 @@ def count_decodes() -> dict[str, int]:
     return counts
 
 
-def _evaluate(model: str, model_args: str, out: Path) -> dict[str, float]:
+def _evaluate(model: str, model_args: str, out: Path, limit: int | None = None) -> dict[str, float]:
     from runners.evaluate import main as evaluate
 
     counts = count_decodes()
     started = time.perf_counter()
     command = ["--model", model, "--model_args", model_args, "--data", "mini", "--out", str(out), "--gen_kwargs", GEN]
+    command += ["--limit", str(limit)] if limit else []
     code = evaluate(command)
     seconds = time.perf_counter() - started
     if code != 0:
@@ -117,7 +118,7 @@ def decode_floor(source: str | Path) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "videos": len(needed)}
 
 
-def worker(name: str, tiny: str, out: Path) -> dict[str, float]:
+def worker(name: str, tiny: str, out: Path, limit: int | None = None) -> dict[str, float]:
     """One measurement, run in its own process (imports done before the clock starts)."""
     import lmms_eval.evaluator  # noqa: F401
     import lmms_eval.tasks  # noqa: F401
@@ -139,16 +140,21 @@ def worker(name: str, tiny: str, out: Path) -> dict[str, float]:
     if name == "resume":  # the same command as "ours", in the folder of a finished run
         return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out)
     if name == "served_transformers":
-        return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out)
+        return _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},batch_size=1", out, limit)
     if name == "served_vllm":
-        figure = _evaluate("fvb_qwen2_5_vl", f"pretrained={tiny},backend=vllm,batch_size=64", out)
+        engine = os.environ.get("FINEVIDBENCH_BENCH_ENGINE_ARGS", "")  # e.g. enforce_eager=True, for a quick run
+        args = ",".join(filter(None, [f"pretrained={tiny},backend=vllm,batch_size=64", engine]))
+        figure = _evaluate("fvb_qwen2_5_vl", args, out, limit)
         engine = read_json_object(out / "results.json", "results")["provenance"]["engine"]
-        return figure | {k: engine[k] for k in ("start_seconds", "prompts", "prefix_cache_hit_rate")}
+        return figure | {
+            k: engine[k] for k in ("start_seconds", "prompts", "prefix_cache_hit_rate", "mm_cache_hit_rate")
+        }
     raise ValueError(f"unknown worker {name!r}")
 
 
-def _run_worker(name: str, tiny: str, out: Path, env: dict[str, str]) -> dict[str, float]:
+def _run_worker(name: str, tiny: str, out: Path, env: dict[str, str], limit: int | None = None) -> dict[str, float]:
     command = [sys.executable, "-m", "runners.bench", "--worker", name, "--tiny", tiny, "--run", str(out)]
+    command += ["--limit", str(limit)] if limit else []
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"bench worker {name} failed:\n{result.stderr[-3000:]}")
@@ -211,8 +217,12 @@ def _leaderboard_time(work: Path, submissions: int) -> dict[str, float]:
     return {"submissions": submissions, "seconds": time.perf_counter() - started, "ranked": len(data["entries"])}
 
 
-def _serving(work: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The vLLM backend against the transformers backend, same weights, same questions (mini, all of it)."""
+def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[str, Any]:
+    """The vLLM backend against the transformers backend, same weights, same questions (mini, all of it).
+
+    Whether the two answered every question alike is part of the record: a speed-up is worth nothing
+    without it.
+    """
     from model_adapters.loading import AdapterError
     from model_adapters.serving import engine_python
     from model_adapters.testing.hub import build_engine_checkpoint
@@ -223,17 +233,26 @@ def _serving(work: Path, env: dict[str, str]) -> dict[str, Any]:
         return {"skipped": str(missing)}
     checkpoint = str(build_engine_checkpoint("qwen2_5_vl", work / "checkpoint"))
     cpu = {"VLLM_CPU_KVCACHE_SPACE": "1", **env}  # vLLM on CPU: a 1 GB KV cache serves these prompts
-    figures = {name: _run_worker(name, checkpoint, work / name, cpu) for name in ("served_transformers", "served_vllm")}
+    backends = ("served_transformers", "served_vllm")
+    figures = {name: _run_worker(name, checkpoint, work / name, cpu, limit) for name in backends}
     vllm, transformers = figures["served_vllm"], figures["served_transformers"]
     answering = vllm["seconds"] - vllm["start_seconds"]
+    answers = [_responses(work / name / "samples.jsonl") for name in backends]
     return {
         "figures": figures,
+        "same_answers": answers[0] == answers[1],
         "engine_start_seconds": vllm["start_seconds"],
         "questions_per_second_transformers": vllm["prompts"] / transformers["seconds"],
         "questions_per_second_vllm": vllm["prompts"] / answering,
         "vllm_speedup_after_start": transformers["seconds"] / answering,
         "prefix_cache_hit_rate": vllm["prefix_cache_hit_rate"],
+        "mm_cache_hit_rate": vllm["mm_cache_hit_rate"],
     }
+
+
+def _responses(samples: Path) -> dict[str, str]:
+    rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["question_id"]: row["response"] for row in rows}
 
 
 def run_all(out: Path, submissions: int) -> dict[str, Any]:
@@ -286,9 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--tiny", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        figure = worker(args.worker, args.tiny, Path(args.run))
+        figure = worker(args.worker, args.tiny, Path(args.run), args.limit)
         print(json.dumps(figure))
         return 0
     record = run_all(Path(args.out), args.submissions)

@@ -84,11 +84,14 @@ def test_vllm_answers_equal_transformers_answers_for_every_served_family(
         served = model(pretrained=checkpoint, backend="vllm", enforce_eager=True, **policy)
         try:
             assert served.answer_batch(asked) == expected, family
+            assert served.engine is not None
+            ours_ids = [ours.encode([request])["input_ids"][0].tolist() for request in asked]
+            assert served.engine.last_prompt_ids == ours_ids, family  # vLLM's processor made the same prompts
             assert len(set(expected)) > 3, "the answers hardly depend on the input: a weak probe"
             inputs = served.inputs_record()
             assert inputs["engine"] == "vllm 0.32.0" and inputs["positions"] == "vllm"
             assert ours.fingerprint != served.fingerprint  # the answer store keeps the backends' answers apart
-            assert served.engine is not None and served.engine.prompt_tokens > 0
+            assert served.engine.prompt_tokens == sum(len(ids) for ids in ours_ids)
         finally:
             if served.engine is not None:
                 served.engine.close()
@@ -108,7 +111,9 @@ def test_make_eval_through_vllm_writes_results_and_resumes(vllm_python, quick_en
     asked = results["scores"]["overall"]["n"]
     assert f"answers: {asked} computed, 0 from the store" in first.stdout
     engine = results["provenance"]["engine"]
-    assert engine["prompts"] == asked and engine["prompt_tokens"] > asked and 0 <= engine["prefix_cache_hit_rate"] <= 1
+    assert engine["prompts"] == asked and engine["prompt_tokens"] > asked
+    # a video's questions run together: its frames are processed once, its other questions hit the cache
+    assert 0 < engine["mm_cache_hit_rate"] < 1 and 0 <= engine["prefix_cache_hit_rate"] <= 1
     again = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--limit", "3", "--out", str(out))
     assert f"answers: 0 computed, {asked} from the store" in again.stdout
     assert json.loads((out / "results.json").read_text())["scores"] == results["scores"]
@@ -183,3 +188,19 @@ def test_a_lora_adapter_answers_through_vllm_as_it_does_unmerged_through_transfo
     finally:
         assert served.engine is not None
         served.engine.close()
+
+
+@pytest.mark.slow(seconds=45)
+def test_make_bench_times_both_backends_on_the_same_questions_and_answers(vllm_python, quick_engine, tmp_path):
+    """make bench's serving figures, on two questions a type: each backend in its own process, as in the bench."""
+    import os
+
+    from runners.bench import _serving
+
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "FINEVIDBENCH_BENCH_ENGINE_ARGS": "enforce_eager=True"}
+    record = _serving(tmp_path, env, limit=2)
+    vllm = record["figures"]["served_vllm"]
+    assert record["same_answers"] is True
+    assert vllm["prompts"] == 16 and 0 < vllm["start_seconds"] < vllm["seconds"]
+    assert record["questions_per_second_vllm"] > 0 and record["questions_per_second_transformers"] > 0
+    assert 0 <= record["mm_cache_hit_rate"] <= 1
