@@ -249,3 +249,29 @@ def vllm_python() -> Path:
             pytest.fail(reason)
         pytest.skip(reason)
     return VLLM_PYTHON
+
+
+@pytest.fixture(scope="session")
+def noise_scene(tmp_path_factory):
+    """`noise_scene(name, frames, height, width, fps)`: a scene item over a clip of random frames, shown whole at 1x."""
+
+    def make(name: str, frames: int, height: int, width: int, fps: float) -> dict:
+        rng = np.random.default_rng(len(name) + frames)
+        path = tmp_path_factory.mktemp(name) / f"{name}.mp4"
+        write_video(path, [rng.integers(0, 255, (height, width, 3), dtype=np.uint8) for _ in range(frames)], fps=fps)
+        item = {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": f"{name}-0"}
+        return item | {"prompt": "How many times does it happen?"}
+
+    return make
+
+
+@pytest.fixture
+def mini_views(mini, monkeypatch) -> list[dict]:
+    """Mini's scene items at 0.5x, 1x and 2x (each with its window), an action item, two fragment items."""
+    from finevidbench import taskdocs
+
+    monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
+    speed = taskdocs.docs_for("speed")
+    views = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
+    fragments = [taskdocs.docs_for(t)[0] for t in ("moment_count", "rearrangement")]
+    return [*views, taskdocs.docs_for("action")[0], *fragments]

@@ -13,13 +13,11 @@ Deliberate difference (docs/adding_a_model.md): qwen-vl-utils 0.0.14's default r
 
 import inspect
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from finevidbench import taskdocs
-from finevidbench.video.encode import write_video
 from model_adapters.base import Request
 from model_adapters.registry import adapter_class
 from model_adapters.testing.hub import build_hub_layout
@@ -28,20 +26,9 @@ QWEN = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
 
 
 @pytest.fixture(scope="module")
-def hd_doc(tmp_path_factory):
+def hd_doc(noise_scene):
     """A 720p scene item (above every per-frame budget): 12 frames of noise at 24 fps."""
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("hd") / "hd.mp4"
-    write_video(path, [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(12)], fps=24)
-    return {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": "hd-0"}
-
-
-def scene_and_fragment_docs(monkeypatch, mini):
-    monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
-    speed = taskdocs.docs_for("speed")
-    views = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
-    fragments = [taskdocs.docs_for(t)[0] for t in ("moment_count", "rearrangement")]
-    return [*views, taskdocs.docs_for("action")[0], *fragments]
+    return noise_scene("hd", 12, 720, 1280, 24)
 
 
 def card_inputs(adapter, doc: dict, prompt: str, monkeypatch):
@@ -99,9 +86,9 @@ def assert_same_inputs(ours, theirs) -> None:
 
 @pytest.mark.slow(seconds=40)
 @pytest.mark.parametrize("family", QWEN)
-def test_inputs_timing_and_answers_equal_the_cards_path(family, hub_adapter, mini, monkeypatch):
+def test_inputs_timing_and_answers_equal_the_cards_path(family, hub_adapter, mini_views, monkeypatch):
     adapter = hub_adapter(family)
-    for doc in scene_and_fragment_docs(monkeypatch, mini):
+    for doc in mini_views:
         prompt = taskdocs.doc_to_text(doc)
         request = Request(doc=doc, prompt=prompt, generation={"max_new_tokens": 3}, task="t")
         ours, theirs = adapter.encode([request]), card_inputs(adapter, doc, prompt, monkeypatch)
@@ -114,10 +101,10 @@ def test_inputs_timing_and_answers_equal_the_cards_path(family, hub_adapter, min
 
 
 @pytest.mark.parametrize("family", QWEN)
-def test_frame_sizes_are_the_cards_on_a_mini_clip_and_a_720p_clip(family, hub_adapter, hd_doc, mini, monkeypatch):
+def test_frame_sizes_are_the_cards_on_a_mini_clip_and_a_720p_clip(family, hub_adapter, hd_doc, mini_views, monkeypatch):
     """The sizes docs/adding_a_model.md reports for a 160x128 mini clip and a 720p clip, on the card's budget."""
     adapter = hub_adapter(family)
-    action = scene_and_fragment_docs(monkeypatch, mini)[3]
+    action = mini_views[3]
     factor = 28 if family != "qwen3_vl" else 32
     # qwen-vl-utils: at least 128 tokens a frame (128x160 scaled up), at most 768 (720p scaled down)
     mini_size, hd_size = ((308, 364), (560, 1008)) if factor == 28 else ((352, 416), (640, 1152))
@@ -132,10 +119,10 @@ def test_frame_sizes_are_the_cards_on_a_mini_clip_and_a_720p_clip(family, hub_ad
 
 
 @pytest.mark.parametrize("family", QWEN)
-def test_pixel_bounds_in_model_args_reach_the_frames_and_the_record(family, tmp_path, mini, monkeypatch):
+def test_pixel_bounds_in_model_args_reach_the_frames_and_the_record(family, tmp_path, mini_views, monkeypatch):
     path = build_hub_layout(family, tmp_path / family)
     adapter = adapter_class(f"fvb_{family}")(pretrained=str(path), max_pixels=64 * 64 * 4, min_pixels=32 * 32)
-    action = scene_and_fragment_docs(monkeypatch, mini)[3]
+    action = mini_views[3]
     grid = adapter.encode([Request(doc=action, prompt="?", generation={}, task="t")])["video_grid_thw"][0]
     patch = adapter.processor.video_processor.patch_size
     assert int(grid[1] * grid[2]) * patch * patch <= 64 * 64 * 4
@@ -144,11 +131,11 @@ def test_pixel_bounds_in_model_args_reach_the_frames_and_the_record(family, tmp_
 
 
 @pytest.mark.parametrize("family", QWEN)
-def test_frame_counts_fill_whole_temporal_patches_and_sampling_stays_off(family, hub_adapter, mini, monkeypatch):
+def test_frame_counts_fill_whole_temporal_patches_and_sampling_stays_off(family, hub_adapter, mini_views, monkeypatch):
     """No frame repeated to fill a patch; a checkpoint whose files turn sampling on (Qwen3-VL's) keeps every frame."""
     adapter = hub_adapter(family)
     assert adapter.frame_policy.multiple == 2
-    for doc in scene_and_fragment_docs(monkeypatch, mini)[:4]:
+    for doc in mini_views[:4]:
         sampling = adapter.scene_sampling(doc)
         inputs = adapter.encode([Request(doc=doc, prompt="?", generation={}, task="t")])
         assert len(sampling.indices) % 2 == 0

@@ -21,7 +21,6 @@ import pytest
 import torch
 from transformers.video_utils import VideoMetadata
 
-from finevidbench.video.encode import write_video
 from model_adapters.base import Request
 from model_adapters.positions import RULE, MRoPELayout, rope_index, use_trained_positions
 from model_adapters.registry import adapter_class
@@ -150,12 +149,9 @@ def test_positions_equal_the_reference_rule_on_the_processors_inputs(family, hub
 
 
 @pytest.fixture(scope="module")
-def long_clip(tmp_path_factory):
+def long_clip(noise_scene):
     """A 16-second scene clip, shown at 1 frame a second: 16 frames."""
-    rng = np.random.default_rng(1)
-    path = tmp_path_factory.mktemp("long") / "long.mp4"
-    write_video(path, [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(64)], fps=4)
-    return {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": "long-0"}
+    return noise_scene("long", 64, 64, 64, 4)
 
 
 def prefill_positions(adapter, run) -> torch.Tensor:
@@ -215,17 +211,6 @@ def test_a_prompt_with_more_vision_tokens_than_grids_is_refused_with_what_is_mis
         rope_index(layout, torch.tensor([[1, 6, 6, 6, 6, 1]]))
 
 
-def mini_items(mini, monkeypatch) -> list[dict]:
-    """Scene items at every speed (with windows) and fragment items (numbered images) of the mini set."""
-    from finevidbench import taskdocs
-
-    monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
-    speed = taskdocs.docs_for("speed")
-    views = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
-    fragments = [taskdocs.docs_for(t)[0] for t in ("moment_count", "rearrangement")]
-    return [*views, taskdocs.docs_for("action")[0], *fragments]
-
-
 def vllm_prompt(module, inputs) -> dict:
     """A prompt as vLLM's model runner describes it: token ids and where each image or video sits."""
     layout = MRoPELayout.of(module)
@@ -267,24 +252,21 @@ def vllm_config(module) -> dict:
 
 
 @pytest.mark.slow(seconds=30)
-def test_positions_equal_vllms_on_scene_fragment_slow_and_mixed_prompts(vllm_python, hub_adapter, mini, long_clip):
+def test_positions_equal_vllms_on_scene_fragment_slow_and_mixed_prompts(
+    vllm_python, hub_adapter, mini_views, long_clip
+):
     """Every speed with its window, fragment frames as images, 16 frames at 1 fps, an image before a clip.
 
     One vLLM process answers for the three families (its import is most of the cost).
     """
-    monkeypatch = pytest.MonkeyPatch()
-    try:
-        docs = mini_items(mini, monkeypatch)
-        cases = {}
-        for family in QWEN:
-            adapter = hub_adapter(family)
-            slow = adapter_class(f"fvb_{family}")(pretrained=adapter.pretrained, fps=1, max_frames=16)
-            shown = [(adapter, doc) for doc in docs] + [(slow, long_clip)]
-            inputs = [a.encode([Request(doc=doc, prompt="How many?", generation={}, task="t")]) for a, doc in shown]
-            inputs.append(processor_inputs(adapter, [(8, 4.0)], image=True))
-            cases[family] = (adapter.model.model, inputs)
-    finally:
-        monkeypatch.undo()
+    cases = {}
+    for family in QWEN:
+        adapter = hub_adapter(family)
+        slow = adapter_class(f"fvb_{family}")(pretrained=adapter.pretrained, fps=1, max_frames=16)
+        shown = [(adapter, doc) for doc in mini_views] + [(slow, long_clip)]
+        inputs = [a.encode([Request(doc=doc, prompt="How many?", generation={}, task="t")]) for a, doc in shown]
+        inputs.append(processor_inputs(adapter, [(8, 4.0)], image=True))
+        cases[family] = (adapter.model.model, inputs)
     request = [
         {"family": family, "config": vllm_config(module), "prompts": [vllm_prompt(module, i) for i in inputs]}
         for family, (module, inputs) in cases.items()

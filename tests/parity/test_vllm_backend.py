@@ -7,6 +7,7 @@ or positions differ, the answers do: with the transformers rule of position ids 
 one, the Qwen2.5-VL answers below part on the slow clips.
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -14,7 +15,6 @@ import pytest
 from PIL import Image
 
 from finevidbench import taskdocs
-from finevidbench.video.encode import write_video
 from model_adapters.base import Request
 from model_adapters.loading import AdapterError
 from model_adapters.registry import adapter_class
@@ -32,40 +32,26 @@ def quick_engine(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def long_clip(tmp_path_factory) -> str:
-    """A 16-second clip: 16 frames at the slower policy."""
-    rng = np.random.default_rng(2)
-    path = tmp_path_factory.mktemp("long") / "long.mp4"
-    write_video(path, [rng.integers(0, 255, (64, 80, 3), dtype=np.uint8) for _ in range(64)], fps=4)
-    return str(path)
+def long_clip(noise_scene) -> dict:
+    """A 16-second scene item: 16 frames at the slower policy."""
+    return noise_scene("slow", 64, 64, 80, 4)
 
 
-def requests(mini, long_clip: str, monkeypatch) -> list[Request]:
+def requests(mini, long_clip: dict, monkeypatch) -> list[Request]:
     """Scene items at every speed with their windows, fragment items, a long clip, and another task's request."""
     monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
     speed = taskdocs.docs_for("speed")
     docs = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
-    docs += [taskdocs.docs_for(t)[i] for t in ("action", "moment_count", "rearrangement", "frame_comparison")
-             for i in (0, 1)]  # fmt: skip
-    docs.append(
-        {
-            "level": "scene",
-            "video_path": long_clip,
-            "speed": 1.0,
-            "window": None,
-            "question_id": "long-0",
-            "prompt": "How many times does it happen?",
-        }
-    )
+    kinds = ("action", "moment_count", "rearrangement", "frame_comparison")
+    docs += [taskdocs.docs_for(kind)[i] for kind in kinds for i in (0, 1)]
     generation = {"max_new_tokens": 6}
     shown = [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation=generation, task="t") for d in docs]
+    shown.append(Request(doc=long_clip, prompt=long_clip["prompt"], generation=generation, task="t"))
     picture = Image.fromarray(np.random.default_rng(3).integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    other = visuals_of([picture, long_clip], "local_task")
-    messages = [{"role": "user", "content": [*({"type": "visual", "visual": v} for v in other),
-                                             {"type": "text", "text": "What happens?"}]}]  # fmt: skip
-    shown.append(Request(doc={"id": 7}, prompt="What happens?", generation=generation, task="local_task",
-                         messages=messages, doc_id=7))  # fmt: skip
-    return shown
+    visuals = [{"type": "visual", "visual": v} for v in visuals_of([picture, long_clip["video_path"]], "local_task")]
+    messages = [{"role": "user", "content": [*visuals, {"type": "text", "text": "What happens?"}]}]
+    other = Request(doc={"id": 7}, prompt="What happens?", generation=generation, task="local_task", messages=messages)
+    return [*shown, dataclasses.replace(other, doc_id=7)]
 
 
 @pytest.mark.slow(seconds=90)
@@ -160,8 +146,9 @@ def random_lora(checkpoint: str, out, parts: tuple[str, ...] = ("model.language_
 
     torch.manual_seed(0)
     model = AutoModelForImageTextToText.from_pretrained(checkpoint)
-    names = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)
-             and name.startswith(parts) and name.endswith(("q_proj", "k_proj", "v_proj", "o_proj", "qkv"))]  # fmt: skip
+    attention = ("q_proj", "k_proj", "v_proj", "o_proj", "qkv")
+    linear = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+    names = [name for name in linear if name.startswith(parts) and name.endswith(attention)]
     config = LoraConfig(r=8, lora_alpha=16, target_modules=names, init_lora_weights=False)
     get_peft_model(model, config).save_pretrained(str(out))
     return str(out)
