@@ -330,9 +330,7 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
                 settings)  # fmt: skip
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
-        if self.engine is not None:  # vLLM batches as it likes: the whole batch in one call
-            return self.generate(requests)
-        if len(requests) == 1:
+        if self.engine is not None or len(requests) == 1:  # vLLM batches as it likes: the whole batch in one call
             return self.generate(requests)
         groups: dict[tuple[Any, ...], list[int]] = {}
         for position, request in enumerate(requests):

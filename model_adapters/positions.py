@@ -9,10 +9,10 @@ past its height and width (more frames, a lower frame rate, smaller frames) the 
 on positions that overlap the video's, where the model never read text in training.
 
 `use_trained_positions` gives a loaded model this rule whatever transformers version is installed.
-Evaluation and fine-tuning both load through `model_adapters.loading.load_pretrained`, so both see
-the positions the checkpoint was trained with. Qwen3-VL shows each frame as its own block of one
-time position (timestamps in the text between frames), where the two rules agree; it takes the same
-rule so that no installed version can drift it.
+`HFVideoModel` applies it to every model it loads, and the SF²T / SAVi training hook trains the
+adapter's own model, so evaluation and fine-tuning both see the positions the checkpoint was trained
+with. Qwen3-VL shows each frame as its own block of one time position (timestamps in the text between
+frames), where the two rules agree; it takes the same rule so that no installed version can drift it.
 """
 
 from __future__ import annotations

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ class EngineSettings:
         import torch
 
         dtype = {"auto": "bfloat16" if torch.cuda.is_available() else "float32"}.get(dtype, dtype)
-        chosen = {k: v for k, v in asdict(self).items() if v is not None}
+        chosen = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
         # statistics on: the cache counters results.json records (vLLM's periodic log stays below WARNING)
         fixed = {"model": pretrained, "revision": revision, "dtype": dtype, "trust_remote_code": trust_remote_code}
         return {**fixed, "seed": 0, "disable_log_stats": False, **chosen}
@@ -75,9 +76,13 @@ class EnginePrompt:
 
     @classmethod
     def of(
-        cls, text: str, messages: list[dict[str, Any]], metas: list[Any], processor_kwargs: dict[str, Any],
+        cls,
+        text: str,
+        messages: list[dict[str, Any]],
+        metas: list[Any],
+        processor_kwargs: dict[str, Any],
         sampling: dict[str, Any],
-    ) -> EnginePrompt:  # fmt: skip
+    ) -> EnginePrompt:
         """The prompt of rendered `text` and its messages' visuals; the engine's processor told what ours is told.
 
         Frames are never sampled again and sized ones never resized (the adapter's processor kwargs);
@@ -95,8 +100,9 @@ class EnginePrompt:
         )
 
     def message(self) -> dict[str, Any]:
-        return {"text": self.text, "images": list(self.images), "videos": list(self.videos),
-                "processor_kwargs": self.processor_kwargs, "sampling": self.sampling}  # fmt: skip
+        """What crosses to the engine's process (plain types and arrays, pickled; not `asdict`, which copies frames)."""
+        fields = ("text", "processor_kwargs", "sampling")
+        return {name: getattr(self, name) for name in fields} | {"images": self.images, "videos": self.videos}
 
 
 class BackendChoice:
@@ -159,16 +165,8 @@ def checkpoint_repetition_penalty(pretrained: str) -> float:
 
 def engine_metadata(meta: Any) -> dict[str, Any]:
     """A clip's VideoMetadata as vLLM's video input takes it (its processor derives the timing from it)."""
-    return {
-        "total_num_frames": meta.total_num_frames,
-        "fps": meta.fps,
-        "frames_indices": list(meta.frames_indices or ()),
-        "duration": meta.duration,
-        "width": meta.width,
-        "height": meta.height,
-        "video_backend": "finevidbench",
-        "do_sample_frames": False,
-    }
+    fields = dataclasses.asdict(meta) | {"frames_indices": list(meta.frames_indices or ())}
+    return fields | {"video_backend": "finevidbench", "do_sample_frames": False}
 
 
 def check_served(adapter_class: str, served: bool) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from finevidbench.files import read_json_object, write_json
+from finevidbench.results import read_predictions, read_results
 
 WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume", "served_transformers", "served_vllm")
 GEN = "max_new_tokens=8"
@@ -145,7 +146,7 @@ def worker(name: str, tiny: str, out: Path, limit: int | None = None) -> dict[st
         engine = os.environ.get("FINEVIDBENCH_BENCH_ENGINE_ARGS", "")  # e.g. enforce_eager=True, for a quick run
         args = ",".join(filter(None, [f"pretrained={tiny},backend=vllm,batch_size=64", engine]))
         figure = _evaluate("fvb_qwen2_5_vl", args, out, limit)
-        engine = read_json_object(out / "results.json", "results")["provenance"]["engine"]
+        engine = read_results(out / "results.json")["provenance"]["engine"]
         return figure | {
             k: engine[k] for k in ("start_seconds", "prompts", "prefix_cache_hit_rate", "mm_cache_hit_rate")
         }
@@ -237,7 +238,7 @@ def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[
     figures = {name: _run_worker(name, checkpoint, work / name, cpu, limit) for name in backends}
     vllm, transformers = figures["served_vllm"], figures["served_transformers"]
     answering = vllm["seconds"] - vllm["start_seconds"]
-    answers = [_responses(work / name / "samples.jsonl") for name in backends]
+    answers = [read_predictions(work / name / "samples.jsonl") for name in backends]
     return {
         "figures": figures,
         "same_answers": answers[0] == answers[1],
@@ -248,11 +249,6 @@ def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[
         "prefix_cache_hit_rate": vllm["prefix_cache_hit_rate"],
         "mm_cache_hit_rate": vllm["mm_cache_hit_rate"],
     }
-
-
-def _responses(samples: Path) -> dict[str, str]:
-    rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {row["question_id"]: row["response"] for row in rows}
 
 
 def run_all(out: Path, submissions: int) -> dict[str, Any]:
