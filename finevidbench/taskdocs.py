@@ -23,10 +23,13 @@ import numpy.typing as npt
 
 from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import FRAGMENT_INTRO, Question
+from finevidbench.request import Request, Turn, shown_visual
 from finevidbench.scoring.score import SampleResult, score_sample
 
 if TYPE_CHECKING:  # PIL is imported only when images are made
     from PIL import Image
+
+    from finevidbench.video import FramePolicy
 
 DATA_ENV = "FINEVIDBENCH_DATA"
 BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
@@ -94,6 +97,43 @@ def doc_of(q: Question, qs: QuestionSet) -> dict[str, Any]:
         # a pasted target (training-only Localization items); the renderer paints it on the frames
         **({"overlay": q.evidence["overlay"]} if "overlay" in q.evidence else {}),
     }
+
+
+def question_of(doc: Mapping[str, Any]) -> Question:
+    """The question a document (`doc_of`) asks, rebuilt from its fields; its `video_path` is the file's own.
+
+    A document carries no answer (None here): the trainers read documents their own code wrote,
+    training sets and controls whose questions are not the run's.
+    """
+    fragment = doc["level"] == "fragment"
+    return Question(
+        id=str(doc["question_id"]),
+        video=str(doc["video"]),
+        video_path=str(doc["video_path"]),
+        level=doc["level"],
+        type=str(doc["type"]),
+        speed=float(doc["speed"]),
+        frames=tuple(int(f) for f in doc["frames"]) if fragment else None,
+        prompt=str(doc["prompt"]),
+        options=tuple(doc.get("options") or ()),
+        answer=None,
+        answer_type=str(doc.get("answer_type", "")),
+        evidence={"overlay": doc["overlay"]} if doc.get("overlay") else {},
+        window=(float(doc["window"][0]), float(doc["window"][1])) if doc.get("window") else None,
+    )
+
+
+def request_of(
+    doc: Mapping[str, Any],
+    prompt: str,
+    policy: FramePolicy | None,
+    task: str,
+    generation: Mapping[str, Any] | None = None,
+) -> Request:
+    """A document's question as the benchmark shows it (its clip or frames), asked with `prompt`."""
+    question = question_of(doc)
+    turn = Turn("user", (shown_visual(question, question.video_path, policy), prompt))
+    return Request(question.id, task, (turn,), dict(generation or {}), question)
 
 
 DOC_KEYS = frozenset({"question_id", "type", "level", "video_path", "speed", "frames"})

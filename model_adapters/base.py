@@ -19,19 +19,23 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tqdm.auto import tqdm
 
+from finevidbench import taskdocs
 from finevidbench.model_args import parse_model_args, typed
+from finevidbench.request import Request, Turn, benchmark_request, content_digest, shown_visual
 from finevidbench.store import AnswerStore, answer_key
-from finevidbench.taskdocs import is_benchmark_doc
 from finevidbench.taskgen import blind_variant
-from model_adapters.visuals import VideoFile, digest, task_messages, user_turn, visuals_in, visuals_of
+from model_adapters.visuals import TaskVisuals
 
 if TYPE_CHECKING:
     from lmms_eval.api.instance import Instance  # lmms-eval's request (typed Any: the package ships no types)
+
+    from finevidbench.dataset import QuestionSet
+    from finevidbench.protocol import Question
+    from finevidbench.video import FramePolicy
 
 LMMS_CONFIG_KEYS = ("batch_size", "max_batch_size", "device")
 NO_LMMS_EVAL = "needs lmms-eval, which is not installed here (fix: make venv, or install the lmms-eval of the lock)"
@@ -72,42 +76,6 @@ except ModuleNotFoundError as missing:  # only lmms-eval itself missing; a broke
     lmms = WithoutLmmsEval
 
 
-@dataclass(frozen=True)
-class Request:
-    """One question as a model sees it: the document, the prompt text and the generation settings.
-
-    A FineVidBench document (`messages` None) is shown on its own exact path: its frames, speed and
-    window. Any other request (a task that is not ours, or a blind variant of ours) carries the
-    task's own chat messages, its visuals as `model_adapters.visuals` records.
-    """
-
-    doc: dict[str, Any]
-    prompt: str
-    generation: dict[str, Any]
-    task: str
-    messages: list[dict[str, Any]] | None = None
-    doc_id: int | None = None
-
-    @property
-    def native(self) -> bool:
-        """Whether this is a FineVidBench document read on its own path."""
-        return self.messages is None
-
-    @cached_property
-    def question_id(self) -> str:
-        """What the answer store keys: the question id, or (any other task) document id and content hash."""
-        if self.messages is None:
-            return str(self.doc["question_id"])
-        return f"{self.doc.get('question_id', self.doc_id)}#{digest(self.messages)}"
-
-    @cached_property
-    def videos(self) -> tuple[str, ...]:
-        """The video files this request reads, in order."""
-        if self.messages is None:
-            return (self.doc["video_path"],) if self.doc.get("video_path") else ()
-        return tuple(v.path for v in visuals_in(self.messages) if isinstance(v, VideoFile))
-
-
 class FineVidModel(lmms):
     """A model that answers FineVidBench documents and resumes from a durable answer store.
 
@@ -120,6 +88,10 @@ class FineVidModel(lmms):
     is_simple = True
     answers_any_task: ClassVar[bool] = False
     """True for models that can answer any lmms-eval task (the Video-LLM adapters), not only FineVidBench's."""
+    reads_pixels: ClassVar[bool] = False
+    """True for models that look at what a request shows; the others get its text alone (nothing is decoded)."""
+    frame_policy: FramePolicy | None = None
+    """How the model's clips are sampled (None: the model reads no frames)."""
 
     def __init__(self, store: str | None = None, batch_size: int | str = 1, **kwargs: Any) -> None:
         super().__init__()
@@ -195,23 +167,15 @@ class FineVidModel(lmms):
             prompt, generation, visuals, doc_id, task, split = instance.args
         else:
             prompt, visuals, generation, doc_id, task, split = instance.args  # visuals: the task's doc_to_messages
-        doc = self.task_dict[task][split][doc_id]
-        # a blind variant's visuals are the task's (none, one frame, shuffled frames); a baseline reads none
-        if is_benchmark_doc(doc) and (blind_variant(task) is None or not self.answers_any_task):
-            return Request(doc=doc, prompt=prompt, generation=dict(generation), task=task, doc_id=doc_id)
-        if not self.answers_any_task:
-            raise ValueError(
-                f"{type(self).__name__} answers FineVidBench questions only; task {task!r} is not one of them "
-                "(fix: run it with a Video-LLM adapter, fvb_<family>, or an lmms-eval model)"
-            )
-        given = visuals(doc) if callable(visuals) else visuals
-        messages = user_turn(visuals_of(given, task), prompt) if self.is_simple else task_messages(given, task)
-        return Request(doc=doc, prompt=prompt, generation=dict(generation), task=task, messages=messages,
-                       doc_id=doc_id)  # fmt: skip
+        asked = Asked(self.task_dict[task][split][doc_id], doc_id, task, prompt, dict(generation))
+        return asked.request(self, visuals)
+
+    def request_for(self, question: Question, qs: QuestionSet, task: str = "finevidbench") -> Request:
+        """A question of `qs` as the benchmark asks it, under this model's frame policy (trainers, tests, tools)."""
+        return benchmark_request(question, str(qs.video_path(question)), self.frame_policy, task)
 
     def _key(self, request: Request) -> str:
-        return answer_key(self.fingerprint, f"{request.task}/{request.question_id}", self.policy_id(),
-                          request.generation)  # fmt: skip
+        return answer_key(self.fingerprint, f"{request.task}/{request.key}", self.policy_id(), dict(request.generation))
 
     def generate_until(self, requests: Sequence[Instance]) -> list[str]:
         """Answer each request, from the store when it holds the answer already."""
@@ -225,7 +189,7 @@ class FineVidModel(lmms):
             else:
                 responses[position] = stored
                 self.reused += 1
-        pending.sort(key=lambda p: (prepared[p].videos, prepared[p].question_id, prepared[p].task))
+        pending.sort(key=lambda p: (prepared[p].videos, prepared[p].key, prepared[p].task))
         self.prepare([prepared[p] for p in pending])
         progress = tqdm(total=len(pending), desc=type(self).__name__, unit="q", disable=self.rank != 0)
         chunks = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
@@ -240,7 +204,7 @@ class FineVidModel(lmms):
                     responses[position] = response
                     if self.store is not None:
                         request = prepared[position]
-                        self.store.put(self._key(request), request.question_id, response, {"task": request.task})
+                        self.store.put(self._key(request), request.key, response, {"task": request.task})
                 self.computed += len(chunk)
                 progress.update(len(chunk))
                 upcoming = chunks[number + 1] if number + 1 < len(chunks) else []
@@ -271,3 +235,41 @@ def _videos_done(answered: Sequence[Request], upcoming: Sequence[Request]) -> li
     """Videos of a batch that the next batch does not ask about: requests are sorted by video, so they are done."""
     ahead = {path for request in upcoming for path in request.videos}
     return sorted({path for request in answered for path in request.videos} - ahead)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One lmms-eval request as lmms-eval hands it over: the only place a task's document is read.
+
+    A FineVidBench document asked by its own task becomes the question as the benchmark shows it; a
+    blind variant of ours, or another task's request, becomes the turns the task gives (its visuals
+    and text), keyed by their content. A model that reads no pixels gets the question's text alone.
+    """
+
+    doc: dict[str, Any]
+    doc_id: int
+    task: str
+    prompt: str
+    generation: dict[str, Any]
+
+    def question(self) -> Question | None:
+        """The FineVidBench question of the document (None: another task's document)."""
+        return taskdocs.question(str(self.doc["question_id"])) if taskdocs.is_benchmark_doc(self.doc) else None
+
+    def request(self, model: FineVidModel, visuals: Any) -> Request:
+        """The request record of this document for `model` (`visuals`: the task's doc_to_visual or messages)."""
+        question = self.question()
+        if question is None and not model.answers_any_task:
+            raise ValueError(
+                f"{type(model).__name__} answers FineVidBench questions only; task {self.task!r} is not one of "
+                "them (fix: run it with a Video-LLM adapter, fvb_<family>, or an lmms-eval model)"
+            )
+        if question is not None and (blind_variant(self.task) is None or not model.reads_pixels):
+            shown = (shown_visual(question, self.doc["video_path"], model.frame_policy),) if model.reads_pixels else ()
+            turn = Turn("user", (*shown, self.prompt))
+            return Request(question.id, self.task, (turn,), self.generation, question)
+        reader = TaskVisuals(self.task, model.frame_policy)
+        given = visuals(self.doc) if callable(visuals) else visuals
+        turns = reader.user_turn(given, self.prompt) if model.is_simple else reader.turns(given)
+        key = f"{self.doc.get('question_id', self.doc_id)}#{content_digest(turns)}"
+        return Request(key, self.task, turns, self.generation, question)

@@ -23,10 +23,11 @@ import numpy as np
 from finevidbench import taskdocs
 from finevidbench.adversaries import cross_fitted_answers
 from finevidbench.oracle import DEFAULT_SIZE, SEMANTIC_TYPES, FrameSize, Shown, decide, measure
-from finevidbench.oracle.run import told_timestamps
-from finevidbench.protocol import FRAGMENT_FRAME_SECONDS, get_type
-from model_adapters.base import FineVidModel, Request
-from model_adapters.frames import DecodesEachVideoOnce, run_policy
+from finevidbench.protocol import Question, get_type
+from finevidbench.request import Clip, LabelledFrames, Request
+from finevidbench.video import FramePolicy
+from model_adapters.base import FineVidModel
+from model_adapters.frames import FrameCache, ShowsFrames, run_policy
 
 ORACLE_REVISION = 1
 """Revision of the pixel oracle's measurements and decisions; in its fingerprint, so older answers are not reused."""
@@ -44,13 +45,8 @@ class RandomBaseline(FineVidModel):
         return {"model": "random", "seed": self.seed}
 
     def answer(self, request: Request) -> str:
-        doc = request.doc
         time.sleep(self.seconds_per_answer)
-        digest = hashlib.sha256(f"{self.seed}:{doc['question_id']}".encode()).digest()
-        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-        qtype = get_type(doc["type"])
-        space = qtype.answer_space(doc["options"], len(doc["frames"] or ()))
-        return qtype.answers.format(qtype.answers.random_answer(rng, space))
+        return random_answer(asked(request), self.seed)
 
 
 class MostFrequentBaseline(FineVidModel):
@@ -67,7 +63,7 @@ class MostFrequentBaseline(FineVidModel):
         return {t: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for t, c in counts.items()}
 
     def answer(self, request: Request) -> str:
-        return self._answers[request.doc["type"]]
+        return self._answers[asked(request).type]
 
 
 class _Adversary(FineVidModel):
@@ -83,7 +79,7 @@ class _Adversary(FineVidModel):
         return cross_fitted_answers(taskdocs.question_set(), self.adversary)
 
     def answer(self, request: Request) -> str:
-        return self._answers[request.doc["question_id"]]
+        return self._answers[asked(request).id]
 
 
 class TextOnlyAdversary(_Adversary):
@@ -98,17 +94,21 @@ class MetadataOnlyAdversary(_Adversary):
     adversary = "metadata_only"
 
 
-class PixelOracle(DecodesEachVideoOnce, FineVidModel):
-    """The pixel oracle (finevidbench.oracle): classical vision on the frames the run's policy shows, at a model's size.
+class PixelOracle(ShowsFrames):
+    """The pixel oracle (finevidbench.oracle): classical vision on the frames a request shows, at a model's size.
 
-    It decodes as the Video-LLM adapters do (the run's frame policy, one decode per video through the
-    shared frame cache, fragment frames with their overlay) and resizes the frames as the card of
-    `size` does (default Qwen2.5-VL's budgets; `decoded`, `llava_onevision`, `internvl`, `qwen3_vl`
-    or a pixel budget, finevidbench.oracle.size). Its scales are cross-fitted by video over the run's
-    question set, so it measures every item of the set on its first answer. Frame-policy arguments
-    are the adapters' (`num_frames`, `fps`, `max_frames`, `frame_mode`); under a Qwen size, counts come
-    in whole pairs as Qwen's temporal patch takes them.
+    It decodes as the Video-LLM adapters do (the run's frame policy, one decode per video through its
+    frame cache, fragment frames with their overlay) and resizes the frames as the card of `size` does
+    (default Qwen2.5-VL's budgets; `decoded`, `llava_onevision`, `internvl`, `qwen3_vl` or a pixel
+    budget, finevidbench.oracle.size). Its scales are cross-fitted by video over the run's question set,
+    so on its first answer it measures every question of the set as the benchmark shows it. A request
+    showing what the oracle measured is answered from that; one showing less (a blind variant: no
+    video, one frame, shuffled frames) gets a uniform random answer: the oracle cannot see its answer.
+    Frame-policy arguments are the adapters' (`num_frames`, `fps`, `max_frames`, `frame_mode`); under a
+    Qwen size, counts come in whole pairs as Qwen's temporal patch takes them.
     """
+
+    reads_pixels = True
 
     def __init__(
         self,
@@ -122,11 +122,17 @@ class PixelOracle(DecodesEachVideoOnce, FineVidModel):
         super().__init__(**kwargs)
         self.size = FrameSize.parse(str(size))
         multiple = 2 if self.size.qwen_factor else 1
-        self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
+        self.frame_policy: FramePolicy = run_policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
+        self.frame_cache = FrameCache()
 
     def fingerprint_parts(self) -> dict[str, Any]:
-        return {"model": "pixel_oracle", "revision": ORACLE_REVISION, "dataset": taskdocs.question_set().dataset_hash,
-                "policy": self.frame_policy.id, "size": self.size.name}  # fmt: skip
+        return {
+            "model": "pixel_oracle",
+            "revision": ORACLE_REVISION,
+            "dataset": taskdocs.question_set().dataset_hash,
+            "policy": self.frame_policy.id,
+            "size": self.size.name,
+        }
 
     def policy_id(self) -> str:
         return self.frame_policy.id
@@ -138,34 +144,52 @@ class PixelOracle(DecodesEachVideoOnce, FineVidModel):
     def prefetch(self, requests: Sequence[Request]) -> None:
         """Nothing to prefetch: the first answer measures the whole set, one video at a time."""
 
-    def shown(self, doc: dict[str, Any]) -> Shown:
-        """What a model is shown of one document: frames at the model's size, the timestamps it is told."""
+    def shown(self, request: Request) -> Shown:
+        """What a request shows of its question: frames at the model's size, the timestamps it is told."""
+        question = asked(request)
         frames, timestamps = np.zeros((0, 1, 1, 3), np.uint8), tuple[float, ...]()
-        if doc["type"] not in SEMANTIC_TYPES and doc["level"] == "scene":
-            sampling = self.scene_sampling(doc)
-            frames, timestamps = self.frames_of(doc, sampling.indices), told_timestamps(sampling)
-        elif doc["type"] not in SEMANTIC_TYPES:
-            frames = self.fragment_frames(doc)
-            timestamps = tuple(i * FRAGMENT_FRAME_SECONDS for i in range(len(frames)))
+        visual = request.visuals[0] if question.type not in SEMANTIC_TYPES else None
+        if isinstance(visual, Clip):
+            frames, timestamps = self.frame_cache.clip(visual), visual.timestamps
+        elif isinstance(visual, LabelledFrames):
+            frames = self.frame_cache.labelled(visual)
+            timestamps = tuple(i * visual.seconds_apart for i in range(len(frames)))
         if len(frames):
-            frames = self.size.fit(frames, doc["level"])
-        return Shown(doc["question_id"], doc["video"], doc["type"], frames, timestamps, taskdocs.doc_to_text(doc),
-                     tuple(doc["options"]))  # fmt: skip
+            frames = self.size.fit(frames, question.level)
+        return Shown(question.id, question.video, question.type, frames, timestamps, request.text, question.options)
 
     @cached_property
     def _answers(self) -> dict[str, str]:
         qs = taskdocs.question_set()
-        requests = [Request(doc=taskdocs.doc_of(q, qs), prompt="", generation={}, task="finevidbench")
-                    for q in qs.questions]  # fmt: skip
-        DecodesEachVideoOnce.prepare(self, requests)
+        requests = [self.request_for(q, qs) for q in qs.questions]
+        self.frame_cache.plan(requests)
         measurements = []
-        for video in sorted({r.doc["video_path"] for r in requests}):
-            measurements += [measure(self.shown(r.doc)) for r in requests if r.doc["video_path"] == video]
-            DecodesEachVideoOnce.release(self, [video])
+        for video in sorted({r.videos[0] for r in requests}):
+            measurements += [measure(self.shown(r)) for r in requests if r.videos[0] == video]
+            self.frame_cache.release([video])
         return decide(measurements, qs.questions)
 
     def prepare(self, requests: Sequence[Request]) -> None:
         """The set is measured whole on the first answer (`_answers`), not per pending request."""
 
     def answer(self, request: Request) -> str:
-        return self._answers[request.doc["question_id"]]
+        question = asked(request)
+        measured = self.request_for(question, taskdocs.question_set())
+        if request.visuals != measured.visuals:  # shown less than it measures: it cannot see the answer
+            return random_answer(question, seed=0)
+        return self._answers[question.id]
+
+
+def asked(request: Request) -> Question:
+    """The benchmark question of a request; a baseline answers nothing else (the boundary refuses other tasks)."""
+    if request.question is None:
+        raise ValueError(f"task {request.task}: a reference baseline answers FineVidBench questions only")
+    return request.question
+
+
+def random_answer(question: Question, seed: int) -> str:
+    """A uniform random answer over the question's answer space, seeded by (seed, question id)."""
+    digest = hashlib.sha256(f"{seed}:{question.id}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    qtype = get_type(question.type)
+    return qtype.answers.format(qtype.answers.random_answer(rng, qtype.space_of(question)))

@@ -1,18 +1,17 @@
-"""Frame loading shared by every model that feeds frames: each video decoded once per run, memory bounded."""
+"""The run's frame policy and the frame cache of every model that shows frames: one decode per video, bounded."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY
 from finevidbench.protocol.overlay import apply_overlay
-from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames, probe
-from model_adapters.base import Request
-from model_adapters.visuals import VideoFile, visuals_in
+from finevidbench.request import Clip, LabelledFrames, Request
+from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames
+from model_adapters.base import FineVidModel
 
 
 def run_policy(
@@ -42,99 +41,100 @@ def run_policy(
     return FramePolicy.parse({**spec, "multiple": multiple})
 
 
-class DecodesEachVideoOnce:
-    """Frame loading shared by every model that feeds frames: each video is decoded once per run.
+class FrameCache:
+    """The frames a model is shown, each video decoded once per run, memory bounded; owned by the model.
 
-    `prepare` (called with all pending requests) notes the union of every frame the run shows of a
+    `plan` (called with every pending request) notes the union of every frame the run shows of a
     video, over all speeds, windows and fragments; each request then cuts its frames from that one
-    decode, kept in the shared frame cache. Needs a `frame_policy`.
+    decode, kept in the shared decode cache until `release` says the video's questions are answered.
     """
 
-    frame_policy: FramePolicy
-    _release_lock = threading.Lock()
-    """Serialises a prefetch's check-and-load with `release` (shared by instances: one run at a time)."""
+    def __init__(self) -> None:
+        self._union: dict[str, tuple[int, ...]] = {}
+        self._rows: dict[str, dict[int, int]] = {}
+        """Per video, each union frame's row in its decode (made on first use)."""
+        self._lock = threading.Lock()
+        """Serialises a prefetch's check-and-load with `release`."""
 
-    def scene_sampling(self, doc: dict[str, Any]) -> Sampling:
-        """The frames the run's policy takes for a scene document (its speed and window), without decoding.
-
-        Remembered per (video, speed, window): a run asks for it when it plans the decodes, when it
-        batches and when it answers.
-        """
-        key = (doc["video_path"], doc["speed"], tuple(doc.get("window") or ()), self.frame_policy.id)
-        samplings = self.__dict__.setdefault("_samplings", {})
-        if key not in samplings:
-            policy = self.frame_policy.for_scene(doc["speed"], doc.get("window"))
-            samplings[key] = policy.sample(probe(doc["video_path"]))
-        sampling: Sampling = samplings[key]
-        return sampling
-
-    def video_sampling(self, video: VideoFile) -> Sampling:
-        """The frames the run's policy takes of a task's video file (its time span, when it has one), at 1x."""
-        meta = probe(video.path)
-        window = None
-        if video.start is not None or video.end is not None:
-            window = (video.start or 0.0, video.end if video.end is not None else meta.duration)
-        return self.frame_policy.for_scene(1.0, window).sample(meta)
-
-    def frames_needed(self, doc: dict[str, Any]) -> tuple[int, ...]:
-        """Source frame indices a document shows, in the order shown."""
-        return tuple(doc["frames"]) if doc["level"] == "fragment" else self.scene_sampling(doc).indices
+    def sampling(self, clip: Clip) -> Sampling:
+        """The frames the run's policy takes of a clip (a subclass may read the file's metadata elsewhere)."""
+        return clip.sampling
 
     def reads(self, request: Request) -> list[tuple[str, tuple[int, ...]]]:
-        """(video path, source frame indices) of every video a request shows, without decoding."""
-        if request.messages is None:
-            return [(request.doc["video_path"], self.frames_needed(request.doc))]
-        videos = [v for v in visuals_in(request.messages) if isinstance(v, VideoFile)]
-        return [(video.path, self.video_sampling(video).indices) for video in videos]
+        """(video file, source frame indices) of every visual of `request` read from a file, without decoding."""
+        found: list[tuple[str, tuple[int, ...]]] = []
+        for visual in request.visuals:
+            if isinstance(visual, Clip):
+                found.append((visual.path, self.sampling(visual).indices))
+            elif isinstance(visual, LabelledFrames):
+                found.append((visual.path, visual.indices))
+        return found
 
-    def prepare(self, requests: Sequence[Request]) -> None:
+    def plan(self, requests: Sequence[Request]) -> None:
         """Note, per video, every frame the run will show (all speeds, windows, fragments): one decode each."""
         wanted: dict[str, set[int]] = {}
         for request in requests:
             for path, indices in self.reads(request):
                 wanted.setdefault(path, set()).update(indices)
-        self._union: dict[str, tuple[int, ...]] = {path: tuple(sorted(frames)) for path, frames in wanted.items()}
-        self._rows: dict[str, dict[int, int]] = {}
-        """Per video, each union frame's row in its decode (made on first use)."""
+        self._union = {path: tuple(sorted(frames)) for path, frames in wanted.items()}
+        self._rows = {}
 
     def prefetch(self, requests: Sequence[Request]) -> None:
-        """Decode (into the shared frame cache) the videos of the next batch.
+        """Decode (into the shared decode cache) the videos of the next batch.
 
         A prefetcher that falls behind a fast model must not decode a video whose questions are all
         answered (released) again: it skips released videos, and `release` waits for a load under way.
         """
         for request in requests:
             for path in request.videos:
-                # checked and loaded under the lock `release` takes: a video is never loaded once released
-                with self._release_lock:
-                    union = getattr(self, "_union", {}).get(path)
+                with self._lock:  # checked and loaded under the lock `release` takes
+                    union = self._union.get(path)
                     if union is not None:
                         load_frames(path, union)
 
     def release(self, videos: Sequence[str]) -> None:
         """Drop the answered videos' decoded frames: memory stays bounded by the videos in flight."""
-        with self._release_lock:
+        with self._lock:
             for path in videos:
-                getattr(self, "_union", {}).pop(path, None)
-                getattr(self, "_rows", {}).pop(path, None)
+                self._union.pop(path, None)
+                self._rows.pop(path, None)
                 DEFAULT_CACHE.forget(path)
 
-    def frames_at(self, path: str, indices: Sequence[int]) -> np.ndarray:
+    def frames(self, path: str, indices: Sequence[int]) -> np.ndarray:
         """Frames of a video at `indices`, cut from one decode of every frame the run shows of it."""
-        union = getattr(self, "_union", {}).get(path)
-        rows = getattr(self, "_rows", {})
-        if union is not None and path not in rows:
-            rows[path] = {index: position for position, index in enumerate(union)}
-        row = rows.get(path, {})
+        union = self._union.get(path)
+        if union is not None and path not in self._rows:
+            self._rows[path] = {index: position for position, index in enumerate(union)}
+        row = self._rows.get(path, {})
         if union is None or any(i not in row for i in indices):  # a video or a frame the run did not announce
             union = tuple(sorted(set(indices)))
             row = {index: position for position, index in enumerate(union)}
         return np.asarray(load_frames(path, union))[[row[i] for i in indices]]
 
-    def frames_of(self, doc: dict[str, Any], indices: Sequence[int]) -> np.ndarray:
-        """A document's video's frames at `indices` (`frames_at` of its video)."""
-        return self.frames_at(doc["video_path"], indices)
+    def clip(self, clip: Clip) -> np.ndarray:
+        """A clip's frames, as its policy samples them."""
+        return self.frames(clip.path, self.sampling(clip).indices)
 
-    def fragment_frames(self, doc: dict[str, Any]) -> np.ndarray:
-        """A fragment item's frames in the order shown, with its pasted target (if any) painted on."""
-        return apply_overlay(self.frames_of(doc, doc["frames"]), doc.get("overlay"))
+    def labelled(self, frames: LabelledFrames) -> np.ndarray:
+        """Labelled frames in the order shown, with their pasted target (if any) painted on."""
+        overlay = None if frames.overlay is None else dict(frames.overlay)
+        return apply_overlay(self.frames(frames.path, frames.indices), overlay)
+
+
+class ShowsFrames(FineVidModel):
+    """A model that shows frames: its frame cache follows the run (plan, prefetch, release) from `FineVidModel`."""
+
+    frame_cache: FrameCache
+    frame_policy: FramePolicy
+
+    def prepare(self, requests: Sequence[Request]) -> None:
+        """Plan the run's decodes: one per video."""
+        self.frame_cache.plan(requests)
+
+    def prefetch(self, requests: Sequence[Request]) -> None:
+        """Decode the next batch's videos."""
+        self.frame_cache.prefetch(requests)
+
+    def release(self, videos: Sequence[str]) -> None:
+        """Free the answered videos' frames."""
+        self.frame_cache.release(videos)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS
-from model_adapters.base import FineVidModel, Request
+from finevidbench.protocol import DEFAULT_SCENE_POLICY
+from finevidbench.request import Clip, DecodedFrames, Image, LabelledFrames, Request, Visual
 from model_adapters.chat import TemplateLayout, processor_inputs, render
-from model_adapters.frames import DecodesEachVideoOnce, run_policy
+from model_adapters.frames import FrameCache, ShowsFrames, run_policy
 
 if TYPE_CHECKING:
     from transformers import BatchFeature
@@ -38,7 +38,6 @@ from model_adapters.serving import (
     samples,
     start_engine,
 )
-from model_adapters.visuals import FrameArray, Picture, VideoFile, visuals_in
 
 INPUTS_REVISION = 2
 """Revision of how a document becomes processor inputs; in every fingerprint, so older stored answers are not reused.
@@ -46,11 +45,12 @@ INPUTS_REVISION = 2
 rate), frame sampling never left to the processor, frame labels in the text where a template reorders images."""
 
 
-class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
+class HFVideoModel(BackendChoice, ShowsFrames):
     """Any `AutoModelForImageTextToText` video model; families override the little that differs."""
 
     is_simple = False
     answers_any_task = True
+    reads_pixels = True
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     fragment_form: ClassVar[str] = "images"
     """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
@@ -118,6 +118,7 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
         self.layout = self._template_layout()
         base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
         self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
+        self.frame_cache = FrameCache()
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
         resolved = getattr(getattr(self.model, "config", None), "_commit_hash", None)
         self.revision = revision or resolved or local_weights_hash(self.pretrained)
@@ -180,24 +181,27 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
         return self.frame_policy.id
 
     # -- inputs -------------------------------------------------------------------------------
-    def visual_blocks(self, doc: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
-        """Content blocks for one document, and its video metadata (None when shown as images).
+    def shown(self, visual: Visual) -> tuple[list[dict[str, Any]], VideoMetadata | None]:
+        """Content blocks of one visual, and its video metadata (None when shown as images).
 
-        The metadata describes the clip the model is shown (the window at its speed): each frame's
+        The metadata describes the clip the model is shown (a window at its speed): each frame's
         position in it, its length and frame rate, as a card's decoder describes the file it read.
         """
-        if doc["level"] == "scene":
-            sampling = self.scene_sampling(doc)
-            frames = self.fit_video(self.frames_of(doc, sampling.indices))
-            return [self.video_block(frames)], _metadata(frames, sampling.positions, sampling.clip_frames,
-                                                         sampling.clip_fps)  # fmt: skip
-        frames = self.fragment_frames(doc)
+        if isinstance(visual, Image):
+            return [{"type": "image", "image": image} for image in self.fit_images([visual.image])], None
+        if isinstance(visual, Clip):
+            sampling = self.frame_cache.sampling(visual)
+            frames = self.fit_video(self.frame_cache.clip(visual))
+            meta = _metadata(frames, sampling.positions, sampling.clip_frames, sampling.clip_fps)
+            return [self.video_block(frames)], meta
+        if isinstance(visual, DecodedFrames):
+            frames = self.fit_video(visual.frames)
+            return [self.video_block(frames)], _metadata(frames, range(len(frames)), len(frames), 1.0)
+        frames = self.frame_cache.labelled(visual)
         if self.fragment_form == "images":
             return self.image_blocks(self.fit_images(_pictures(frames))), None
         frames = self.fit_video(frames)
-        return [self.video_block(frames)], _metadata(
-            frames, range(len(frames)), len(frames), 1 / FRAGMENT_FRAME_SECONDS
-        )
+        return [self.video_block(frames)], _metadata(frames, range(len(frames)), len(frames), 1 / visual.seconds_apart)
 
     def fit_video(self, frames: np.ndarray) -> np.ndarray:
         """A clip's frames as the card's path sizes them before the processor (default: left to the processor)."""
@@ -228,47 +232,20 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
             return {"padding": True}
         return {"padding": True, "video_metadata": metas, "videos_kwargs": {"do_sample_frames": False}}
 
-    def conversation(self, doc: dict[str, Any], prompt: str) -> tuple[list[dict[str, Any]], Any]:
-        """The user turn of one document (its visual blocks, then the prompt) and its video metadata."""
-        blocks, meta = self.visual_blocks(doc)
-        return [{"role": "user", "content": [*blocks, {"type": "text", "text": prompt}]}], meta
-
-    def task_conversation(self, messages: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
-        """A task's own messages (any lmms-eval task) as content blocks, and their videos' metadata.
-
-        Each video file is sampled by the run's frame policy (its time span when the task gives one)
-        and decoded once per run; images stay images; frames a task decoded are shown as given (one
-        frame a second, as no rate comes with them).
-        """
-        shown, metas = [], []
-        for message in messages:
+    def conversation(self, request: Request) -> tuple[list[dict[str, Any]], list[VideoMetadata]]:
+        """The chat messages of a request (each visual as this family shows it) and its videos' metadata."""
+        messages, metas = [], []
+        for turn in request.turns:
             blocks: list[dict[str, Any]] = []
-            for block in message["content"]:
-                if block["type"] == "text":
-                    blocks.append(block)
+            for piece in turn.content:
+                if isinstance(piece, str):
+                    blocks.append({"type": "text", "text": piece})
                     continue
-                visual = block["visual"]
-                if isinstance(visual, Picture):
-                    blocks += [{"type": "image", "image": image} for image in self.fit_images([visual.image])]
-                    continue
-                if isinstance(visual, VideoFile):
-                    sampling = self.video_sampling(visual)
-                    frames = self.fit_video(self.frames_at(visual.path, sampling.indices))
-                    meta = _metadata(frames, sampling.positions, sampling.clip_frames, sampling.clip_fps)
-                else:
-                    frames = self.fit_video(visual.frames)
-                    meta = _metadata(frames, range(len(frames)), len(frames), 1.0)
-                blocks.append(self.video_block(frames))
-                metas.append(meta)
-            shown.append({"role": message["role"], "content": blocks})
-        return shown, metas
-
-    def request_conversation(self, request: Request) -> tuple[list[dict[str, Any]], list[Any]]:
-        """The messages of any request and their videos' metadata: a FineVidBench document's, or a task's."""
-        if request.messages is None:
-            messages, meta = self.conversation(request.doc, request.prompt)
-            return messages, [] if meta is None else [meta]
-        return self.task_conversation(request.messages)
+                shown, meta = self.shown(piece)
+                blocks += shown
+                metas += [] if meta is None else [meta]
+            messages.append({"role": turn.role, "content": blocks})
+        return messages, metas
 
     def inputs(
         self, conversations: Sequence[list[dict[str, Any]]], metas: list[Any], add_generation_prompt: bool = True
@@ -281,53 +258,47 @@ class HFVideoModel(BackendChoice, DecodesEachVideoOnce, FineVidModel):
         """Tokenised, padded inputs of a batch of requests."""
         conversations, metas = [], []
         for request in requests:
-            messages, request_metas = self.request_conversation(request)
+            messages, request_metas = self.conversation(request)
             conversations.append(messages)
             metas += request_metas
         return self.inputs(conversations, metas)
 
     def engine_prompt(self, request: Request) -> EnginePrompt:
         """A request as the serving engine takes it: the messages, frames, sizes and metadata `encode` uses."""
-        messages, metas = self.request_conversation(request)
+        messages, metas = self.conversation(request)
         text = render(self.processor, self.layout, messages, add_generation_prompt=True)
         assert self.engine is not None
         sampling = engine_sampling(request.generation, self.max_new_tokens, self.engine.repetition_penalty)
         return EnginePrompt.of(text, messages, metas, self.processor_kwargs(metas), sampling)
 
-    def frame_count(self, doc: dict[str, Any]) -> int:
-        """How many frames a document's visual input holds (probe and policy only, no decoding)."""
-        return len(self.frames_needed(doc))
+    def frame_counts(self, request: Request) -> tuple[int, ...]:
+        """How many frames each clip of a request holds, in order (sampling only, no decoding)."""
+        counts = [len(indices) for _, indices in self.frame_cache.reads(request)]
+        return tuple(counts) + tuple(len(v.frames) for v in request.visuals if isinstance(v, DecodedFrames))
 
-    def shown_as_images(self, doc: dict[str, Any]) -> bool:
-        """Whether a document's frames reach the processor as images (fragment items) rather than a video."""
-        return doc["level"] == "fragment" and self.fragment_form == "images"
+    def kinds(self, request: Request) -> tuple[str, ...]:
+        """What a request reaches the processor as: "image" and/or "video" (labelled frames by `fragment_form`)."""
+        labelled = "image" if self.fragment_form == "images" else "video"
+        shown = {
+            "image" if isinstance(v, Image) else labelled if isinstance(v, LabelledFrames) else "video"
+            for v in request.visuals
+        }
+        return tuple(sorted(shown))
 
     def batch_group(self, request: Request) -> tuple[Any, ...]:
         """What requests must share to be encoded in one processor call: frame counts and/or visual forms.
 
-        A task's request is grouped by the frame count of each of its videos and by the kinds it shows;
-        so is its generation: requests asking different settings are never generated together.
+        Requests asking different generation settings are never generated together either.
         """
-        settings = json.dumps(request.generation, sort_keys=True, default=str)
-        if request.messages is None:
-            doc = request.doc
-            return (
-                self.frame_count(doc) if self.stacks_videos else None,
-                None if self.mixes_images_and_videos else self.shown_as_images(doc),
-                settings,
-            )
-        visuals = visuals_in(request.messages)
-        kinds = tuple(sorted({"image" if isinstance(v, Picture) else "video" for v in visuals}))
+        kinds = self.kinds(request)
         if len(kinds) > 1 and not self.mixes_images_and_videos:
             raise AdapterError(
                 f"{type(self).__name__}: task {request.task} shows images and videos in one request, which this "
                 "family's processor cannot hold together (its videos' pixel values replace the images')"
             )
-        counts = tuple(len(indices) for _, indices in self.reads(request)) + tuple(
-            len(v.frames) for v in visuals if isinstance(v, FrameArray)
-        )
-        return ("task", counts if self.stacks_videos else None, None if self.mixes_images_and_videos else kinds,
-                settings)  # fmt: skip
+        counts = self.frame_counts(request) if self.stacks_videos else None
+        settings = json.dumps(dict(request.generation), sort_keys=True, default=str)
+        return counts, None if self.mixes_images_and_videos else kinds, settings
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
         if self.engine is not None or len(requests) == 1:  # vLLM batches as it likes: the whole batch in one call

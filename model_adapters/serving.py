@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -133,7 +134,7 @@ class BackendChoice:
         super().__init__(**kwargs)
 
 
-def samples(generation: dict[str, Any]) -> bool:
+def samples(generation: Mapping[str, Any]) -> bool:
     """Whether a request samples: it asks for a positive temperature and does not turn sampling off.
 
     As lmms-eval's models read the settings; greedy otherwise. Self-alignment's questions sample.
@@ -141,7 +142,7 @@ def samples(generation: dict[str, Any]) -> bool:
     return generation.get("do_sample") is not False and float(generation.get("temperature") or 0) > 0
 
 
-def engine_sampling(generation: dict[str, Any], max_new_tokens: int, repetition_penalty: float) -> dict[str, Any]:
+def engine_sampling(generation: Mapping[str, Any], max_new_tokens: int, repetition_penalty: float) -> dict[str, Any]:
     """The SamplingParams of a request for vLLM: what transformers' `generate` does with it."""
     if int(generation.get("num_beams") or 1) > 1:
         raise AdapterError("backend=vllm: beam search (num_beams > 1) is not offered (fix: backend=transformers)")

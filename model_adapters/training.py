@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from finevidbench.model_args import format_model_args, parse_model_args
+from finevidbench.request import Request
+from finevidbench.taskdocs import request_of
 from model_adapters.chat import render
 from model_adapters.hf import HFVideoModel
 
@@ -39,12 +41,16 @@ class TrainingHook:
         self.processor = adapter.processor
 
     # -- batches ------------------------------------------------------------------------------
-    def conversation(self, example: dict[str, Any], with_answer: bool) -> tuple[list[dict[str, Any]], Any]:
-        """The chat messages of one example (user turn as evaluation builds it) and its video metadata."""
-        messages, meta = self.adapter.conversation(example["doc"], example["prompt"])
+    def request(self, example: dict[str, Any]) -> Request:
+        """The request record of one example: its question shown as evaluation shows it, its prompt."""
+        return request_of(example["doc"], example["prompt"], self.adapter.frame_policy, "training")
+
+    def conversation(self, example: dict[str, Any], with_answer: bool) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The chat messages of one example (user turn as evaluation builds it) and its videos' metadata."""
+        messages, metas = self.adapter.conversation(self.request(example))
         if with_answer:
             messages.append({"role": "assistant", "content": [{"type": "text", "text": example["answer"]}]})
-        return messages, meta
+        return messages, metas
 
     def answer_suffix(self, messages: list[dict[str, Any]]) -> str:
         """The text the chat template adds after the generation prompt: the answer and its end-of-turn."""
@@ -59,28 +65,25 @@ class TrainingHook:
 
     def collate(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         """Right-padded model inputs of a batch with `labels` on the answer tokens only."""
-        if self.adapter.stacks_videos and len({self.adapter.frame_count(e["doc"]) for e in examples}) > 1:
-            videos = self.adapter.fragment_form == "video" or any(e["doc"]["level"] == "scene" for e in examples)
-            if videos:
-                raise ValueError(
-                    f"{type(self.adapter).__name__} stacks a batch's videos into one tensor, and this batch mixes "
-                    "frame counts (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
-                )
-        if (
-            not self.adapter.mixes_images_and_videos
-            and len({self.adapter.shown_as_images(e["doc"]) for e in examples}) > 1
-        ):
+        requests = [self.request(e) for e in examples]
+        counts = {self.adapter.frame_counts(r) for r in requests}
+        videos = any("video" in self.adapter.kinds(r) for r in requests)
+        if self.adapter.stacks_videos and len(counts) > 1 and videos:
+            raise ValueError(
+                f"{type(self.adapter).__name__} stacks a batch's videos into one tensor, and this batch mixes "
+                "frame counts (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
+            )
+        if not self.adapter.mixes_images_and_videos and len({self.adapter.kinds(r) for r in requests}) > 1:
             raise ValueError(
                 f"{type(self.adapter).__name__}'s processor cannot hold images and videos in one batch, and this "
                 "batch mixes them (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
             )
         conversations, metas, suffixes = [], [], []
         for example in examples:
-            messages, meta = self.conversation(example, with_answer=True)
+            messages, example_metas = self.conversation(example, with_answer=True)
             conversations.append(messages)
             suffixes.append(self.answer_suffix(messages))
-            if meta is not None:
-                metas.append(meta)
+            metas += example_metas
         tokenizer = self.processor.tokenizer
         side, tokenizer.padding_side = tokenizer.padding_side, "right"
         try:

@@ -1,27 +1,28 @@
-"""What any lmms-eval task hands a model besides text, in one form.
+"""What an lmms-eval task hands a model besides text, turned into the request record's visuals.
 
-A FineVidBench document carries its own frames (explicit indices, speeds, windows), and the adapters
-read it on its exact path. Every other request, from a task that is not ours (MVBench, TempCompass,
-an image-QA set) or from a blind variant of ours, arrives as the task gives it: `doc_to_visual`'s
-list for a simple model (paths, PIL images, numpy frames, dicts with a time span, nested lists) or
-`doc_to_messages`' chat turns for a chat model. `task_messages` turns either into chat messages
-whose visual blocks hold one of three records, so the adapters handle each kind once:
+Every request that is not a FineVidBench question in its own form (a task that is not ours, such as
+MVBench, TempCompass or an image-QA set, or a blind variant of ours) arrives as the task gives it:
+`doc_to_visual`'s list for a simple model (paths, PIL images, numpy frames, dicts with a time span,
+nested lists) or `doc_to_messages`' chat turns for a chat model. `task_turns` turns either into the
+turns of a `finevidbench.request.Request`, once, at the lmms-eval boundary:
 
-- `VideoFile`: a video on disk (and its time span, when the task gives one): the run's frame
-  policy samples it, and the frame cache decodes it once per run;
-- `Picture`: one image, kept as an image;
-- `FrameArray`: frames a task decoded itself, shown as the task gave them.
+- a video file (and its time span, when the task gives one) becomes a `Clip` the run's frame policy
+  samples, decoded once per run by the model's frame cache;
+- an image stays an `Image`;
+- frames a task decoded itself become `DecodedFrames`, shown as the task gave them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from finevidbench.request import Clip, DecodedFrames, Image, Turn, Visual
+from finevidbench.video import FramePolicy
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -31,147 +32,111 @@ class VisualError(ValueError):
 
 
 @dataclass(frozen=True)
-class VideoFile:
-    """A video file, sampled by the run's frame policy; `start`/`end` (seconds) bound the part shown."""
+class TaskVisuals:
+    """How one task's visuals are read: its name (for messages) and the run's frame policy (for its clips)."""
 
-    path: str
-    start: float | None = None
-    end: float | None = None
+    task: str = ""
+    policy: FramePolicy | None = None
 
+    def fail(self, what: str) -> VisualError:
+        """The error for a visual of this task no adapter can show."""
+        return VisualError(f"task {self.task or '?'}: {what}")
 
-@dataclass(frozen=True, eq=False)
-class Picture:
-    """One image, shown as an image (RGB)."""
+    def visual_of(self, item: Any) -> Visual:
+        """One visual from what the task returned: a path, a PIL image, an array, or lmms-eval's dicts."""
+        from PIL import Image as PILImage
 
-    image: Any
-    """A PIL image."""
+        if isinstance(item, Clip | Image | DecodedFrames):
+            return item
+        if isinstance(item, PILImage.Image):
+            return Image(item.convert("RGB") if item.mode != "RGB" else item)
+        if isinstance(item, str | os.PathLike):
+            return self.file(os.fspath(item))
+        if isinstance(item, np.ndarray):
+            return self.array(item)
+        if isinstance(item, dict):
+            return self.content_dict(item)
+        raise self.fail(
+            f"cannot show a visual of type {type(item).__name__} (expected a file path, a PIL image, a numpy "
+            "array of frames, or lmms-eval's image/video dicts)"
+        )
 
+    def file(self, path: str, start: Any = None, end: Any = None, image: bool = False) -> Visual:
+        """An image file (by its extension, or when the task says so) or a video file and its time span."""
+        if image or path.lower().endswith(IMAGE_EXTENSIONS):
+            return Image(self.open_image(path))
+        window = None if start is None and end is None else (_seconds(start), _seconds(end))
+        return Clip(path, 1.0, window, self.policy)
 
-@dataclass(frozen=True, eq=False)
-class FrameArray:
-    """Frames a task decoded itself, (frames, height, width, 3) uint8, shown as given."""
+    def array(self, item: np.ndarray) -> Visual:
+        """An image (H, W[, C]) or frames (N, H, W[, C]); three dimensions not ending in channels: grey frames."""
+        from PIL import Image as PILImage
 
-    frames: np.ndarray = field(repr=False)
-
-
-Visual = VideoFile | Picture | FrameArray
-
-
-def visual_of(item: Any, task: str = "") -> Visual:
-    """One visual from what a task returned: a path, a PIL image, an array, or lmms-eval's dicts."""
-    from PIL import Image
-
-    if isinstance(item, VideoFile | Picture | FrameArray):
-        return item
-    if isinstance(item, Image.Image):
-        return Picture(item.convert("RGB") if item.mode != "RGB" else item)
-    if isinstance(item, str | os.PathLike):
-        path = os.fspath(item)
-        if path.lower().endswith(IMAGE_EXTENSIONS):
-            return Picture(_open_image(path, task))
-        return VideoFile(path)
-    if isinstance(item, np.ndarray):
         if item.ndim == 2 or (item.ndim == 3 and item.shape[-1] in (1, 3, 4)):
-            return Picture(Image.fromarray(_rgb(item)))
-        if item.ndim in (3, 4):  # (frames, H, W[, C]); three dimensions not ending in channels: grey frames
-            return FrameArray(np.stack([_rgb(frame) for frame in item]))
-        raise VisualError(f"task {task or '?'}: an array visual of shape {item.shape} (expected (H, W[, 3]) or "
-                          "(frames, H, W[, 3]))")  # fmt: skip
-    if isinstance(item, dict):
-        # lmms-eval's forms: {"type": ..., "url": ...} content and {"video": path, "video_start": s, ...} spans
+            return Image(PILImage.fromarray(_rgb(item)))
+        if item.ndim in (3, 4):
+            return DecodedFrames(np.stack([_rgb(frame) for frame in item]))
+        raise self.fail(f"an array visual of shape {item.shape} (expected (H, W[, 3]) or (frames, H, W[, 3]))")
+
+    def content_dict(self, item: dict[str, Any]) -> Visual:
+        """lmms-eval's forms: {"type": ..., "url": ...} content and {"video": path, "video_start": s, ...} spans."""
         kind = item.get("type")
         source = next((item[k] for k in ("url", "path", "video", "image") if item.get(k) is not None), None)
         if source is None:
-            raise VisualError(f"task {task or '?'}: a visual dict without url/path/video/image: {sorted(item)}")
-        if isinstance(source, dict):  # lmms-eval wraps a video with a time span as the url itself
-            return visual_of(source, task)
+            raise self.fail(f"a visual dict without url/path/video/image: {sorted(item)}")
+        if not isinstance(source, str | os.PathLike):  # a PIL image, an array, or a span wrapped as the url
+            return self.visual_of(source)
         start, end = item.get("video_start", item.get("start_time")), item.get("video_end", item.get("end_time"))
-        if kind == "image" or (kind is None and "image" in item):  # an image, whatever its file is named
-            return Picture(_open_image(os.fspath(source), task)) if isinstance(source, str | os.PathLike) else (
-                visual_of(source, task))  # fmt: skip
-        if isinstance(source, str | os.PathLike):
-            return VideoFile(os.fspath(source), _seconds(start), _seconds(end))
-        return visual_of(source, task)
-    raise VisualError(
-        f"task {task or '?'}: cannot show a visual of type {type(item).__name__} (expected a file path, a PIL "
-        "image, a numpy array of frames, or lmms-eval's image/video dicts)"
-    )
+        image = kind == "image" or (kind is None and "image" in item)  # an image, whatever its file is named
+        return self.file(os.fspath(source), start, end, image)
 
+    def visuals_of(self, items: Any) -> list[Visual]:
+        """Every visual of a `doc_to_visual` result, nested lists flattened, `None` entries dropped."""
+        if items is None:
+            return []
+        found: list[Visual] = []
+        for item in items if isinstance(items, list | tuple) else [items]:
+            if isinstance(item, list | tuple):
+                found += self.visuals_of(item)
+            elif item is not None:
+                found.append(self.visual_of(item))
+        return found
 
-def visuals_of(items: Any, task: str = "") -> list[Visual]:
-    """Every visual of a `doc_to_visual` result, nested lists flattened, `None` entries dropped."""
-    if items is None:
-        return []
-    if not isinstance(items, list | tuple):
-        items = [items]
-    found: list[Visual] = []
-    for item in items:
-        if isinstance(item, list | tuple):
-            found += visuals_of(item, task)
-        elif item is not None:
-            found.append(visual_of(item, task))
-    return found
+    def user_turn(self, items: Any, text: str) -> tuple[Turn, ...]:
+        """A simple model's request as one turn: the task's visuals, then its prompt (lmms-eval's own order)."""
+        return (Turn("user", (*self.visuals_of(items), text)),)
 
+    def turns(self, messages: Iterable[dict[str, Any]]) -> tuple[Turn, ...]:
+        """A chat task's messages (lmms-eval's `doc_to_messages`) as turns of text and visuals."""
+        return tuple(Turn(message["role"], self.content(message.get("content"))) for message in messages)
 
-def user_turn(visuals: Sequence[Visual], text: str) -> list[dict[str, Any]]:
-    """A simple model's request as a chat turn: the task's visuals, then its prompt (lmms-eval's own order)."""
-    return [{"role": "user", "content": [*({"type": "visual", "visual": v} for v in visuals), _text(text)]}]
-
-
-def task_messages(messages: Iterable[dict[str, Any]], task: str = "") -> list[dict[str, Any]]:
-    """A chat task's messages (lmms-eval's `doc_to_messages`) with each image/video block as a `Visual`."""
-    shown = []
-    for message in messages:
-        content = message.get("content")
+    def content(self, content: Any) -> tuple[str | Visual, ...]:
+        """One message's content: a string, or blocks of text, images and videos."""
         if isinstance(content, str):
-            shown.append({"role": message["role"], "content": [_text(content)]})
-            continue
-        blocks = []
+            return (content,)
+        shown: list[str | Visual] = []
         for block in content or []:
             kind = block.get("type")
             if kind == "text":
-                blocks.append(_text(str(block.get("text", ""))))
+                shown.append(str(block.get("text", "")))
             elif kind in ("image", "video"):
-                source = {"type": kind, **{k: v for k, v in block.items() if k != "type"}}
-                blocks.append({"type": "visual", "visual": visual_of(source, task)})
+                shown.append(self.visual_of({"type": kind, **{k: v for k, v in block.items() if k != "type"}}))
             else:
-                raise VisualError(f"task {task or '?'}: a {kind!r} block; the video adapters show text, images and "
-                                  "videos only")  # fmt: skip
-        shown.append({"role": message["role"], "content": blocks})
-    return shown
+                raise self.fail(f"a {kind!r} block; the video adapters show text, images and videos only")
+        return tuple(shown)
 
+    def open_image(self, path: str) -> Any:
+        """An image file as an RGB PIL image."""
+        from PIL import Image as PILImage
+        from PIL import UnidentifiedImageError
 
-def visuals_in(messages: Sequence[dict[str, Any]]) -> list[Visual]:
-    """The visuals of task messages, in order."""
-    return [b["visual"] for m in messages for b in m["content"] if b["type"] == "visual"]
-
-
-def digest(messages: Sequence[dict[str, Any]]) -> str:
-    """A short hash of what a request shows and asks: its texts, and each visual's bytes or file.
-
-    A video is identified by its path, size and time span (the frames are the run's policy's, which
-    the answer key holds apart); an image or a frame array by its pixels.
-    """
-    hasher = hashlib.sha256()
-    for message in messages:
-        hasher.update(f"<{message['role']}>".encode())
-        for block in message["content"]:
-            if block["type"] == "text":
-                hasher.update(b"T" + block["text"].encode())
-                continue
-            visual = block["visual"]
-            if isinstance(visual, VideoFile):
-                size = os.path.getsize(visual.path) if os.path.exists(visual.path) else -1
-                hasher.update(f"V{visual.path}|{size}|{visual.start}|{visual.end}".encode())
-            elif isinstance(visual, Picture):
-                hasher.update(f"I{visual.image.size}".encode() + visual.image.tobytes())
-            else:
-                hasher.update(f"F{visual.frames.shape}".encode() + np.ascontiguousarray(visual.frames).tobytes())
-    return hasher.hexdigest()[:16]
-
-
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text}
+        try:
+            with PILImage.open(path) as image:
+                return image.convert("RGB")
+        except (OSError, UnidentifiedImageError) as exc:
+            raise self.fail(
+                f"cannot read the image {path} ({exc}) (fix: check the file, or the task's doc_to_visual)"
+            ) from None
 
 
 def _rgb(array: np.ndarray) -> np.ndarray:
@@ -186,17 +151,6 @@ def _rgb(array: np.ndarray) -> np.ndarray:
         scale = 255.0 if array.size and float(np.max(array)) <= 1.0 else 1.0
         array = np.clip(array * scale, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(array)
-
-
-def _open_image(path: str, task: str) -> Any:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise VisualError(f"task {task or '?'}: cannot read the image {path} ({exc}) (fix: check the file, or "
-                          "the task's doc_to_visual)") from None  # fmt: skip
 
 
 def _seconds(value: Any) -> float | None:

@@ -140,13 +140,14 @@ def add_data_and_frames(out: Path) -> dict[str, Any]:
     """The mini set into `out/data`, and every frame of each video the check shows into `out/frames`."""
     from finevidbench import taskdocs
     from finevidbench.dataset import ensure_mini
-    from runners.device_check import FrameArchive, requests_of
+    from runners.device_check import FrameArchive, questions_of
 
     shutil.copytree(ensure_mini(progress=False), out / "data")
     previous = os.environ.get(taskdocs.DATA_ENV)
     os.environ[taskdocs.DATA_ENV] = str(out / "data")
     try:
-        videos = {r.doc["video"]: r.doc["video_path"] for r in requests_of()}
+        qs = taskdocs.question_set()
+        videos = {q.video: str(qs.video_path(q)) for q in questions_of()}
     finally:
         if previous is None:
             del os.environ[taskdocs.DATA_ENV]

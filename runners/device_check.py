@@ -38,8 +38,11 @@ import numpy.typing as npt
 from finevidbench.files import sha256_file, write_json
 
 if TYPE_CHECKING:  # the adapters and the video package are imported only where they are used
+    from finevidbench.protocol import Question
+    from finevidbench.request import Clip, Request
     from finevidbench.video import Sampling, VideoMeta
-    from model_adapters.base import Request
+    from model_adapters.base import FineVidModel
+    from model_adapters.frames import FrameCache
 
 TYPES = ("action", "speed", "moment_count", "rearrangement")
 FIXTURE_FILE = "device_fixture.json"
@@ -47,13 +50,22 @@ FIXTURE_FILE = "device_fixture.json"
 PACKAGES = ("torch", "transformers", "peft", "accelerate", "torchvision", "pillow", "numpy")
 
 
-def requests_of(per_type: int = 2) -> list[Request]:
-    """Neutral requests for the first items of each type of $FINEVIDBENCH_DATA (scene clips, then frames)."""
+def questions_of(per_type: int = 2) -> list[Question]:
+    """The first items of each type of $FINEVIDBENCH_DATA (scene clips, then frames)."""
     from finevidbench import taskdocs
-    from model_adapters.base import Request
 
-    docs = [doc for kind in TYPES for doc in taskdocs.docs_for(kind)[:per_type]]
-    return [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 4}, task="t") for d in docs]
+    questions = taskdocs.question_set().questions
+    return [q for kind in TYPES for q in [q for q in questions if q.type == kind][:per_type]]
+
+
+def requests_of(model: FineVidModel, questions: Sequence[Question]) -> list[Request]:
+    """The questions as the benchmark asks them, under `model`'s frame policy, four new tokens at most."""
+    from dataclasses import replace
+
+    from finevidbench import taskdocs
+
+    qs = taskdocs.question_set()
+    return [replace(model.request_for(q, qs, task="t"), generation={"max_new_tokens": 4}) for q in questions]
 
 
 def build_fixture(family: str, folder: Path) -> dict[str, str | None]:
@@ -100,42 +112,41 @@ class FrameArchive:
         np.savez_compressed(out, frames=frames, record=np.array(json.dumps(record)))
         return out
 
-    def _entry(self, doc: dict[str, Any]) -> tuple[VideoMeta, npt.NDArray[np.uint8]]:
+    def entry(self, path: str) -> tuple[VideoMeta, npt.NDArray[np.uint8]]:
+        """The metadata and every frame of the video file at `path` (its archive is named by the file's stem)."""
         from finevidbench.video import VideoMeta
 
-        video = doc["video"]
+        video = Path(path).stem
         if video not in self._loaded:
             with np.load(self.folder / f"{video}.npz") as stored:
                 record = json.loads(str(stored["record"]))
                 frames = stored["frames"]
-            if record["sha256"] != sha256_file(Path(doc["video_path"])):
-                raise ValueError(f"{self.folder}/{video}.npz was decoded from another file than {doc['video_path']}")
-            self._loaded[video] = (VideoMeta(**{**record["meta"], "path": doc["video_path"]}), frames)
+            if record["sha256"] != sha256_file(Path(path)):
+                raise ValueError(f"{self.folder}/{video}.npz was decoded from another file than {path}")
+            self._loaded[video] = (VideoMeta(**{**record["meta"], "path": path}), frames)
         return self._loaded[video]
 
-    def adapter(self, adapter_class: type) -> type:
-        """`adapter_class` reading this archive's frames where it would decode the video file."""
+    def cache(self) -> FrameCache:
+        """A frame cache that reads this archive where it would decode the video file."""
+        from model_adapters.frames import FrameCache
+
         archive = self
 
-        class FromArchive(adapter_class):
-            def scene_sampling(self, doc: dict[str, Any]) -> Sampling:
-                meta, _ = archive._entry(doc)
-                # the base class is a variable here, so mypy types `self`'s attributes as Any
-                sampling: Sampling = self.frame_policy.for_scene(doc["speed"], doc.get("window")).sample(meta)
-                return sampling
+        class FromArchive(FrameCache):
+            def sampling(self, clip: Clip) -> Sampling:
+                return clip.sample(archive.entry(clip.path)[0])
 
-            def frames_of(self, doc: dict[str, Any], indices: Sequence[int]) -> npt.NDArray[np.uint8]:
-                return archive._entry(doc)[1][list(indices)]
+            def frames(self, path: str, indices: Sequence[int]) -> npt.NDArray[np.uint8]:
+                return archive.entry(path)[1][list(indices)]
 
             def prefetch(self, requests: Sequence[Request]) -> None:
                 """Nothing to decode ahead."""
 
-        FromArchive.__name__ = FromArchive.__qualname__ = adapter_class.__name__  # the fingerprint names the class
-        return FromArchive
+        return FromArchive()
 
 
 def check_family(
-    family: str, model_dir: Path, device: str, dtype: str, requests: list[Request], frames: FrameArchive | None = None
+    family: str, model_dir: Path, device: str, dtype: str, questions: list[Question], frames: FrameArchive | None = None
 ) -> dict[str, Any]:
     """One family in one dtype: load, answer one at a time, answer in batches of four; what was seen."""
     import torch
@@ -145,9 +156,10 @@ def check_family(
     record: dict[str, Any] = {"family": family, "dtype": dtype, "device": device, **fixture_of(model_dir)}
     record["frames"] = "predecoded" if frames is not None else "decoded"
     try:
-        cls = adapter_class(f"fvb_{family}")
-        cls = frames.adapter(cls) if frames is not None else cls
-        model = cls(pretrained=str(model_dir), device=device, dtype=dtype, max_new_tokens=4)
+        model = adapter_class(f"fvb_{family}")(pretrained=str(model_dir), device=device, dtype=dtype, max_new_tokens=4)
+        if frames is not None:
+            model.frame_cache = frames.cache()
+        requests = requests_of(model, questions)
         record["inputs"] = model.inputs_record()
         record["parameter_device"] = str(next(model.model.parameters()).device)
         record["parameter_dtype"] = str(next(model.model.parameters()).dtype).removeprefix("torch.")
@@ -222,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data:
         os.environ["FINEVIDBENCH_DATA"] = str(args.data)
     started = time.perf_counter()
-    requests = requests_of()
+    questions = questions_of()
     frames = FrameArchive(args.frames) if args.frames else None
     models = args.models or Path(tempfile.mkdtemp(prefix="device-check-"))
     records = []
@@ -231,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (folder / "config.json").is_file():
             build_fixture(family, folder)
         for dtype in args.dtypes.split(","):
-            record = check_family(family, folder, args.device, dtype, requests, frames)
+            record = check_family(family, folder, args.device, dtype, questions, frames)
             records.append(record)
             print(f"{family:18s} {dtype:9s} {record.get('parameter_device', '?'):7s} {verdict(record)}", flush=True)
     wall = round(time.perf_counter() - started, 1)

@@ -54,10 +54,9 @@ from finevidbench.sf2t import (
     control_hash,
     video_catalogue,
 )
-from finevidbench.taskdocs import doc_of, doc_to_text
+from finevidbench.taskdocs import doc_of, doc_to_text, request_of
 from finevidbench.training import Recipe, RecipeError, RunRecord, train
 from finevidbench.video import VideoError
-from model_adapters.base import Request
 from model_adapters.recipes import method_default
 from runners import finetune
 from runners.finetune import policy_args
@@ -116,8 +115,8 @@ class Asker:
 
     def ask(self, docs: list[dict[str, Any]], prompts: list[str], generation: dict[str, Any], desc: str) -> list[str]:
         """One answer per (doc, prompt)."""
-        requests = [Request(doc=d, prompt=p, generation=generation, task="savi")
-                    for d, p in zip(docs, prompts, strict=True)]  # fmt: skip
+        policy = self.adapter.frame_policy
+        requests = [request_of(d, p, policy, "savi", generation) for d, p in zip(docs, prompts, strict=True)]
         answers: list[str] = []
         for start in tqdm(range(0, len(requests), self.batch_size), desc=desc, unit="batch"):
             answers += self.adapter.answer_batch(requests[start : start + self.batch_size])

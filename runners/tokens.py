@@ -21,39 +21,48 @@ import numpy as np
 from finevidbench.files import write_json
 
 if TYPE_CHECKING:  # the adapters are imported only when the census runs
+    from finevidbench.protocol import Question
+    from finevidbench.request import Visual
     from model_adapters.hf import HFVideoModel
 
 
-def visual_tokens(adapter: HFVideoModel, doc: dict[str, Any]) -> int:
-    """Image and video placeholder tokens the adapter's inputs for `doc` hold."""
-    from model_adapters.base import Request
+def visual_tokens(adapter: HFVideoModel, visual: Visual) -> int:
+    """Image and video placeholder tokens the adapter's inputs hold for one visual and a one-word prompt."""
+    from finevidbench.request import Request, Turn
 
-    inputs = adapter.encode([Request(doc=doc, prompt="?", generation={}, task="t")])
+    inputs = adapter.encode([Request("t", "t", (Turn("user", (visual, "?")),))])
     processor, tokenizer = adapter.processor, adapter.processor.tokenizer
     names = {getattr(processor, name, None) for name in ("image_token", "video_token")} - {None}
     ids = {tokenizer.convert_tokens_to_ids(name) for name in names}
     return int(sum((inputs["input_ids"][0] == i).sum() for i in ids))
 
 
-def hd_clip(folder: Path) -> dict[str, Any]:
-    """A 720p scene item: 2 s of noise at 24 fps (6 frames under the default policy), above every frame budget."""
+def hd_clip(folder: Path) -> str:
+    """A 720p video: 2 s of noise at 24 fps (6 frames under the default policy), above every frame budget."""
     from finevidbench.video.encode import write_video
 
     rng = np.random.default_rng(0)
-    path = write_video(folder / "hd.mp4", [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(48)], 24)
-    return {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": "hd-0"}
+    frames = [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(48)]
+    return str(write_video(folder / "hd.mp4", frames, 24))
 
 
-def census(family: str, model_dir: Path, docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Tokens per frame (clips) and per image (fragments) of one family."""
+def census(family: str, model_dir: Path, shown: dict[str, Question | str]) -> dict[str, Any]:
+    """Tokens per frame (clips) and per image (fragments) of one family; `shown`: questions of the run's set, files."""
+    from finevidbench import taskdocs
+    from finevidbench.request import Clip, Request, Turn, shown_visual
     from model_adapters.registry import adapter_class
 
     adapter = adapter_class(f"fvb_{family}")(pretrained=str(model_dir), max_new_tokens=1)
     record: dict[str, Any] = {"family": family, "inputs": getattr(adapter, "inputs_record", dict)()}
-    for name, doc in docs.items():
-        shown = len(doc["frames"]) if doc["level"] == "fragment" else len(adapter.scene_sampling(doc).indices)
-        tokens = visual_tokens(adapter, doc)
-        record[name] = {"frames": shown, "tokens": tokens, "per_frame": round(tokens / shown, 1)}
+    qs = taskdocs.question_set()
+    for name, item in shown.items():
+        if isinstance(item, str):
+            visual: Visual = Clip(item, policy=adapter.frame_policy)
+        else:
+            visual = shown_visual(item, str(qs.video_path(item)), adapter.frame_policy)
+        frames = len(adapter.frame_cache.reads(Request("t", "t", (Turn("user", (visual,)),)))[0][1])
+        tokens = visual_tokens(adapter, visual)
+        record[name] = {"frames": frames, "tokens": tokens, "per_frame": round(tokens / frames, 1)}
     return record
 
 
@@ -70,12 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("FINEVIDBENCH_DATA", "mini")
     work = Path(tempfile.mkdtemp(prefix="fvb-tokens-"))
-    docs = {"mini_clip": taskdocs.docs_for("action")[0], "hd_clip": hd_clip(work),
-            "fragment": taskdocs.docs_for("rearrangement")[0]}  # fmt: skip
+    questions = taskdocs.question_set().questions
+    shown: dict[str, Question | str] = {
+        "mini_clip": next(q for q in questions if q.type == "action"),
+        "hd_clip": hd_clip(work),
+        "fragment": next(q for q in questions if q.type == "rearrangement"),
+    }
     records = []
     for family in args.families.split(","):
         model_dir = args.models / family if args.models else build_hub_layout(family, work / family)
-        records.append(census(family, model_dir, docs))
+        records.append(census(family, model_dir, shown))
         row = records[-1]
         print(f"{family:18s} mini {row['mini_clip']['per_frame']:7.1f}  720p {row['hd_clip']['per_frame']:7.1f}  "
               f"image {row['fragment']['per_frame']:7.1f}  tokens a frame")  # fmt: skip

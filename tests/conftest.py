@@ -260,7 +260,8 @@ def noise_scene(tmp_path_factory):
         path = tmp_path_factory.mktemp(name) / f"{name}.mp4"
         write_video(path, [rng.integers(0, 255, (height, width, 3), dtype=np.uint8) for _ in range(frames)], fps=fps)
         item = {"level": "scene", "video_path": str(path), "speed": 1.0, "window": None, "question_id": f"{name}-0"}
-        return item | {"prompt": "How many times does it happen?"}
+        shown = {"video": name, "type": "speed", "frames": [], "options": [], "answer_type": "choice"}
+        return item | shown | {"prompt": "How many times does it happen?"}
 
     return make
 
@@ -275,3 +276,11 @@ def mini_views(mini, monkeypatch) -> list[dict]:
     views = [next(d for d in speed if d["speed"] == s and d.get("window")) for s in (0.5, 1.0, 2.0)]
     fragments = [taskdocs.docs_for(t)[0] for t in ("moment_count", "rearrangement")]
     return [*views, taskdocs.docs_for("action")[0], *fragments]
+
+
+def asked(model, doc: dict, prompt: str | None = None, generation: dict | None = None):
+    """The request record of an lmms-eval document of ours for `model` (its frame policy), as the boundary builds it."""
+    from finevidbench import taskdocs
+
+    text = taskdocs.doc_to_text(doc) if prompt is None else prompt
+    return taskdocs.request_of(doc, text, model.frame_policy, "t", generation)

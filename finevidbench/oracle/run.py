@@ -22,17 +22,10 @@ from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS, 
 from finevidbench.scoring.score import score_sample
 from finevidbench.scoring.stats import clustered_interval
 from finevidbench.taskdocs import doc_of, doc_to_text
-from finevidbench.video import FramePolicy, Sampling, load_frames, probe
+from finevidbench.video import FramePolicy, load_frames, probe
 
 CONFIDENCE = 0.95
 OUTSIDE_REACH = "outside the oracle's reach (semantics)"
-
-
-def told_timestamps(sampling: Sampling) -> tuple[float, ...]:
-    """Seconds of each frame in the shown clip, as a model is told them (its position at the clip's rate)."""
-    if sampling.positions and sampling.clip_fps:
-        return tuple(p / sampling.clip_fps for p in sampling.positions)
-    return tuple(sampling.timestamps)
 
 
 def shown_items(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY, size: str = DEFAULT_SIZE) -> Iterator[Shown]:
@@ -52,7 +45,7 @@ def shown_items(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY, size: str =
                 wanted[q.id] = (q.frames, tuple(i * FRAGMENT_FRAME_SECONDS for i in range(len(q.frames))))
             else:
                 sampling = frame_policy.for_scene(q.speed, q.window).sample(probe(path))
-                wanted[q.id] = (sampling.indices, told_timestamps(sampling))
+                wanted[q.id] = (sampling.indices, sampling.told_timestamps)
         union = tuple(sorted({i for indices, _ in wanted.values() for i in indices}))
         decoded = np.asarray(load_frames(path, union)) if union else np.zeros((0, 1, 1, 3), np.uint8)
         row = {index: position for position, index in enumerate(union)}

@@ -251,6 +251,13 @@ class Sampling:
     """Frame rate of the altered clip (the source's: speed changes which frames play, not the rate)."""
 
     @property
+    def told_timestamps(self) -> tuple[float, ...]:
+        """Seconds of each frame in the shown clip, as a model is told them (its position at the clip's rate)."""
+        if self.positions and self.clip_fps:
+            return tuple(p / self.clip_fps for p in self.positions)
+        return tuple(self.timestamps)
+
+    @property
     def shortfall(self) -> int:
         """Frames asked for that the altered clip does not hold."""
         return self.requested - len(self.indices)

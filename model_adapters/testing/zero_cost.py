@@ -8,23 +8,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from model_adapters.base import FineVidModel, Request
-from model_adapters.frames import DecodesEachVideoOnce, run_policy
+from finevidbench.request import Clip, LabelledFrames, Request
+from model_adapters.frames import FrameCache, ShowsFrames, run_policy
 
 
-class ZeroCostModel(DecodesEachVideoOnce, FineVidModel):
+class ZeroCostModel(ShowsFrames):
     """Decodes like `HFVideoModel` (same policy, cache, prefetch), generates nothing."""
 
     is_simple = False
+    reads_pixels = True
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frame_policy = run_policy(None, None, None, None)
+        self.frame_cache = FrameCache()
 
     def policy_id(self) -> str:
         return self.frame_policy.id
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
-        for request in requests:  # loads exactly the frames HFVideoModel would feed the processor
-            self.frames_of(request.doc, self.frames_needed(request.doc))
+        for visual in (v for request in requests for v in request.visuals):  # the frames HFVideoModel would feed
+            if isinstance(visual, Clip):
+                self.frame_cache.clip(visual)
+            elif isinstance(visual, LabelledFrames):
+                self.frame_cache.labelled(visual)
         return ["A"] * len(requests)

@@ -10,10 +10,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import build_question_set
+from conftest import asked, build_question_set
 
 import finevidbench.video.clip as clip_module
 from finevidbench import taskdocs
+from finevidbench.request import Turn
 from finevidbench.results import read_results
 from model_adapters.hf import AdapterError
 from model_adapters.registry import adapter_class, families
@@ -39,12 +40,10 @@ def tiny(tmp_path_factory):
     return get
 
 
-def requests_for(small_set: Path, monkeypatch, per_type: int = 1):
-    from model_adapters.base import Request
-
+def requests_for(model, small_set: Path, monkeypatch, per_type: int = 1):
     monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
     docs = [d for t in ("action", "speed", "moment_count", "rearrangement") for d in taskdocs.docs_for(t)[:per_type]]
-    return [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 4}, task="t") for d in docs]
+    return [asked(model, d, generation={"max_new_tokens": 4}) for d in docs]
 
 
 def load(family: str, path: Path, **kwargs):
@@ -76,8 +75,8 @@ def test_batch_of_four_equals_batch_of_one(family, tiny, small_set, monkeypatch)
     Requests are scene clips (action, speed) then fragment images (moment_count, rearrangement): batches of
     four from 0 hold clips of different lengths, then images; the batch from 2 mixes clips and images.
     """
-    requests = requests_for(small_set, monkeypatch, per_type=2)
     model = load(family, tiny(family))
+    requests = requests_for(model, small_set, monkeypatch, per_type=2)
     one = [model.answer_batch([r])[0] for r in requests]
     calls = []
     real = model.generate
@@ -85,7 +84,8 @@ def test_batch_of_four_equals_batch_of_one(family, tiny, small_set, monkeypatch)
     assert model.answer_batch(requests[:4]) + model.answer_batch(requests[4:]) == one
     assert model.answer_batch(requests[2:6]) == one[2:6]
     # one clip under two prompts of different lengths: a left-padded call of two
-    padded = [requests[2], replace(requests[2], prompt=requests[2].prompt + " Look at every frame, then answer.")]
+    longer = Turn("user", (*requests[2].visuals, requests[2].text + " Look at every frame, then answer."))
+    padded = [requests[2], replace(requests[2], turns=(longer,))]
     assert model.answer_batch(padded) == [model.answer_batch([r])[0] for r in padded]
     assert max(calls) > 1, calls  # exact because batched right, not because it ran one at a time
 
@@ -94,25 +94,22 @@ def test_batch_of_four_equals_batch_of_one(family, tiny, small_set, monkeypatch)
 def test_every_speed_of_a_speed_item_reaches_the_model_as_the_same_number_of_tokens(family, tiny, small_set,
                                                                                     monkeypatch):  # fmt: skip
     """More frames asked for than the 0.5x window holds: the slowed clip repeats frames, no view is shorter."""
-    from model_adapters.base import Request
-
     monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
     docs = taskdocs.docs_for("speed")
     views = [d for d in docs if d["video"] == docs[0]["video"]]
     model = load(family, tiny(family), num_frames=48)
-    slow = model.scene_sampling(next(d for d in views if d["speed"] == 0.5))
+    requests = [asked(model, d, generation={"max_new_tokens": 2}) for d in views]
+    slow = next(r for r in requests if r.question.speed == 0.5).visuals[0].sampling
     assert len(set(slow.indices)) < len(slow.indices)  # the case under test: repeated source frames
-    requests = [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation={"max_new_tokens": 2}, task="t")
-                for d in views]  # fmt: skip
-    tokens = {r.doc["speed"]: tuple(model.encode([r])["input_ids"].shape) for r in requests}
+    tokens = {r.question.speed: tuple(model.encode([r])["input_ids"].shape) for r in requests}
     assert len(tokens) == 3 and len(set(tokens.values())) == 1, tokens
     assert all(isinstance(a, str) for a in model.answer_batch(requests))
 
 
 def test_stacking_processors_batch_clips_of_different_lengths(tiny, small_set, monkeypatch):
-    requests = requests_for(small_set, monkeypatch, per_type=2)
     model = load("llava_onevision", tiny("llava_onevision"))
-    assert len({model.frame_count(r.doc) for r in requests}) > 1
+    requests = requests_for(model, small_set, monkeypatch, per_type=2)
+    assert len({model.frame_counts(r) for r in requests}) > 1
     assert model.answer_batch(requests) == [model.answer_batch([r])[0] for r in requests]
 
 
@@ -130,9 +127,10 @@ def _lora(model_dir: Path, out: Path, targets=("q_proj", "v_proj")) -> Path:
 
 def test_lora_adapter_loads_unmerged_changes_outputs_and_goes_away(tiny, small_set, monkeypatch, tmp_path):
     path = tiny("qwen2_5_vl")
-    requests = requests_for(small_set, monkeypatch)
+    base = load("qwen2_5_vl", path)
+    requests = requests_for(base, small_set, monkeypatch)
     adapter = _lora(path, tmp_path / "adapter")
-    plain = load("qwen2_5_vl", path).answer_batch(requests)
+    plain = base.answer_batch(requests)
     tuned_model = load("qwen2_5_vl", path, adapter=str(adapter))
     assert tuned_model.adapter_info["peft_type"] == "LORA" and len(tuned_model.adapter_info["sha256"]) == 64
     assert type(tuned_model.model).__name__ == "PeftModel"  # unmerged
@@ -358,25 +356,28 @@ def test_archived_frames_are_the_frames_the_adapter_decodes(tiny, small_set, tmp
     """The offline bundle's frames (`device_check.FrameArchive`): what the adapter would decode, never decoding."""
     import numpy as np
 
-    from runners.device_check import FrameArchive, requests_of
+    from runners.device_check import FrameArchive, questions_of, requests_of
 
     monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
-    requests = requests_of()
-    for video, path in {r.doc["video"]: r.doc["video_path"] for r in requests}.items():
+    questions = questions_of()
+    qs = taskdocs.question_set()
+    for video, path in {q.video: qs.video_path(q) for q in questions}.items():
         FrameArchive.write(tmp_path / "frames", video, Path(path))
     folder = tiny("qwen2_5_vl")
     plain = adapter_class("fvb_qwen2_5_vl")(pretrained=str(folder), device="cpu")
-    archived = FrameArchive(tmp_path / "frames").adapter(adapter_class("fvb_qwen2_5_vl"))(pretrained=str(folder))
-    assert archived.fingerprint == plain.fingerprint
-    expected = [(plain.frames_needed(r.doc), plain.visual_blocks(r.doc)) for r in requests]
+    archived = adapter_class("fvb_qwen2_5_vl")(pretrained=str(folder))
+    archived.frame_cache = FrameArchive(tmp_path / "frames").cache()
+    requests = requests_of(plain, questions)
+    expected = [(plain.frame_cache.reads(r), plain.conversation(r)) for r in requests]
+    import finevidbench.request
     import model_adapters.frames
 
-    monkeypatch.setattr(model_adapters.frames, "probe", None)  # the archive path decodes nothing
+    monkeypatch.setattr(finevidbench.request, "probe", None)  # the archive path decodes nothing
     monkeypatch.setattr(model_adapters.frames, "load_frames", None)
-    for request, (indices, (blocks, meta)) in zip(requests, expected, strict=True):
-        shown, shown_meta = archived.visual_blocks(request.doc)
-        assert archived.frames_needed(request.doc) == indices and (meta is None) == (shown_meta is None)
-        for block, other in zip(blocks, shown, strict=True):
+    for request, (reads, (messages, metas)) in zip(requests_of(archived, questions), expected, strict=True):
+        shown, shown_metas = archived.conversation(request)
+        assert archived.frame_cache.reads(request) == reads and len(metas) == len(shown_metas)
+        for block, other in zip(messages[0]["content"], shown[0]["content"], strict=True):
             key = block["type"]
             if key in ("video", "image"):
                 assert np.array_equal(np.asarray(block[key]), np.asarray(other[key]))

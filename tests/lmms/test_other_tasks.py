@@ -17,12 +17,16 @@ from conftest import build_question_set, write_indexed_clip
 from PIL import Image
 
 from finevidbench import taskdocs
+from finevidbench.protocol import DEFAULT_SCENE_POLICY
+from finevidbench.request import Clip, DecodedFrames, content_digest
+from finevidbench.request import Image as RecordImage
 from finevidbench.results import read_other_samples, read_results
+from finevidbench.video import FramePolicy
 from model_adapters.hf import _until
 from model_adapters.registry import adapter_class, families
 from model_adapters.testing.foreign_tasks import GROUPS, LEAVES, write_foreign_tasks
 from model_adapters.testing.tiny import build_tiny
-from model_adapters.visuals import FrameArray, Picture, VideoFile, VisualError, digest, task_messages, visuals_of
+from model_adapters.visuals import TaskVisuals, VisualError
 
 OTHERS = "local_mvbench,local_tempcompass,local_imageqa,local_multi_image,local_textqa,local_span"
 
@@ -93,32 +97,33 @@ def test_every_form_of_visual_lmms_eval_tasks_return_becomes_one_record(tmp_path
     picture = Image.new("L", (8, 6), 90)
     still = tmp_path / "still.png"
     Image.new("RGB", (4, 4), (1, 2, 3)).save(still)
-    found = visuals_of([["clip.mp4", None], picture, str(still), np.zeros((6, 8, 3), np.uint8),
-                        np.zeros((3, 6, 8), np.float32),  # three grey frames, values in [0, 1]
-                        {"type": "video", "url": {"video": "span.mp4", "video_start": 1, "video_end": 2.5}}],
-                       "t")  # fmt: skip
-    assert [type(v) for v in found] == [VideoFile, Picture, Picture, Picture, FrameArray, VideoFile]
+    span = {"type": "video", "url": {"video": "span.mp4", "video_start": 1, "video_end": 2.5}}
+    grey = np.zeros((3, 6, 8), np.float32)  # three grey frames, values in [0, 1]
+    policy = FramePolicy.parse(DEFAULT_SCENE_POLICY)
+    reader = TaskVisuals("t", policy)
+    found = reader.visuals_of([["clip.mp4", None], picture, str(still), np.zeros((6, 8, 3), np.uint8), grey, span])
+    assert [type(v) for v in found] == [Clip, RecordImage, RecordImage, RecordImage, DecodedFrames, Clip]
     assert found[4].frames.shape == (3, 6, 8, 3) and found[4].frames.dtype == np.uint8
-    assert found[0] == VideoFile("clip.mp4") and found[5] == VideoFile("span.mp4", 1.0, 2.5)
+    assert found[0] == Clip("clip.mp4", policy=policy) and found[5] == Clip("span.mp4", 1.0, (1.0, 2.5), policy)
     assert found[1].image.mode == "RGB" and found[2].image.getpixel((0, 0)) == (1, 2, 3)
-    frames = visuals_of([np.zeros((3, 6, 8, 3), np.uint8)])[0]
-    assert isinstance(frames, FrameArray) and frames.frames.shape == (3, 6, 8, 3)
+    frames = reader.visuals_of([np.zeros((3, 6, 8, 3), np.uint8)])[0]
+    assert isinstance(frames, DecodedFrames) and frames.frames.shape == (3, 6, 8, 3)
     with pytest.raises(VisualError, match="task mine: cannot show a visual of type int"):
-        visuals_of([3], "mine")
+        TaskVisuals("mine").visuals_of([3])
     with pytest.raises(VisualError, match="cannot read the image"):
-        visuals_of([str(tmp_path / "missing.jpg")], "t")
+        reader.visuals_of([str(tmp_path / "missing.jpg")])
     with pytest.raises(VisualError, match="'audio' block"):
-        task_messages([{"role": "user", "content": [{"type": "audio", "url": "a.wav"}]}], "t")
+        reader.turns([{"role": "user", "content": [{"type": "audio", "url": "a.wav"}]}])
 
 
 def test_a_requests_key_changes_with_its_text_and_its_pixels():
-    def turn(shade: int, text: str) -> list[dict]:
+    def turn(shade: int, text: str):
         image = Image.fromarray(np.full((4, 4, 3), shade, np.uint8))
-        return task_messages([{"role": "user", "content": [{"type": "image", "url": image},
-                                                           {"type": "text", "text": text}]}])  # fmt: skip
+        content = [{"type": "image", "url": image}, {"type": "text", "text": text}]
+        return TaskVisuals().turns([{"role": "user", "content": content}])
 
-    assert digest(turn(1, "a")) == digest(turn(1, "a"))
-    assert len({digest(turn(1, "a")), digest(turn(2, "a")), digest(turn(1, "b"))}) == 3
+    assert content_digest(turn(1, "a")) == content_digest(turn(1, "a"))
+    assert len({content_digest(turn(1, "a")), content_digest(turn(2, "a")), content_digest(turn(1, "b"))}) == 3
 
 
 def test_a_tasks_stop_strings_cut_the_answer_as_lmms_eval_models_cut_it():
@@ -196,9 +201,9 @@ def test_a_blind_variant_reaches_the_adapter_without_the_video(small_set, tmp_pa
                      for name in model.task_dict]  # fmt: skip
         assert len(model.generate_until(instances)) == 2
         requests = [r for batch in seen for r in batch]
-        assert all(not r.native and len(r.videos) == 0 for r in requests)
-        counts = [sum(b["type"] == "visual" for m in r.messages for b in m["content"]) for r in requests]
-        assert counts == [shown, shown], (variant, counts)
+        assert all(r.question is not None and r.key.startswith(f"{r.question.id}#") for r in requests)
+        assert all(r.videos == () and all(isinstance(v, RecordImage) for v in r.visuals) for r in requests)
+        assert [len(r.visuals) for r in requests] == [shown, shown], variant
         seen.clear()
 
 

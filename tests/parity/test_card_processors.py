@@ -14,10 +14,10 @@ label stands right before its image's tokens.
 
 import pytest
 import torch
+from conftest import asked
 from PIL import Image
 
 from finevidbench import taskdocs
-from model_adapters.base import Request
 from model_adapters.registry import adapter_class
 from model_adapters.testing.hub import build_hub_layout, hub_layouts
 
@@ -39,8 +39,8 @@ def card_inputs(adapter, doc: dict, prompt: str):
     """The cards' processor call on the same frames."""
     processor = adapter.processor
     if doc["level"] == "scene":
-        sampling = adapter.scene_sampling(doc)
-        video = adapter.frames_of(doc, sampling.indices)
+        sampling = asked(adapter, doc).visuals[0].sampling
+        video = adapter.frame_cache.clip(asked(adapter, doc).visuals[0])
         metadata = {
             "fps": sampling.clip_fps,
             "frames_indices": list(sampling.positions),
@@ -51,7 +51,7 @@ def card_inputs(adapter, doc: dict, prompt: str):
         content = [{"type": "video"}, {"type": "text", "text": prompt}]
         visuals = {"videos": [video], "video_metadata": [metadata], "do_sample_frames": False}
     else:
-        images = [Image.fromarray(frame) for frame in adapter.fragment_frames(doc)]
+        images = [Image.fromarray(frame) for frame in adapter.frame_cache.labelled(asked(adapter, doc).visuals[0])]
         labels = [f"Frame {n}:" for n in range(1, len(images) + 1)]
         if adapter.layout.interleaves:
             content = [b for label in labels for b in ({"type": "text", "text": label}, {"type": "image"})]
@@ -68,7 +68,7 @@ def test_inputs_equal_the_cards_processor_call(family, hub_adapter, mini, monkey
     adapter = hub_adapter(family)
     for doc in docs(monkeypatch, mini):
         prompt = taskdocs.doc_to_text(doc)
-        ours = adapter.encode([Request(doc=doc, prompt=prompt, generation={}, task="t")])
+        ours = adapter.encode([asked(adapter, doc, prompt, {})])
         theirs = card_inputs(adapter, doc, prompt)
         assert sorted(ours.keys()) == sorted(theirs.keys())
         for key in ours:
@@ -85,8 +85,8 @@ def test_every_frame_reaches_the_model_at_the_cards_token_counts(family, hub_ada
     """No resampling (SmolVLM2's config would keep 1 frame a second), and each frame costs what the card says."""
     adapter = hub_adapter(family)
     scene, fragment = docs(monkeypatch, mini)
-    shown = len(adapter.scene_sampling(scene).indices)
-    inputs = adapter.encode([Request(doc=scene, prompt="?", generation={}, task="t")])
+    shown = len(asked(adapter, scene).visuals[0].sampling.indices)
+    inputs = adapter.encode([asked(adapter, scene, "?", {})])
     frames = next(v for k, v in inputs.items() if k.startswith("pixel_values"))
     if "video_grid_thw" in inputs:  # VideoLLaMA3: patches a frame, temporal patch 1
         assert int(inputs["video_grid_thw"][0, 0]) == shown
@@ -97,7 +97,7 @@ def test_every_frame_reaches_the_model_at_the_cards_token_counts(family, hub_ada
         token = adapter.processor.tokenizer.convert_tokens_to_ids(getattr(adapter.processor, f"{kind}_token"))
         assert int((inputs["input_ids"][0] == token).sum()) == per_frame * shown + per_clip
     if family in IMAGE_TILES:
-        images = adapter.encode([Request(doc=fragment, prompt="?", generation={}, task="t")])["pixel_values"]
+        images = adapter.encode([asked(adapter, fragment, "?", {})])["pixel_values"]
         tiles = images.shape[0] if images.dim() == 4 else images.shape[1]
         assert tiles == IMAGE_TILES[family] * len(fragment["frames"])
 
@@ -109,7 +109,7 @@ def test_frame_labels_stand_next_to_their_images_under_a_template_that_puts_imag
     adapter = hub_adapter(family)
     assert not adapter.layout.interleaves and adapter.inputs_record()["labels_in_text"]
     fragment = docs(monkeypatch, mini)[1]
-    ids = adapter.encode([Request(doc=fragment, prompt="?", generation={}, task="t")])["input_ids"][0].tolist()
+    ids = adapter.encode([asked(adapter, fragment, "?", {})])["input_ids"][0].tolist()
     tokenizer = adapter.processor.tokenizer
     image = tokenizer.convert_tokens_to_ids(adapter.processor.image_token)
     starts = [i for i, t in enumerate(ids) if t == image and ids[i - 1] != image]
@@ -133,8 +133,8 @@ def test_a_checkpoint_whose_processor_cannot_be_built_is_one_clear_error(tmp_pat
 def test_greedy_answers_on_a_clip_equal_the_cards_inputs_answers(family, hub_adapter, mini, monkeypatch):
     adapter = hub_adapter(family)
     scene = docs(monkeypatch, mini)[0]
-    request = Request(doc=scene, prompt=taskdocs.doc_to_text(scene), generation={"max_new_tokens": 2}, task="t")
-    theirs = card_inputs(adapter, scene, request.prompt)
+    request = asked(adapter, scene, taskdocs.doc_to_text(scene), {"max_new_tokens": 2})
+    theirs = card_inputs(adapter, scene, request.text)
     with torch.inference_mode():
         greedy = adapter.model.generate(**theirs, max_new_tokens=2, do_sample=False)
     answer = adapter.processor.batch_decode(greedy[:, theirs["input_ids"].shape[1] :], skip_special_tokens=True)

@@ -12,9 +12,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import asked
 
 from finevidbench import taskdocs
-from model_adapters.base import Request
 from model_adapters.registry import families
 from model_adapters.testing.hub import build_hub_layout
 
@@ -49,7 +49,7 @@ def test_no_family_makes_transformers_warn_about_pixels_or_sampling(family, hub_
             warnings.simplefilter("always")
             for kind in ("speed", "rearrangement"):
                 doc = taskdocs.docs_for(kind)[0]
-                adapter.encode([Request(doc=doc, prompt="?", generation={}, task="t")])
+                adapter.encode([asked(adapter, doc, "?", {})])
     finally:
         logger.removeHandler(handler)
     said = [r.getMessage() for r in records if r.levelno >= logging.WARNING] + [str(w.message) for w in caught]

@@ -15,10 +15,10 @@ import inspect
 
 import pytest
 import torch
+from conftest import asked
 from PIL import Image
 
 from finevidbench import taskdocs
-from model_adapters.base import Request
 from model_adapters.registry import adapter_class
 from model_adapters.testing.hub import build_hub_layout
 
@@ -38,8 +38,8 @@ def card_inputs(adapter, doc: dict, prompt: str, monkeypatch):
 
     processor = adapter.processor
     if doc["level"] == "scene":
-        sampling = adapter.scene_sampling(doc)
-        frames = torch.from_numpy(adapter.frames_of(doc, sampling.indices)).permute(0, 3, 1, 2)
+        sampling = asked(adapter, doc).visuals[0].sampling
+        frames = torch.from_numpy(adapter.frame_cache.clip(asked(adapter, doc).visuals[0])).permute(0, 3, 1, 2)
         metadata = {"fps": sampling.clip_fps, "frames_indices": list(sampling.positions),
                     "total_num_frames": sampling.clip_frames, "video_backend": "policy"}  # fmt: skip
         monkeypatch.setitem(card.VIDEO_READER_BACKENDS, "policy", lambda ele: (frames, metadata, 0.0))
@@ -47,7 +47,7 @@ def card_inputs(adapter, doc: dict, prompt: str, monkeypatch):
         content = [{"type": "video", "video": doc["video_path"]}]
     else:
         content = []
-        for number, frame in enumerate(adapter.fragment_frames(doc), start=1):
+        for number, frame in enumerate(adapter.frame_cache.labelled(asked(adapter, doc).visuals[0]), start=1):
             image = Image.fromarray(frame)
             content += [{"type": "text", "text": f"Frame {number}:"}, {"type": "image", "image": image}]
     messages = [{"role": "user", "content": [*content, {"type": "text", "text": prompt}]}]
@@ -90,7 +90,7 @@ def test_inputs_timing_and_answers_equal_the_cards_path(family, hub_adapter, min
     adapter = hub_adapter(family)
     for doc in mini_views:
         prompt = taskdocs.doc_to_text(doc)
-        request = Request(doc=doc, prompt=prompt, generation={"max_new_tokens": 3}, task="t")
+        request = asked(adapter, doc, prompt, {"max_new_tokens": 3})
         ours, theirs = adapter.encode([request]), card_inputs(adapter, doc, prompt, monkeypatch)
         assert_same_inputs(ours, theirs)
         assert torch.equal(position_ids(adapter.model, ours), position_ids(adapter.model, theirs))
@@ -110,7 +110,7 @@ def test_frame_sizes_are_the_cards_on_a_mini_clip_and_a_720p_clip(family, hub_ad
     mini_size, hd_size = ((308, 364), (560, 1008)) if factor == 28 else ((352, 416), (640, 1152))
     expected = {action["question_id"]: mini_size, "hd-0": hd_size}
     for doc in (action, hd_doc):
-        ours = adapter.encode([Request(doc=doc, prompt="?", generation={}, task="t")])
+        ours = adapter.encode([asked(adapter, doc, "?", {})])
         theirs = card_inputs(adapter, doc, "?", monkeypatch)
         grid = ours["video_grid_thw"][0].tolist()
         assert grid == theirs["video_grid_thw"][0].tolist()
@@ -123,7 +123,7 @@ def test_pixel_bounds_in_model_args_reach_the_frames_and_the_record(family, tmp_
     path = build_hub_layout(family, tmp_path / family)
     adapter = adapter_class(f"fvb_{family}")(pretrained=str(path), max_pixels=64 * 64 * 4, min_pixels=32 * 32)
     action = mini_views[3]
-    grid = adapter.encode([Request(doc=action, prompt="?", generation={}, task="t")])["video_grid_thw"][0]
+    grid = adapter.encode([asked(adapter, action, "?", {})])["video_grid_thw"][0]
     patch = adapter.processor.video_processor.patch_size
     assert int(grid[1] * grid[2]) * patch * patch <= 64 * 64 * 4
     record = adapter.inputs_record()["video_pixels"]
@@ -136,7 +136,7 @@ def test_frame_counts_fill_whole_temporal_patches_and_sampling_stays_off(family,
     adapter = hub_adapter(family)
     assert adapter.frame_policy.multiple == 2
     for doc in mini_views[:4]:
-        sampling = adapter.scene_sampling(doc)
-        inputs = adapter.encode([Request(doc=doc, prompt="?", generation={}, task="t")])
+        sampling = asked(adapter, doc).visuals[0].sampling
+        inputs = adapter.encode([asked(adapter, doc, "?", {})])
         assert len(sampling.indices) % 2 == 0
         assert int(inputs["video_grid_thw"][0, 0]) * 2 == len(sampling.indices)  # nothing dropped, nothing padded

@@ -19,9 +19,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from conftest import asked
 from transformers.video_utils import VideoMetadata
 
-from model_adapters.base import Request
 from model_adapters.positions import RULE, MRoPELayout, rope_index, use_trained_positions
 from model_adapters.registry import adapter_class
 
@@ -178,7 +178,7 @@ def test_generation_and_training_run_on_the_trained_positions(family, hub_adapte
     adapter = adapter_class(f"fvb_{family}")(pretrained=pretrained, fps=1, max_frames=16, max_new_tokens=2)
     assert adapter.inputs_record()["positions"] == RULE
     module = adapter.model.model
-    request = Request(doc=long_clip, prompt="How many times?", generation={}, task="t")
+    request = asked(adapter, long_clip, "How many times?", {})
     inputs = adapter.encode([request])
     positions = prefill_positions(adapter, lambda: adapter.answer_batch([request]))
     assert int(inputs["video_grid_thw"][0, 0]) == 8
@@ -264,7 +264,7 @@ def test_positions_equal_vllms_on_scene_fragment_slow_and_mixed_prompts(
         adapter = hub_adapter(family)
         slow = adapter_class(f"fvb_{family}")(pretrained=adapter.pretrained, fps=1, max_frames=16)
         shown = [(adapter, doc) for doc in mini_views] + [(slow, long_clip)]
-        inputs = [a.encode([Request(doc=doc, prompt="How many?", generation={}, task="t")]) for a, doc in shown]
+        inputs = [a.encode([asked(a, doc, "How many?", {})]) for a, doc in shown]
         inputs.append(processor_inputs(adapter, [(8, 4.0)], image=True))
         cases[family] = (adapter.model.model, inputs)
     request = [

@@ -7,18 +7,18 @@ or positions differ, the answers do: with the transformers rule of position ids 
 one, the Qwen2.5-VL answers below part on the slow clips.
 """
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
+from conftest import asked
 from PIL import Image
 
 from finevidbench import taskdocs
-from model_adapters.base import Request
+from finevidbench.request import Request, content_digest
 from model_adapters.loading import AdapterError
 from model_adapters.registry import adapter_class
-from model_adapters.visuals import visuals_of
+from model_adapters.visuals import TaskVisuals
 
 QWEN = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
 SHOWN = "fps=1,max_frames=16"  # a slower policy than the benchmark's, where the two position rules part
@@ -37,7 +37,7 @@ def long_clip(noise_scene) -> dict:
     return noise_scene("slow", 64, 64, 80, 4)
 
 
-def requests(mini, long_clip: dict, monkeypatch) -> list[Request]:
+def requests(model, mini, long_clip: dict, monkeypatch) -> list[Request]:
     """Scene items at every speed with their windows, fragment items, a long clip, and another task's request."""
     monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")
     speed = taskdocs.docs_for("speed")
@@ -45,13 +45,11 @@ def requests(mini, long_clip: dict, monkeypatch) -> list[Request]:
     kinds = ("action", "moment_count", "rearrangement", "frame_comparison")
     docs += [taskdocs.docs_for(kind)[i] for kind in kinds for i in (0, 1)]
     generation = {"max_new_tokens": 6}
-    shown = [Request(doc=d, prompt=taskdocs.doc_to_text(d), generation=generation, task="t") for d in docs]
-    shown.append(Request(doc=long_clip, prompt=long_clip["prompt"], generation=generation, task="t"))
+    shown = [asked(model, d, generation=generation) for d in docs]
+    shown.append(asked(model, long_clip, long_clip["prompt"], generation))
     picture = Image.fromarray(np.random.default_rng(3).integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    visuals = [{"type": "visual", "visual": v} for v in visuals_of([picture, long_clip["video_path"]], "local_task")]
-    messages = [{"role": "user", "content": [*visuals, {"type": "text", "text": "What happens?"}]}]
-    other = Request(doc={"id": 7}, prompt="What happens?", generation=generation, task="local_task", messages=messages)
-    return [*shown, dataclasses.replace(other, doc_id=7)]
+    turns = TaskVisuals("local_task", model.frame_policy).user_turn([picture, long_clip["video_path"]], "What happens?")
+    return [*shown, Request(f"7#{content_digest(turns)}", "local_task", turns, generation)]
 
 
 @pytest.mark.slow(seconds=90)
@@ -60,12 +58,12 @@ def test_vllm_answers_equal_transformers_answers_for_every_served_family(
 ):
     from model_adapters.testing.hub import build_engine_checkpoint
 
-    asked = requests(mini, long_clip, monkeypatch)
     for family in QWEN:
         checkpoint = str(build_engine_checkpoint(family, tmp_path / family))
         model = adapter_class(f"fvb_{family}")
         policy = dict(item.split("=") for item in SHOWN.split(","))
         ours = model(pretrained=checkpoint, **policy)
+        asked = requests(ours, mini, long_clip, monkeypatch)
         expected = [ours.answer_batch([request])[0] for request in asked]
         served = model(pretrained=checkpoint, backend="vllm", enforce_eager=True, **policy)
         try:
@@ -162,9 +160,10 @@ def test_a_lora_adapter_answers_through_vllm_as_it_does_unmerged_through_transfo
 
     checkpoint = str(build_engine_checkpoint("qwen2_5_vl", tmp_path / "model"))
     adapter = random_lora(checkpoint, tmp_path / "adapter")
-    asked = requests(mini, long_clip, monkeypatch)
     model = adapter_class("fvb_qwen2_5_vl")
-    base = [model(pretrained=checkpoint).answer_batch([r])[0] for r in asked[:4]]
+    plain = model(pretrained=checkpoint)
+    asked = requests(plain, mini, long_clip, monkeypatch)
+    base = [plain.answer_batch([r])[0] for r in asked[:4]]
     ours = model(pretrained=checkpoint, adapter=adapter)
     expected = [ours.answer_batch([request])[0] for request in asked]
     assert expected[:4] != base, "the adapter does not change the answers: a weak probe"

@@ -4,12 +4,12 @@ import json
 
 import pytest
 import yaml
+from conftest import asked
 
 from finevidbench.dataset import load_question_set
 from finevidbench.savi import read_pairs
 from finevidbench.scoring.compare import read_comparison
 from finevidbench.training import RunRecord
-from model_adapters.base import Request
 from model_adapters.testing.tiny import build_tiny
 from model_adapters.training import load_for_training
 from runners import savi
@@ -90,7 +90,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     base = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6)
     tuned = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6, adapter=records[1].output)
     assert tuned.adapter_info["training"]["kind"] == "savi"
-    requests = [Request(doc=p.doc, prompt=p.prompt, generation={}, task="t") for p in second[:4]]
+    requests = [asked(base, p.doc, p.prompt) for p in second[:4]]
     assert base.generate(requests) != tuned.generate(requests)
 
     # the same command again: finished iterations are reused, no answer is recomputed

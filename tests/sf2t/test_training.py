@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from conftest import asked
 
 from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
 from model_adapters.recipes import FOLDER as RECIPES
@@ -58,8 +59,10 @@ def test_a_training_batch_a_processor_cannot_encode_exactly_is_refused(family, r
     hook = load_for_training(f"fvb_{family}", f"pretrained={tiny(family)}")
     mixed = examples_of(mini)
     fragment = next(e for e in mixed if e["doc"]["type"] == "adjust_or_not")
-    count = hook.adapter.frame_count(fragment["doc"])
-    scene = next(e for e in mixed if e["doc"]["level"] == "scene" and hook.adapter.frame_count(e["doc"]) == count)
+    count = hook.adapter.frame_counts(hook.request(fragment))
+    scene = next(
+        e for e in mixed if e["doc"]["level"] == "scene" and hook.adapter.frame_counts(hook.request(e)) == count
+    )
     if refused:
         with pytest.raises(ValueError, match="cannot hold images and videos in one batch.*batch_size: 1"):
             hook.collate([scene, fragment])
@@ -178,9 +181,7 @@ def test_adapter_reloads_through_adapter_arg_with_its_provenance(tiny, examples,
         "kind": "sf2t", "contaminated": False, "data_hash": training_set.dataset_hash,
         "base_model": record.base_model,
     }  # fmt: skip
-    from model_adapters.base import Request
-
-    requests = [Request(doc=e["doc"], prompt=e["prompt"], generation={}, task="t") for e in examples[:6]]
+    requests = [asked(base, e["doc"], e["prompt"]) for e in examples[:6]]
     assert base.generate(requests) != tuned.generate(requests)
 
 
