@@ -87,8 +87,9 @@ def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observa
             duration, fps = n * FRAGMENT_FRAME_SECONDS, 1.0 / FRAGMENT_FRAME_SECONDS
         else:
             count, rate = int(video["frame_count"]), float(video["fps"])
-            meta = VideoMeta(path=q.video, frame_count=count, fps=rate, duration=count / rate, width=0, height=0,
-                             codec="")  # fmt: skip
+            meta = VideoMeta(
+                path=q.video, frame_count=count, fps=rate, duration=count / rate, width=0, height=0, codec=""
+            )
             view = scene_policy.for_scene(q.speed, q.window)
             first, last = view.frame_range(meta)
             sampling = view.sample(meta)
@@ -96,8 +97,9 @@ def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observa
             # the shown clip: its window played at the speed; a file copy keeps the source frame rate
             duration, fps = (last - first + 1) / rate / q.speed, rate
         text = doc_to_text(doc_of(q, qs))
-        out.append(Observable(q.id, q.video, q.type, q.answer_type, text, tuple(q.options), n, timestamps,
-                              duration, fps))  # fmt: skip
+        out.append(
+            Observable(q.id, q.video, q.type, q.answer_type, text, tuple(q.options), n, timestamps, duration, fps)
+        )
     return out
 
 
@@ -243,8 +245,10 @@ def cross_fitted_answers(qs: QuestionSet, adversary: str, observed: list[Observa
     answers = {}
     for k in range(folds):
         model = ADVERSARIES[adversary]()
-        model.fit([o for o, f in zip(observed, fold, strict=True) if f != k],
-                  [y for y, f in zip(keys, fold, strict=True) if f != k])  # fmt: skip
+        model.fit(
+            [o for o, f in zip(observed, fold, strict=True) if f != k],
+            [y for y, f in zip(keys, fold, strict=True) if f != k],
+        )
         for obs, f in zip(observed, fold, strict=True):
             if f == k:
                 answers[obs.question_id] = model.answer(obs, recurrence)
@@ -273,8 +277,10 @@ class Finding:
     def line(self) -> str:
         """One line naming type, adversary, accuracy with its interval, and chance."""
         verdict = "LEAKS: answerable without the video" if self.beats_chance else "at chance"
-        return (f"{self.type}: {self.adversary} {self.acc:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] "
-                f"against chance {self.chance:.3f} (n={self.n}): {verdict}")  # fmt: skip
+        return (
+            f"{self.type}: {self.adversary} {self.acc:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] "
+            f"against chance {self.chance:.3f} (n={self.n}): {verdict}"
+        )
 
 
 def run_adversaries(
@@ -295,8 +301,18 @@ def run_adversaries(
         group = samples[name, type_name]
         interval = clustered_interval([s.correct for s in group], [s.video for s in group], confidence)
         chance = sum(s.chance for s in group) / len(group)
-        findings.append(Finding(name, type_name, round(interval.mean, 6), round(interval.low, 6),
-                                round(interval.high, 6), round(chance, 6), interval.n, confidence))  # fmt: skip
+        findings.append(
+            Finding(
+                name,
+                type_name,
+                round(interval.mean, 6),
+                round(interval.low, 6),
+                round(interval.high, 6),
+                round(chance, 6),
+                interval.n,
+                confidence,
+            )
+        )
     return findings
 
 
@@ -307,8 +323,10 @@ def format_findings(findings: Sequence[Finding]) -> str:
     leaks = [f for f in findings if f.beats_chance]
     if leaks:
         lines.append(f"\n{len(leaks)} leak(s): these types can be answered without the video")
-        lines += [f"  - {f.type}: {f.adversary} {f.acc:.3f} (interval low {f.ci_low:.3f}) > chance {f.chance:.3f}"
-                  for f in leaks]  # fmt: skip
+        lines += [
+            f"  - {f.type}: {f.adversary} {f.acc:.3f} (interval low {f.ci_low:.3f}) > chance {f.chance:.3f}"
+            for f in leaks
+        ]
     else:
         lines.append("\nno adversary beats chance on any benchmark type")
     return "\n".join(lines)

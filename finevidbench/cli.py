@@ -64,8 +64,11 @@ def _synth(parser: argparse.ArgumentParser) -> Handler:
         from finevidbench.corpus.synth import MINI_SCALE, Scale, synthesize
 
         try:
-            scale = MINI_SCALE if args.width is None else Scale.sized(args.width, args.height, args.min_seconds,
-                                                                      args.max_seconds)  # fmt: skip
+            scale = (
+                MINI_SCALE
+                if args.width is None
+                else Scale.sized(args.width, args.height, args.min_seconds, args.max_seconds)
+            )
             labels = synthesize(args.out, args.videos, args.seed, sys.stderr.isatty(), scale, max(1, args.workers))
         except ValueError as exc:
             return _fail("synth", str(exc))
@@ -313,8 +316,10 @@ def _compare(parser: argparse.ArgumentParser) -> Handler:
             hashes = {read_results(f / "results.json")["dataset_hash"] for f in folders}
             if len(hashes) > 1:
                 return _fail("compare", "the runs answered different question sets (dataset hashes differ)")
-            names = [f.name if [g.name for g in folders].count(f.name) == 1 else f"{f.name}#{i}"
-                     for i, f in enumerate(folders)]  # fmt: skip
+            names = [
+                f.name if [g.name for g in folders].count(f.name) == 1 else f"{f.name}#{i}"
+                for i, f in enumerate(folders)
+            ]
             arms = {name: read_samples(folder) for name, folder in zip(names, folders, strict=True)}
             contrasts = [(name, names[0]) for name in names[1:]]
             comparison = compare(arms, contrasts)

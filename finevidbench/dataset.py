@@ -143,6 +143,29 @@ def _whole(value: object) -> bool:
     return type(value) is int  # not bool, which JSON Schema's integer refuses
 
 
+def _plain_frames(frames: object) -> bool:
+    """None, or 1 to 64 frame indices."""
+    return frames is None or (
+        type(frames) is list and 1 <= len(frames) <= 64 and all(_whole(f) and f >= 0 for f in frames)
+    )
+
+
+def _plain_answer(answer: object) -> bool:
+    """A text of up to 64 characters, a whole number, or a list of up to 64 of these."""
+    return (
+        _text(answer, 64, 0)
+        or _whole(answer)
+        or (type(answer) is list and len(answer) <= 64 and all(_whole(a) or type(a) is str for a in answer))
+    )
+
+
+def _plain_window(window: object) -> bool:
+    """None, or two non-negative times."""
+    return window is None or (
+        type(window) is list and len(window) == 2 and all(type(w) in (int, float) and w >= 0 for w in window)
+    )
+
+
 def plain_question(record: object) -> bool:
     """True for a record question.schema.json surely accepts: the shape `Question.to_json` writes.
 
@@ -155,19 +178,25 @@ def plain_question(record: object) -> bool:
     speed, frames, options, answer = record["speed"], record["frames"], record["options"], record["answer"]
     window, evidence = record.get("window"), record.get("evidence", {})
     return (
-        _text(record["id"], 256) and _text(record["video"], 256) and _text(record["video_path"], 1024)
-        and record["level"] in ("scene", "fragment") and _text(record["type"], 64) and _text(record["answer_type"], 64)
-        and type(speed) in (int, float) and 0 < speed <= 16 and _text(record["prompt"], 20000)
-        and (frames is None or type(frames) is list and 1 <= len(frames) <= 64
-             and all(_whole(f) and f >= 0 for f in frames))
-        and type(options) is list and len(options) <= 26 and all(_text(o, 1000, 0) for o in options)
-        and (_text(answer, 64, 0) or _whole(answer) or type(answer) is list and len(answer) <= 64
-             and all(_whole(a) or type(a) is str for a in answer))
-        and (window is None or type(window) is list and len(window) == 2
-             and all(type(w) in (int, float) and w >= 0 for w in window))
-        and type(evidence) is dict and len(evidence) <= 64
+        _text(record["id"], 256)
+        and _text(record["video"], 256)
+        and _text(record["video_path"], 1024)
+        and record["level"] in ("scene", "fragment")
+        and _text(record["type"], 64)
+        and _text(record["answer_type"], 64)
+        and type(speed) in (int, float)
+        and 0 < speed <= 16
+        and _text(record["prompt"], 20000)
+        and _plain_frames(frames)
+        and type(options) is list
+        and len(options) <= 26
+        and all(_text(o, 1000, 0) for o in options)
+        and _plain_answer(answer)
+        and _plain_window(window)
+        and type(evidence) is dict
+        and len(evidence) <= 64
         and all(v is None or type(v) in (bool, int, float, str) for v in evidence.values())
-    )  # fmt: skip
+    )
 
 
 def _hub_repo(snapshot: Path) -> Path:
@@ -191,16 +220,22 @@ def check_containment(
         rel = record["path"]
         where = f"{root / 'manifest.json'}: field 'videos/{video}/path'"
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
-            raise QuestionSetError(f"{where} is {rel!r}: it must be a relative path inside the set's folder, "
-                                   "without '..' (fix: rebuild the set with 'finevidbench build')")  # fmt: skip
+            raise QuestionSetError(
+                f"{where} is {rel!r}: it must be a relative path inside the set's folder, "
+                "without '..' (fix: rebuild the set with 'finevidbench build')"
+            )
         if not (root / rel).resolve().is_relative_to(inside):
-            raise QuestionSetError(f"{where} ({rel}) leads outside the set's folder through a symbolic link "
-                                   "(fix: copy the video into the folder and rebuild)")  # fmt: skip
+            raise QuestionSetError(
+                f"{where} ({rel}) leads outside the set's folder through a symbolic link "
+                "(fix: copy the video into the folder and rebuild)"
+            )
     for q in questions:
         record = videos.get(q.video)
         if record is None or record["path"] != q.video_path:
-            raise QuestionSetError(f"{root / 'questions.jsonl'}: question {q.id} names video_path {q.video_path!r}, "
-                                   f"not its video's manifest path (fix: rebuild the set)")  # fmt: skip
+            raise QuestionSetError(
+                f"{root / 'questions.jsonl'}: question {q.id} names video_path {q.video_path!r}, "
+                f"not its video's manifest path (fix: rebuild the set)"
+            )
 
 
 def check_questions(root: Path, manifest: dict[str, Any], questions: tuple[Question, ...]) -> None:
@@ -259,8 +294,10 @@ def verify_questions_file(root: Path, manifest: dict[str, Any]) -> None:
     """questions.jsonl is the file its manifest was sealed with (an edited answer shows here)."""
     path = root / "questions.jsonl"
     if hashlib.sha256(path.read_bytes()).hexdigest() != manifest.get("questions_sha256"):
-        raise QuestionSetError(f"{path}: differs from the file its manifest records (questions_sha256) "
-                               "(fix: restore it or rebuild the set)")  # fmt: skip
+        raise QuestionSetError(
+            f"{path}: differs from the file its manifest records (questions_sha256) "
+            "(fix: restore it or rebuild the set)"
+        )
 
 
 def verify_videos(root: Path, manifest: dict[str, Any]) -> None:

@@ -29,8 +29,15 @@ TASK_CATEGORIES = ["video-text-to-text", "visual-question-answering", "video-cla
 TAGS = ["finevidbench", "video", "video-question-answering", "fine-grained", "temporal-reasoning", "benchmark"]
 
 # the Hub's size_categories buckets: (exclusive upper bound, id)
-_SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-          (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))  # fmt: skip
+_SIZES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+)
 
 # the table's columns: (name, arrow type, description), one source for the schema and the card
 FIELDS = (

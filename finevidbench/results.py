@@ -167,9 +167,16 @@ def other_task_samples(lmms_results: dict[str, Any], tasks: Sequence[str]) -> li
         for logged in lmms_results.get("samples", {}).get(task, []):
             responses = logged.get("filtered_resps") or [None]
             scores = {k: v for k, v in logged.items() if k not in LOGGED_FIELDS and _number(v) is not None}
-            records.append({"task": task, "doc_id": logged["doc_id"], "doc_hash": logged.get("doc_hash"),
-                            "target": str(logged.get("target")), "response": _text(responses[0]),
-                            "scores": scores})  # fmt: skip
+            records.append(
+                {
+                    "task": task,
+                    "doc_id": logged["doc_id"],
+                    "doc_hash": logged.get("doc_hash"),
+                    "target": str(logged.get("target")),
+                    "response": _text(responses[0]),
+                    "scores": scores,
+                }
+            )
     return sorted(records, key=lambda r: (r["task"], r["doc_id"]))
 
 

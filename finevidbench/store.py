@@ -51,8 +51,9 @@ class AnswerStore:
             self.moved_aside = self._move_aside()
             self._db = self._open()
         except OSError as exc:
-            raise StoreError(f"{self.path.parent}: cannot be written ({exc.strerror}) (fix: pass OUT= a writable "
-                             "folder)") from None  # fmt: skip
+            raise StoreError(
+                f"{self.path.parent}: cannot be written ({exc.strerror}) (fix: pass OUT= a writable folder)"
+            ) from None
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -90,8 +91,10 @@ class AnswerStore:
                     (key, question_id, response, json.dumps(meta or {}, sort_keys=True)),
                 )
         except sqlite3.OperationalError as exc:  # a full disk, a folder made read-only during the run
-            raise StoreError(f"{self.path}: cannot store an answer ({exc}) (fix: free disk space or pass OUT= a "
-                             "writable folder; the answers stored so far are kept)") from None  # fmt: skip
+            raise StoreError(
+                f"{self.path}: cannot store an answer ({exc}) (fix: free disk space or pass OUT= a "
+                "writable folder; the answers stored so far are kept)"
+            ) from None
 
     def __len__(self) -> int:
         with self._lock:

@@ -66,8 +66,13 @@ class RescoreCache:
         rescore(submission, folder, sets)
         self.folder.mkdir(parents=True, exist_ok=True)
         ids = list(submission.correct)
-        blob = {"scores": submission.scores, "wrong": submission.wrong, "ids": ids, "answers": submission.answers,
-                "correct": [submission.correct[i] for i in ids]}  # fmt: skip
+        blob = {
+            "scores": submission.scores,
+            "wrong": submission.wrong,
+            "ids": ids,
+            "answers": submission.answers,
+            "correct": [submission.correct[i] for i in ids],
+        }
         atomic_write_text(record, json.dumps(blob))
         return submission
 

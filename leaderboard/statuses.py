@@ -32,8 +32,11 @@ def load_statuses(path: Path | None = None) -> dict[str, Any]:
     """The kept records: {"baselines": [slug, ...], "references": [slug, ...], "verified": {slug: {...}}}."""
     path = path or STATUS_FILE
     data = json.loads(path.read_text()) if path.is_file() else {}
-    return {"baselines": list(data.get("baselines", [])), "references": list(data.get("references", [])),
-            "verified": dict(data.get("verified", {}))}  # fmt: skip
+    return {
+        "baselines": list(data.get("baselines", [])),
+        "references": list(data.get("references", [])),
+        "verified": dict(data.get("verified", {})),
+    }
 
 
 def status_of(slug: str, folder: Path, statuses: dict[str, Any]) -> str:
@@ -48,8 +51,11 @@ def record_verified(slug: str, samples: Path, commit: str | None, path: Path | N
     """Note in statuses.json that a rerun reproduced `samples` (the maintainer commits the file)."""
     path = path or STATUS_FILE
     data = load_statuses(path)
-    entry = {"samples_sha256": sha256_file(samples), "harness_commit": commit,
-             "verified_on": datetime.date.today().isoformat()}  # fmt: skip
+    entry = {
+        "samples_sha256": sha256_file(samples),
+        "harness_commit": commit,
+        "verified_on": datetime.date.today().isoformat(),
+    }
     data["verified"][slug] = entry
     data["verified"] = dict(sorted(data["verified"].items()))
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
@@ -73,8 +79,9 @@ def known_commit(commit: str | None) -> bool | None:
     if not commit:
         return None
     try:
-        done = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"],
-                              capture_output=True, timeout=30)  # fmt: skip
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0 and b"not a git repository" in done.stderr:
@@ -91,8 +98,8 @@ def arrivals(submissions_dir: Path) -> dict[str, int]:
     """
     folder = Path(submissions_dir).resolve()
     try:
-        done = subprocess.run(["git", "-C", str(folder), "log", "--diff-filter=A", "--format=%ct", "--name-only",
-                               "--relative", "--", "."], capture_output=True, text=True, timeout=60)  # fmt: skip
+        command = ["git", "-C", str(folder), "log", "--diff-filter=A", "--format=%ct", "--name-only", "--relative"]
+        done = subprocess.run([*command, "--", "."], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return {}
     first: dict[str, int] = {}

@@ -175,8 +175,10 @@ def _check_claims(claimed: dict[str, Any], recomputed: dict[str, Any], folder: P
     for name, said, found in pairs:
         value = said.get("acc") if isinstance(said, dict) else None
         if not isinstance(value, int | float) or not math.isfinite(value):
-            raise SubmissionError(f"{folder / 'results.json'}: no usable claimed {name} accuracy ({value!r}) "
-                                  "(fix: submit the results.json make eval wrote)")  # fmt: skip
+            raise SubmissionError(
+                f"{folder / 'results.json'}: no usable claimed {name} accuracy ({value!r}) "
+                "(fix: submit the results.json make eval wrote)"
+            )
         if found is None or not abs(value - found["acc"]) <= CLAIM_TOLERANCE:
             got = "no such type" if found is None else f"{found['acc']:.4f}"
             raise SubmissionError(

@@ -182,8 +182,13 @@ def _badges(entry: dict[str, Any]) -> list[dict[str, str]]:
     if entry.get("baseline"):
         badges.append(("baseline", "baseline", "A reference baseline, not a model"))
     if entry.get("reference"):
-        badges.append(("reference", "reference", "A reference row for scale (what needs no pixels, what the shown "
-                       "pixels decide), never ranked"))  # fmt: skip
+        badges.append(
+            (
+                "reference",
+                "reference",
+                "A reference row for scale (what needs no pixels, what the shown pixels decide), never ranked",
+            )
+        )
     if entry.get("status") == "verified":
         badges.append(("verified", "verified", "Scores recomputed from the per-sample responses and matching"))
     else:

@@ -62,18 +62,31 @@ def build_figures(folder: Path, out: Path, workers: int) -> dict[str, Any]:
     seconds = {}
     for count in sorted({1, workers}):
         started = time.perf_counter()
-        manifest = build(folder / "videos", out / f"w{count}", folder / "labels.csv", BuildConfig(workers=count),
-                         progress=sys.stderr.isatty())  # fmt: skip
+        manifest = build(
+            folder / "videos",
+            out / f"w{count}",
+            folder / "labels.csv",
+            BuildConfig(workers=count),
+            progress=sys.stderr.isatty(),
+        )
         seconds[count] = time.perf_counter() - started
-    same = all((out / f"w{workers}" / name).read_bytes() == (out / "w1" / name).read_bytes()
-               for name in ("questions.jsonl", "manifest.json"))  # fmt: skip
+    same = all(
+        (out / f"w{workers}" / name).read_bytes() == (out / "w1" / name).read_bytes()
+        for name in ("questions.jsonl", "manifest.json")
+    )
     started = time.perf_counter()
     for path in find_videos(folder / "videos"):
         load_frames(path, FramePolicy(num_frames=32, mode="segment").sample(probe(path)).indices, cache=None)
     floor = time.perf_counter() - started
-    return {"videos": manifest["n_videos"], "questions": manifest["n_questions"], "build_s": seconds[1],
-            "build_workers": workers, "build_parallel_s": seconds[workers], "build_parallel_same_files": same,
-            "build_floor_s": floor}  # fmt: skip
+    return {
+        "videos": manifest["n_videos"],
+        "questions": manifest["n_questions"],
+        "build_s": seconds[1],
+        "build_workers": workers,
+        "build_parallel_s": seconds[workers],
+        "build_parallel_same_files": same,
+        "build_floor_s": floor,
+    }
 
 
 def worker(name: str, data: Path, out: Path) -> dict[str, Any]:
@@ -119,18 +132,25 @@ def eval_figures(data: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
     """Zero-cost model in one process and in two (accelerate), and the decode floor."""
     figures = {}
     for name in ("eval", "floor"):
-        result, _, _ = _run([sys.executable, "-m", "runners.bench_full", "--worker", name, "--data", str(data),
-                             "--run", str(work / name)], env)  # fmt: skip
+        command = [sys.executable, "-m", "runners.bench_full", "--worker", name]
+        result, _, _ = _run([*command, "--data", str(data), "--run", str(work / name)], env)
         figures[name] = json.loads(result.stdout.strip().splitlines()[-1])
     evaluate = ["-m", "runners.evaluate", "--model", "bench_zero_cost", "--data", str(data)]
     _, one, one_cpu = _run([sys.executable, *evaluate, "--out", str(work / "one")], env)
-    launch = ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29512"]  # fmt: skip
-    _, two, two_cpu = _run([sys.executable, *launch, *evaluate, "--out", str(work / "two")],
-                           {**env, "ACCELERATE_USE_CPU": "1"})  # fmt: skip
+    launch = ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
+    launch += ["--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29512"]
+    _, two, two_cpu = _run(
+        [sys.executable, *launch, *evaluate, "--out", str(work / "two")], {**env, "ACCELERATE_USE_CPU": "1"}
+    )
     same = (work / "one" / "samples.jsonl").read_bytes() == (work / "two" / "samples.jsonl").read_bytes()
-    return {**figures, "one_process_wall_s": one, "one_process_cpu_s": one_cpu, "two_process_wall_s": two,
-            "two_process_cpu_s": two_cpu, "two_process_same_answers": same}  # fmt: skip
+    return {
+        **figures,
+        "one_process_wall_s": one,
+        "one_process_cpu_s": one_cpu,
+        "two_process_wall_s": two,
+        "two_process_cpu_s": two_cpu,
+        "two_process_same_answers": same,
+    }
 
 
 def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> dict[str, Any]:
@@ -164,8 +184,12 @@ def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> 
     started = time.perf_counter()
     _, data_more = build_site(board, work / "site", [str(data)])
     incremental = time.perf_counter() - started
-    return {"submissions": submissions, "leaderboard_full_s": full, "leaderboard_incremental_s": incremental,
-            "ranked": [len(data_full["entries"]), len(data_more["entries"])]}  # fmt: skip
+    return {
+        "submissions": submissions,
+        "leaderboard_full_s": full,
+        "leaderboard_incremental_s": incremental,
+        "ranked": [len(data_full["entries"]), len(data_more["entries"])],
+    }
 
 
 def run_all(out: Path, videos: int, submissions: int) -> dict[str, Any]:

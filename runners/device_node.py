@@ -63,8 +63,10 @@ def preflight(info: dict[str, Any]) -> list[str]:
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if info["downloaded"] and here != info["python"]:
         wanted = info["python"]
-        problems.append(f"this is Python {here}; the bundle's compiled wheels are for {wanted} (fix: "
-                        f"make device-bundle PYTHON_VERSION={here}, or run it with python{wanted})")  # fmt: skip
+        problems.append(
+            f"this is Python {here}; the bundle's compiled wheels are for {wanted} (fix: "
+            f"make device-bundle PYTHON_VERSION={here}, or run it with python{wanted})"
+        )
     missing = []
     for name, pinned in info["node"].items():
         try:
@@ -73,8 +75,10 @@ def preflight(info: dict[str, Any]) -> list[str]:
             missing.append(name)
             continue
         if found.split("+")[0] != pinned:
-            print(f"note: {name} {found} here, {pinned} in the lock: the check runs, the records say which",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"note: {name} {found} here, {pinned} in the lock: the check runs, the records say which",
+                file=sys.stderr,
+            )
     if missing:
         problems.append(f"not installed here: {', '.join(missing)} (the node must have {', '.join(info['node'])})")
     return problems
@@ -116,9 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     from runners import device_check
 
     families = args.families or ",".join(info["families"])
-    status = device_check.main(["--device", args.device, "--dtypes", args.dtypes, "--families", families,
-                                "--models", str(BUNDLE / "models"), "--data", str(BUNDLE / "data"),
-                                "--frames", str(BUNDLE / "frames"), "--out", str(args.out)])  # fmt: skip
+    options = {
+        "--device": args.device,
+        "--dtypes": args.dtypes,
+        "--families": families,
+        "--models": str(BUNDLE / "models"),
+        "--data": str(BUNDLE / "data"),
+        "--frames": str(BUNDLE / "frames"),
+        "--out": str(args.out),
+    }
+    status = device_check.main([part for option in options.items() for part in option])
     wall = round(time.perf_counter() - started, 1)
     result = json.loads(args.out.read_text())
     bundle = {key: info[key] for key in ("python", "platform", "downloaded", "wheels", "node")}

@@ -59,9 +59,12 @@ def common_parser(kind: str, description: str, example_model: str) -> argparse.A
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--limit", type=float, default=None, help="questions per task in the evaluations (testing)")
     parser.add_argument("--gen_kwargs", default=None, help="generation overrides for the evaluations")
-    parser.add_argument("--positive-only", action="store_true",
-                        help="run only the positive control (answers planted in the pixels) and stop: "
-                             "exit 0 when it is detected, 1 when not")  # fmt: skip
+    parser.add_argument(
+        "--positive-only",
+        action="store_true",
+        help="run only the positive control (answers planted in the pixels) and stop: "
+        "exit 0 when it is detected, 1 when not",
+    )
     return parser
 
 
@@ -85,21 +88,49 @@ def policy_args(frames: str | None) -> str:
     if not frames:
         return ""
     policy = FramePolicy.parse(frames)
-    args = {"num_frames": policy.num_frames, "fps": policy.fps, "max_frames": policy.max_frames,
-            "frame_mode": policy.mode}  # fmt: skip
+    args = {
+        "num_frames": policy.num_frames,
+        "fps": policy.fps,
+        "max_frames": policy.max_frames,
+        "frame_mode": policy.mode,
+    }
     return format_model_args(args)
 
 
-def evaluate_into(out: Path, model: str, model_args: str, data: str, tasks: str, device: str,
-                  limit: float | None = None, gen_kwargs: str | None = None,
-                  include_path: Sequence[str] = ()) -> int:  # fmt: skip
+@dataclass(frozen=True)
+class Evaluation:
+    """What an arm is evaluated on, as `make eval` takes it: the question set, the tasks, and how."""
+
+    data: str
+    tasks: str
+    limit: float | None = None
+    gen_kwargs: str | None = None
+    include_path: Sequence[str] = ()
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Evaluation:
+        """The evaluation a fine-tuning command's arguments ask for: FineVidBench and EXTRA_TASKS beside it."""
+        tasks = ",".join(t for t in (args.tasks, args.extra_tasks) if t)
+        return cls(args.data, tasks, args.limit, args.gen_kwargs, args.include_path)
+
+
+def evaluate_into(out: Path, model: str, model_args: str, device: str, evaluation: Evaluation) -> int:
     """Run `make eval`'s evaluation into `out`; returns its exit code."""
     from runners.evaluate import evaluate
 
-    return evaluate(argparse.Namespace(
-        model=model, model_args=model_args, data=data, tasks=tasks, limit=limit, out=str(out), device=device,
-        gen_kwargs=gen_kwargs, include_path=list(include_path),
-    ))  # fmt: skip
+    return evaluate(
+        argparse.Namespace(
+            model=model,
+            model_args=model_args,
+            data=evaluation.data,
+            tasks=evaluation.tasks,
+            limit=evaluation.limit,
+            out=str(out),
+            device=device,
+            gen_kwargs=evaluation.gen_kwargs,
+            include_path=list(evaluation.include_path),
+        )
+    )
 
 
 def examples_of(question_set: QuestionSet) -> list[dict[str, Any]]:
@@ -136,8 +167,10 @@ def compare_runs(
     comparison = {**compare(samples, contrasts), "folders": folders, "run": run}
     if positive is not None:
         comparison["positive_control"] = positive.to_dict()
-    figures = {name: read_results(folder / "results.json").get("other_tasks") if folder else None
-               for name, folder in arms.items()}  # fmt: skip
+    figures = {
+        name: read_results(folder / "results.json").get("other_tasks") if folder else None
+        for name, folder in arms.items()
+    }
     if any(figures.values()):  # the arms on other benchmarks too (EXTRA_TASKS)
         others = {name: read_other_samples(folder) if folder else None for name, folder in arms.items()}
         comparison["other_tasks"] = compare_other_tasks(figures, others)
@@ -145,10 +178,17 @@ def compare_runs(
     return comparison
 
 
-def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup, benchmark: QuestionSet,
-                         arms: Mapping[str, tuple[Path, str] | None], run: dict[str, Any], title: str,
-                         trained: Mapping[str, Sequence[Path]],
-                         positive: PositiveControl | None = None) -> int:  # fmt: skip
+def evaluate_and_compare(
+    command: str,
+    args: argparse.Namespace,
+    setup: RunSetup,
+    benchmark: QuestionSet,
+    arms: Mapping[str, tuple[Path, str] | None],
+    run: dict[str, Any],
+    title: str,
+    trained: Mapping[str, Sequence[Path]],
+    positive: PositiveControl | None = None,
+) -> int:
     """Evaluate, compare and report the arms of a fine-tuning run; the exit code.
 
     `arms` maps base / control / adapter to its evaluation folder and model arguments (None: not run);
@@ -159,9 +199,7 @@ def evaluate_and_compare(command: str, args: argparse.Namespace, setup: RunSetup
     for arm in arms.values():
         if arm is not None:
             folder, model_args = arm
-            tasks = ",".join(t for t in (args.tasks, args.extra_tasks) if t)
-            code = evaluate_into(folder, setup.model, model_args, args.data, tasks, setup.device, args.limit,
-                                 args.gen_kwargs, args.include_path)  # fmt: skip
+            code = evaluate_into(folder, setup.model, model_args, setup.device, Evaluation.of(args))
             if code:
                 return fail(command, f"the evaluation {folder.name} failed", code)
     folders = {name: arm[0] if arm else None for name, arm in arms.items()}
@@ -281,21 +319,34 @@ class PositiveControl:
         overall, diff = self.comparison["overall"], self.diff
         arms = ", ".join(f"{arm} {overall['arms'][arm]['accuracy']:.3f}" for arm in ("adapter", "control"))
         interval = f"{diff['diff']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]"
-        head = (f"Positive control (answers planted in the frames' brightness, {overall['n']} items of held-out "
-                f"videos): {arms}; adapter - control {interval}")  # fmt: skip
+        head = (
+            f"Positive control (answers planted in the frames' brightness, {overall['n']} items of held-out "
+            f"videos): {arms}; adapter - control {interval}"
+        )
         if self.detected:
             return f"{head}: DETECTED, so a null below is no effect at this scale, not a pipeline that cannot see"
         return f"{head}: NOT DETECTED"
 
     def to_dict(self) -> dict[str, Any]:
         """What comparison.json keeps of it."""
-        return {"detected": self.detected, "n": self.comparison["overall"]["n"], "diff": self.diff,
-                "arms": self.comparison["overall"]["arms"], "code": CODE, "type": PLANTED_TYPE,
-                "comparison": str(self.folder / "comparison.json")}  # fmt: skip
+        return {
+            "detected": self.detected,
+            "n": self.comparison["overall"]["n"],
+            "diff": self.diff,
+            "arms": self.comparison["overall"]["arms"],
+            "code": CODE,
+            "type": PLANTED_TYPE,
+            "comparison": str(self.folder / "comparison.json"),
+        }
 
 
-def positive_control(setup: RunSetup, training_set: QuestionSet, train_arm: TrainArm,
-                     tuned: Callable[[RunRecord], str], gen_kwargs: str | None = None) -> PositiveControl:  # fmt: skip
+def positive_control(
+    setup: RunSetup,
+    training_set: QuestionSet,
+    train_arm: TrainArm,
+    tuned: Callable[[RunRecord], str],
+    gen_kwargs: str | None = None,
+) -> PositiveControl:
     """Train the recipe and its control on planted items, evaluate both on held-out videos, compare.
 
     Everything goes to `<out>/positive/` and is reused by a second call (training resumes, no answer
@@ -303,17 +354,23 @@ def positive_control(setup: RunSetup, training_set: QuestionSet, train_arm: Trai
     """
     folder = setup.out / "positive"
     train_set, held_out = plant(training_set, folder / "data", seed=setup.recipe.data_seed).load()
-    print(f"positive control: {len(train_set.questions)} training items, {len(held_out.questions)} held out, "
-          f"answers planted in brightness {CODE}")  # fmt: skip
+    print(
+        f"positive control: {len(train_set.questions)} training items, {len(held_out.questions)} held out, "
+        f"answers planted in brightness {CODE}"
+    )
     records = {arm: train_arm(train_set, folder / arm, arm == "control") for arm in ("train", "control")}
     evaluations = {"control": folder / "eval_control", "adapter": folder / "eval_adapter"}
+    planted = Evaluation(str(held_out.root), PLANTED_TASK, gen_kwargs=gen_kwargs)
     for arm, record in (("control", records["control"]), ("adapter", records["train"])):
-        code = evaluate_into(evaluations[arm], setup.model, tuned(record), str(held_out.root), PLANTED_TASK,
-                             setup.device, gen_kwargs=gen_kwargs)  # fmt: skip
+        code = evaluate_into(evaluations[arm], setup.model, tuned(record), setup.device, planted)
         if code:
             raise PositiveControlError(f"the positive control's evaluation {evaluations[arm]} failed", code)
-    run = {"steps": records["train"].steps, "control_steps": records["control"].steps,
-           "train_set": str(train_set.root), "held_out": str(held_out.root)}  # fmt: skip
+    run = {
+        "steps": records["train"].steps,
+        "control_steps": records["control"].steps,
+        "train_set": str(train_set.root),
+        "held_out": str(held_out.root),
+    }
     comparison = compare_runs(held_out, dict(evaluations), folder / "comparison.json", run, [("adapter", "control")])
     found = PositiveControl(comparison, folder)
     print(found.summary())

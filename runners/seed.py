@@ -18,8 +18,11 @@ from runners.evaluate import main as evaluate
 
 BASELINES = {"random": "Random baseline", "most_frequent": "Most-frequent-answer baseline"}
 """lmms-eval model name -> display name of the seeded reference baselines."""
-REFERENCES = {"text_only": "Pixel-blind adversary: text only", "metadata_only": "Pixel-blind adversary: metadata only",
-              "pixel_oracle": "Pixel oracle (classical vision, Qwen2.5-VL frame size)"}  # fmt: skip
+REFERENCES = {
+    "text_only": "Pixel-blind adversary: text only",
+    "metadata_only": "Pixel-blind adversary: metadata only",
+    "pixel_oracle": "Pixel oracle (classical vision, Qwen2.5-VL frame size)",
+}
 """lmms-eval model name -> display name of the reference rows: shown beside the models, never ranked."""
 
 

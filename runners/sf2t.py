@@ -70,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
     training_set = load_question_set(setup.out / "data")
     guard = manifest["sf2t"]["guard"]
     if guard["contaminated"]:
-        print(f"make sf2t: WARNING: {len(guard['overlapping'])} training videos are benchmark videos; "
-              "the run is marked contaminated", file=sys.stderr)  # fmt: skip
+        print(
+            f"make sf2t: WARNING: {len(guard['overlapping'])} training videos are benchmark videos; "
+            "the run is marked contaminated",
+            file=sys.stderr,
+        )
     print(f"training set: {len(training_set.questions)} items from {manifest['n_videos']} videos {manifest['counts']}")
     if args.export:
         print(f"exported: {export_messages(training_set, args.export)}")
@@ -95,13 +98,18 @@ def run(args: argparse.Namespace) -> int:
         try:
             records[arm] = _train(setup, full_args, training_set, setup.out / arm, control=arm == "control")
         except KeyboardInterrupt:
-            return fail(f"interrupted; checkpoints are in {setup.out / arm / 'checkpoints'} "
-                        "(run the same command again to resume)", 130)  # fmt: skip
+            return fail(
+                f"interrupted; checkpoints are in {setup.out / arm / 'checkpoints'} "
+                "(run the same command again to resume)",
+                130,
+            )
         except (RecipeError, ValueError) as exc:
             return fail(str(exc))
         record = records[arm]
-        print(f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
-              f"{record.wall_time_s:.0f} s, loss {finetune.loss_span(record)}, output {record.output}")  # fmt: skip
+        print(
+            f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
+            f"{record.wall_time_s:.0f} s, loss {finetune.loss_span(record)}, output {record.output}"
+        )
     return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records, positive)
 
 
@@ -112,9 +120,15 @@ def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benc
     with main_process_first(out) as main:  # under torchrun / accelerate launch, one process builds
         if main:
             try:  # an error must not skip the barrier the other processes wait at
-                manifest = build_training_set(videos, out / "data", benchmark, tasks=recipe.tasks,
-                                              seed=recipe.data_seed, labels=labels,
-                                              allow_contaminated=args.allow_contaminated)  # fmt: skip
+                manifest = build_training_set(
+                    videos,
+                    out / "data",
+                    benchmark,
+                    tasks=recipe.tasks,
+                    seed=recipe.data_seed,
+                    labels=labels,
+                    allow_contaminated=args.allow_contaminated,
+                )
             except (ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
                 failed = exc
         elif (out / "data" / "manifest.json").is_file():
@@ -126,8 +140,14 @@ def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benc
     return manifest
 
 
-def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark: QuestionSet, full_args: str,
-                   records: dict[str, RunRecord], positive: finetune.PositiveControl | None) -> int:  # fmt: skip
+def _evaluate_arms(
+    args: argparse.Namespace,
+    setup: finetune.RunSetup,
+    benchmark: QuestionSet,
+    full_args: str,
+    records: dict[str, RunRecord],
+    positive: finetune.PositiveControl | None,
+) -> int:
     """Evaluate base, control and adapter, compare them and write the report; the exit code."""
     out, recipe = setup.out, setup.recipe
     arms = {
@@ -138,29 +158,47 @@ def _evaluate_arms(args: argparse.Namespace, setup: finetune.RunSetup, benchmark
         "adapter": (out / "eval_sf2t", _tuned_args(full_args, recipe, records["train"])),
     }
     record = records["train"]
-    run = {"recipe": recipe.to_dict(), "contaminated": record.contaminated, "steps": record.steps,
-           "control_steps": records["control"].steps if recipe.control else None, "model": setup.model,
-           "model_args": setup.model_args}  # fmt: skip
+    run = {
+        "recipe": recipe.to_dict(),
+        "contaminated": record.contaminated,
+        "steps": record.steps,
+        "control_steps": records["control"].steps if recipe.control else None,
+        "model": setup.model,
+        "model_args": setup.model_args,
+    }
     title = f"SF2T on {args.data}: base, control (trained on uninformative frames) and adapter"
     trained = {"adapter": [out / "train"], **({"control": [out / "control"]} if recipe.control else {})}
     return finetune.evaluate_and_compare("sf2t", args, setup, benchmark, arms, run, title, trained, positive)
 
 
-def _train(setup: finetune.RunSetup, model_args: str, training_set: QuestionSet, out: Path, control: bool = False,
-           kind: str = "sf2t") -> RunRecord:  # fmt: skip
+def _train(
+    setup: finetune.RunSetup,
+    model_args: str,
+    training_set: QuestionSet,
+    out: Path,
+    control: bool = False,
+    kind: str = "sf2t",
+) -> RunRecord:
     """Train the adapter, or with `control` the control adapter, into `out` (reused when done before)."""
     from finevidbench.training.record import RECORD_NAME
     from model_adapters.training import load_for_training
 
     examples = examples_of(training_set)
     manifest = training_set.manifest
-    data = {"dataset_hash": training_set.dataset_hash, "n_items": len(training_set.questions),
-            "counts": manifest["counts"], **manifest.get("sf2t", {}),
-            **({"planted": manifest["planted"]} if "planted" in manifest else {})}  # fmt: skip
+    data = {
+        "dataset_hash": training_set.dataset_hash,
+        "n_items": len(training_set.questions),
+        "counts": manifest["counts"],
+        **manifest.get("sf2t", {}),
+        **({"planted": manifest["planted"]} if "planted" in manifest else {}),
+    }
     if control:
         examples = control_examples(examples, video_catalogue(training_set))
-        data = {**data, "dataset_hash": control_hash(training_set.dataset_hash, examples),
-                "control_of": training_set.dataset_hash}  # fmt: skip
+        data = {
+            **data,
+            "dataset_hash": control_hash(training_set.dataset_hash, examples),
+            "control_of": training_set.dataset_hash,
+        }
     recipe = setup.recipe
     if (out / RECORD_NAME).is_file():  # finished before: no need to load the model again
         record = RunRecord.read(out)

@@ -121,8 +121,13 @@ class Scale:
             raise ValueError(f"frame size {width}x{height}: width and height must be even and at least 64")
         if not 1.0 <= min_seconds <= max_seconds:
             raise ValueError(f"durations {min_seconds}-{max_seconds} s: need 1 <= min <= max")
-        return cls(((width, height),), (min_seconds, max_seconds), (10.0, 12.0, 15.0), min(width, height) / 128,
-                   max(DURATION_RANGE))  # fmt: skip
+        return cls(
+            ((width, height),),
+            (min_seconds, max_seconds),
+            (10.0, 12.0, 15.0),
+            min(width, height) / 128,
+            max(DURATION_RANGE),
+        )
 
 
 MINI_SCALE = Scale()
@@ -263,8 +268,9 @@ def _draw_timing(rng: np.random.Generator, scale: Scale = MINI_SCALE) -> _Timing
     if scale.motion_seconds is not None and end - start > scale.motion_seconds:
         start += rng.uniform(0.0, end - start - scale.motion_seconds)
         end = start + scale.motion_seconds
-    return _Timing(width=width, height=height, fps=fps, frame_count=frame_count, start=start, end=end, pop=pop,
-                   zoom=scale.zoom)  # fmt: skip
+    return _Timing(
+        width=width, height=height, fps=fps, frame_count=frame_count, start=start, end=end, pop=pop, zoom=scale.zoom
+    )
 
 
 def _draw_plan(action: str, rng: np.random.Generator, timing: _Timing) -> _Plan:

@@ -235,8 +235,10 @@ class Curation:
         classes: dict[str, list[str]] = {}
         for video in candidates:
             classes.setdefault(rows.get(video, {}).get("action", ""), []).append(video)
-        ranked = [sorted(ids, key=lambda v: hashlib.sha256(f"{self.seed}:{v}".encode()).hexdigest()) for _, ids in
-                  sorted(classes.items())]  # fmt: skip
+        ranked = [
+            sorted(ids, key=lambda v: hashlib.sha256(f"{self.seed}:{v}".encode()).hexdigest())
+            for _, ids in sorted(classes.items())
+        ]
         return [v for turn in zip_longest(*ranked) for v in turn if v is not None]
 
     def _full(self, per_class: Counter[str], label: str) -> bool:
@@ -260,8 +262,9 @@ class Curation:
         return None
 
     def _drop(self, video: str, reason: str, detail: str) -> str:
-        self.report.dropped.append({"video": video, "file": str(self.files[video]), "reason": reason,
-                                    "detail": detail or REASONS[reason]})  # fmt: skip
+        self.report.dropped.append(
+            {"video": video, "file": str(self.files[video]), "reason": reason, "detail": detail or REASONS[reason]}
+        )
         return reason
 
     def inspections(self, pool_frames: int) -> Iterator[tuple[Path, Inspection]]:

@@ -26,11 +26,36 @@ KINDS = {
     "audio": "an audio file",
 }
 IMAGES = (".png", ".apng", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif")
-OTHER_VIDEOS = (".mpg", ".mpeg", ".m2v", ".ts", ".mts", ".m2ts", ".3gp", ".3g2", ".flv", ".f4v", ".wmv", ".asf",
-                ".ogv", ".vob", ".rm", ".rmvb", ".mxf", ".y4m", ".divx", ".h264", ".hevc")  # fmt: skip
+OTHER_VIDEOS = (
+    ".mpg",
+    ".mpeg",
+    ".m2v",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".3gp",
+    ".3g2",
+    ".flv",
+    ".f4v",
+    ".wmv",
+    ".asf",
+    ".ogv",
+    ".vob",
+    ".rm",
+    ".rmvb",
+    ".mxf",
+    ".y4m",
+    ".divx",
+    ".h264",
+    ".hevc",
+)
 AUDIO = (".mp3", ".wav", ".aac", ".m4a", ".flac", ".ogg", ".opus", ".wma")
-SUFFIXES = {".gif": "gif", **dict.fromkeys(IMAGES, "image"), **dict.fromkeys(OTHER_VIDEOS, "other_video"),
-            **dict.fromkeys(AUDIO, "audio")}  # fmt: skip
+SUFFIXES = {
+    ".gif": "gif",
+    **dict.fromkeys(IMAGES, "image"),
+    **dict.fromkeys(OTHER_VIDEOS, "other_video"),
+    **dict.fromkeys(AUDIO, "audio"),
+}
 """Suffixes of media formats the builder does not take (a file is also recognised by its first bytes)."""
 
 
@@ -44,8 +69,15 @@ def sniff(head: bytes) -> str | None:
         return "image" if head[8:12] in (b"heic", b"heix", b"avif", b"mif1", b"msf1") else "video"
     if head[:4] == b"RIFF":
         return {b"AVI ": "video", b"WEBP": "image", b"WAVE": "audio"}.get(head[8:12])
-    video_magic = (b"\x1aE\xdf\xa3", b"OggS", b"FLV\x01", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"YUV4MPEG2",
-                   b"\x30\x26\xb2\x75\x8e\x66\xcf\x11")  # fmt: skip
+    video_magic = (
+        b"\x1aE\xdf\xa3",
+        b"OggS",
+        b"FLV\x01",
+        b"\x00\x00\x01\xba",
+        b"\x00\x00\x01\xb3",
+        b"YUV4MPEG2",
+        b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",
+    )
     if any(head.startswith(magic) for magic in video_magic):
         return "video"
     if len(head) > 376 and head[0] == head[188] == head[376] == 0x47:  # MPEG-TS: a sync byte every 188

@@ -165,8 +165,12 @@ def _fit_direction(train: Sequence[Measurement], keys: Sequence[str]) -> Fitted:
     return answer
 
 
-FITTERS: dict[str, Fitter] = {"frame_comparison": _fit_same_moment, "moment_count": _fit_moment_count,
-                              "speed": _fit_speed, "meaningful_order": _fit_direction}  # fmt: skip
+FITTERS: dict[str, Fitter] = {
+    "frame_comparison": _fit_same_moment,
+    "moment_count": _fit_moment_count,
+    "speed": _fit_speed,
+    "meaningful_order": _fit_direction,
+}
 """The types whose decision needs a scale learned from other videos."""
 
 

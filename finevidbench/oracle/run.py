@@ -85,8 +85,10 @@ class OracleFinding:
 
     def line(self) -> str:
         """One line: type, accuracy with its interval, chance and the verdict."""
-        return (f"{self.type}: {self.acc:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] against chance "
-                f"{self.chance:.3f} (n={self.n}): {self.verdict()}")  # fmt: skip
+        return (
+            f"{self.type}: {self.acc:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] against chance "
+            f"{self.chance:.3f} (n={self.n}): {self.verdict()}"
+        )
 
 
 def oracle_responses(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY, size: str = DEFAULT_SIZE) -> dict[str, str]:
@@ -106,8 +108,17 @@ def score_oracle(qs: QuestionSet, responses: dict[str, str]) -> list[OracleFindi
         name, group = qtype.name, samples[qtype.name]
         interval = clustered_interval([s.correct for s in group], [s.video for s in group], CONFIDENCE)
         chance = sum(s.chance for s in group) / len(group)
-        findings.append(OracleFinding(name, round(interval.mean, 6), round(interval.low, 6), round(interval.high, 6),
-                                      round(chance, 6), interval.n, qtype.oracle_floor))  # fmt: skip
+        findings.append(
+            OracleFinding(
+                name,
+                round(interval.mean, 6),
+                round(interval.low, 6),
+                round(interval.high, 6),
+                round(chance, 6),
+                interval.n,
+                qtype.oracle_floor,
+            )
+        )
     return findings
 
 

@@ -134,8 +134,9 @@ def motion_rate(frames: Frames, timestamps: Sequence[float]) -> tuple[float, ...
     side = max(greys[0].shape)
     displacement = change = foreground = 0.0
     masses = [_mass(g) for g in greys]
-    for (a, b), (ma, mb) in zip(zip(greys, greys[1:], strict=False), zip(masses, masses[1:], strict=False),
-                                strict=True):  # fmt: skip
+    for (a, b), (ma, mb) in zip(
+        zip(greys, greys[1:], strict=False), zip(masses, masses[1:], strict=False), strict=True
+    ):
         magnitude = np.linalg.norm(flow(a, b), axis=2)
         displacement += float(np.percentile(magnitude, 95)) / side
         change += float(cv2.absdiff(a, b).mean()) / 255.0 / max(ma[0], mb[0], 1e-3)

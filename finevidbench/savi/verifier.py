@@ -36,6 +36,6 @@ def verifier_pairs(
                 rejected=response,
                 iteration=iteration,
                 meta={"type": q.type},
-            )  # fmt: skip
+            )
         )
     return pairs

@@ -146,18 +146,26 @@ def compare_other_tasks(
         for arm, entries in figures.items():
             entry = (entries or {}).get(task)
             key = _figure_key(entry["metrics"], metric) if entry else None
-            arms[arm] = None if entry is None or key is None else {
-                "value": entry["metrics"][key], "stderr": entry["stderr"].get(key), "figure": key}  # fmt: skip
+            arms[arm] = (
+                None
+                if entry is None or key is None
+                else {"value": entry["metrics"][key], "stderr": entry["stderr"].get(key), "figure": key}
+            )
         diffs: dict[str, dict[str, Any] | None] = {}
         for a, b in contrasts:
             scored = metric is not None and docs and a in keyed and b in keyed
             if not scored or not all(metric in keyed[x][d]["scores"] for x in (a, b) for d in docs):
                 diffs[contrast_name((a, b))] = None
                 continue
-            diff = paired_difference([keyed[a][d]["scores"][metric] for d in docs],
-                                     [keyed[b][d]["scores"][metric] for d in docs], docs)  # fmt: skip
-            diffs[contrast_name((a, b))] = {"diff": diff.mean, "ci_low": diff.low, "ci_high": diff.high,
-                                            "significant": diff.significant}  # fmt: skip
+            diff = paired_difference(
+                [keyed[a][d]["scores"][metric] for d in docs], [keyed[b][d]["scores"][metric] for d in docs], docs
+            )
+            diffs[contrast_name((a, b))] = {
+                "diff": diff.mean,
+                "ci_low": diff.low,
+                "ci_high": diff.high,
+                "significant": diff.significant,
+            }
         out[task] = {"metric": metric, "n": len(docs), "arms": arms, "diffs": diffs}
     return out
 
@@ -171,14 +179,21 @@ def _figure_key(metrics: Mapping[str, float | None], metric: str | None) -> str 
 def format_other_tasks(other: Mapping[str, dict[str, Any]], arms: Sequence[str], contrasts: Sequence[str]) -> str:
     """One line per other task: each arm's lmms-eval figure (± its standard error) and the paired differences."""
     widths = {"name": 36, "arm": 22, "diff": 27}
-    lines = [f"{'other tasks (lmms-eval figures)':<{widths['name']}}" + "".join(f"{a:<{widths['arm']}}" for a in arms)
-             + "".join(f"{c:<{widths['diff']}}" for c in contrasts) + f"{'n':>6}"]  # fmt: skip
+    lines = [
+        f"{'other tasks (lmms-eval figures)':<{widths['name']}}"
+        + "".join(f"{a:<{widths['arm']}}" for a in arms)
+        + "".join(f"{c:<{widths['diff']}}" for c in contrasts)
+        + f"{'n':>6}"
+    ]
     for task, row in other.items():
         cells = [f"{task[: widths['name'] - 1]:<{widths['name']}}"]
         for arm in arms:
             cell = row["arms"].get(arm)
-            text = "missing" if cell is None else f"{cell['value']:.3f}" + (
-                f" ± {cell['stderr']:.3f}" if cell["stderr"] is not None else "")  # fmt: skip
+            text = (
+                "missing"
+                if cell is None
+                else f"{cell['value']:.3f}" + (f" ± {cell['stderr']:.3f}" if cell["stderr"] is not None else "")
+            )
             cells.append(f"{text:<{widths['arm']}}")
         cells += [f"{_diff_cell(row['diffs'].get(c)):<{widths['diff']}}" for c in contrasts]
         lines.append("".join(cells) + f"{row['n'] or '':>6}")
@@ -211,8 +226,12 @@ def format_comparison(comparison: dict[str, Any]) -> str:
     """One line per type, level and overall: each arm's accuracy and each paired difference, with intervals."""
     arms, contrasts = comparison["arms"], comparison["contrasts"]
     widths = {"name": 22, "arm": 22, "diff": 27}
-    header = (f"{'':<{widths['name']}}" + "".join(f"{a:<{widths['arm']}}" for a in arms)
-              + "".join(f"{c:<{widths['diff']}}" for c in contrasts) + f"{'chance':>7}{'n':>6}")  # fmt: skip
+    header = (
+        f"{'':<{widths['name']}}"
+        + "".join(f"{a:<{widths['arm']}}" for a in arms)
+        + "".join(f"{c:<{widths['diff']}}" for c in contrasts)
+        + f"{'chance':>7}{'n':>6}"
+    )
     lines = [header, "-" * len(header)]
 
     def line(name: str, row: dict[str, Any]) -> str:
@@ -236,13 +255,19 @@ def format_comparison(comparison: dict[str, Any]) -> str:
         pass
     elif comparison["helpful"] is None:
         missing = ", ".join(comparison["missing"]) or "an arm"
-        lines.append(f"{missing}: missing, so no verdict: {verdict} cannot be computed, and a gain over the base "
-                     "may be the answer format alone")  # fmt: skip
+        lines.append(
+            f"{missing}: missing, so no verdict: {verdict} cannot be computed, and a gain over the base "
+            "may be the answer format alone"
+        )
     elif comparison["helpful"]:
         # the verdict's first arm (arm names may themselves hold "-")
         treated = next(a for a in arms if verdict.startswith(f"{a}-") and verdict[len(a) + 1 :] in arms)
-        names = [name if comparison["by_type"][name]["arms"][treated]["ci_low"] > comparison["by_type"][name]["chance"]
-                 else f"{name} ({treated} not above chance)" for name in comparison["helpful"]]  # fmt: skip
+        names = [
+            name
+            if comparison["by_type"][name]["arms"][treated]["ci_low"] > comparison["by_type"][name]["chance"]
+            else f"{name} ({treated} not above chance)"
+            for name in comparison["helpful"]
+        ]
         lines.append(f"helpful ({verdict} above zero) for: {', '.join(names)}")
     else:
         lines.append(f"helpful for no type: no {verdict} interval lies above zero")
@@ -283,8 +308,13 @@ def comparison_markdown(comparison: dict[str, Any], headers: Mapping[str, str] |
     import pandas as pd
 
     rows = _rows(comparison)
-    shown = pd.DataFrame({"": [name for _, name, _ in rows], "n": [entry["n"] for *_, entry in rows],
-                          "chance": [f"{entry['chance']:.3f}" for *_, entry in rows]})  # fmt: skip
+    shown = pd.DataFrame(
+        {
+            "": [name for _, name, _ in rows],
+            "n": [entry["n"] for *_, entry in rows],
+            "chance": [f"{entry['chance']:.3f}" for *_, entry in rows],
+        }
+    )
     for arm in comparison["arms"]:
         shown[arm] = [_accuracy_cell(entry["arms"][arm]) for *_, entry in rows]
     for contrast in comparison["contrasts"]:

@@ -118,8 +118,12 @@ def speed_consistency(samples: Sequence[SampleResult]) -> dict[str, dict[str, fl
         flags = [float(all(c == 1.0 for c in scores)) for scores in videos.values() if len(scores) > 1]
         if flags:
             interval = clustered_interval(flags, list(range(len(flags))))
-            out[name] = {"acc": round(interval.mean, 6), "ci_low": round(interval.low, 6),
-                         "ci_high": round(interval.high, 6), "n": interval.n}  # fmt: skip
+            out[name] = {
+                "acc": round(interval.mean, 6),
+                "ci_low": round(interval.low, 6),
+                "ci_high": round(interval.high, 6),
+                "n": interval.n,
+            }
     return out
 
 
@@ -130,8 +134,13 @@ def partial_credit(samples: Sequence[SampleResult]) -> dict[str, dict[str, float
         # a type's answers give every sample a credit, or none (AnswerType.partial_credit)
         credited = [(s.partial_credit, s.video) for s in samples if s.type == name and s.partial_credit is not None]
         interval = clustered_interval([credit for credit, _ in credited], [video for _, video in credited])
-        out[name] = {"credit": round(interval.mean, 6), "ci_low": round(interval.low, 6),
-                     "ci_high": round(interval.high, 6), "n": interval.n, "chance": 0.5}  # fmt: skip
+        out[name] = {
+            "credit": round(interval.mean, 6),
+            "ci_low": round(interval.low, 6),
+            "ci_high": round(interval.high, 6),
+            "n": interval.n,
+            "chance": 0.5,
+        }
     return out
 
 
@@ -160,8 +169,10 @@ def format_table(scores: dict[str, Any]) -> str:
 
     def row(name: str, entry: dict[str, Any]) -> str:
         ci = f"[{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]"
-        return (f"{name:<22}{entry['acc']:>7.3f}  {ci:<15}{entry['chance']:>7.3f}{entry['n']:>7}"
-                f"{entry['parse_fail_rate']:>12.1%}")  # fmt: skip
+        return (
+            f"{name:<22}{entry['acc']:>7.3f}  {ci:<15}{entry['chance']:>7.3f}{entry['n']:>7}"
+            f"{entry['parse_fail_rate']:>12.1%}"
+        )
 
     for level in ("scene", "fragment"):
         types = {name: e for name, e in scores["by_type"].items() if get_type(name).level == level}

@@ -75,8 +75,14 @@ def plant(training_set: QuestionSet, out: str | Path, seed: int = 0) -> PlantedS
     """
     out = Path(out)
     sets = PlantedSets(out / "train", out / "held_out")
-    planted = {"source_dataset_hash": training_set.dataset_hash, "seed": seed, "type": PLANTED_TYPE, "code": CODE,
-               "levels": LEVELS, "items_per_video": ITEMS_PER_VIDEO}  # fmt: skip
+    planted = {
+        "source_dataset_hash": training_set.dataset_hash,
+        "seed": seed,
+        "type": PLANTED_TYPE,
+        "code": CODE,
+        "levels": LEVELS,
+        "items_per_video": ITEMS_PER_VIDEO,
+    }
     if all(_planted_with(folder) == planted for folder in (sets.train, sets.held_out)):
         return sets
     items: dict[str, list[Question]] = {}
@@ -84,20 +90,29 @@ def plant(training_set: QuestionSet, out: str | Path, seed: int = 0) -> PlantedS
         if q.type == PLANTED_TYPE and len(items.setdefault(q.video, [])) < ITEMS_PER_VIDEO:
             items[q.video].append(q)
     order = [str(v) for v in np.random.default_rng(seed).permutation(sorted(items))]
-    splits = {sets.held_out: order[::HELD_OUT_EVERY],
-              sets.train: [v for i, v in enumerate(order) if i % HELD_OUT_EVERY]}  # fmt: skip
+    splits = {
+        sets.held_out: order[::HELD_OUT_EVERY],
+        sets.train: [v for i, v in enumerate(order) if i % HELD_OUT_EVERY],
+    }
     if min(len(videos) for videos in splits.values()) < 2:  # each split needs a "yes" video and a "no" one
-        raise ValueError(f"the positive control needs at least 4 videos with {PLANTED_TYPE} items in the training "
-                         f"set ({training_set.root}), found {len(order)} (fix: more training videos, or a recipe "
-                         "whose tasks include consistency_verification)")  # fmt: skip
+        raise ValueError(
+            f"the positive control needs at least 4 videos with {PLANTED_TYPE} items in the training "
+            f"set ({training_set.root}), found {len(order)} (fix: more training videos, or a recipe "
+            "whose tasks include consistency_verification)"
+        )
     for folder, videos in splits.items():
         answers = {video: ("yes", "no")[i % 2] for i, video in enumerate(videos)}
         _write_split(training_set, folder, {v: items[v] for v in sorted(videos)}, answers, planted)
     return sets
 
 
-def _write_split(training_set: QuestionSet, folder: Path, items: dict[str, list[Question]],
-                 answers: dict[str, str], planted: dict[str, Any]) -> None:  # fmt: skip
+def _write_split(
+    training_set: QuestionSet,
+    folder: Path,
+    items: dict[str, list[Question]],
+    answers: dict[str, str],
+    planted: dict[str, Any],
+) -> None:
     """Re-encode each video with its planted answer and write the items as a question set."""
     videos, questions = {}, []
     for video, own in items.items():
@@ -108,8 +123,10 @@ def _write_split(training_set: QuestionSet, folder: Path, items: dict[str, list[
         path = write_video(folder / name, recode(frames, answers[video]), meta.fps)
         record = training_set.manifest["videos"][video]
         videos[video] = {**record, "path": name, "sha256": sha256_file(path)}
-        questions += [dataclasses.replace(q, video_path=name, answer=answers[video],
-                                          evidence={"planted": CODE[answers[video]]}) for q in own]  # fmt: skip
+        questions += [
+            dataclasses.replace(q, video_path=name, answer=answers[video], evidence={"planted": CODE[answers[video]]})
+            for q in own
+        ]
     write_question_set(folder, questions, videos, BuildConfig(seed=planted["seed"]), {}, extra={"planted": planted})
 
 

@@ -132,8 +132,18 @@ class Recipe:
             for name in ("learning_rate", "epochs", "lora_dropout", "warmup_ratio", "weight_decay", "max_grad_norm"):
                 if name in values:
                     values[name] = float(values[name])  # YAML reads 1e-4 (no dot) as a string
-            for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "grad_accum", "seed", "data_seed",
-                         "save_steps", "save_total_limit", "logging_steps"):  # fmt: skip
+            for name in (
+                "lora_r",
+                "lora_alpha",
+                "max_steps",
+                "batch_size",
+                "grad_accum",
+                "seed",
+                "data_seed",
+                "save_steps",
+                "save_total_limit",
+                "logging_steps",
+            ):
                 if name in values:
                     values[name] = int(values[name])
             return cls(**values)

@@ -32,8 +32,14 @@ def loss_curve(
     for name, losses in series.items():
         points = [(r["step"], r["loss"]) for r in losses if "loss" in r and "step" in r]
         if points:
-            axes.plot([s for s, _ in points], [v for _, v in points], marker="o", markersize=3, label=name,
-                      color=ARM_COLOURS.get(name))  # fmt: skip
+            axes.plot(
+                [s for s, _ in points],
+                [v for _, v in points],
+                marker="o",
+                markersize=3,
+                label=name,
+                color=ARM_COLOURS.get(name),
+            )
             drawn += 1
     if not drawn:
         raise ValueError(f"no loss was logged, so there is no curve to draw for {path}")
@@ -64,8 +70,15 @@ def arms_chart(comparison: dict[str, Any], path: str | Path, title: str = "accur
         cells = [comparison["by_type"][t]["arms"][arm] for t in types]
         acc = np.array([c["accuracy"] for c in cells])
         errors = np.array([[c["accuracy"] - c["ci_low"] for c in cells], [c["ci_high"] - c["accuracy"] for c in cells]])
-        axes.bar(x + (k - (len(arms) - 1) / 2) * width, acc, width, yerr=errors, capsize=2, label=arm,
-                 color=ARM_COLOURS.get(arm))  # fmt: skip
+        axes.bar(
+            x + (k - (len(arms) - 1) / 2) * width,
+            acc,
+            width,
+            yerr=errors,
+            capsize=2,
+            label=arm,
+            color=ARM_COLOURS.get(arm),
+        )
     for position, name in enumerate(types):
         chance = comparison["by_type"][name]["chance"]
         axes.hlines(chance, position - 0.45, position + 0.45, colors="black", linestyles="dashed", linewidth=1)

@@ -14,10 +14,12 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from finevidbench.files import atomic_write_text
+from finevidbench.training.arguments import Hardware, TrainingOptions, reporting, training_options
 from finevidbench.training.recipe import Recipe, RecipeError
 from finevidbench.training.record import RECORD_NAME, RunRecord
 
@@ -28,40 +30,6 @@ if TYPE_CHECKING:  # torch, transformers and trl are imported only when a run tr
     from trl import DPOTrainer
 
 INPUTS_NAME = "run_inputs.json"
-
-
-class _Checkpointing(TypedDict, total=False):
-    activation_checkpointing: bool
-    gradient_checkpointing: bool
-    """One of the two: transformers renamed the argument (`_checkpointing_argument` picks the one it has)."""
-
-
-class TrainingOptions(_Checkpointing):
-    """The `TrainingArguments` a recipe sets, by name and type (`DPOConfig` takes the same, plus its own)."""
-
-    output_dir: str
-    per_device_train_batch_size: int
-    gradient_accumulation_steps: int
-    num_train_epochs: float
-    max_steps: int
-    learning_rate: float
-    lr_scheduler_type: str
-    warmup_steps: float
-    weight_decay: float
-    max_grad_norm: float
-    logging_steps: int
-    save_steps: int
-    save_total_limit: int
-    seed: int
-    data_seed: int
-    bf16: bool
-    deepspeed: str | None
-    use_cpu: bool
-    remove_unused_columns: bool
-    dataloader_num_workers: int
-    report_to: list[str]
-    disable_tqdm: bool
-    save_only_model: bool
 
 
 class TrainingHook(Protocol):
@@ -115,9 +83,12 @@ def prepare_model(hook: TrainingHook, recipe: Recipe) -> torch.nn.Module:
                 "(fix: use layer names of that part, or all-linear)"
             )
         config = LoraConfig(
-            r=recipe.lora_r, lora_alpha=recipe.lora_alpha, lora_dropout=recipe.lora_dropout,
-            target_modules=targets, bias="none",
-        )  # fmt: skip
+            r=recipe.lora_r,
+            lora_alpha=recipe.lora_alpha,
+            lora_dropout=recipe.lora_dropout,
+            target_modules=targets,
+            bias="none",
+        )
         return get_peft_model(model, config)
     prefixes = hook.part_prefixes(recipe.train)
     for name, parameter in model.named_parameters():
@@ -155,16 +126,6 @@ def main_process_first(out: str | Path) -> Iterator[bool]:
         yield args.process_index == 0
 
 
-def _checkpointing_argument() -> str:
-    """`activation_checkpointing` where transformers has it, else its former name."""
-    import inspect
-
-    from transformers import TrainingArguments
-
-    names = inspect.signature(TrainingArguments.__init__).parameters
-    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
-
-
 LOSS_LOG = "loss.jsonl"
 """Every logged training loss of a run folder, one `{"step", "loss"}` object per line, as it comes."""
 
@@ -187,8 +148,14 @@ def _loss_logger(path: Path) -> TrainerCallback:
     class LossLog(TrainerCallback):
         """Appends every logged loss to a JSONL file as it comes (a crash loses no log line)."""
 
-        def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-                   logs: dict[str, float] | None = None, **kwargs: Any) -> None:  # fmt: skip
+        def on_log(
+            self,
+            args: TrainingArguments,
+            state: TrainerState,
+            control: TrainerControl,
+            logs: dict[str, float] | None = None,
+            **kwargs: Any,
+        ) -> None:
             if logs and "loss" in logs and state.is_world_process_zero:
                 with open(path, "a", encoding="utf-8") as f:
                     f.write(json.dumps({"step": state.global_step, "loss": float(logs["loss"])}) + "\n")
@@ -215,23 +182,28 @@ def train(
     when given, whose starting weights are then the reference. Writes out/checkpoints/,
     out/loss.jsonl, out/adapter/ (LoRA) or out/model/ (full) and the run record; returns the record.
     """
-    import torch
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     out = Path(out)
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    _check_same_inputs(out, {"recipe": recipe.training_dict(), "data_hash": data.get("dataset_hash"),
-                             "base_model": hook.base_info(), "init_adapter": str(init_adapter or "")})  # fmt: skip
+    _check_same_inputs(
+        out,
+        {
+            "recipe": recipe.training_dict(),
+            "data_hash": data.get("dataset_hash"),
+            "base_model": hook.base_info(),
+            "init_adapter": str(init_adapter or ""),
+        },
+    )
     if (out / RECORD_NAME).is_file():  # finished before with these very inputs
         return RunRecord.read(out)
     set_seed(recipe.seed)
-    cuda = torch.cuda.is_available()
-    bf16 = recipe.use_bf16(cuda and torch.cuda.is_bf16_supported())
-    common = _arguments(recipe, checkpoints, progress, bf16, cuda)
-    common["report_to"], reporting = _reporting(recipe, out)
-    loggers = [_loss_logger(out / LOSS_LOG), *reporting, *callbacks]
+    hardware = Hardware.detect(recipe)
+    common = training_options(recipe, checkpoints, progress, hardware)
+    common["report_to"], reporters = reporting(recipe, out)
+    loggers = [_loss_logger(out / LOSS_LOG), *reporters, *callbacks]
     trainer: Trainer
     if preference:
         trainer = _dpo_trainer(hook, examples, recipe, common, loggers, init_adapter)
@@ -240,17 +212,21 @@ def train(
     resume = get_last_checkpoint(str(checkpoints))
     started = time.time()
     trainer.train(resume_from_checkpoint=resume)
-    wall = time.time() - started
+    session = _Session(trainer, resume, time.time() - started, hardware)
     target = _save(trainer, hook, recipe, out, preference)
-    model = cast("torch.nn.Module", trainer.model)  # a Trainer built with a model (ours always are) holds it
-    record = _record(kind, recipe, hook, data, target, trainer, model, wall, resume, bf16, cuda)
+    record = _record(kind, recipe, hook, data, target, session)
     if trainer.is_world_process_zero():
         record.write(out, target)
     return record
 
 
-def _supervised_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe: Recipe, common: TrainingOptions,
-                        callbacks: list[TrainerCallback]) -> Trainer:  # fmt: skip
+def _supervised_trainer(
+    hook: TrainingHook,
+    examples: Sequence[dict[str, Any]],
+    recipe: Recipe,
+    common: TrainingOptions,
+    callbacks: list[TrainerCallback],
+) -> Trainer:
     """The HF `Trainer` over the recipe's trainable parameters and the family's collator."""
     from transformers import Trainer, TrainingArguments
 
@@ -276,54 +252,14 @@ def _save(trainer: Trainer, hook: TrainingHook, recipe: Recipe, out: Path, prefe
     return target
 
 
-def _reporting(recipe: Recipe, out: Path) -> tuple[list[str], list[TrainerCallback]]:
-    """The Trainer's `report_to`, and our callbacks: TensorBoard writes to `out/tensorboard`, a fixed place."""
-    reporter = recipe.reporter()
-    if reporter != "tensorboard":
-        return ([] if reporter == "none" else [reporter]), []
-    from transformers.integrations import TensorBoardCallback
-
-    callback = TensorBoardCallback()
-    callback.logging_dir = str(out / "tensorboard")  # instead of checkpoints/runs/<date>_<host>
-    return [], [callback]
-
-
-def _arguments(recipe: Recipe, checkpoints: Path, progress: bool, bf16: bool, cuda: bool) -> TrainingOptions:
-    """TrainingArguments of a recipe (DPOConfig takes the same, plus its own)."""
-    options = TrainingOptions(
-        output_dir=str(checkpoints),
-        per_device_train_batch_size=recipe.batch_size,
-        gradient_accumulation_steps=recipe.grad_accum,
-        num_train_epochs=recipe.epochs,
-        max_steps=recipe.max_steps,
-        learning_rate=recipe.learning_rate,
-        lr_scheduler_type=recipe.lr_scheduler,
-        warmup_steps=recipe.warmup_ratio,  # a float below 1 is a fraction of the total steps
-        weight_decay=recipe.weight_decay,
-        max_grad_norm=recipe.max_grad_norm,
-        logging_steps=recipe.logging_steps,
-        save_steps=recipe.save_steps,
-        save_total_limit=recipe.save_total_limit,
-        seed=recipe.seed,
-        data_seed=recipe.seed,
-        bf16=bf16,
-        deepspeed=recipe.deepspeed,
-        use_cpu=not cuda,
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        report_to=[],
-        disable_tqdm=not progress,
-        save_only_model=False,
-    )
-    if _checkpointing_argument() == "activation_checkpointing":
-        options["activation_checkpointing"] = recipe.gradient_checkpointing
-    else:
-        options["gradient_checkpointing"] = recipe.gradient_checkpointing
-    return options
-
-
-def _dpo_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe: Recipe, common: TrainingOptions,
-                 callbacks: list[TrainerCallback], init_adapter: str | Path | None) -> DPOTrainer:  # fmt: skip
+def _dpo_trainer(
+    hook: TrainingHook,
+    examples: Sequence[dict[str, Any]],
+    recipe: Recipe,
+    common: TrainingOptions,
+    callbacks: list[TrainerCallback],
+    init_adapter: str | Path | None,
+) -> DPOTrainer:
     """TRL's DPOTrainer over our collator.
 
     The reference is the starting model: adapters off, or TRL's frozen copy of `init_adapter`.
@@ -340,17 +276,27 @@ def _dpo_trainer(hook: TrainingHook, examples: Sequence[dict[str, Any]], recipe:
         model = cast("PeftModel", prepare_model(hook, recipe))  # method lora (checked above): a PEFT wrapper
     loss_type = list(recipe.extra.get("loss_type", ["sigmoid"]))  # sigmoid: the DPO paper's loss
     weights = recipe.extra.get("loss_weights")  # None (DPOConfig's default): every loss weighs 1
-    args = DPOConfig(**common, beta=float(recipe.extra.get("beta", 0.1)), max_length=None,
-                     precompute_ref_log_probs=False, loss_type=loss_type,
-                     loss_weights=[float(w) for w in weights] if weights else None)  # fmt: skip
+    args = DPOConfig(
+        **common,
+        beta=float(recipe.extra.get("beta", 0.1)),
+        max_length=None,
+        precompute_ref_log_probs=False,
+        loss_type=loss_type,
+        loss_weights=[float(w) for w in weights] if weights else None,
+    )
     from datasets import Dataset
 
     # TRL wants a `datasets.Dataset`: documents travel as JSON (their fields differ between items), and
     # an empty "images" column makes TRL leave tokenising to our collator
     rows = [{**example, "doc": json.dumps(example["doc"]), "images": []} for example in examples]
-    return DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                      data_collator=_JsonDocs(hook.collate_preference), processing_class=hook.processor,
-                      callbacks=callbacks)  # fmt: skip
+    return DPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        data_collator=_JsonDocs(hook.collate_preference),
+        processing_class=hook.processor,
+        callbacks=callbacks,
+    )
 
 
 class _JsonDocs:
@@ -363,12 +309,25 @@ class _JsonDocs:
         return self.collate([{**row, "doc": json.loads(row["doc"])} for row in rows])
 
 
-def _record(kind: str, recipe: Recipe, hook: TrainingHook, data: dict[str, Any], target: Path, trainer: Trainer,
-            model: torch.nn.Module, wall: float, resume: str | None, bf16: bool, cuda: bool) -> RunRecord:  # fmt: skip
+@dataclass(frozen=True)
+class _Session:
+    """How a training went: the trainer that ran, the checkpoint it resumed, its wall time, its hardware."""
+
+    trainer: Trainer
+    resumed_from: str | None
+    wall_time_s: float
+    hardware: Hardware
+
+
+def _record(
+    kind: str, recipe: Recipe, hook: TrainingHook, data: dict[str, Any], target: Path, session: _Session
+) -> RunRecord:
     import peft
     import torch
     import transformers
 
+    trainer, hardware, resume = session.trainer, session.hardware, session.resumed_from
+    model = cast("torch.nn.Module", trainer.model)  # a Trainer built with a model (ours always are) holds it
     losses = [{"step": e["step"], "loss": float(e["loss"])} for e in trainer.state.log_history if "loss" in e]
     guard = data.get("guard") or {}
     return RunRecord(
@@ -381,11 +340,11 @@ def _record(kind: str, recipe: Recipe, hook: TrainingHook, data: dict[str, Any],
         steps=int(trainer.state.global_step),
         epochs=float(trainer.state.epoch or 0.0),
         losses=losses,
-        wall_time_s=round(wall, 3),
+        wall_time_s=round(session.wall_time_s, 3),
         resumed_from=Path(resume).name if resume else None,
         trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
         total_parameters=sum(p.numel() for p in model.parameters()),
-        device="cuda" if cuda else "cpu",
-        precision="bf16" if bf16 else "fp32",
+        device="cuda" if hardware.cuda else "cpu",
+        precision="bf16" if hardware.bf16 else "fp32",
         versions={"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
     )

@@ -195,9 +195,14 @@ class FramePolicy:
             positions = np.minimum(altered - 1, np.floor(times * meta.fps + 1e-9).astype(int))
         timestamps = tuple(round(float(t), 6) for t in times)
         return Sampling(
-            indices=indices, timestamps=timestamps, requested=wanted, policy_id=self.id,
-            positions=tuple(int(p) for p in positions), clip_frames=altered, clip_fps=float(meta.fps),
-        )  # fmt: skip
+            indices=indices,
+            timestamps=timestamps,
+            requested=wanted,
+            policy_id=self.id,
+            positions=tuple(int(p) for p in positions),
+            clip_frames=altered,
+            clip_fps=float(meta.fps),
+        )
 
     def frame_range(self, meta: VideoMeta) -> tuple[int, int]:
         """First and last source frame of the window (both included)."""

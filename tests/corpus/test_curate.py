@@ -43,8 +43,13 @@ def test_the_report_lists_every_dropped_video_and_label_with_its_reason(collecti
     assert cli(["build", "--videos", str(videos), "--labels", str(labels), "--out", str(out)]) == 0
     report = json.loads((out / "curation.json").read_text())
     reasons = {d["video"]: d["reason"] for d in report["dropped"]}
-    assert reasons == {"broken": "unreadable", "still": "near_static", "short": "too_short",
-                       "good_0_copy": "duplicate", "stray": "unlabelled"}  # fmt: skip
+    assert reasons == {
+        "broken": "unreadable",
+        "still": "near_static",
+        "short": "too_short",
+        "good_0_copy": "duplicate",
+        "stray": "unlabelled",
+    }
     assert report["labels_without_video"] == ["lost"]
     assert report["kept"] == [f"good_{i}" for i in range(6)]
     assert "broken.mp4" in next(d["detail"] for d in report["dropped"] if d["video"] == "broken")
@@ -62,14 +67,42 @@ def test_sampling_is_stratified_by_class_and_deterministic(collection, tmp_path)
     videos, labels = collection
     kept = []
     for run in ("a", "b"):
-        assert cli(["build", "--videos", str(videos), "--labels", str(labels), "--per-class", "1",
-                    "--out", str(tmp_path / run)]) == 0  # fmt: skip
+        assert (
+            cli(
+                [
+                    "build",
+                    "--videos",
+                    str(videos),
+                    "--labels",
+                    str(labels),
+                    "--per-class",
+                    "1",
+                    "--out",
+                    str(tmp_path / run),
+                ]
+            )
+            == 0
+        )
         kept.append(json.loads((tmp_path / run / "curation.json").read_text())["kept"])
     assert kept[0] == kept[1] and len(kept[0]) == 3
     labelled = {f"good_{i}": ("open", "close", "turn")[i % 3] for i in range(6)}
     assert sorted(labelled[v] for v in kept[0]) == ["close", "open", "turn"]
-    assert cli(["build", "--videos", str(videos), "--labels", str(labels), "--max-videos", "4",
-                "--out", str(tmp_path / "c")]) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                "build",
+                "--videos",
+                str(videos),
+                "--labels",
+                str(labels),
+                "--max-videos",
+                "4",
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "c" / "curation.json").read_text())
     assert len(report["kept"]) == 4 and report["not_sampled"] > 0
 

@@ -8,11 +8,19 @@ from finevidbench.cli import main as cli
 from finevidbench.corpus.labels import LabelError, kinetics_id, read_label_set, ssv2_class
 
 SSV2 = [
-    {"id": "78687", "label": "holding potato next to vicks vaporub bottle",
-     "template": "Holding [something] next to [something]", "placeholders": ["potato", "vicks vaporub bottle"]},
-    {"id": "42326", "label": "spreading margarine onto bread", "template": "Spreading [something] onto [something]",
-     "placeholders": ["margarine", "bread"]},
-]  # fmt: skip
+    {
+        "id": "78687",
+        "label": "holding potato next to vicks vaporub bottle",
+        "template": "Holding [something] next to [something]",
+        "placeholders": ["potato", "vicks vaporub bottle"],
+    },
+    {
+        "id": "42326",
+        "label": "spreading margarine onto bread",
+        "template": "Spreading [something] onto [something]",
+        "placeholders": ["margarine", "bread"],
+    },
+]
 KINETICS = (
     "label,youtube_id,time_start,time_end,split\nabseiling,--07WQ2iBlw,1,11,train\nair drumming,-eGnPDG5Pxs,20,30,val\n"
 )
@@ -24,10 +32,14 @@ def test_each_format_is_detected_from_the_content_alone(tmp_path):
     (tmp_path / "c.data").write_text("video,action,effect\nvideos/x.mp4,move_left,\ny.mp4,grow,bigger\n")
     ssv2, kinetics, ours = (read_label_set(tmp_path / name) for name in ("a.json", "b.txt", "c.data"))
     assert (ssv2.format, kinetics.format, ours.format) == ("ssv2", "kinetics", "csv")
-    assert ssv2.rows == {"78687": {"action": "Holding something next to something"},
-                         "42326": {"action": "Spreading something onto something"}}  # fmt: skip
-    assert kinetics.rows == {"--07WQ2iBlw_000001_000011": {"action": "abseiling"},
-                             "-eGnPDG5Pxs_000020_000030": {"action": "air drumming"}}  # fmt: skip
+    assert ssv2.rows == {
+        "78687": {"action": "Holding something next to something"},
+        "42326": {"action": "Spreading something onto something"},
+    }
+    assert kinetics.rows == {
+        "--07WQ2iBlw_000001_000011": {"action": "abseiling"},
+        "-eGnPDG5Pxs_000020_000030": {"action": "air drumming"},
+    }
     assert ours.rows == {"x": {"action": "move_left"}, "y": {"action": "grow", "effect": "bigger"}}
 
 
@@ -43,11 +55,19 @@ def test_ssv2_classes_are_its_174_templates_without_brackets():
 
 @pytest.mark.parametrize(
     "folder, words",
-    [("RidingABike", "Riding a bike"), ("ApplyEyeMakeup", "Apply eye makeup"), ("YoYo", "Yo yo"),
-     ("PlayingDaf", "Playing daf"), ("HandstandPushups", "Handstand pushups"), ("Archery", "Archery"),
-     ("ride_bike", "ride bike"), ("sword_exercise", "sword exercise"), ("TaiChi", "Tai chi"),
-     ("PlayingTV", "Playing TV")],
-)  # fmt: skip
+    [
+        ("RidingABike", "Riding a bike"),
+        ("ApplyEyeMakeup", "Apply eye makeup"),
+        ("YoYo", "Yo yo"),
+        ("PlayingDaf", "Playing daf"),
+        ("HandstandPushups", "Handstand pushups"),
+        ("Archery", "Archery"),
+        ("ride_bike", "ride bike"),
+        ("sword_exercise", "sword exercise"),
+        ("TaiChi", "Tai chi"),
+        ("PlayingTV", "Playing TV"),
+    ],
+)
 def test_class_folders_read_as_words(folder, words):
     """UCF101's CamelCase and HMDB51's snake_case names become the words options are written in."""
     from finevidbench.corpus.labels import folder_class
@@ -70,8 +90,11 @@ def test_folders_take_the_class_from_the_folder_and_a_split_list_chooses_videos(
         (tmp_path / "videos" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "videos" / name).write_bytes(b"")
     every = read_label_set("folders", tmp_path / "videos")
-    assert every.rows == {"v_Archery_g01_c01": {"action": "Archery"}, "v_Archery_g02_c01": {"action": "Archery"},
-                          "v_Biking_g01_c01": {"action": "Biking"}}  # fmt: skip
+    assert every.rows == {
+        "v_Archery_g01_c01": {"action": "Archery"},
+        "v_Archery_g02_c01": {"action": "Archery"},
+        "v_Biking_g01_c01": {"action": "Biking"},
+    }
     (tmp_path / "testlist01.txt").write_text("Archery/v_Archery_g02_c01.avi\nBiking/v_Biking_g01_c01.avi\n")
     ucf = read_label_set("folders", tmp_path / "videos", split=str(tmp_path / "testlist01.txt"))
     assert sorted(ucf.rows) == ["v_Archery_g02_c01", "v_Biking_g01_c01"]

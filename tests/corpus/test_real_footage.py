@@ -64,8 +64,14 @@ def ssv2_layout(root: Path, cuts) -> tuple[Path, Path, dict[str, str]]:
     for index, (frames, fps, template) in enumerate(cuts):
         video = str(74225 + index * 17)
         write_video(root / "videos" / f"{video}.webm", frames, fps, codec="libvpx")
-        entries.append({"id": video, "label": template.replace("[something]", "a phone"), "template": template,
-                        "placeholders": ["a phone"]})  # fmt: skip
+        entries.append(
+            {
+                "id": video,
+                "label": template.replace("[something]", "a phone"),
+                "template": template,
+                "placeholders": ["a phone"],
+            }
+        )
         classes[video] = template.replace("[", "").replace("]", "")
     (root / "validation.json").write_text(json.dumps(entries))
     return root / "videos", root / "validation.json", classes
@@ -78,8 +84,15 @@ def kinetics_layout(root: Path, cuts) -> tuple[Path, Path, dict[str, str]]:
         youtube_id, start = YOUTUBE_IDS[index], index * 10
         video = f"{youtube_id}_{start:06d}_{start + 10:06d}"
         write_video(root / "videos" / f"{video}.mp4", frames, fps)
-        rows.append({"label": label.lower(), "youtube_id": youtube_id, "time_start": start, "time_end": start + 10,
-                     "split": "val"})  # fmt: skip
+        rows.append(
+            {
+                "label": label.lower(),
+                "youtube_id": youtube_id,
+                "time_start": start,
+                "time_end": start + 10,
+                "split": "val",
+            }
+        )
         classes[video] = label.lower()
     with (root / "validate.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["label", "youtube_id", "time_start", "time_end", "split"])

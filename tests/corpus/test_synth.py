@@ -274,8 +274,21 @@ def test_a_full_size_corpus_has_the_asked_size_and_durations_whatever_the_worker
     from finevidbench.cli import main as cli
     from finevidbench.video import probe
 
-    args = ["synth", "--videos", "3", "--seed", "4", "--width", "320", "--height", "240", "--min-seconds", "5",
-            "--max-seconds", "6"]  # fmt: skip
+    args = [
+        "synth",
+        "--videos",
+        "3",
+        "--seed",
+        "4",
+        "--width",
+        "320",
+        "--height",
+        "240",
+        "--min-seconds",
+        "5",
+        "--max-seconds",
+        "6",
+    ]
     assert cli([*args, "--out", str(tmp_path / "one")]) == 0
     assert cli([*args, "--out", str(tmp_path / "two"), "--workers", "2"]) == 0
     for index in range(3):

@@ -230,11 +230,19 @@ def test_arrival_is_when_git_first_saw_the_folder(tmp_path):
 def test_training_claims_must_match_the_adapters_run_record(board, tmp_path):
     qs = load_question_set("mini")
     samples, _ = score_predictions(qs, {})
-    adapter = {"path": "runs/sf2t/x/train/adapter", "sha256": "0" * 64,
-               "training": {"kind": "sf2t", "contaminated": True, "data_hash": "abc", "base_model": {}}}  # fmt: skip
+    adapter = {
+        "path": "runs/sf2t/x/train/adapter",
+        "sha256": "0" * 64,
+        "training": {"kind": "sf2t", "contaminated": True, "data_hash": "abc", "base_model": {}},
+    }
     run = tmp_path / "runs" / "tuned"
-    write_results(run, build_results(qs, samples, ModelInfo("tuned", "pretrained=org/tuned", adapter=adapter),
-                                     {"fps": 3.0, "max_frames": 24}), samples)  # fmt: skip
+    write_results(
+        run,
+        build_results(
+            qs, samples, ModelInfo("tuned", "pretrained=org/tuned", adapter=adapter), {"fps": 3.0, "max_frames": 24}
+        ),
+        samples,
+    )
     template = metadata_template(json.loads((run / "results.json").read_text()))
     assert template["training"]["fine_tuned"] and template["training"]["sf2t"]
     assert template["training"]["seen_benchmark_videos"] is True
@@ -330,8 +338,9 @@ def test_a_rebuild_reuses_unchanged_submissions_and_rescores_any_changed_byte(bo
     again = RescoreCache(cache)
     second, _ = collect(board, sets, again)
     assert again.reused == 2  # nothing rescored
-    assert [(s.slug, s.scores, s.correct, s.wrong) for s in first] == [(s.slug, s.scores, s.correct, s.wrong)
-                                                                          for s in second]  # fmt: skip
+    assert [(s.slug, s.scores, s.correct, s.wrong) for s in first] == [
+        (s.slug, s.scores, s.correct, s.wrong) for s in second
+    ]
     samples = board / "random-baseline" / "samples.jsonl"
     lines = samples.read_text().splitlines()
     right = next(i for i, line in enumerate(lines) if json.loads(line)["correct"] == 1)
@@ -404,9 +413,13 @@ def test_a_rerun_that_differs_is_not_recorded_and_an_unknown_commit_gets_a_note(
 
 
 @pytest.mark.parametrize(
-    "limit, name", [("MAX_METADATA_BYTES", "submission.json"), ("MAX_RESULTS_BYTES", "results.json"),
-                    ("MAX_SAMPLES_BYTES", "samples.jsonl")],
-)  # fmt: skip
+    "limit, name",
+    [
+        ("MAX_METADATA_BYTES", "submission.json"),
+        ("MAX_RESULTS_BYTES", "results.json"),
+        ("MAX_SAMPLES_BYTES", "samples.jsonl"),
+    ],
+)
 def test_a_file_over_its_size_limit_is_refused_before_it_is_read(board, sets, monkeypatch, limit, name):
     monkeypatch.setattr(f"leaderboard.submission.{limit}", 100)
     _, rejected = collect(board, sets)

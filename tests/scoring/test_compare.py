@@ -31,10 +31,22 @@ def _samples(arm: str, drop: tuple[str, ...] = (), chance: float = 0.5) -> list[
         video, qtype, level, correct = row[0], row[1], row[2], float(row[ARM_COLUMN[arm]])
         # the base fails the answer format on every question it gets wrong; trained arms never do
         parsed = None if arm == "base" and not correct else "yes"
-        samples.append(SampleResult(
-            question_id=qid, video=video, type=qtype, level=level, speed=1.0, response="r", parsed=parsed,
-            answer="yes", correct=correct, partial_credit=None, chance=chance, frames=None,
-        ))  # fmt: skip
+        samples.append(
+            SampleResult(
+                question_id=qid,
+                video=video,
+                type=qtype,
+                level=level,
+                speed=1.0,
+                response="r",
+                parsed=parsed,
+                answer="yes",
+                correct=correct,
+                partial_credit=None,
+                chance=chance,
+                frames=None,
+            )
+        )
     return samples
 
 
@@ -117,8 +129,10 @@ def test_the_table_shows_every_arm_and_the_verdict():
 
 def test_arms_sharing_no_question_are_refused():
     with pytest.raises(ValueError, match="share no question"):
-        compare({"base": _samples("base", drop=("q1",)), "adapter": _samples("adapter", drop=tuple(TABLE)[1:])},
-                contrasts=[("adapter", "base")])  # fmt: skip
+        compare(
+            {"base": _samples("base", drop=("q1",)), "adapter": _samples("adapter", drop=tuple(TABLE)[1:])},
+            contrasts=[("adapter", "base")],
+        )
 
 
 def test_other_tasks_are_compared_by_lmms_eval_figure_and_paired_over_their_documents():
@@ -129,15 +143,24 @@ def test_other_tasks_are_compared_by_lmms_eval_figure_and_paired_over_their_docu
     adapter = [1, 1, 1, 0, 1, 1, 1, 1]  # right on 4 more documents, wrong on none base had right
 
     def arm(scores):
-        figures = {"other_mc": {"metrics": {"accuracy,none": sum(scores) / len(scores)},
-                                "stderr": {"accuracy,none": 0.1}, "n": len(scores), "source": "lmms-eval"}}  # fmt: skip
-        samples = [{"task": "other_mc", "doc_id": i, "response": "A", "scores": {"accuracy": float(s)}}
-                   for i, s in enumerate(scores)]  # fmt: skip
+        figures = {
+            "other_mc": {
+                "metrics": {"accuracy,none": sum(scores) / len(scores)},
+                "stderr": {"accuracy,none": 0.1},
+                "n": len(scores),
+                "source": "lmms-eval",
+            }
+        }
+        samples = [
+            {"task": "other_mc", "doc_id": i, "response": "A", "scores": {"accuracy": float(s)}}
+            for i, s in enumerate(scores)
+        ]
         return figures, samples
 
     (fb, sb), (fa, sa) = arm(base), arm(adapter)
-    other = compare_other_tasks({"base": fb, "control": None, "adapter": fa},
-                                {"base": sb, "control": None, "adapter": sa})  # fmt: skip
+    other = compare_other_tasks(
+        {"base": fb, "control": None, "adapter": fa}, {"base": sb, "control": None, "adapter": sa}
+    )
     row = other["other_mc"]
     assert row["metric"] == "accuracy" and row["n"] == 8
     assert row["arms"]["base"] == {"value": 0.375, "stderr": 0.1, "figure": "accuracy,none"}

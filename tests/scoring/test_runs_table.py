@@ -27,8 +27,9 @@ def test_results_frame_has_one_row_per_run_and_type_with_the_figures_of_the_file
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "finevidbench.cli", "compare", *map(str, args)],
-                          capture_output=True, text=True)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "finevidbench.cli", "compare", *map(str, args)], capture_output=True, text=True
+    )
 
 
 def test_compare_prints_and_writes_paired_differences_that_match_a_hand_computation(tmp_path):

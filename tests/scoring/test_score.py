@@ -106,10 +106,23 @@ def test_results_file_is_schema_valid_and_table_readable(qs, tmp_path):
 
 def _score_cli(qs, predictions: Path, out: Path):
     return subprocess.run(
-        [sys.executable, "-m", "finevidbench.cli", "score", "--questions", str(qs.root),
-         "--predictions", str(predictions), "--out", str(out), "--model", "gold"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "finevidbench.cli",
+            "score",
+            "--questions",
+            str(qs.root),
+            "--predictions",
+            str(predictions),
+            "--out",
+            str(out),
+            "--model",
+            "gold",
+        ],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_score_cli(qs, tmp_path):

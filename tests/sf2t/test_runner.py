@@ -11,15 +11,35 @@ from runners import sf2t
 
 
 def test_unknown_model_is_refused(tmp_path, capsys, train_corpus):
-    code = sf2t.main(["--model", "fvb_nope", "--recipe", str(RECIPES / "sf2t_demo_tiny.yaml"),
-                      "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])  # fmt: skip
+    code = sf2t.main(
+        [
+            "--model",
+            "fvb_nope",
+            "--recipe",
+            str(RECIPES / "sf2t_demo_tiny.yaml"),
+            "--videos",
+            str(train_corpus / "videos"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "MODEL=fvb_nope: not one of our Video-LLM adapters" in capsys.readouterr().err
 
 
 def test_a_recipe_for_another_model_is_refused(tmp_path, capsys, train_corpus):
-    code = sf2t.main(["--model", "fvb_hf", "--recipe", str(RECIPES / "sf2t_demo_tiny.yaml"),
-                      "--videos", str(train_corpus / "videos"), "--out", str(tmp_path)])  # fmt: skip
+    code = sf2t.main(
+        [
+            "--model",
+            "fvb_hf",
+            "--recipe",
+            str(RECIPES / "sf2t_demo_tiny.yaml"),
+            "--videos",
+            str(train_corpus / "videos"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "the recipe is for fvb_qwen2_5_vl, not fvb_hf" in capsys.readouterr().err
 
@@ -28,8 +48,9 @@ def test_benchmark_videos_are_refused(tmp_path, capsys, train_corpus, mini):
     videos = tmp_path / "videos"
     shutil.copytree(train_corpus / "videos", videos)
     shutil.copy(mini.video_path(mini.questions[0]), videos / "copy.mp4")
-    code = sf2t.main(["--videos", str(videos), "--labels", str(train_corpus / "labels.csv"),
-                      "--out", str(tmp_path / "run")])  # fmt: skip
+    code = sf2t.main(
+        ["--videos", str(videos), "--labels", str(train_corpus / "labels.csv"), "--out", str(tmp_path / "run")]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "copy.mp4" in err and "--allow-contaminated" in err
@@ -63,9 +84,24 @@ def test_two_processes_train_data_parallel(tmp_path, train_corpus):
     import sys
 
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29561",
-               "-m", "runners.sf2t", "--train-only", "--videos", str(train_corpus / "videos"),
-               "--out", str(out), "--set", "max_steps=4,save_steps=2,logging_steps=1,control=false"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29561",
+        "-m",
+        "runners.sf2t",
+        "--train-only",
+        "--videos",
+        str(train_corpus / "videos"),
+        "--out",
+        str(out),
+        "--set",
+        "max_steps=4,save_steps=2,logging_steps=1,control=false",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("trained: 4 steps") == 2  # both ranks finished the same 4 steps
@@ -88,15 +124,31 @@ def test_control_can_be_skipped_and_added_later_and_other_benchmarks_compared(tm
     from model_adapters.testing.foreign_tasks import write_foreign_tasks
 
     clips = [write_indexed_clip(tmp_path / f"clip{i}.mp4", frames=24, fps=8.0) for i in range(2)]
-    other = ["--extra_tasks", "local_mvbench,local_imageqa", "--include_path",
-             str(write_foreign_tasks(tmp_path / "tasks", clips))]  # fmt: skip
+    other = [
+        "--extra_tasks",
+        "local_mvbench,local_imageqa",
+        "--include_path",
+        str(write_foreign_tasks(tmp_path / "tasks", clips)),
+    ]
     out = tmp_path / "run"
 
     def run(control: str, extra: tuple[str, ...] = ()) -> dict:
         steps = f"max_steps=3,save_steps=3,logging_steps=1,control={control},positive_control=false"
-        argv = ["--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
-                "--out", str(out), "--set", steps,
-                "--tasks", "finevidbench_fragment", "--limit", "2", *extra]  # fmt: skip
+        argv = [
+            "--videos",
+            str(train_corpus / "videos"),
+            "--labels",
+            str(train_corpus / "labels.csv"),
+            "--out",
+            str(out),
+            "--set",
+            steps,
+            "--tasks",
+            "finevidbench_fragment",
+            "--limit",
+            "2",
+            *extra,
+        ]
         assert sf2t.main(argv) == 0
         return read_comparison(out / "comparison.json")
 
