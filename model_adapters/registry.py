@@ -20,6 +20,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the adapters import this module to declare themselves
+    from lmms_eval.models.registry_v2 import ModelManifest
+
     from model_adapters.hf import HFVideoModel
 
 PREFIX = "fvb_"
@@ -99,6 +101,14 @@ def adapter_class(model: str) -> type[HFVideoModel]:
     return get_family(model).adapter
 
 
+def manifest_of(entry: Family) -> ModelManifest:
+    """The lmms-eval manifest of a family: a chat model at its adapter class's import path."""
+    from lmms_eval.models.registry_v2 import ModelManifest
+
+    cls = entry.adapter
+    return ModelManifest(model_id=entry.model_id, chat_class_path=f"{cls.__module__}.{cls.__qualname__}")
+
+
 def _tell_lmms_eval(entry: Family) -> None:
     """Register a family declared after lmms-eval built its model registry (a module imported late)."""
     import sys
@@ -107,7 +117,5 @@ def _tell_lmms_eval(entry: Family) -> None:
     registry = getattr(registry_module, "MODEL_REGISTRY_V2", None)
     if registry is None:  # not loaded yet: the entry point (manifests.py) will list this family
         return
-    from model_adapters.manifests import manifest_of
-
     if entry.model_id not in set(registry.list_model_names()):
         registry.register_manifest(manifest_of(entry), overwrite=True)

@@ -6,6 +6,7 @@ still a cycle.
 """
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,100 @@ def test_modules_and_functions_stay_small(package):
     assert not too_big, f"over {MAX_MODULE_LINES} lines a module / {MAX_FUNCTION_LINES} a function:\n" + "\n".join(
         too_big
     )
+
+
+def imported_modules(path: Path) -> set[tuple[str, int]]:
+    """(dotted name, line) of every import in a module at any depth: `from a.b import c` gives `a.b.c`.
+
+    The name may be a module or an attribute of one; `module_of` finds which module it lands in.
+    """
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {(alias.name, node.lineno) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found |= {(f"{node.module}.{alias.name}", node.lineno) for alias in node.names}
+    return found
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_of(name: str, known: set[str]) -> str | None:
+    """The longest prefix of a dotted name that is one of `known` modules (None: not one of them)."""
+    while name and name not in known:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+@pytest.mark.parametrize("package", ["finevidbench", "model_adapters"])
+def test_the_product_does_not_import_the_test_fixtures(package):
+    """Tiny models, hub layouts and the bench's model live in model_adapters.testing; the product never loads them.
+
+    Runners are commands and may (the demonstrations build tiny models); adapters, registry and core may not,
+    at any depth, so a real checkpoint's run never imports a fixture.
+    """
+    wrong = sorted(
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in modules(package)
+        if not module_name(path).startswith("model_adapters.testing")
+        for name, line in imported_modules(path)
+        if name == "model_adapters.testing" or name.startswith("model_adapters.testing.")
+    )
+    assert not wrong, "the product imports test fixtures:\n" + "\n".join(wrong)
+
+
+def import_cycles(package: str) -> list[list[str]]:
+    """The cycles of `package`'s module import graph (each a strongly connected set of two or more modules)."""
+    paths = {module_name(path): path for path in modules(package)}
+    graph = {
+        name: {
+            m for imported, _ in imported_modules(path) if (m := module_of(imported, set(paths))) not in (None, name)
+        }
+        for name, path in paths.items()
+    }
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in order:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], order[nxt])
+        if low[node] == order[node]:
+            component = stack[stack.index(node) :]
+            del stack[stack.index(node) :]
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in order:
+            visit(node)
+    return cycles
+
+
+def test_model_adapters_has_no_import_cycle():
+    """No module of model_adapters imports, at any depth and TYPE_CHECKING included, one that imports it back.
+
+    A circle there (manifests <-> registry <-> testing.tiny, once) makes import order matter.
+    """
+    assert import_cycles("model_adapters") == []
+
+
+def test_the_cycle_checker_sees_a_cycle(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from pkg.b import g\n")
+    (package / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n")
+    (package / "c.py").write_text("import pkg.a\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert import_cycles("pkg") == [["pkg.a", "pkg.b"]]
