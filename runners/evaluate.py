@@ -40,14 +40,14 @@ class EvaluationError(Exception):
 
 
 def our_models() -> list[str]:
-    """The model names this package registers with lmms-eval (model_adapters.manifests), benchmark helpers left out."""
+    """The model names this package registers with lmms-eval (model_adapters.manifests)."""
     # lmms-eval's registry first: it imports our manifests through its entry point, whole. The other way round,
     # its registry's init finds this module half-imported and logs a circular-import WARNING on every run.
     import lmms_eval.models  # noqa: F401
 
     from model_adapters.manifests import MANIFESTS
 
-    return [m.model_id for m in MANIFESTS if not m.model_id.startswith("bench_")]
+    return [m.model_id for m in MANIFESTS]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -111,3 +111,11 @@ def test_the_readme_names_every_family():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert [f.model_id for f in families().values() if f"`{f.model_id}`" not in readme] == []
 
+
+def test_the_product_lists_no_bench_model():
+    """Our lmms-eval models are those whose scores mean something: no stand-in of model_adapters.testing."""
+    from model_adapters.manifests import MANIFESTS
+
+    paths = {m.model_id: m.chat_class_path or m.simple_class_path for m in MANIFESTS}
+    assert [name for name, path in paths.items() if path.startswith("model_adapters.testing.")] == []
+    assert "bench_zero_cost" not in paths
