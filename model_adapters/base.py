@@ -106,8 +106,11 @@ class FineVidModel(lmms):
         self.batch_size = max(1, int(batch_size))
         self.store = AnswerStore(store) if store else None
         if self.store is not None and self.store.moved_aside is not None:
-            print(f"make eval: {store} was not a readable answer store; kept as {self.store.moved_aside}, "
-                  "the answers are computed again", file=sys.stderr)  # fmt: skip
+            print(
+                f"make eval: {store} was not a readable answer store; kept as {self.store.moved_aside}, "
+                "the answers are computed again",
+                file=sys.stderr,
+            )
         self.computed = 0
         self.reused = 0
 

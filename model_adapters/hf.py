@@ -69,11 +69,17 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     `pixel_values`: the processor merges the two outputs, and the videos' replace the images')."""
     module_parts: ClassVar[dict[str, tuple[str, ...]]] = {
         # projector first: Qwen's merger sits inside `model.visual`
-        "projector": ("model.multi_modal_projector", "model.visual.merger", "model.visual.deepstack_merger_list",
-                      "model.projector", "model.connector", "model.mlp1"),
+        "projector": (
+            "model.multi_modal_projector",
+            "model.visual.merger",
+            "model.visual.deepstack_merger_list",
+            "model.projector",
+            "model.connector",
+            "model.mlp1",
+        ),
         "vision_tower": ("model.visual", "model.vision_tower", "model.vision_model"),
         "language_model": ("model.language_model", "model.text_model", "lm_head"),
-    }  # fmt: skip
+    }
     """Module-name prefixes of the parts SF2T can train (model_adapters/training.py)."""
 
     def __init__(
@@ -146,11 +152,24 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
 
-    def _load(self, revision: str | None, dtype: str, attn_implementation: str | None, device_map: str | None,
-              trust_remote_code: bool) -> tuple[Any, Any]:  # fmt: skip
-        return load_pretrained(self.pretrained, self.model_class, self.device, revision=revision,
-                               trust_remote_code=bool(trust_remote_code), dtype=dtype,
-                               attn_implementation=attn_implementation, device_map=device_map)  # fmt: skip
+    def _load(
+        self,
+        revision: str | None,
+        dtype: str,
+        attn_implementation: str | None,
+        device_map: str | None,
+        trust_remote_code: bool,
+    ) -> tuple[Any, Any]:
+        return load_pretrained(
+            self.pretrained,
+            self.model_class,
+            self.device,
+            revision=revision,
+            trust_remote_code=bool(trust_remote_code),
+            dtype=dtype,
+            attn_implementation=attn_implementation,
+            device_map=device_map,
+        )
 
     def inputs_record(self) -> dict[str, Any]:
         """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""
@@ -251,8 +270,9 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         self, conversations: Sequence[list[dict[str, Any]]], metas: list[Any], add_generation_prompt: bool = True
     ) -> BatchFeature:
         """Padded model inputs of conversations: the card's two steps (model_adapters/chat.py)."""
-        return processor_inputs(self.processor, self.layout, conversations, self.processor_kwargs(metas),
-                                add_generation_prompt)  # fmt: skip
+        return processor_inputs(
+            self.processor, self.layout, conversations, self.processor_kwargs(metas), add_generation_prompt
+        )
 
     def encode(self, requests: Sequence[Request]) -> BatchFeature:
         """Tokenised, padded inputs of a batch of requests."""
@@ -326,8 +346,11 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         limit = int(generation.get("max_new_tokens", self.max_new_tokens))
         options: dict[str, Any] = {"do_sample": False}
         if samples(generation):
-            options = {"do_sample": True, "temperature": float(generation["temperature"]),
-                       "top_p": float(generation.get("top_p") or 1.0)}  # fmt: skip
+            options = {
+                "do_sample": True,
+                "temperature": float(generation["temperature"]),
+                "top_p": float(generation.get("top_p") or 1.0),
+            }
         elif int(generation.get("num_beams") or 1) > 1:
             options["num_beams"] = int(generation["num_beams"])
         with torch.inference_mode():
@@ -357,6 +380,10 @@ def _metadata(frames: np.ndarray, positions: Sequence[int], clip_frames: int, fp
     from transformers.video_utils import VideoMetadata
 
     return VideoMetadata(
-        total_num_frames=int(clip_frames), fps=float(fps), frames_indices=[int(p) for p in positions],
-        duration=clip_frames / fps, width=int(frames.shape[2]), height=int(frames.shape[1]),
-    )  # fmt: skip
+        total_num_frames=int(clip_frames),
+        fps=float(fps),
+        frames_indices=[int(p) for p in positions],
+        duration=clip_frames / fps,
+        width=int(frames.shape[2]),
+        height=int(frames.shape[1]),
+    )

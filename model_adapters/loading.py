@@ -104,8 +104,13 @@ def adapter_record(adapter: str) -> dict[str, Any]:
         if file.is_file():
             digest.update(file.name.encode() + file.read_bytes())
     config = json.loads(config_file.read_text())
-    record = {"path": str(folder), "sha256": digest.hexdigest(), "peft_type": config.get("peft_type"),
-              "r": config.get("r"), "target_modules": config.get("target_modules")}  # fmt: skip
+    record = {
+        "path": str(folder),
+        "sha256": digest.hexdigest(),
+        "peft_type": config.get("peft_type"),
+        "r": config.get("r"),
+        "target_modules": config.get("target_modules"),
+    }
     return {**record, **_training_provenance(folder)}
 
 
@@ -120,5 +125,11 @@ def _training_provenance(folder: Path) -> dict[str, Any]:
         run = RunRecord.read(folder)
     except FileFormatError as exc:
         raise AdapterError(f"adapter={folder}: its run record is unreadable ({exc})") from None
-    return {"training": {"kind": run.kind, "contaminated": run.contaminated,
-                         "data_hash": run.data.get("dataset_hash"), "base_model": run.base_model}}  # fmt: skip
+    return {
+        "training": {
+            "kind": run.kind,
+            "contaminated": run.contaminated,
+            "data_hash": run.data.get("dataset_hash"),
+            "base_model": run.base_model,
+        }
+    }

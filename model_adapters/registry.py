@@ -1,10 +1,13 @@
-"""The Video-LLM families, each declared once: its adapter class, its tiny model and its recipe overrides.
+"""The Video-LLM families, each declared once: its adapter class and its recipe overrides.
 
 A family is one module in `model_adapters/families/` whose adapter class carries `@family(...)`. Every
 list of families derives from this registry: the lmms-eval models (`fvb_<name>`, manifests.py), the
-tiny random models (`model_adapters.testing.tiny`), the training recipes (`model_adapters.recipes`) and
-the parametrised tests. Modules in that folder are found by scanning it, so adding a model touches no
-other file (docs/adding_a_model.md).
+training recipes (`model_adapters.recipes`) and the parametrised tests. Modules in that folder are found
+by scanning it, so adding a model touches no other file of the product (docs/adding_a_model.md).
+
+A record holds only what a real checkpoint needs. Each family's tiny random model and its reference
+checkpoints' processor files are test fixtures: they live in `model_adapters/testing/families/`, looked
+up there by the family's name, and nothing here imports them.
 """
 
 from __future__ import annotations
@@ -17,52 +20,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the adapters import this module to declare themselves
-    from transformers import PreTrainedTokenizerFast
+    from lmms_eval.models.registry_v2 import ModelManifest
 
     from model_adapters.hf import HFVideoModel
-    from model_adapters.testing.tiny import TinyModel
 
 PREFIX = "fvb_"
 """lmms-eval model names of the families: `fvb_<family>` (the prefix keeps them apart from lmms-eval's own)."""
-
-
-@dataclass(frozen=True)
-class TinySpec:
-    """How to build a family's tiny random model offline (tests, demonstrations, benchmarks)."""
-
-    build: Callable[[PreTrainedTokenizerFast], TinyModel]
-    """tokenizer -> (model, processor): the real transformers classes at toy sizes."""
-    specials: tuple[str, ...]
-    """Tokens the tokenizer keeps atomic (chat markers, image and video placeholders)."""
-    eos: str
-    pad: str
-    named_tokens: Mapping[str, str] | None = None
-    """Special tokens the processor looks up by attribute name (InternVL's `start_image_token`, ...)."""
-    hub: tuple[HubLayout, ...] = ()
-    """The processor files of the family's reference checkpoints, to lay over the tiny model (first: the main one)."""
-
-
-@dataclass(frozen=True)
-class HubLayout:
-    """The processor files a reference checkpoint ships, written down from its card and configs (nothing fetched).
-
-    `model_adapters.testing.hub.build_hub_layout` saves the family's tiny model, then replaces its
-    processor files with these: which files exist, their keys and values, the chat template and the
-    config.json keys that shape the inputs. The tiny weights stay; only what the processor reads changes.
-    """
-
-    checkpoint: str
-    """The hub repository the values come from (`Qwen/Qwen2.5-VL-7B-Instruct`)."""
-    source: str
-    """Where each value was read, and which are reconstructed (docs/adding_a_model.md's parity table cites it)."""
-    files: Mapping[str, Mapping[str, Any]]
-    """JSON files of the processor by name (`preprocessor_config.json`, ...): the only processor files there."""
-    chat_template: str | None = None
-    """The checkpoint's chat template (None: the tiny model's), written as `chat_template.json` as repos ship it."""
-    config: Mapping[str, Any] = field(default_factory=dict)
-    """Keys merged into config.json (`{"vision_config": {"tokens_per_second": 2}}`)."""
-    name: str = "main"
-    """Which layout of the family this is (`main`, or a variant such as another size's files)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +36,6 @@ class Family:
     """Short name (`qwen2_5_vl`); the lmms-eval model is `fvb_<name>`."""
     adapter: type[HFVideoModel]
     """The lmms-eval model class (an `HFVideoModel` subclass, or `HFVideoModel` itself for `hf`)."""
-    tiny: TinySpec | None = None
-    """The tiny random model of the architecture (None: the family cannot be tested offline)."""
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per method (`sf2t`, `savi`): the keys where this family's recipe differs from the method's default."""
 
@@ -100,14 +61,12 @@ def register(entry: Family) -> Family:
 AdapterT = TypeVar("AdapterT", bound="type[HFVideoModel]")
 
 
-def family(
-    name: str, *, tiny: TinySpec | None = None, recipes: Mapping[str, Mapping[str, Any]] | None = None
-) -> Callable[[AdapterT], AdapterT]:
+def family(name: str, *, recipes: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[AdapterT], AdapterT]:
     """Class decorator declaring an adapter class as the family `name` (see `Family`)."""
 
     def declare(cls: AdapterT) -> AdapterT:
         frozen = {method: MappingProxyType(dict(keys)) for method, keys in (recipes or {}).items()}
-        register(Family(name=name, adapter=cls, tiny=tiny, recipes=MappingProxyType(frozen)))
+        register(Family(name=name, adapter=cls, recipes=MappingProxyType(frozen)))
         return cls
 
     return declare
@@ -142,6 +101,14 @@ def adapter_class(model: str) -> type[HFVideoModel]:
     return get_family(model).adapter
 
 
+def manifest_of(entry: Family) -> ModelManifest:
+    """The lmms-eval manifest of a family: a chat model at its adapter class's import path."""
+    from lmms_eval.models.registry_v2 import ModelManifest
+
+    cls = entry.adapter
+    return ModelManifest(model_id=entry.model_id, chat_class_path=f"{cls.__module__}.{cls.__qualname__}")
+
+
 def _tell_lmms_eval(entry: Family) -> None:
     """Register a family declared after lmms-eval built its model registry (a module imported late)."""
     import sys
@@ -150,7 +117,5 @@ def _tell_lmms_eval(entry: Family) -> None:
     registry = getattr(registry_module, "MODEL_REGISTRY_V2", None)
     if registry is None:  # not loaded yet: the entry point (manifests.py) will list this family
         return
-    from model_adapters.manifests import manifest_of
-
     if entry.model_id not in set(registry.list_model_names()):
         registry.register_manifest(manifest_of(entry), overwrite=True)

@@ -141,8 +141,11 @@ class TrainingHook:
         return names
 
     def base_info(self) -> dict[str, Any]:
-        return {"model": type(self.adapter).__name__, "pretrained": self.adapter.pretrained,
-                "revision": self.adapter.revision}  # fmt: skip
+        return {
+            "model": type(self.adapter).__name__,
+            "pretrained": self.adapter.pretrained,
+            "revision": self.adapter.revision,
+        }
 
 
 def load_for_training(model: str, model_args: str = "", device: str = "cpu") -> TrainingHook:

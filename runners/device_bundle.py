@@ -53,8 +53,21 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "lock-cpu.txt"
 NODE = ("torch", "transformers", "peft", "accelerate")
 """What the node has installed (with their own dependencies)."""
-SHIPPED = ("jsonschema", "jsonschema-specifications", "referencing", "attrs", "rpds-py", "pillow", "torchvision",
-           "qwen-vl-utils", "requests", "urllib3", "charset-normalizer", "certifi", "num2words")  # fmt: skip
+SHIPPED = (
+    "jsonschema",
+    "jsonschema-specifications",
+    "referencing",
+    "attrs",
+    "rpds-py",
+    "pillow",
+    "torchvision",
+    "qwen-vl-utils",
+    "requests",
+    "urllib3",
+    "charset-normalizer",
+    "certifi",
+    "num2words",
+)
 """What the check imports beyond `NODE`'s closure (measured: tests/test_device_bundle.py)."""
 SOURCES = ("finevidbench", "model_adapters", "runners")
 LIMIT_MIB = 64.0
@@ -71,10 +84,16 @@ def lock_pins(python_version: str, machine: str = "x86_64", lock: Path = LOCK) -
     from packaging.markers import Marker
     from packaging.utils import canonicalize_name
 
-    environment = {"python_version": python_version, "python_full_version": f"{python_version}.0",
-                   "platform_machine": machine, "sys_platform": "linux", "platform_system": "Linux",
-                   "os_name": "posix", "implementation_name": "cpython",
-                   "platform_python_implementation": "CPython"}  # fmt: skip
+    environment = {
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+        "platform_machine": machine,
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
     pins: dict[str, str] = {}
     for line in lock.read_text().splitlines():
         requirement, _, marker = line.split("#", 1)[0].partition(";")
@@ -103,10 +122,28 @@ def download_wheels(out: Path, python_version: str, platform: str) -> list[Path]
     if missing:
         raise ValueError(f"{LOCK} pins no version of {missing} for Python {python_version} (fix: make lock)")
     abi = "cp" + python_version.replace(".", "")
-    target = ["--python-version", python_version, "--implementation", "cp", "--abi", abi,
-              *[f"--platform={tag}" for tag in platform_tags(platform)]]  # fmt: skip
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-               "--dest", str(out), *target, *[f"{name}=={pins[name]}" for name in SHIPPED]]  # fmt: skip
+    target = [
+        "--python-version",
+        python_version,
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        *[f"--platform={tag}" for tag in platform_tags(platform)],
+    ]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(out),
+        *target,
+        *[f"{name}=={pins[name]}" for name in SHIPPED],
+    ]
     subprocess.run(command, check=True)
     return sorted(out.glob("*.whl"))
 
@@ -114,8 +151,11 @@ def download_wheels(out: Path, python_version: str, platform: str) -> list[Path]
 def repack_installed(name: str, out: Path) -> Path:
     """A wheel of the installed distribution `name`, from its installed files (RECORD), scripts and caches left out."""
     dist = metadata.distribution(name)
-    tags = [line.split(":", 1)[1].strip() for line in (dist.read_text("WHEEL") or "").splitlines()
-            if line.startswith("Tag:")]  # fmt: skip
+    tags = [
+        line.split(":", 1)[1].strip()
+        for line in (dist.read_text("WHEEL") or "").splitlines()
+        if line.startswith("Tag:")
+    ]
     if not tags:
         raise ValueError(f"{name}: its installed metadata names no wheel tag; it cannot be repacked")
     parts = [list(dict.fromkeys(tag.split("-")[i] for tag in tags)) for i in range(3)]  # the compressed tag set
@@ -174,8 +214,10 @@ def check_size(folder: Path, limit_mib: float = LIMIT_MIB) -> int:
     if total > limit_mib * 2**20:
         biggest = sorted(parts.items(), key=lambda part: -part[1])[:4]
         largest = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in biggest)
-        raise BundleTooLarge(f"{folder}: {total / 2**20:.1f} MiB, over the limit of {limit_mib:g} MiB "
-                             f"(largest: {largest}; fix: fewer --families, or ship less)")  # fmt: skip
+        raise BundleTooLarge(
+            f"{folder}: {total / 2**20:.1f} MiB, over the limit of {limit_mib:g} MiB "
+            f"(largest: {largest}; fix: fewer --families, or ship less)"
+        )
     return total
 
 
@@ -201,9 +243,17 @@ def build(out: Path, families: list[str], python_version: str, platform: str, do
     fixtures = {family: build_fixture(family, out / "models" / family) for family in families}
     frames = add_data_and_frames(out)
     shutil.copy2(Path(__file__).with_name("device_node.py"), out / "run.py")
-    info = {"format": 1, "python": python_version, "platform": platform, "downloaded": download,
-            "wheels": sorted(w.name for w in wheels), "node": node_pins(python_version),
-            "families": families, "fixtures": fixtures, **frames}  # fmt: skip
+    info = {
+        "format": 1,
+        "python": python_version,
+        "platform": platform,
+        "downloaded": download,
+        "wheels": sorted(w.name for w in wheels),
+        "node": node_pins(python_version),
+        "families": families,
+        "fixtures": fixtures,
+        **frames,
+    }
     (out / "bundle.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info
 
@@ -244,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{folder}: {total / 2**20:.2f} MiB (limit {args.limit_mib:g} MiB)")
     if args.check is None and not args.no_archive:
         packed = archive(folder)
-        print(f"{packed}: {packed.stat().st_size / 2**20:.2f} MiB; on the node: tar xzf {packed.name} && "
-              f"python {folder.name}/run.py")  # fmt: skip
+        print(
+            f"{packed}: {packed.stat().st_size / 2**20:.2f} MiB; on the node: tar xzf {packed.name} && "
+            f"python {folder.name}/run.py"
+        )
     return 0
 
 

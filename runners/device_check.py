@@ -208,8 +208,10 @@ def table(records: list[dict[str, Any]]) -> str:
     lines = [f"{'family':18s} {'dtype':9s} {'device':7s} {'layout':6s} {'batch1_s':>8s} {'batch4_s':>8s}  verdict"]
     for r in records:
         times = f"{r.get('batch1_s', float('nan')):8.2f} {r.get('batch4_s', float('nan')):8.2f}"
-        lines.append(f"{r['family']:18s} {r['dtype']:9s} {r.get('parameter_device', '?'):7s} {r['layout']:6s} "
-                     f"{times}  {verdict(r)[:80]}")  # fmt: skip
+        lines.append(
+            f"{r['family']:18s} {r['dtype']:9s} {r.get('parameter_device', '?'):7s} {r['layout']:6s} "
+            f"{times}  {verdict(r)[:80]}"
+        )
     return "\n".join(lines)
 
 

@@ -40,14 +40,14 @@ class EvaluationError(Exception):
 
 
 def our_models() -> list[str]:
-    """The model names this package registers with lmms-eval (model_adapters.manifests), benchmark helpers left out."""
+    """The model names this package registers with lmms-eval (model_adapters.manifests)."""
     # lmms-eval's registry first: it imports our manifests through its entry point, whole. The other way round,
     # its registry's init finds this module half-imported and logs a circular-import WARNING on every run.
     import lmms_eval.models  # noqa: F401
 
     from model_adapters.manifests import MANIFESTS
 
-    return [m.model_id for m in MANIFESTS if not m.model_id.startswith("bench_")]
+    return [m.model_id for m in MANIFESTS]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -190,8 +190,10 @@ def other_tasks_table(figures: dict[str, dict[str, Any]]) -> str:
         for metric, value in entry["metrics"].items():
             error = entry["stderr"].get(metric)
             shown = "" if value is None else f"{value:.4f}"
-            lines.append(f"{task:<32} {metric:<24} {shown:>8} {'' if error is None else f'{error:.4f}':>8} "
-                         f"{'' if entry['n'] is None else entry['n']:>6}")  # fmt: skip
+            lines.append(
+                f"{task:<32} {metric:<24} {shown:>8} {'' if error is None else f'{error:.4f}':>8} "
+                f"{'' if entry['n'] is None else entry['n']:>6}"
+            )
     return "\n".join(lines)
 
 
@@ -242,13 +244,24 @@ def evaluate(args: argparse.Namespace) -> int:
     return write_run(args, qs, model, cast("dict[str, Any]", results), samples, out, time.time() - started)
 
 
-def write_run(args: argparse.Namespace, qs: QuestionSet, model: lmms, results: dict[str, Any],
-              samples: list[SampleResult], out: Path, seconds: float) -> int:  # fmt: skip
+def write_run(
+    args: argparse.Namespace,
+    qs: QuestionSet,
+    model: lmms,
+    results: dict[str, Any],
+    samples: list[SampleResult],
+    out: Path,
+    seconds: float,
+) -> int:
     """Write the run's results files (ours, and lmms-eval's figures for any other task) and print them."""
     record_inputs = getattr(model, "inputs_record", None)
-    info = ModelInfo(name=args.model, args=args.model_args, revision=getattr(model, "revision", None),
-                     adapter=getattr(model, "adapter_info", None),
-                     inputs=record_inputs() if record_inputs else None)  # fmt: skip
+    info = ModelInfo(
+        name=args.model,
+        args=args.model_args,
+        revision=getattr(model, "revision", None),
+        adapter=getattr(model, "adapter_info", None),
+        inputs=record_inputs() if record_inputs else None,
+    )
     policy = getattr(model, "frame_policy", None)
     run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device, "wall_time_s": round(seconds, 3)}
     engine = getattr(model, "engine", None)
@@ -258,8 +271,9 @@ def write_run(args: argparse.Namespace, qs: QuestionSet, model: lmms, results: d
     scored = [name for name in results.get("results", {}) if not is_ours(name)]
     source = f"lmms-eval {results.get('lmms_eval_version') or _version('lmms_eval')}"
     figures = other_task_figures(results, scored, source)
-    record = build_results(qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks,
-                           other_tasks=figures)  # fmt: skip
+    record = build_results(
+        qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks, other_tasks=figures
+    )
     try:
         path = write_results(out, record, samples, other_task_samples(results, scored))
     except OSError as exc:

@@ -90,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = args.models / family if args.models else build_hub_layout(family, work / family)
         records.append(census(family, model_dir, shown))
         row = records[-1]
-        print(f"{family:18s} mini {row['mini_clip']['per_frame']:7.1f}  720p {row['hd_clip']['per_frame']:7.1f}  "
-              f"image {row['fragment']['per_frame']:7.1f}  tokens a frame")  # fmt: skip
+        print(
+            f"{family:18s} mini {row['mini_clip']['per_frame']:7.1f}  720p {row['hd_clip']['per_frame']:7.1f}  "
+            f"image {row['fragment']['per_frame']:7.1f}  tokens a frame"
+        )
     write_json(args.out, {"records": records})
     return 0
 

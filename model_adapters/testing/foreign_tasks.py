@@ -23,9 +23,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-LEAVES = ("local_mvbench", "local_tempcompass_multi_choice", "local_tempcompass_yes_no",
-          "local_tempcompass_caption_matching", "local_imageqa", "local_multi_image", "local_textqa",
-          "local_span")  # fmt: skip
+LEAVES = (
+    "local_mvbench",
+    "local_tempcompass_multi_choice",
+    "local_tempcompass_yes_no",
+    "local_tempcompass_caption_matching",
+    "local_imageqa",
+    "local_multi_image",
+    "local_textqa",
+    "local_span",
+)
 GROUPS = {"local_tempcompass": LEAVES[1:4]}
 
 UTILS = '''"""Bindings of the local tasks (model_adapters/testing/foreign_tasks.py)."""
@@ -95,33 +102,56 @@ def _yaml(task: str, data: Path, visual: str | None, text: str, results: str, me
     return "\n".join(lines) + "\n"
 
 
+OPTIONS = "Options:\n(A) it moves left\n(B) it moves right\n(C) it stays\n(D) it spins"
+VIDEO_QUESTIONS = {
+    "local_mvbench": (f"Question: What does the object do?\n{OPTIONS}\nOnly give the best option.", ("A", "B", "C")),
+    "local_tempcompass_multi_choice": (f"What happens first?\n{OPTIONS}\nAnswer with the option's letter.", ("A", "B")),
+    "local_tempcompass_yes_no": ("Is the video played in reverse? Please answer yes or no.", ("yes", "no")),
+    "local_tempcompass_caption_matching": (
+        "Which caption matches the video?\nCaption A: a fast pan\nCaption B: a slow zoom\nAnswer A or B.",
+        ("A", "B"),
+    ),
+}
+"""Per task over whole videos: its question, and the answer of each document (one document a video)."""
+
+
 def _docs(task: str, videos: list[str]) -> list[dict[str, Any]]:
     """Two documents per task (three for mvbench), over the given videos in turn."""
     pick = [videos[i % len(videos)] for i in range(3)]
-    options = "Options:\n(A) it moves left\n(B) it moves right\n(C) it stays\n(D) it spins"
-    if task == "local_mvbench":
-        return [{"video": v, "question": f"Question: What does the object do?\n{options}\nOnly give the best option.",
-                 "answer": "ABC"[i]} for i, v in enumerate(pick)]  # fmt: skip
-    if task == "local_tempcompass_multi_choice":
-        return [{"video": v, "question": f"What happens first?\n{options}\nAnswer with the option's letter.",
-                 "answer": "AB"[i]} for i, v in enumerate(pick[:2])]  # fmt: skip
-    if task == "local_tempcompass_yes_no":
-        return [{"video": v, "question": "Is the video played in reverse? Please answer yes or no.",
-                 "answer": ("yes", "no")[i]} for i, v in enumerate(pick[:2])]  # fmt: skip
-    if task == "local_tempcompass_caption_matching":
-        question = "Which caption matches the video?\nCaption A: a fast pan\nCaption B: a slow zoom\nAnswer A or B."
-        return [{"video": v, "question": question, "answer": "AB"[i]} for i, v in enumerate(pick[:2])]
+    if task in VIDEO_QUESTIONS:
+        question, answers = VIDEO_QUESTIONS[task]
+        return [{"video": v, "question": question, "answer": a} for v, a in zip(pick, answers, strict=False)]
     if task == "local_imageqa":
-        return [{"shade": s, "question": "Is the image bright or dark? Answer bright or dark.",
-                 "answer": "bright" if s > 127 else "dark"} for s in (30, 220)]  # fmt: skip
+        return [
+            {
+                "shade": s,
+                "question": "Is the image bright or dark? Answer bright or dark.",
+                "answer": "bright" if s > 127 else "dark",
+            }
+            for s in (30, 220)
+        ]
     if task == "local_multi_image":
-        return [{"shades": s, "question": "Which image is brighter, the first or the second? Answer A or B.",
-                 "answer": "A" if s[0] > s[1] else "B"} for s in ([200, 40], [40, 200])]  # fmt: skip
+        return [
+            {
+                "shades": s,
+                "question": "Which image is brighter, the first or the second? Answer A or B.",
+                "answer": "A" if s[0] > s[1] else "B",
+            }
+            for s in ([200, 40], [40, 200])
+        ]
     if task == "local_textqa":
         return [{"question": f"What is {a} plus {a}? Answer with a number.", "answer": str(2 * a)} for a in (2, 3)]
     if task == "local_span":
-        return [{"video": v, "start": 0.0, "end": 1.0 + i, "question": "How many times does it flash? Answer with "
-                 "a number.", "answer": "1"} for i, v in enumerate(pick[:2])]  # fmt: skip
+        return [
+            {
+                "video": v,
+                "start": 0.0,
+                "end": 1.0 + i,
+                "question": "How many times does it flash? Answer with a number.",
+                "answer": "1",
+            }
+            for i, v in enumerate(pick[:2])
+        ]
     raise KeyError(task)
 
 

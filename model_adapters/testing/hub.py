@@ -1,4 +1,4 @@
-"""Tiny models laid out as real checkpoints ship their processor files (`HubLayout`, declared with each family).
+"""Tiny models laid out as real checkpoints ship their processor files (`HubLayout`, on each family's `TinySpec`).
 
 The tiny processors of `model_adapters.testing.tiny` are fixed at toy sizes, saved the way
 transformers 5 saves them (one processor_config.json). A real checkpoint differs exactly where that
@@ -15,17 +15,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from model_adapters.registry import HubLayout, families
+from model_adapters.testing.specs import HubLayout, tiny_spec
 from model_adapters.testing.tiny import build_tiny
 
-PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json",
-                   "chat_template.json", "chat_template.jinja")  # fmt: skip
+PROCESSOR_FILES = (
+    "processor_config.json",
+    "preprocessor_config.json",
+    "video_preprocessor_config.json",
+    "chat_template.json",
+    "chat_template.jinja",
+)
 """Files transformers reads a processor from; a layout's folder holds only those its checkpoint ships."""
 
 
 def hub_layouts(family: str) -> dict[str, HubLayout]:
     """The declared layouts of `family`, by name (empty when it declares none)."""
-    spec = getattr(families().get(family), "tiny", None)
+    spec = tiny_spec(family)
     if spec is None:
         raise ValueError(f"unknown family {family!r}")
     return {layout.name: layout for layout in spec.hub}

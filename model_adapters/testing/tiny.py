@@ -1,8 +1,8 @@
 """Tiny random Video-LLMs of the real transformers architectures, built offline for tests and demonstrations.
 
 `build_tiny(family, out)` saves a family's tiny model (hidden 64, 2 layers, a 2-layer width-32 vision
-tower; its `TinySpec`, declared with the family) and its processor (tokenizer and chat template
-included) into `out`; both reload with `AutoModelForImageTextToText.from_pretrained(out)` /
+tower; its `TinySpec`, declared in `model_adapters/testing/families/`) and its processor (tokenizer and
+chat template included) into `out`; both reload with `AutoModelForImageTextToText.from_pretrained(out)` /
 `AutoProcessor.from_pretrained(out)` under `HF_HUB_OFFLINE=1`. Nothing is downloaded: the tokenizer is
 a byte-level BPE trained in-process on `SENTENCES`, and the processors are configured for tiny frames
 so that token counts stay small. This module holds what every family's tiny model shares.
@@ -10,16 +10,16 @@ so that token counts stay small. This module holds what every family's tiny mode
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from model_adapters.testing.specs import tiny_specs
+
 if TYPE_CHECKING:
-    from typing import TypeAlias
+    from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase, PreTrainedTokenizerFast, ProcessorMixin
-
-    TinyModel: TypeAlias = tuple[PreTrainedModel, ProcessorMixin]
-    """What a family's tiny builder returns: the model and its processor."""
+    from model_adapters.testing.specs import TinyModel
 
 # Fixed training text: answers (letters A-D, digits, yes/no) and the usual prompt words become tokens.
 SENTENCES: tuple[str, ...] = (
@@ -53,7 +53,7 @@ VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_att
 
 
 def make_tokenizer(
-    specials: list[str], eos: str, pad: str, extra_special_tokens: dict[str, Any] | None = None
+    specials: list[str], eos: str, pad: str, extra_special_tokens: Mapping[str, str] | None = None
 ) -> PreTrainedTokenizerFast:
     """A byte-level BPE trained on `SENTENCES` (deterministic); `specials` become atomic tokens.
 
@@ -74,7 +74,7 @@ def make_tokenizer(
     )
     bpe.train_from_iterator(list(SENTENCES) * 4, trainer)
     return hf.PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token=eos, pad_token=pad, extra_special_tokens=extra_special_tokens or {}
+        tokenizer_object=bpe, eos_token=eos, pad_token=pad, extra_special_tokens=dict(extra_special_tokens or {})
     )
 
 
@@ -117,19 +117,22 @@ def token_ids(tok: PreTrainedTokenizerBase, names: list[str]) -> dict[str, int]:
 
 
 def tiny_families() -> list[str]:
-    """The families that declare a tiny model (every one this project ships)."""
+    """The registered families that declare a tiny model (every one this project ships), in declaration order."""
     from model_adapters.registry import families
 
-    return [name for name, entry in families().items() if entry.tiny is not None]
+    specs = tiny_specs()
+    return [name for name in families() if name in specs]
 
 
 def make_tiny(family: str, seed: int = 0) -> TinyModel:
-    """The tiny random `(model, processor)` of `family`, in eval mode; the weights depend only on `seed`."""
+    """The tiny random `(model, processor)` of `family`, in eval mode; the weights depend only on `seed`.
+
+    Only a registered family's: the product's registry is consulted first, so every family module is
+    imported (and reaches lmms-eval) before a test evaluates the model it built.
+    """
     import torch
 
-    from model_adapters.registry import families
-
-    spec = getattr(families().get(family), "tiny", None)
+    spec = tiny_specs().get(family) if family in tiny_families() else None
     if spec is None:
         raise ValueError(f"unknown family {family!r}; expected one of {tiny_families()}")
     tok = make_tokenizer(list(spec.specials), eos=spec.eos, pad=spec.pad, extra_special_tokens=spec.named_tokens)

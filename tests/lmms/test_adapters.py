@@ -299,7 +299,9 @@ def test_a_mini_run_opens_each_video_once_and_frees_its_frames(run_make_eval, tm
     monkeypatch.setattr(clip_module, "decode_frames", lambda path, *a, **k: opened.append(Path(path).stem) or real(
         path, *a, **k))  # fmt: skip
     clip_module.DEFAULT_CACHE.clear()
-    result = run_make_eval("--model", "bench_zero_cost", "--data", "mini", "--out", tmp_path / "run")
+    from model_adapters.testing.zero_cost import register as register_zero_cost  # a bench model, not the product's
+
+    result = run_make_eval("--model", register_zero_cost(), "--data", "mini", "--out", tmp_path / "run")
     assert result.returncode == 0, result.stderr[-2000:]
     videos = {json.loads(line)["video"] for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()}
     assert len(videos) == 48 and sorted(opened) == sorted(videos)

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 import model_adapters.families as families_package
+import model_adapters.testing.families as tiny_package
 from model_adapters import registry
 from model_adapters.recipes import recipe_for
 from model_adapters.registry import adapter_class, families
+from model_adapters.testing import specs
 from model_adapters.testing.tiny import build_tiny, tiny_families
 
 
@@ -43,19 +45,25 @@ def test_a_family_declared_twice_is_refused():
     assert families()["qwen2_5_vl"] is entry
 
 
-# A new family, written the way docs/adding_a_model.md says: one module in model_adapters/families/.
+# A new family, written the way docs/adding_a_model.md says: one module in model_adapters/families/, and its
+# tiny model in one module of model_adapters/testing/families/.
 TOY_FAMILY = '''
-from model_adapters.families.qwen import _qwen2_5_vl, qwen_tiny
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
 
 
-@family("toy_vl", tiny=qwen_tiny(_qwen2_5_vl, hub=()), recipes={"sf2t": {"lora_r": 4, "batch_size": 1}})
+@family("toy_vl", recipes={"sf2t": {"lora_r": 4, "batch_size": 1}})
 class ToyVL(HFVideoModel):
     """A family this repository does not ship."""
 
     model_class = "Qwen2_5_VLForConditionalGeneration"
 '''
+TOY_TINY = """
+from model_adapters.testing.families.qwen import _qwen2_5_vl, qwen_tiny
+from model_adapters.testing.specs import register_tiny
+
+register_tiny("toy_vl", qwen_tiny(_qwen2_5_vl, hub=()))
+"""
 
 
 @pytest.fixture
@@ -63,13 +71,16 @@ def toy_family(tmp_path, monkeypatch):
     """A family module in a folder scanned like model_adapters/families/, touching no file of the repository."""
     import lmms_eval.models  # noqa: F401 - loaded first: a family declared later must still reach lmms-eval
 
-    folder = tmp_path / "more_families"
-    folder.mkdir()
-    (folder / "toy.py").write_text(TOY_FAMILY)
-    monkeypatch.setattr(families_package, "__path__", [*families_package.__path__, str(folder)])
+    for package, source in ((families_package, TOY_FAMILY), (tiny_package, TOY_TINY)):
+        folder = tmp_path / package.__name__
+        folder.mkdir()
+        (folder / "toy.py").write_text(source)
+        monkeypatch.setattr(package, "__path__", [*package.__path__, str(folder)])
     monkeypatch.setattr(registry, "_FAMILIES", dict(registry._FAMILIES))  # forgotten after the test
+    monkeypatch.setattr(specs, "_SPECS", specs.tiny_specs())  # the shipped ones discovered first: they stay
     yield "fvb_toy_vl"
     sys.modules.pop("model_adapters.families.toy", None)
+    sys.modules.pop("model_adapters.testing.families.toy", None)
 
 
 def test_a_new_family_module_is_registered_with_its_tiny_model_and_recipe(toy_family, tmp_path):
@@ -99,3 +110,12 @@ def test_a_new_family_evaluates_through_make_eval(toy_family, tmp_path, run_make
 def test_the_readme_names_every_family():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert [f.model_id for f in families().values() if f"`{f.model_id}`" not in readme] == []
+
+
+def test_the_product_lists_no_bench_model():
+    """Our lmms-eval models are those whose scores mean something: no stand-in of model_adapters.testing."""
+    from model_adapters.manifests import MANIFESTS
+
+    paths = {m.model_id: m.chat_class_path or m.simple_class_path for m in MANIFESTS}
+    assert [name for name, path in paths.items() if path.startswith("model_adapters.testing.")] == []
+    assert "bench_zero_cost" not in paths
