@@ -214,6 +214,8 @@ class MetadataOnly(Adversary):
 
     def answer(self, obs: Observable, recurrence: Recurrence) -> str:
         """The answer most common among the nearest training items that this item offers."""
+        if obs.type not in self.by_type:  # no other video holds an item of this type to learn from (a small set)
+            return _response(obs, obs.options[0] if obs.options else "1")
         x, keys, mean, std = self.by_type[obs.type]
         distance = np.linalg.norm(x - (np.array(_features(obs)) - mean) / std, axis=1)
         # every item as close as the k-th nearest votes: identical metadata gives one pooled vote, not

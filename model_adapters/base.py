@@ -76,6 +76,15 @@ except ModuleNotFoundError as missing:  # only lmms-eval itself missing; a broke
     lmms = WithoutLmmsEval
 
 
+@dataclass(frozen=True)
+class Shows:
+    """What a model can be shown: frames of videos (clips, labelled frames), images, both in one request."""
+
+    videos: bool = False
+    images: bool = False
+    mixed: bool = False
+
+
 class FineVidModel(lmms):
     """A model that answers FineVidBench documents and resumes from a durable answer store.
 
@@ -88,8 +97,8 @@ class FineVidModel(lmms):
     is_simple = True
     answers_any_task: ClassVar[bool] = False
     """True for models that can answer any lmms-eval task (the Video-LLM adapters), not only FineVidBench's."""
-    reads_pixels: ClassVar[bool] = False
-    """True for models that look at what a request shows; the others get its text alone (nothing is decoded)."""
+    shows: ClassVar[Shows] = Shows()
+    """What the model can be shown; a model shown nothing gets a question's text alone (nothing is decoded)."""
     frame_policy: FramePolicy | None = None
     """How the model's clips are sampled (None: the model reads no frames)."""
 
@@ -267,8 +276,9 @@ class Asked:
                 f"{type(model).__name__} answers FineVidBench questions only; task {self.task!r} is not one of "
                 "them (fix: run it with a Video-LLM adapter, fvb_<family>, or an lmms-eval model)"
             )
-        if question is not None and (blind_variant(self.task) is None or not model.reads_pixels):
-            shown = (shown_visual(question, self.doc["video_path"], model.frame_policy),) if model.reads_pixels else ()
+        sees = model.shows.videos or model.shows.images
+        if question is not None and (blind_variant(self.task) is None or not sees):
+            shown = (shown_visual(question, self.doc["video_path"], model.frame_policy),) if sees else ()
             turn = Turn("user", (*shown, self.prompt))
             return Request(question.id, self.task, (turn,), self.generation, question)
         reader = TaskVisuals(self.task, model.frame_policy)

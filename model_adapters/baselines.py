@@ -26,7 +26,7 @@ from finevidbench.oracle import DEFAULT_SIZE, SEMANTIC_TYPES, FrameSize, Shown, 
 from finevidbench.protocol import Question, get_type
 from finevidbench.request import Clip, LabelledFrames, Request
 from finevidbench.video import FramePolicy
-from model_adapters.base import FineVidModel
+from model_adapters.base import FineVidModel, Shows
 from model_adapters.frames import FrameCache, ShowsFrames, run_policy
 
 ORACLE_REVISION = 1
@@ -108,7 +108,7 @@ class PixelOracle(ShowsFrames):
     Qwen size, counts come in whole pairs as Qwen's temporal patch takes them.
     """
 
-    reads_pixels = True
+    shows = Shows(videos=True)
 
     def __init__(
         self,

@@ -7,13 +7,12 @@ messages and their inputs (model_adapters/chat.py: the cards' two steps), batchi
 split into the processor calls that answer exactly as one question at a time does), greedy
 generation and the fingerprint. A family subclass sets only what is its own: the model class, how
 fragment frames are shown (`fragment_form`), what one processor call can hold (`stacks_videos`,
-`mixes_images_and_videos`), its card's sampling (`card_frames`) and, where its card's code does
+`shows`), its card's sampling (`card_frames`) and, where its card's code does
 more, `fit_video` / `fit_images` or `processor_kwargs`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,23 +20,17 @@ import numpy as np
 
 from finevidbench.protocol import DEFAULT_SCENE_POLICY
 from finevidbench.request import Clip, DecodedFrames, Image, LabelledFrames, Request, Visual
-from model_adapters.chat import TemplateLayout, processor_inputs, render
+from model_adapters.backends import Backend, TransformersBackend, settings_key
+from model_adapters.base import Shows
+from model_adapters.chat import TemplateLayout, processor_inputs
 from model_adapters.frames import FrameCache, ShowsFrames, run_policy
+from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, load_processor, local_weights_hash
+from model_adapters.positions import use_trained_positions
+from model_adapters.serving import BackendChoice, VLLMBackend, VLLMEngine, check_served, start_engine
 
 if TYPE_CHECKING:
     from transformers import BatchFeature
     from transformers.video_utils import VideoMetadata
-from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, load_processor, local_weights_hash
-from model_adapters.positions import use_trained_positions
-from model_adapters.serving import (
-    BackendChoice,
-    EnginePrompt,
-    VLLMEngine,
-    check_served,
-    engine_sampling,
-    samples,
-    start_engine,
-)
 
 INPUTS_REVISION = 2
 """Revision of how a document becomes processor inputs; in every fingerprint, so older stored answers are not reused.
@@ -50,7 +43,8 @@ class HFVideoModel(BackendChoice, ShowsFrames):
 
     is_simple = False
     answers_any_task = True
-    reads_pixels = True
+    backend: Backend
+    """What answers the prompts: transformers' `generate` or the serving engine (model_adapters/backends.py)."""
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     fragment_form: ClassVar[str] = "images"
     """How fragment frames are shown: "images" (numbered images) or "video" (a clip, 1 s per frame)."""
@@ -64,9 +58,10 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     stacks_videos: ClassVar[bool] = True
     """True when the processor stacks a batch's videos into one tensor padded to the longest (a call needs equal
     frame counts). SmolVLM's also writes that padded count into every video's prompt ("series of N frames")."""
-    mixes_images_and_videos: ClassVar[bool] = False
-    """True when one call can hold images and videos. False where both come out under one name (SmolVLM's
-    `pixel_values`: the processor merges the two outputs, and the videos' replace the images')."""
+    shows: ClassVar[Shows] = Shows(videos=True, images=True, mixed=False)
+    """What one processor call can hold: `mixed` where it takes images and videos together. Not where both come out
+    under one name (SmolVLM's `pixel_values`: the processor merges the two outputs, and the videos' replace the
+    images')."""
     module_parts: ClassVar[dict[str, tuple[str, ...]]] = {
         # projector first: Qwen's merger sits inside `model.visual`
         "projector": (
@@ -112,15 +107,13 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         self.pretrained = str(pretrained)
         self.max_new_tokens = int(max_new_tokens)
         self.frames = frames
-        self.engine: VLLMEngine | None = None
         self.model: Any = None  # the transformers model; None where the serving engine holds the weights
-        if self.backend == "vllm":
+        self.engine: VLLMEngine | None = None
+        if self.backend_name == "vllm":
             check_served(type(self).__name__, self.served_by_vllm)
             self.processor = load_processor(self.pretrained, revision, trust_remote_code)
-            self.positions: str | None = "vllm"  # vLLM's own get_mrope_input_positions: the trained rule
         else:
             self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
-            self.positions = use_trained_positions(self.model)
         self.layout = self._template_layout()
         base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
         self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
@@ -128,14 +121,22 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
         resolved = getattr(getattr(self.model, "config", None), "_commit_hash", None)
         self.revision = revision or resolved or local_weights_hash(self.pretrained)
-        self.adapter_info = None
+        self.backend, self.adapter_info = self._backend(adapter, revision, dtype, trust_remote_code)
+
+    def _backend(
+        self, adapter: str | None, revision: str | None, dtype: str, trust_remote_code: bool
+    ) -> tuple[Backend, dict[str, Any] | None]:
+        """The backend that answers (the adapter applied as it applies one), and the adapter's record."""
         if self.model is None:
             engine_args = self.engine_settings.engine_args(self.pretrained, revision, dtype, trust_remote_code)
-            self.engine, self.adapter_info = start_engine(engine_args, adapter)
-            return
+            self.engine, record = start_engine(engine_args, adapter)
+            return VLLMBackend(self.engine), record
+        positions = use_trained_positions(self.model)
+        record = None
         if adapter:
-            self.model, self.adapter_info = attach_adapter(self.model, adapter, self.pretrained)
+            self.model, record = attach_adapter(self.model, adapter, self.pretrained)
         self.model.eval()
+        return TransformersBackend(self.model, positions), record
 
     # -- loading ------------------------------------------------------------------------------
     def _template_layout(self) -> TemplateLayout:
@@ -179,9 +180,7 @@ class HFVideoModel(BackendChoice, ShowsFrames):
             "temporal_patch": self.temporal_patch(),
             "labels_in_text": not self.layout.interleaves,
         }
-        if self.engine is not None:
-            record["engine"] = f"vllm {self.engine.version}"
-        return record | ({"positions": self.positions} if self.positions else {})
+        return record | self.backend.record()
 
     def fingerprint_parts(self) -> dict[str, Any]:
         return {
@@ -283,14 +282,6 @@ class HFVideoModel(BackendChoice, ShowsFrames):
             metas += request_metas
         return self.inputs(conversations, metas)
 
-    def engine_prompt(self, request: Request) -> EnginePrompt:
-        """A request as the serving engine takes it: the messages, frames, sizes and metadata `encode` uses."""
-        messages, metas = self.conversation(request)
-        text = render(self.processor, self.layout, messages, add_generation_prompt=True)
-        assert self.engine is not None
-        sampling = engine_sampling(request.generation, self.max_new_tokens, self.engine.repetition_penalty)
-        return EnginePrompt.of(text, messages, metas, self.processor_kwargs(metas), sampling)
-
     def frame_counts(self, request: Request) -> tuple[int, ...]:
         """How many frames each clip of a request holds, in order (sampling only, no decoding)."""
         counts = [len(indices) for _, indices in self.frame_cache.reads(request)]
@@ -310,62 +301,25 @@ class HFVideoModel(BackendChoice, ShowsFrames):
 
         Requests asking different generation settings are never generated together either.
         """
-        kinds = self.kinds(request)
-        if len(kinds) > 1 and not self.mixes_images_and_videos:
+        counts = self.frame_counts(request) if self.stacks_videos else None
+        return counts, None if self.shows.mixed else self.kinds(request), settings_key(request)
+
+    def check_shown(self, request: Request) -> None:
+        """Refuse, in one line, a request this family's processor cannot hold (images and videos together)."""
+        if not self.shows.mixed and len(self.kinds(request)) > 1:
             raise AdapterError(
                 f"{type(self).__name__}: task {request.task} shows images and videos in one request, which this "
                 "family's processor cannot hold together (its videos' pixel values replace the images')"
             )
-        counts = self.frame_counts(request) if self.stacks_videos else None
-        settings = json.dumps(dict(request.generation), sort_keys=True, default=str)
-        return counts, None if self.mixes_images_and_videos else kinds, settings
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
-        if self.engine is not None or len(requests) == 1:  # vLLM batches as it likes: the whole batch in one call
-            return self.generate(requests)
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for position, request in enumerate(requests):
-            groups.setdefault(self.batch_group(request), []).append(position)
-        answers: list[str] = [""] * len(requests)
-        for positions in groups.values():
-            for position, answer in zip(positions, self.generate([requests[p] for p in positions]), strict=True):
-                answers[position] = answer
-        return answers
+        for request in requests:
+            self.check_shown(request)
+        return self.backend.answer(self, requests)
 
-    def generate(self, requests: Sequence[Request]) -> list[str]:
-        """Greedy answers to a batch whose inputs the processor can put in one tensor."""
-        import torch
-
-        if self.engine is not None:
-            tokens = self.engine.generate([self.engine_prompt(request) for request in requests])
-            texts = self.processor.batch_decode(tokens, skip_special_tokens=True)
-            return [_until(text, r.generation.get("until")).strip() for text, r in zip(texts, requests, strict=True)]
-        assert self.model is not None
-        inputs = self.encode(requests).to(self.model.device)
-        generation = requests[0].generation
-        limit = int(generation.get("max_new_tokens", self.max_new_tokens))
-        options: dict[str, Any] = {"do_sample": False}
-        if samples(generation):
-            options = {
-                "do_sample": True,
-                "temperature": float(generation["temperature"]),
-                "top_p": float(generation.get("top_p") or 1.0),
-            }
-        elif int(generation.get("num_beams") or 1) > 1:
-            options["num_beams"] = int(generation["num_beams"])
-        with torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=limit, **options)
-        new_tokens = output[:, inputs["input_ids"].shape[1] :]
-        texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True)
-        return [_until(text, generation.get("until")).strip() for text in texts]
-
-
-def _until(text: str, stops: Any) -> str:
-    """`text` cut at the first of a task's stop strings (lmms-eval's `until`), as lmms-eval's models cut it."""
-    for stop in [stops] if isinstance(stops, str) else stops or ():
-        if stop:
-            text = text.split(stop)[0]
-    return text
+    def usage(self) -> dict[str, Any] | None:
+        """What the backend's engine did in this process (results.json's provenance); None where nothing counts."""
+        return self.backend.usage()
 
 
 def _pictures(frames: np.ndarray) -> list[Any]:

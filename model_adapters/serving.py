@@ -22,16 +22,21 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from model_adapters.chat import blocks_of_kind
+from finevidbench.request import Request
+from model_adapters.backends import cut_at_stops, samples
+from model_adapters.chat import blocks_of_kind, render
 from model_adapters.loading import AdapterError, adapter_record
+
+if TYPE_CHECKING:
+    from model_adapters.backends import Adapter
 
 BACKENDS = ("transformers", "vllm")
 ENGINE_PYTHON_VARIABLE = "FINEVIDBENCH_VLLM_PYTHON"
@@ -122,7 +127,7 @@ class BackendChoice:
     ) -> None:
         if backend not in BACKENDS:
             raise AdapterError(f"backend={backend}: expected one of {', '.join(BACKENDS)}")
-        self.backend = backend
+        self.backend_name = backend
         self.engine_settings = EngineSettings(
             tensor_parallel_size=int(tensor_parallel_size),
             data_parallel_size=int(data_parallel_size),
@@ -132,14 +137,6 @@ class BackendChoice:
             enforce_eager=enforce_eager,
         )
         super().__init__(**kwargs)
-
-
-def samples(generation: Mapping[str, Any]) -> bool:
-    """Whether a request samples: it asks for a positive temperature and does not turn sampling off.
-
-    As lmms-eval's models read the settings; greedy otherwise. Self-alignment's questions sample.
-    """
-    return generation.get("do_sample") is not False and float(generation.get("temperature") or 0) > 0
 
 
 def engine_sampling(generation: Mapping[str, Any], max_new_tokens: int, repetition_penalty: float) -> dict[str, Any]:
@@ -337,3 +334,33 @@ class VLLMEngine:
             except (OSError, subprocess.TimeoutExpired):
                 self._process.kill()
         self._connection.close()
+
+
+class VLLMBackend:
+    """The engine answering the adapter's prompts: the rendered text, the frames and their metadata."""
+
+    name = "vllm"
+
+    def __init__(self, engine: VLLMEngine) -> None:
+        self.engine = engine
+
+    def prompt(self, adapter: Adapter, request: Request) -> EnginePrompt:
+        """A request as the engine takes it: the messages, frames, sizes and metadata the adapter's `encode` uses."""
+        messages, metas = adapter.conversation(request)
+        text = render(adapter.processor, adapter.layout, messages, add_generation_prompt=True)
+        sampling = engine_sampling(request.generation, adapter.max_new_tokens, self.engine.repetition_penalty)
+        return EnginePrompt.of(text, messages, metas, adapter.processor_kwargs(metas), sampling)
+
+    def answer(self, adapter: Adapter, requests: Sequence[Request]) -> list[str]:
+        """The whole batch in one call (vLLM schedules it); the tokens decoded by the adapter's own tokenizer."""
+        tokens = self.engine.generate([self.prompt(adapter, request) for request in requests])
+        texts = adapter.processor.batch_decode(tokens, skip_special_tokens=True)
+        return [cut_at_stops(text, r.generation.get("until")).strip() for text, r in zip(texts, requests, strict=True)]
+
+    def record(self) -> dict[str, Any]:
+        """The engine and its version; positions are vLLM's own `get_mrope_input_positions` (the trained rule)."""
+        return {"engine": f"vllm {self.engine.version}", "positions": "vllm"}
+
+    def usage(self) -> dict[str, Any] | None:
+        """Prompts, prompt tokens and cache hit rates of the engine in this process."""
+        return self.engine.usage()

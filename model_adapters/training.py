@@ -73,7 +73,7 @@ class TrainingHook:
                 f"{type(self.adapter).__name__} stacks a batch's videos into one tensor, and this batch mixes "
                 "frame counts (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"
             )
-        if not self.adapter.mixes_images_and_videos and len({self.adapter.kinds(r) for r in requests}) > 1:
+        if not self.adapter.shows.mixed and len({self.adapter.kinds(r) for r in requests}) > 1:
             raise ValueError(
                 f"{type(self.adapter).__name__}'s processor cannot hold images and videos in one batch, and this "
                 "batch mixes them (fix: batch_size: 1 in the recipe, with grad_accum for the effective batch)"

@@ -264,9 +264,10 @@ def write_run(
     )
     policy = getattr(model, "frame_policy", None)
     run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device, "wall_time_s": round(seconds, 3)}
-    engine = getattr(model, "engine", None)
-    if engine is not None:
-        run_info["engine"] = engine.usage()
+    usage = getattr(model, "usage", None)
+    engine = usage() if usage is not None else None
+    if engine is not None:  # a serving engine's prompts, tokens and cache hit rates
+        run_info["engine"] = engine
     # every name lmms-eval scored that is not ours: the tasks asked for, their groups' members too
     scored = [name for name in results.get("results", {}) if not is_ours(name)]
     source = f"lmms-eval {results.get('lmms_eval_version') or _version('lmms_eval')}"

@@ -127,3 +127,19 @@ def test_validate_with_adversaries_passes_mini_and_names_each_leak_of_a_leaky_se
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     leak_lines = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
     assert any(line.startswith("  - moment_count: text_only 1.000") and "> chance 0.167" in line for line in leak_lines)
+
+
+def test_a_type_no_other_video_holds_is_still_answered(tmp_path):
+    """On a set of three videos some folds hold every item of a type: nothing to learn from, an answer anyway."""
+    from conftest import build_question_set
+
+    from finevidbench.dataset import load_question_set
+
+    qs = load_question_set(build_question_set(tmp_path / "small", videos=3, seed=7))
+    folds = {}
+    for q in qs.questions:
+        folds.setdefault(q.type, set()).add(fold_of(q.video))
+    assert any(len(f) == 1 for f in folds.values())  # the case under test: a type within one fold
+    for adversary in ("text_only", "metadata_only"):
+        answers = cross_fitted_answers(qs, adversary)
+        assert set(answers) == {q.id for q in qs.questions} and all(answers.values()), adversary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from model_adapters.base import Shows
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
 
@@ -12,4 +13,4 @@ class InternVL(HFVideoModel):
 
     model_class = "InternVLForConditionalGeneration"
     stacks_videos = True
-    mixes_images_and_videos = True  # images and videos come out under their own names
+    shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names

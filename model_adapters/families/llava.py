@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from model_adapters.base import Shows
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
 
@@ -14,7 +15,7 @@ class LlavaOneVision(HFVideoModel):
 
     model_class = "LlavaOnevisionForConditionalGeneration"
     stacks_videos = True
-    mixes_images_and_videos = True  # images and videos come out under their own names
+    shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names
 
 
 @family(
@@ -31,4 +32,4 @@ class LlavaNextVideo(HFVideoModel):
 
     model_class = "LlavaNextVideoForConditionalGeneration"
     stacks_videos = True
-    mixes_images_and_videos = True  # images and videos come out under their own names
+    shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names

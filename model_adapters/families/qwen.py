@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from model_adapters.base import Shows
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
 
@@ -32,7 +33,7 @@ class QwenVL(HFVideoModel):
     card_frames = "fps=2,max_frames=768,min_frames=4,mode=uniform"  # qwen-vl-utils: FPS 2, 4 to 768, linspace
     served_by_vllm = True
     stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
-    mixes_images_and_videos = True
+    shows = Shows(videos=True, images=True, mixed=True)
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from model_adapters.base import Shows
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
 
@@ -13,4 +14,4 @@ class VideoLlama3(HFVideoModel):
     model_class = "VideoLlama3ForConditionalGeneration"
     card_frames = "fps=1,max_frames=180,mode=uniform"  # its card's video element: {"fps": 1, "max_frames": 180}
     stacks_videos = False  # concatenates a batch's videos (no padding): any frame counts, images and videos together
-    mixes_images_and_videos = True
+    shows = Shows(videos=True, images=True, mixed=True)

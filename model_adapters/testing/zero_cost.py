@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from finevidbench.request import Clip, LabelledFrames, Request
+from model_adapters.base import Shows
 from model_adapters.frames import FrameCache, ShowsFrames, run_policy
 
 MODEL_ID = "bench_zero_cost"
@@ -21,7 +22,7 @@ class ZeroCostModel(ShowsFrames):
     """Decodes like `HFVideoModel` (same policy, cache, prefetch), generates nothing."""
 
     is_simple = False
-    reads_pixels = True
+    shows = Shows(videos=True, images=True, mixed=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

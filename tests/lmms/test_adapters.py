@@ -79,8 +79,10 @@ def test_batch_of_four_equals_batch_of_one(family, tiny, small_set, monkeypatch)
     requests = requests_for(model, small_set, monkeypatch, per_type=2)
     one = [model.answer_batch([r])[0] for r in requests]
     calls = []
-    real = model.generate
-    monkeypatch.setattr(model, "generate", lambda batch: calls.append(len(batch)) or real(batch))
+    real = model.backend.generate
+    monkeypatch.setattr(
+        model.backend, "generate", lambda adapter, batch: calls.append(len(batch)) or real(adapter, batch)
+    )
     assert model.answer_batch(requests[:4]) + model.answer_batch(requests[4:]) == one
     assert model.answer_batch(requests[2:6]) == one[2:6]
     # one clip under two prompts of different lengths: a left-padded call of two

@@ -22,7 +22,7 @@ from finevidbench.request import Clip, DecodedFrames, content_digest
 from finevidbench.request import Image as RecordImage
 from finevidbench.results import read_other_samples, read_results
 from finevidbench.video import FramePolicy
-from model_adapters.hf import _until
+from model_adapters.backends import cut_at_stops
 from model_adapters.registry import adapter_class, families
 from model_adapters.testing.foreign_tasks import GROUPS, LEAVES, write_foreign_tasks
 from model_adapters.testing.tiny import build_tiny
@@ -127,8 +127,8 @@ def test_a_requests_key_changes_with_its_text_and_its_pixels():
 
 
 def test_a_tasks_stop_strings_cut_the_answer_as_lmms_eval_models_cut_it():
-    assert _until("yes\n\nbecause", ["\n\n"]) == "yes" and _until("A) left", "A)") == ""
-    assert _until("no stop", None) == "no stop" and _until("x</s>y", ["", "</s>"]) == "x"
+    assert cut_at_stops("yes\n\nbecause", ["\n\n"]) == "yes" and cut_at_stops("A) left", "A)") == ""
+    assert cut_at_stops("no stop", None) == "no stop" and cut_at_stops("x</s>y", ["", "</s>"]) == "x"
 
 
 # -- requests of other tasks through one adapter ---------------------------------------------------

@@ -91,7 +91,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     tuned = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6, adapter=records[1].output)
     assert tuned.adapter_info["training"]["kind"] == "savi"
     requests = [asked(base, p.doc, p.prompt) for p in second[:4]]
-    assert base.generate(requests) != tuned.generate(requests)
+    assert base.answer_batch(requests) != tuned.answer_batch(requests)
 
     # the same command again: finished iterations are reused, no answer is recomputed
     assert _main(tmp_path, tiny, train_corpus) == 0

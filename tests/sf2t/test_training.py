@@ -182,7 +182,7 @@ def test_adapter_reloads_through_adapter_arg_with_its_provenance(tiny, examples,
         "base_model": record.base_model,
     }  # fmt: skip
     requests = [asked(base, e["doc"], e["prompt"]) for e in examples[:6]]
-    assert base.generate(requests) != tuned.generate(requests)
+    assert base.answer_batch(requests) != tuned.answer_batch(requests)
 
 
 def test_full_fine_tuning_trains_only_the_chosen_part(tiny, examples, training_set, tmp_path):
