@@ -13,7 +13,9 @@
 7. the serving engine: `fvb_qwen2_5_vl` with `backend=vllm` against `backend=transformers` on the same tiny
    weights (a checkpoint both serve), the engine's start (vLLM's import included) on a line of its own, then
    questions per second, vLLM's cache hit rates, and whether both answered alike; skipped, with the reason,
-   where the serving engine's environment is absent (`make vllm-venv`).
+   where the serving engine's environment is absent (`make vllm-venv`);
+8. the test suite: `make test`'s wall and CPU time and its ten slowest tests (runners/suite.py; `--no-suite`
+   skips it).
 
 Each end-to-end figure runs in a fresh subprocess (`worker`), so imports and caches do not leak between
 the measurement and its baseline; the timings exclude interpreter start-up and imports.
@@ -34,6 +36,7 @@ from typing import Any
 
 from finevidbench.files import read_json_object, write_json
 from finevidbench.results import read_predictions, read_results
+from runners.suite import suite_figures, suite_line
 
 WORKERS = ("ours", "builtin", "zero_cost", "decode_floor", "random", "resume", "served_transformers", "served_vllm")
 GEN = "max_new_tokens=8"
@@ -253,7 +256,7 @@ def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[
     }
 
 
-def run_all(out: Path, submissions: int) -> dict[str, Any]:
+def run_all(out: Path, submissions: int, suite: bool = True) -> dict[str, Any]:
     """Every measurement; returns the bench record."""
     from model_adapters.testing.tiny import build_tiny
 
@@ -288,6 +291,8 @@ def run_all(out: Path, submissions: int) -> dict[str, Any]:
         },
     }
     record["serving"] = _serving(work / "serving", env)
+    if suite:
+        record["suite"] = suite_figures()
     if out.is_file() and "full" in (previous := read_json_object(out, "bench")):  # what make bench-full measured stays
         record.update(full=previous["full"])
     write_json(out, record, "bench")
@@ -300,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runners.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
     parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--no-suite", action="store_true", help="skip timing the test suite (make test)")
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--tiny", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
@@ -309,13 +315,15 @@ def main(argv: list[str] | None = None) -> int:
         figure = worker(args.worker, args.tiny, Path(args.run), args.limit)
         print(json.dumps(figure))
         return 0
-    record = run_all(Path(args.out), args.submissions)
+    record = run_all(Path(args.out), args.submissions, suite=not args.no_suite)
     for name, value in record["ratios"].items():
         print(f"{name:<45} {value:>10.3f}")
     serving = record["serving"]
     for name, value in serving.items():
         if name != "figures":
             print(f"serving: {name:<36} {value:>10.3f}" if isinstance(value, float) else f"serving: {name}: {value}")
+    if "suite" in record:
+        print(suite_line(record["suite"]))
     print(f"written: {args.out}")
     return 0
 

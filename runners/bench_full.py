@@ -28,6 +28,7 @@ from typing import Any
 
 from finevidbench.files import read_json_object, write_json
 from finevidbench.paths import cache_dir
+from runners.suite import suite_figures, suite_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (320, 240, 5.0, 15.0)
@@ -202,7 +203,7 @@ def leaderboard_figures(run: Path, data: Path, work: Path, submissions: int) -> 
     }
 
 
-def run_all(out: Path, videos: int, submissions: int) -> dict[str, Any]:
+def run_all(out: Path, videos: int, submissions: int, suite: bool = True) -> dict[str, Any]:
     """Every measurement; merges the `full` object into bench.json and returns it."""
     work = cache_dir() / "bench-full-work"
     shutil.rmtree(work, ignore_errors=True)
@@ -217,6 +218,9 @@ def run_all(out: Path, videos: int, submissions: int) -> dict[str, Any]:
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     record = read_json_object(out, "bench") if out.is_file() else {"machine": machine}
     record.update(full=full, decodes_per_video=full["decodes_per_video"])
+    if suite:
+        record["suite"] = suite_figures()
+        print(suite_line(record["suite"]))
     write_json(out, record, "bench")
     shutil.rmtree(work, ignore_errors=True)
     return full
@@ -269,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench.json")
     parser.add_argument("--videos", type=int, default=960, help="clips in the corpus (960: about 21,000 questions)")
     parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--no-suite", action="store_true", help="skip timing the test suite (make test)")
     parser.add_argument("--worker", choices=("eval", "floor", "evaluate"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
@@ -278,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, Path(args.data), Path(args.run))))
         return 0
-    full = run_all(Path(args.out), args.videos, args.submissions)
+    full = run_all(Path(args.out), args.videos, args.submissions, suite=not args.no_suite)
     for name, value in full.items():
         print(f"{name:<28} {value if isinstance(value, bool | None) else round(value, 3)}")
     print(f"written: {args.out}")
