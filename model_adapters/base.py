@@ -203,7 +203,11 @@ class FineVidModel(lmms):
                 self.reused += 1
         pending.sort(key=lambda p: (prepared[p].videos, prepared[p].key, prepared[p].task))
         self.prepare([prepared[p] for p in pending])
-        progress = tqdm(total=len(pending), desc=type(self).__name__, unit="q", disable=self.rank != 0)
+        # the run's one bar: every question, those the store answered counted from the start
+        from_store = len(prepared) - len(pending)
+        progress = tqdm(
+            total=len(prepared), initial=from_store, desc=type(self).__name__, unit="q", disable=self.rank != 0
+        )
         chunks = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
         # decode the next batch's videos while the model answers the current one
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as background:

@@ -30,6 +30,7 @@ from finevidbench.results import ModelInfo, build_results, other_task_figures, o
 from finevidbench.scoring.score import SampleResult, format_table
 from finevidbench.store import StoreError
 from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
+from runners.imports import defer
 
 if TYPE_CHECKING:  # lmms-eval is imported only when a run starts (untyped: Any to mypy)
     from lmms_eval.api.model import lmms
@@ -127,7 +128,7 @@ def run_lmms_eval(
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
     backend = "torchrun" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not launched_by_accelerate else "accelerate"
-    with closed_form_stderr():
+    with closed_form_stderr(), one_progress_bar():
         results: dict[str, Any] | None = simple_evaluate(
             model=model,
             tasks=tasks.split(","),
@@ -140,6 +141,35 @@ def run_lmms_eval(
     if int(os.environ.get("RANK", "0")) == 0 and (not results or not results.get("samples")):
         raise EvaluationError("lmms-eval returned no samples (see its log above)")
     return results
+
+
+@contextlib.contextmanager
+def one_progress_bar() -> Iterator[None]:
+    """The model's progress bar alone: lmms-eval's two per task (building requests, post-processing) stay off.
+
+    lmms-eval 0.7.3 draws a bar over each task's documents while it builds their requests and another
+    while it post-processes the answers: sixteen bars for FineVidBench's eight tasks, each over in a
+    blink, around the one that measures the run (the model's, model_adapters/base.py). Its other bars
+    (a dataset's download and extraction) are left as they are; tests/lmms/test_tasks.py fails if
+    lmms-eval stops drawing them through these names.
+    """
+    from lmms_eval import evaluator
+    from lmms_eval.api import task as task_module
+
+    drawn = task_module.tqdm
+
+    def requests_quietly(*args: Any, **kwargs: Any) -> Any:
+        quiet = "total" in kwargs and "desc" not in kwargs  # Task.build_all_requests' bar, as 0.7.3 draws it
+        return drawn(*args, **{**kwargs, "disable": True}) if quiet else drawn(*args, **kwargs)
+
+    def quietly(*args: Any, **kwargs: Any) -> Any:
+        return drawn(*args, **{**kwargs, "disable": True})
+
+    task_module.tqdm, evaluator.tqdm = requests_quietly, quietly
+    try:
+        yield
+    finally:
+        task_module.tqdm, evaluator.tqdm = drawn, drawn
 
 
 @contextlib.contextmanager
@@ -221,8 +251,10 @@ def evaluate(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
+    names = [*tasks, *others]
+    print(f"make eval: {args.model} on {len(names)} task(s) of {args.data}: answering", file=sys.stderr)
     try:
-        results = run_lmms_eval(model, manager, ",".join([*tasks, *others]), args.limit, args.gen_kwargs)
+        results = run_lmms_eval(model, manager, ",".join(names), args.limit, args.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(cast("dict[str, Any]", results))  # rank 0: run_lmms_eval raised unless it had samples
@@ -241,6 +273,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.limit is None and ours == ["finevidbench"] and len(samples) != expected:
         print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
         return 1
+    print(f"make eval: scoring {len(samples)} answers and writing {out}", file=sys.stderr)
     return write_run(args, qs, model, cast("dict[str, Any]", results), samples, out, time.time() - started)
 
 
@@ -315,6 +348,7 @@ def close_process_group() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `make eval`."""
+    defer()  # what no FineVidBench run needs is imported on first use (runners/imports.py)
     code = evaluate(parse_args(argv))
     if code == 0:  # after a failure another rank may still wait in a collective: exit without the handshake
         close_process_group()

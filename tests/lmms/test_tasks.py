@@ -139,6 +139,26 @@ def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path, 
         assert entry["ci_low"] <= entry["chance"] <= entry["ci_high"], (name, entry)
     lines = (tmp_path / "run" / "samples.jsonl").read_text().splitlines()
     assert len(lines) == results["scores"]["overall"]["n"]
+    # one progress bar for the run (the model's, over every question), and a line per stage
+    drawn = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    start = drawn.index("make eval: random on 1 task(s) of mini: answering")  # (the first run builds mini before)
+    bars = {line.split(":")[0] for line in drawn[start:] if "|" in line}
+    assert bars == {"RandomBaseline"}, drawn[start:][:20]
+    assert f"{len(lines)}/{len(lines)}" in drawn[-2]
+    assert drawn[-1].startswith(f"make eval: scoring {len(lines)} answers and writing ")
+
+
+def test_the_bars_make_eval_turns_off_are_drawn_where_lmms_eval_drew_them():
+    """runners.evaluate.one_progress_bar replaces these names; an lmms-eval that draws elsewhere fails here."""
+    import inspect
+
+    from lmms_eval import evaluator
+    from lmms_eval.api import task
+
+    building = inspect.getsource(task.Task.build_all_requests)
+    assert "tqdm(" in building and "total=num_docs" in building and "desc=" not in building
+    assert 'tqdm(total=total_docs, desc="Postprocessing"' in inspect.getsource(evaluator)
+    assert task.tqdm is evaluator.tqdm  # the class both modules imported, restored after every run
 
 
 @pytest.mark.slow
@@ -236,3 +256,21 @@ def test_groups_shrink_to_the_types_a_set_has():
     assert tasks == ["finevidbench_action", "finevidbench_speed"]
     assert runnable_tasks("finevidbench_scene", {"moment_count"}) == ([], ["finevidbench_action",
                           "finevidbench_effect", "finevidbench_speed"])  # fmt: skip
+
+
+def test_make_eval_imports_evaluate_only_when_a_task_uses_it():
+    """runners/imports.py defers lmms-eval's top-level `import evaluate`; this fails once lmms-eval stops making it."""
+    import inspect
+
+    from lmms_eval.api import registry
+
+    assert "\nimport evaluate as hf_evaluate\n" in inspect.getsource(registry)  # upstream still imports it first
+    probe = (
+        "import sys, runners.imports as deferral; deferral.defer(); "
+        "import runners.evaluate, lmms_eval.evaluator, lmms_eval.tasks, lmms_eval.models; "
+        "print('transformers.pipelines' in sys.modules, type(sys.modules['evaluate']).__name__); "
+        "from lmms_eval.api import registry; load = registry.hf_evaluate.load; "
+        "print(load.__module__, type(sys.modules['evaluate']).__name__)"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert shown == ["False", "DeferredModule", "evaluate.loading", "module"]
