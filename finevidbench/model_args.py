@@ -37,13 +37,17 @@ def _split(text: str) -> list[str]:
     return [part for part in parts if part]
 
 
-def parse_model_args(text: str | None) -> dict[str, str]:
-    """`key=value,...` as a mapping of strings, in order (a repeated key: the last one wins, as in lmms-eval)."""
+def parse_model_args(text: str | None, name: str = "MODEL_ARGS") -> dict[str, str]:
+    """`key=value,...` as a mapping of strings, in order (a repeated key: the last one wins, as in lmms-eval).
+
+    The one key=value parser: MODEL_ARGS, --gen_kwargs, SET= and frame policies all go through it;
+    `name` is the setting an error names.
+    """
     args: dict[str, str] = {}
     for part in _split(text or ""):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise ModelArgsError(f"MODEL_ARGS={text}: {part!r} is not key=value (fix: write key=value,key=value)")
+            raise ModelArgsError(f"{name}={text}: {part!r} is not key=value (fix: write key=value,key=value)")
         args[key.strip()] = value.strip()
     return args
 

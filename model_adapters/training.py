@@ -1,7 +1,7 @@
 """The SF2T / self-alignment training hook: a family adapter's own inputs, turned into training batches.
 
 Training must show a model exactly what evaluation shows it, so the hook reuses the adapter's
-visual blocks (numbered images or a clip, our frames and timestamps), the doc's prompt and the
+visual blocks (numbered images or a clip, our frames and timestamps), the example's prompt and the
 model's processor and chat template; only the assistant's answer is appended and it alone
 carries loss. Each family's parts (language model, projector, vision tower) are located by
 module-name prefixes that cover every family here; a family whose names differ overrides
@@ -10,15 +10,18 @@ module-name prefixes that cover every family here; a family whose names differ o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from finevidbench.model_args import format_model_args, parse_model_args
 from finevidbench.request import Request
-from finevidbench.taskdocs import request_of
+from finevidbench.specs import ModelSpec
+from finevidbench.training import RunRecord, TrainingRun, train
+from finevidbench.training.examples import Example, PreferenceExample, request
 from model_adapters.chat import render
 from model_adapters.hf import HFVideoModel
 
@@ -41,15 +44,15 @@ class TrainingHook:
         self.processor = adapter.processor
 
     # -- batches ------------------------------------------------------------------------------
-    def request(self, example: dict[str, Any]) -> Request:
+    def request(self, example: Example | PreferenceExample) -> Request:
         """The request record of one example: its question shown as evaluation shows it, its prompt."""
-        return request_of(example["doc"], example["prompt"], self.adapter.frame_policy, "training")
+        return request(example.question, example.prompt, self.adapter.frame_policy)
 
-    def conversation(self, example: dict[str, Any], with_answer: bool) -> tuple[list[dict[str, Any]], list[Any]]:
+    def conversation(self, example: Example, with_answer: bool) -> tuple[list[dict[str, Any]], list[Any]]:
         """The chat messages of one example (user turn as evaluation builds it) and its videos' metadata."""
         messages, metas = self.adapter.conversation(self.request(example))
         if with_answer:
-            messages.append({"role": "assistant", "content": [{"type": "text", "text": example["answer"]}]})
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": example.answer}]})
         return messages, metas
 
     def answer_suffix(self, messages: list[dict[str, Any]]) -> str:
@@ -63,7 +66,7 @@ class TrainingHook:
             )
         return full[len(prompt) :]
 
-    def collate(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+    def collate(self, examples: list[Example]) -> dict[str, Any]:
         """Right-padded model inputs of a batch with `labels` on the answer tokens only."""
         requests = [self.request(e) for e in examples]
         counts = {self.adapter.frame_counts(r) for r in requests}
@@ -93,9 +96,9 @@ class TrainingHook:
         batch["labels"] = self.labels(batch["input_ids"], batch["attention_mask"], suffixes)
         return dict(batch)
 
-    def collate_preference(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+    def collate_preference(self, examples: list[PreferenceExample]) -> dict[str, Any]:
         """DPO inputs (TRL's DPOTrainer layout): chosen rows then rejected rows, `completion_mask` on responses."""
-        rows = [{**e, "answer": e["chosen"]} for e in examples] + [{**e, "answer": e["rejected"]} for e in examples]
+        rows = [e.answered(chosen=True) for e in examples] + [e.answered(chosen=False) for e in examples]
         batch = self.collate(rows)
         batch["completion_mask"] = (batch.pop("labels") != IGNORE).long()
         return batch
@@ -148,20 +151,23 @@ class TrainingHook:
         }
 
 
-def load_for_training(model: str, model_args: str = "", device: str = "cpu") -> TrainingHook:
-    """Load the family adapter `model` (an lmms-eval name such as fvb_qwen2_5_vl) for training."""
+def load_for_training(model: ModelSpec, device: str = "cpu") -> TrainingHook:
+    """Load the family adapter of `model` (an lmms-eval name such as fvb_qwen2_5_vl) for training.
+
+    Always on transformers: a `backend=vllm` that serves the model's evaluation is left out here.
+    """
     from model_adapters.registry import adapter_class
 
-    model_class = adapter_class(model)
-    adapter = model_class.create_from_arg_string(model_args, {"device": device})
-    if adapter.adapter_info is not None:
-        raise ValueError(f"MODEL_ARGS={model_args}: train from the base model, without adapter=")
+    if model.adapter:
+        raise ValueError(f"MODEL_ARGS={model.model_args()}: train from the base model, without adapter=")
+    model_class = adapter_class(model.name)
+    adapter = model_class.create_from_arg_string(model.for_training().model_args(), {"device": device})
     adapter.model.train()
     return TrainingHook(adapter)
 
 
-def merged_copy(model: str, model_args: str, adapter: str | Path, out: str | Path) -> str:
-    """Merge a PEFT adapter into its base, save it with the processor into `out` once; new model_args.
+def merged_copy(model: ModelSpec, adapter: str | Path, out: str | Path) -> ModelSpec:
+    """Merge a PEFT adapter into its base, save it with the processor into `out` once; the merged model.
 
     Used to start self-alignment from an SF2T adapter: the merged weights become the base and the
     DPO reference, whatever layers the adapter touched (TRL cannot train LoRA on the output layer).
@@ -172,14 +178,61 @@ def merged_copy(model: str, model_args: str, adapter: str | Path, out: str | Pat
     from model_adapters.registry import adapter_class
 
     out = Path(out)
-    args = parse_model_args(model_args)
+    revision = model.args.get("revision")
     if not (out / "config.json").is_file():
-        model_class = getattr(transformers, adapter_class(model).model_class)
-        base = model_class.from_pretrained(args["pretrained"], revision=args.get("revision"))
+        model_class = getattr(transformers, adapter_class(model.name).model_class)
+        base = model_class.from_pretrained(model.pretrained, revision=revision)
         merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
         merged.save_pretrained(out)
-        transformers.AutoProcessor.from_pretrained(args["pretrained"], revision=args.get("revision")).save_pretrained(
-            out
-        )
-    kept = {k: v for k, v in args.items() if k not in ("pretrained", "revision", "adapter")}
-    return format_model_args({"pretrained": out, **kept})
+        transformers.AutoProcessor.from_pretrained(model.pretrained, revision=revision).save_pretrained(out)
+    return model.with_weights(str(out))
+
+
+class FamilyAnswerer:
+    """A family adapter loaded for generation, answering request records in batches with progress."""
+
+    def __init__(self, model: ModelSpec, device: str, batch_size: int = 4) -> None:
+        from model_adapters.registry import adapter_class
+
+        self.adapter = adapter_class(model.name).create_from_arg_string(model.model_args(), {"device": device})
+        self.frame_policy = self.adapter.frame_policy
+        self.batch_size = batch_size
+
+    def answer(self, requests: Sequence[Request], desc: str) -> list[str]:
+        """One answer per request, `batch_size` at a time."""
+        from tqdm.auto import tqdm
+
+        answers: list[str] = []
+        for start in tqdm(range(0, len(requests), self.batch_size), desc=desc, unit="batch"):
+            answers += self.adapter.answer_batch(list(requests[start : start + self.batch_size]))
+        return answers
+
+
+class FamilyModels:
+    """The models a fine-tuning loop asks and trains (`finevidbench.savi.loop.Models`): one family adapter.
+
+    Each use loads the model and releases it after, so generation and training never hold two copies.
+    """
+
+    def __init__(self, model: ModelSpec, device: str) -> None:
+        self.model = model
+        self.device = device
+
+    @contextmanager
+    def answerer(self, adapter: str | None) -> Iterator[FamilyAnswerer]:
+        """The base with `adapter` on it (None: the base), for the block."""
+        answerer = FamilyAnswerer(self.model.with_adapter(adapter), self.device)
+        try:
+            yield answerer
+        finally:
+            del answerer
+            gc.collect()
+
+    def train(self, examples: Sequence[Example] | Sequence[PreferenceExample], run: TrainingRun) -> RunRecord:
+        """Train `examples` per `run` on a freshly loaded base model (transformers; released after)."""
+        hook = load_for_training(self.model, device=self.device)
+        try:
+            return train(hook, examples, run)
+        finally:
+            del hook
+            gc.collect()

@@ -19,15 +19,17 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from finevidbench import taskdocs
 from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
-from finevidbench.model_args import format_model_args, merge_model_args
+from finevidbench.model_args import ModelArgsError, format_model_args, merge_model_args, parse_model_args
 from finevidbench.paths import tasks_dir
 from finevidbench.results import ModelInfo, build_results, other_task_figures, other_task_samples, write_results
 from finevidbench.scoring.score import SampleResult, format_table
+from finevidbench.specs import EvaluationSpec, ModelSpec
 from finevidbench.store import StoreError
 from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
 from runners.imports import defer
@@ -227,34 +229,45 @@ def other_tasks_table(figures: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    """Run one evaluation end to end; returns the exit code."""
-    os.environ[taskdocs.DATA_ENV] = args.data
+@dataclass(frozen=True)
+class _Job:
+    """One evaluation: the model, what it is evaluated on, where it writes and on which device."""
+
+    model: ModelSpec
+    evaluation: EvaluationSpec
+    out: Path
+    device: str
+
+
+def evaluate(model: ModelSpec, evaluation: EvaluationSpec, out: Path | None = None, device: str = "cpu") -> int:
+    """Run one evaluation end to end into `out` (default runs/<model>); returns the exit code."""
+    job = _Job(model, evaluation, Path(out or Path("runs") / model.name), device)
+    os.environ[taskdocs.DATA_ENV] = evaluation.data
     try:
-        qs = load_question_set(args.data)
+        qs = load_question_set(evaluation.data)
     except QuestionSetError as exc:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
-    taskdocs.use_question_set(args.data, qs)  # lmms-eval's tasks read this copy: the set is loaded once a run
-    out = Path(args.out or Path("runs") / args.model)
+    taskdocs.use_question_set(evaluation.data, qs)  # lmms-eval's tasks read this copy: the set is loaded once a run
+    out = job.out
     started = time.time()
-    ours, others = split_tasks(args.tasks)
+    ours, others = split_tasks(evaluation.tasks)
     tasks, left_out = runnable_tasks(",".join(ours), {q.type for q in qs.questions})
     if left_out:
         print(f"make eval: the set has no questions for {', '.join(left_out)}; evaluating the others", file=sys.stderr)
     if not tasks and not others:
-        print(f"make eval: the set {args.data} has no questions for --tasks {args.tasks}", file=sys.stderr)
+        print(f"make eval: the set {evaluation.data} has no questions for --tasks {evaluation.tasks}", file=sys.stderr)
         return 2
     try:
-        manager = task_manager(args.model, others, args.include_path)
-        model = make_model(args.model, args.model_args, out / "answers.sqlite", args.device)
+        manager = task_manager(model.name, others, list(evaluation.include_path))
+        loaded = make_model(model.name, model.model_args(), out / "answers.sqlite", device)
     except (ValueError, TypeError) as exc:
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
     names = [*tasks, *others]
-    print(f"make eval: {args.model} on {len(names)} task(s) of {args.data}: answering", file=sys.stderr)
+    print(f"make eval: {model.name} on {len(names)} task(s) of {evaluation.data}: answering", file=sys.stderr)
     try:
-        results = run_lmms_eval(model, manager, ",".join(names), args.limit, args.gen_kwargs)
+        results = run_lmms_eval(loaded, manager, ",".join(names), evaluation.limit, evaluation.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
         samples = collect_samples(cast("dict[str, Any]", results))  # rank 0: run_lmms_eval raised unless it had samples
@@ -270,33 +283,32 @@ def evaluate(args: argparse.Namespace) -> int:
         )
         return 1
     expected = len(qs.questions)
-    if args.limit is None and ours == ["finevidbench"] and len(samples) != expected:
+    if evaluation.limit is None and ours == ["finevidbench"] and len(samples) != expected:
         print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
         return 1
     print(f"make eval: scoring {len(samples)} answers and writing {out}", file=sys.stderr)
-    return write_run(args, qs, model, cast("dict[str, Any]", results), samples, out, time.time() - started)
+    return write_run(job, qs, loaded, cast("dict[str, Any]", results), samples, time.time() - started)
 
 
 def write_run(
-    args: argparse.Namespace,
+    job: _Job,
     qs: QuestionSet,
     model: lmms,
     results: dict[str, Any],
     samples: list[SampleResult],
-    out: Path,
     seconds: float,
 ) -> int:
     """Write the run's results files (ours, and lmms-eval's figures for any other task) and print them."""
     record_inputs = getattr(model, "inputs_record", None)
     info = ModelInfo(
-        name=args.model,
-        args=args.model_args,
+        name=job.model.name,
+        args=job.model.model_args(),
         revision=getattr(model, "revision", None),
         adapter=getattr(model, "adapter_info", None),
         inputs=record_inputs() if record_inputs else None,
     )
     policy = getattr(model, "frame_policy", None)
-    run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": args.device, "wall_time_s": round(seconds, 3)}
+    run_info = {"seeds": {"lmms_eval": [0, 1234, 1234, 1234]}, "device": job.device, "wall_time_s": round(seconds, 3)}
     usage = getattr(model, "usage", None)
     engine = usage() if usage is not None else None
     if engine is not None:  # a serving engine's prompts, tokens and cache hit rates
@@ -306,8 +318,15 @@ def write_run(
     source = f"lmms-eval {results.get('lmms_eval_version') or _version('lmms_eval')}"
     figures = other_task_figures(results, scored, source)
     record = build_results(
-        qs, samples, info, policy.to_dict() if policy else None, run_info, tasks=args.tasks, other_tasks=figures
+        qs,
+        samples,
+        info,
+        policy.to_dict() if policy else None,
+        run_info,
+        tasks=job.evaluation.tasks,
+        other_tasks=figures,
     )
+    out = job.out
     try:
         path = write_results(out, record, samples, other_task_samples(results, scored))
     except OSError as exc:
@@ -346,10 +365,28 @@ def close_process_group() -> None:
         dist.destroy_process_group()
 
 
+def specs(args: argparse.Namespace) -> tuple[ModelSpec, EvaluationSpec]:
+    """The model and the evaluation the command line asks for (MODEL_ARGS and --gen_kwargs parsed here, once)."""
+    evaluation = EvaluationSpec(
+        data=args.data,
+        tasks=args.tasks,
+        limit=args.limit,
+        generation=parse_model_args(args.gen_kwargs, "--gen_kwargs"),
+        include_path=tuple(args.include_path),
+    )
+    return ModelSpec.parse(args.model, args.model_args), evaluation
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `make eval`."""
     defer()  # what no FineVidBench run needs is imported on first use (runners/imports.py)
-    code = evaluate(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        model, evaluation = specs(args)
+    except ModelArgsError as exc:
+        print(f"make eval: {exc}", file=sys.stderr)
+        return 2
+    code = evaluate(model, evaluation, Path(args.out) if args.out else None, args.device)
     if code == 0:  # after a failure another rank may still wait in a collective: exit without the handshake
         close_process_group()
     return code

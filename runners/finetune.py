@@ -1,8 +1,9 @@
 """What the fine-tuning commands (`make sf2t`, `make savi`) share.
 
-The demonstrations' tiny model, frame arguments from a recipe, evaluation through `make eval`'s
-runner, the positive control (the recipe on items whose answer is planted in the pixels), and the
-paired comparison of the evaluations (base, control, adapter).
+The command line read once into frozen specs (`RunSetup`: the model, the evaluation, the recipe),
+the demonstrations' tiny model, evaluation through `make eval`'s runner, the positive control (the
+recipe on items whose answer is planted in the pixels), and the paired comparison of the
+evaluations (base, control, adapter).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from finevidbench.dataset import QuestionSet
-from finevidbench.model_args import format_model_args
+from finevidbench.model_args import parse_model_args
 from finevidbench.paths import cache_dir
-from finevidbench.protocol import get_type
 from finevidbench.results import read_other_samples, read_predictions, read_results, score_predictions
 from finevidbench.scoring.compare import (
     CONTRASTS,
@@ -28,8 +28,9 @@ from finevidbench.scoring.compare import (
 )
 from finevidbench.scoring.score import SampleResult
 from finevidbench.sf2t.planted import CODE, PLANTED_TYPE, plant
-from finevidbench.taskdocs import doc_of, doc_to_text
+from finevidbench.specs import EvaluationSpec, ModelSpec
 from finevidbench.training import Recipe, RunRecord
+from finevidbench.training.spec import FineTuneSpec
 from finevidbench.video import FramePolicy
 from model_adapters.recipes import FOLDER as RECIPES
 from model_adapters.recipes import recipe_for
@@ -73,73 +74,21 @@ def wants_positive(args: argparse.Namespace, recipe: Recipe) -> bool:
     return bool(args.positive_only or (recipe.positive_control and not getattr(args, "train_only", False)))
 
 
-def demo_model_args() -> str:
-    """model_args of the demonstrations' tiny random Qwen2.5-VL, built into the cache once."""
+def demo_pretrained() -> str:
+    """The demonstrations' tiny random Qwen2.5-VL, built into the cache once; its folder."""
     from model_adapters.testing.tiny import build_tiny
 
     folder = cache_dir() / "tiny-qwen2_5_vl-s0"
     if not (folder / "config.json").is_file():
         build_tiny("qwen2_5_vl", folder)
-    return f"pretrained={folder}"
+    return str(folder)
 
 
-def policy_args(frames: str | None) -> str:
-    """The adapter arguments of a recipe's frame policy (empty: the evaluation default)."""
-    if not frames:
-        return ""
-    policy = FramePolicy.parse(frames)
-    args = {
-        "num_frames": policy.num_frames,
-        "fps": policy.fps,
-        "max_frames": policy.max_frames,
-        "frame_mode": policy.mode,
-    }
-    return format_model_args(args)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """What an arm is evaluated on, as `make eval` takes it: the question set, the tasks, and how."""
-
-    data: str
-    tasks: str
-    limit: float | None = None
-    gen_kwargs: str | None = None
-    include_path: Sequence[str] = ()
-
-    @classmethod
-    def of(cls, args: argparse.Namespace) -> Evaluation:
-        """The evaluation a fine-tuning command's arguments ask for: FineVidBench and EXTRA_TASKS beside it."""
-        tasks = ",".join(t for t in (args.tasks, args.extra_tasks) if t)
-        return cls(args.data, tasks, args.limit, args.gen_kwargs, args.include_path)
-
-
-def evaluate_into(out: Path, model: str, model_args: str, device: str, evaluation: Evaluation) -> int:
+def evaluate_into(out: Path, model: ModelSpec, device: str, evaluation: EvaluationSpec) -> int:
     """Run `make eval`'s evaluation into `out`; returns its exit code."""
     from runners.evaluate import evaluate
 
-    return evaluate(
-        argparse.Namespace(
-            model=model,
-            model_args=model_args,
-            data=evaluation.data,
-            tasks=evaluation.tasks,
-            limit=evaluation.limit,
-            out=str(out),
-            device=device,
-            gen_kwargs=evaluation.gen_kwargs,
-            include_path=list(evaluation.include_path),
-        )
-    )
-
-
-def examples_of(question_set: QuestionSet) -> list[dict[str, Any]]:
-    """Supervised examples: the evaluation's document and prompt of each item, and its answer text."""
-    examples = []
-    for q in question_set.questions:
-        doc = doc_of(q, question_set)
-        examples.append({"doc": doc, "prompt": doc_to_text(doc), "answer": get_type(q.type).answer_text(q)})
-    return examples
+    return evaluate(model, evaluation, out, device)
 
 
 def compare_runs(
@@ -178,37 +127,42 @@ def compare_runs(
     return comparison
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """How a fine-tuning run's comparison is reported: the command, its run record, title and training folders."""
+
+    command: str
+    run: dict[str, Any]
+    title: str
+    trained: Mapping[str, Sequence[Path]]
+    """An arm (adapter, control) to its training folders, in training order (the loss charts)."""
+    positive: PositiveControl | None = None
+
+
 def evaluate_and_compare(
-    command: str,
-    args: argparse.Namespace,
-    setup: RunSetup,
-    benchmark: QuestionSet,
-    arms: Mapping[str, tuple[Path, str] | None],
-    run: dict[str, Any],
-    title: str,
-    trained: Mapping[str, Sequence[Path]],
-    positive: PositiveControl | None = None,
+    setup: RunSetup, benchmark: QuestionSet, arms: Mapping[str, tuple[Path, ModelSpec] | None], verdict: Verdict
 ) -> int:
     """Evaluate, compare and report the arms of a fine-tuning run; the exit code.
 
-    `arms` maps base / control / adapter to its evaluation folder and model arguments (None: not run);
-    the comparison goes to `<out>/comparison.json`, the table to stdout, the charts beside it. The
+    `arms` maps base / control / adapter to its evaluation folder and model (None: not run); the
+    comparison goes to `<out>/comparison.json`, the table to stdout, the charts beside it. The
     positive control's line, when one was run, comes before the table: it says whether this run
     could have shown an effect at all.
     """
     for arm in arms.values():
         if arm is not None:
-            folder, model_args = arm
-            code = evaluate_into(folder, setup.model, model_args, setup.device, Evaluation.of(args))
+            folder, model = arm
+            code = evaluate_into(folder, model, setup.device, setup.evaluation)
             if code:
-                return fail(command, f"the evaluation {folder.name} failed", code)
+                return fail(verdict.command, f"the evaluation {folder.name} failed", code)
     folders = {name: arm[0] if arm else None for name, arm in arms.items()}
-    comparison = compare_runs(benchmark, folders, setup.out / "comparison.json", run, positive=positive)
+    positive = verdict.positive
+    comparison = compare_runs(benchmark, folders, setup.out / "comparison.json", verdict.run, positive=positive)
     if positive is not None:
         print(f"\n{positive.summary()}")
-    print(f"\n{title}\n{format_comparison(comparison)}")
+    print(f"\n{verdict.title}\n{format_comparison(comparison)}")
     print(f"comparison: {setup.out / 'comparison.json'}")
-    print(report(setup.out, comparison, trained))
+    print(report(setup.out, comparison, verdict.trained))
     return 0
 
 
@@ -231,31 +185,58 @@ class RunSetup:
     """What a fine-tuning command resolved from its arguments before doing any work."""
 
     demo: bool
-    model: str
-    model_args: str
+    model: ModelSpec
+    """The base model as given (MODEL, MODEL_ARGS), before the recipe's frame policy."""
     device: str
     out: Path
     recipe: Recipe
+    evaluation: EvaluationSpec
+    """What every arm is evaluated on: FineVidBench and EXTRA_TASKS beside it."""
+
+    @property
+    def frames(self) -> FramePolicy | None:
+        """The recipe's frame policy, whole (None: the model's arguments decide)."""
+        return FramePolicy.parse(self.recipe.frames) if self.recipe.frames else None
+
+    @property
+    def aligned(self) -> ModelSpec:
+        """The base model sampling the recipe's frames: what trains and what every arm is evaluated as."""
+        return self.model.with_frames(self.frames)
 
 
 def resolve(args: argparse.Namespace, kind: str) -> RunSetup:
-    """Model, device, run folder and recipe (the family's, the demo's, or --recipe's) of a command.
+    """Model, device, run folder, recipe (the family's, the demo's, or --recipe's) and evaluation of a command.
 
-    Raises RecipeError for a malformed recipe, or one written for another model.
+    The command line's strings are parsed here, once. Raises RecipeError for a malformed recipe, one
+    written for another model, or a frame policy the model cannot take; ModelArgsError for bad MODEL_ARGS.
     """
     import torch
 
     demo = args.model is None
-    model = args.model or DEMO_MODEL
-    file = args.recipe or (RECIPES / f"{kind}_demo_tiny.yaml" if demo else None)
-    return RunSetup(
+    name = args.model or DEMO_MODEL
+    model = ModelSpec.parse(name, args.model_args or (f"pretrained={demo_pretrained()}" if demo else ""))
+    spec = FineTuneSpec(
+        kind,
+        Path(args.recipe) if args.recipe else (RECIPES / f"{kind}_demo_tiny.yaml" if demo else None),
+        parse_model_args(args.set, "SET"),
+    )
+    evaluation = EvaluationSpec(
+        data=args.data,
+        tasks=",".join(t for t in (args.tasks, args.extra_tasks) if t),
+        limit=args.limit,
+        generation=parse_model_args(args.gen_kwargs, "--gen_kwargs"),
+        include_path=tuple(args.include_path),
+    )
+    setup = RunSetup(
         demo=demo,
         model=model,
-        model_args=args.model_args or (demo_model_args() if demo else ""),
         device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
-        out=Path(args.out or Path("runs") / kind / ("demo" if demo else model)),
-        recipe=recipe_for(kind, model, file, args.set),
+        out=Path(args.out or Path("runs") / kind / ("demo" if demo else name)),
+        recipe=recipe_for(spec.method, name, spec.recipe, spec.overrides),
+        evaluation=evaluation,
     )
+    setup.aligned.model_args()  # a frame policy the model's arguments cannot carry is refused here
+    return setup
 
 
 def training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | None]:
@@ -268,13 +249,6 @@ def training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | 
         raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
     corpus = ensure_demo_videos()
     return corpus / "videos", corpus / "labels.csv"
-
-
-def loss_span(record: RunRecord) -> str:
-    """First and last logged loss of a training run, for the one line a command prints about it."""
-    if not record.losses:
-        return "not logged"
-    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"
 
 
 def fail(command: str, message: str, code: int = 2) -> int:
@@ -341,11 +315,7 @@ class PositiveControl:
 
 
 def positive_control(
-    setup: RunSetup,
-    training_set: QuestionSet,
-    train_arm: TrainArm,
-    tuned: Callable[[RunRecord], str],
-    gen_kwargs: str | None = None,
+    setup: RunSetup, training_set: QuestionSet, train_arm: TrainArm, tuned: Callable[[RunRecord], ModelSpec]
 ) -> PositiveControl:
     """Train the recipe and its control on planted items, evaluate both on held-out videos, compare.
 
@@ -360,9 +330,9 @@ def positive_control(
     )
     records = {arm: train_arm(train_set, folder / arm, arm == "control") for arm in ("train", "control")}
     evaluations = {"control": folder / "eval_control", "adapter": folder / "eval_adapter"}
-    planted = Evaluation(str(held_out.root), PLANTED_TASK, gen_kwargs=gen_kwargs)
+    planted = EvaluationSpec(str(held_out.root), PLANTED_TASK, generation=setup.evaluation.generation)
     for arm, record in (("control", records["control"]), ("adapter", records["train"])):
-        code = evaluate_into(evaluations[arm], setup.model, tuned(record), setup.device, planted)
+        code = evaluate_into(evaluations[arm], tuned(record), setup.device, planted)
         if code:
             raise PositiveControlError(f"the positive control's evaluation {evaluations[arm]} failed", code)
     run = {

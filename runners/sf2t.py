@@ -23,7 +23,6 @@ Exit codes: 0 done, 1 training or evaluation failed, 2 bad input, 130 interrupte
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from functools import partial
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
-from finevidbench.model_args import format_model_args, merge_model_args, parse_model_args
+from finevidbench.model_args import ModelArgsError
 from finevidbench.sf2t import (
     ContaminationError,
     build_training_set,
@@ -40,10 +39,12 @@ from finevidbench.sf2t import (
     export_messages,
     video_catalogue,
 )
-from finevidbench.training import RUN_KEYS, Recipe, RecipeError, RunRecord, main_process_first, train
+from finevidbench.specs import ModelSpec
+from finevidbench.training import RUN_KEYS, Recipe, RecipeError, RunRecord, TrainingRun, main_process_first
+from finevidbench.training.examples import examples_of
+from finevidbench.training.record import loss_span
 from finevidbench.video import VideoError
 from runners import finetune
-from runners.finetune import examples_of, policy_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,7 +66,15 @@ def run(args: argparse.Namespace) -> int:
         setup = finetune.resolve(args, "sf2t")
         benchmark = load_question_set(args.data)
         manifest = _build_training_set(args, setup, benchmark)
-    except (RecipeError, QuestionSetError, ContaminationError, VideoError, FileNotFoundError, ValueError) as exc:
+    except (
+        RecipeError,
+        ModelArgsError,
+        QuestionSetError,
+        ContaminationError,
+        VideoError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
         return fail(str(exc))
     training_set = load_question_set(setup.out / "data")
     guard = manifest["sf2t"]["guard"]
@@ -78,13 +87,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"training set: {len(training_set.questions)} items from {manifest['n_videos']} videos {manifest['counts']}")
     if args.export:
         print(f"exported: {export_messages(training_set, args.export)}")
-    full_args = merge_model_args(setup.model_args, policy_args(setup.recipe.frames))
     positive = None
     if finetune.wants_positive(args, setup.recipe):
         try:
-            train_arm = partial(_train, setup, full_args, kind="sf2t_planted")
-            tuned = partial(_tuned_args, full_args, setup.recipe)
-            positive = finetune.positive_control(setup, training_set, train_arm, tuned, args.gen_kwargs)
+            train_arm = partial(_train, setup, planted=True)
+            tuned = partial(_tuned, setup.aligned, setup.recipe)
+            positive = finetune.positive_control(setup, training_set, train_arm, tuned)
         except KeyboardInterrupt:
             return fail("interrupted; run the same command again to resume", 130)
         except finetune.PositiveControlError as exc:
@@ -96,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     records = {}
     for arm in ("train", "control") if setup.recipe.control else ("train",):
         try:
-            records[arm] = _train(setup, full_args, training_set, setup.out / arm, control=arm == "control")
+            records[arm] = _train(setup, training_set, setup.out / arm, control=arm == "control")
         except KeyboardInterrupt:
             return fail(
                 f"interrupted; checkpoints are in {setup.out / arm / 'checkpoints'} "
@@ -108,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
         record = records[arm]
         print(
             f"trained{' the control' if arm == 'control' else ''}: {record.steps} steps in "
-            f"{record.wall_time_s:.0f} s, loss {finetune.loss_span(record)}, output {record.output}"
+            f"{record.wall_time_s:.0f} s, loss {loss_span(record)}, output {record.output}"
         )
-    return 0 if args.train_only else _evaluate_arms(args, setup, benchmark, full_args, records, positive)
+    return 0 if args.train_only else _evaluate_arms(setup, benchmark, records, positive)
 
 
 def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benchmark: QuestionSet) -> dict[str, Any]:
@@ -141,21 +149,17 @@ def _build_training_set(args: argparse.Namespace, setup: finetune.RunSetup, benc
 
 
 def _evaluate_arms(
-    args: argparse.Namespace,
     setup: finetune.RunSetup,
     benchmark: QuestionSet,
-    full_args: str,
     records: dict[str, RunRecord],
     positive: finetune.PositiveControl | None,
 ) -> int:
     """Evaluate base, control and adapter, compare them and write the report; the exit code."""
-    out, recipe = setup.out, setup.recipe
+    out, recipe, model = setup.out, setup.recipe, setup.aligned
     arms = {
-        "base": (out / "eval_base", full_args),
-        "control": (out / "eval_control", _tuned_args(full_args, recipe, records["control"]))
-        if recipe.control
-        else None,
-        "adapter": (out / "eval_sf2t", _tuned_args(full_args, recipe, records["train"])),
+        "base": (out / "eval_base", model),
+        "control": (out / "eval_control", _tuned(model, recipe, records["control"])) if recipe.control else None,
+        "adapter": (out / "eval_sf2t", _tuned(model, recipe, records["train"])),
     }
     record = records["train"]
     run = {
@@ -163,25 +167,24 @@ def _evaluate_arms(
         "contaminated": record.contaminated,
         "steps": record.steps,
         "control_steps": records["control"].steps if recipe.control else None,
-        "model": setup.model,
-        "model_args": setup.model_args,
+        "model": setup.model.name,
+        "model_args": setup.model.model_args(),
     }
-    title = f"SF2T on {args.data}: base, control (trained on uninformative frames) and adapter"
+    title = f"SF2T on {setup.evaluation.data}: base, control (trained on uninformative frames) and adapter"
     trained = {"adapter": [out / "train"], **({"control": [out / "control"]} if recipe.control else {})}
-    return finetune.evaluate_and_compare("sf2t", args, setup, benchmark, arms, run, title, trained, positive)
+    verdict = finetune.Verdict("sf2t", run, title, trained, positive)
+    return finetune.evaluate_and_compare(setup, benchmark, arms, verdict)
 
 
 def _train(
-    setup: finetune.RunSetup,
-    model_args: str,
-    training_set: QuestionSet,
-    out: Path,
-    control: bool = False,
-    kind: str = "sf2t",
+    setup: finetune.RunSetup, training_set: QuestionSet, out: Path, control: bool = False, planted: bool = False
 ) -> RunRecord:
-    """Train the adapter, or with `control` the control adapter, into `out` (reused when done before)."""
+    """Train the adapter, or with `control` the control adapter, into `out` (reused when done before).
+
+    With `planted`, the positive control's (its items' answers are planted in the frames).
+    """
     from finevidbench.training.record import RECORD_NAME
-    from model_adapters.training import load_for_training
+    from model_adapters.training import FamilyModels
 
     examples = examples_of(training_set)
     manifest = training_set.manifest
@@ -205,20 +208,16 @@ def _train(
         trained_with = {k: v for k, v in record.recipe.items() if k not in RUN_KEYS}
         if trained_with == recipe.training_dict() and record.data.get("dataset_hash") == data["dataset_hash"]:
             return record
-    hook = load_for_training(setup.model, model_args, device=setup.device)
-    try:
-        return train(hook, examples, recipe, out, data=data, kind=f"{kind}_control" if control else kind)
-    finally:
-        del hook
-        gc.collect()
+    arm = "_".join(name for name, on in (("planted", planted), ("control", control)) if on)
+    run = TrainingRun("sf2t", recipe, out, data, arm=arm)
+    return FamilyModels(setup.aligned, setup.device).train(examples, run)
 
 
-def _tuned_args(model_args: str, recipe: Recipe, record: RunRecord) -> str:
-    """Model arguments of a trained arm: the adapter on the base (LoRA), or the saved model (full)."""
-    if recipe.method == "lora":
-        return merge_model_args(model_args, format_model_args({"adapter": record.output}))
-    kept = {k: v for k, v in parse_model_args(model_args).items() if k not in ("pretrained", "revision")}
-    return format_model_args({"pretrained": record.output, **kept})
+def _tuned(model: ModelSpec, recipe: Recipe, record: RunRecord) -> ModelSpec:
+    """The model of a trained arm: the adapter on the base (LoRA), or the saved model (full)."""
+    if recipe.tuner == "lora":
+        return model.with_adapter(record.output)
+    return model.with_weights(record.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,7 @@ def test_concurrent_builders_wait_for_the_first_instead_of_building_twice(tmp_pa
 
 
 def _record(**changes) -> RunRecord:
-    values = dict(kind="sf2t", recipe={"model": "fvb_qwen2_5_vl", "method": "lora"}, base_model={}, data={},
+    values = dict(kind="sf2t", recipe={"model": "fvb_qwen2_5_vl", "tuner": "lora"}, base_model={}, data={},
                   contaminated=False, output="out/adapter", steps=3, losses=[{"step": 1, "loss": 2.5}])  # fmt: skip
     return RunRecord(**{**values, **changes})
 

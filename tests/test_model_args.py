@@ -48,3 +48,47 @@ def test_merge_lets_later_keys_win_and_skips_empty_strings():
 
 def test_typed_values_are_what_a_model_receives():
     assert [typed(v) for v in ("true", "False", "8", "0.5", "Qwen/Qwen2-VL")] == [True, False, 8, 0.5, "Qwen/Qwen2-VL"]
+
+
+# -- the specs built once from the command line -------------------------------------------------
+
+
+def test_a_model_spec_holds_each_argument_by_what_it_is_and_writes_them_back():
+    from finevidbench.specs import ModelSpec
+
+    text = "pretrained=/models/m,revision=abc,backend=vllm,num_frames=8,adapter=/runs/a"
+    spec = ModelSpec.parse("fvb_qwen2_5_vl", text)
+    assert (spec.pretrained, spec.adapter, spec.backend) == ("/models/m", "/runs/a", "vllm")
+    assert dict(spec.args) == {"revision": "abc", "backend": "vllm", "num_frames": "8"}
+    assert spec.model_args() == text
+    assert ModelSpec.parse("random", "").model_args() == ""
+    # the trainer always loads transformers: the serving engine stays with the evaluation
+    assert "backend" not in spec.for_training().model_args() and spec.backend == "vllm"
+    merged = spec.with_weights("/runs/merged")
+    assert merged.model_args() == "pretrained=/runs/merged,backend=vllm,num_frames=8"
+
+
+def test_a_recipe_frame_policy_travels_whole_and_replaces_the_frame_arguments():
+    from finevidbench.specs import ModelSpec
+    from finevidbench.video import FramePolicy
+
+    spec = ModelSpec.parse("fvb_qwen2_5_vl", "pretrained=/m,fps=2,max_new_tokens=4")
+    policy = FramePolicy.parse("num_frames=8,mode=segment")
+    assert spec.with_frames(policy).model_args() == "pretrained=/m,max_new_tokens=4,num_frames=8,frame_mode=segment"
+    assert spec.with_frames(None) == spec
+    # the policy is kept whole in the spec, min_frames and multiple included
+    whole = FramePolicy.parse("fps=2,max_frames=16,min_frames=4,multiple=2,mode=segment")
+    kept = spec.with_frames(whole).with_adapter("/a").for_training()
+    assert kept.frames == whole and (kept.frames.min_frames, kept.frames.multiple) == (4, 2)
+    assert FramePolicy.parse(str(whole)) == whole
+    # where the model's arguments cannot carry a field, the spec says so instead of dropping it
+    with pytest.raises(ValueError, match="min_frames, multiple cannot reach the model"):
+        kept.model_args()
+
+
+def test_an_evaluation_spec_writes_its_generation_overrides_as_lmms_eval_takes_them():
+    from finevidbench.specs import EvaluationSpec
+
+    assert EvaluationSpec().gen_kwargs is None
+    spec = EvaluationSpec(generation=parse_model_args('max_new_tokens=8,until=["a,b"]'))
+    assert spec.gen_kwargs == 'max_new_tokens=8,until=["a,b"]'

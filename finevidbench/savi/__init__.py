@@ -3,7 +3,8 @@
 `prompts` holds every prompt of the VideoSAVi loop (the paper describes each step; the wording is
 ours); `pairs` is the preference-pair record, the "materially different" filter and the
 TRL-conformant JSONL; `verifier` makes pairs whose right answer is known by construction
-(the SF2T fragment tasks). The loop that asks the model lives in runners/savi.py.
+(the SF2T fragment tasks); `loop` is the iterated loop and its control, which asks and trains through
+a `Models` object (model_adapters/training.py implements it on the family adapters).
 """
 
 from finevidbench.savi.pairs import PreferencePair, materially_different, read_pairs, write_pairs

@@ -4,7 +4,7 @@ A line is TRL's conversational preference format (`prompt`, `chosen`, `rejected`
 lists), with the visual input as TRL's vision datasets carry it: `images` (fragment frames, one
 `{"type": "image"}` block each) or, for a whole clip, `videos` with a `{"type": "video"}` block
 (TRL has no video column of its own; the key follows LLaMA-Factory and ms-swift). Our own
-fields (`id`, `source`, `doc`, `iteration`) ride along so a run can retrain from the file.
+fields (`id`, `source`, `question`, `iteration`) ride along so a run can retrain from the file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from finevidbench.files import atomic_write_text
+from finevidbench.protocol import Question
+from finevidbench.training.examples import PreferenceExample
 
 SAME_ENOUGH = 0.8
 """Word-set overlap (Jaccard) at or above which a revision is not a material change of its answer."""
@@ -29,8 +31,8 @@ class PreferencePair:
     id: str
     source: str
     """`savi` (revised vs initial answer) or `verifier` (the known answer vs the model's wrong one)."""
-    doc: dict[str, Any]
-    """The document the prompt is asked on (as the tasks and the training hook read it)."""
+    question: Question
+    """What the prompt is asked about: the question whose visual is shown (its absolute video path)."""
     prompt: str
     chosen: str
     rejected: str
@@ -44,11 +46,11 @@ class PreferencePair:
         `media` is `{"images": [...]}` (fragment frames written as files) or `{"videos": [...]}`;
         by default the clip's own path, or no files for a fragment item.
         """
-        if self.doc["level"] == "fragment":
+        if self.question.level == "fragment":
             media = media or {"images": []}
-            blocks = [{"type": "image"} for _ in self.doc["frames"]]
+            blocks = [{"type": "image"} for _ in self.question.frames or ()]
         else:
-            media = media or {"videos": [self.doc["video_path"]]}
+            media = media or {"videos": [self.question.video_path]}
             blocks = [{"type": "video"}]
         return {
             "id": self.id,
@@ -58,7 +60,7 @@ class PreferencePair:
             "chosen": [{"role": "assistant", "content": [{"type": "text", "text": self.chosen}]}],
             "rejected": [{"role": "assistant", "content": [{"type": "text", "text": self.rejected}]}],
             **media,
-            "doc": self.doc,
+            "question": json.loads(self.question.to_json()),
             "meta": self.meta,
         }
 
@@ -67,14 +69,19 @@ class PreferencePair:
         """Read back a record written by `to_trl`."""
         text = [b["text"] for b in record["prompt"][0]["content"] if b["type"] == "text"][0]
         return cls(
-            id=record["id"], source=record["source"], doc=record["doc"], prompt=text,
-            chosen=record["chosen"][0]["content"][0]["text"], rejected=record["rejected"][0]["content"][0]["text"],
-            iteration=record.get("iteration", 1), meta=record.get("meta", {}),
-        )  # fmt: skip
+            id=record["id"],
+            source=record["source"],
+            question=Question.from_dict(record["question"]),
+            prompt=text,
+            chosen=record["chosen"][0]["content"][0]["text"],
+            rejected=record["rejected"][0]["content"][0]["text"],
+            iteration=record.get("iteration", 1),
+            meta=record.get("meta", {}),
+        )
 
-    def example(self) -> dict[str, Any]:
+    def example(self) -> PreferenceExample:
         """The training example the DPO collator reads."""
-        return {"doc": self.doc, "prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
+        return PreferenceExample(self.question, self.prompt, self.chosen, self.rejected)
 
 
 def _words(text: str) -> set[str]:
@@ -98,16 +105,19 @@ def materially_different(revised: str, initial: str, same_enough: float = SAME_E
 
 def write_pairs(pairs: Iterable[PreferencePair], path: str | Path) -> Path:
     """Write pairs as JSONL (atomically), fragment frames as PNG files under media/; returns the path."""
+    from finevidbench.protocol.overlay import apply_overlay
     from finevidbench.sf2t.export import write_frame_images
-    from finevidbench.taskdocs import fragment_frames
+    from finevidbench.video import load_frames
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     for pair in pairs:
         media = None
-        if pair.doc["level"] == "fragment":
-            files = write_frame_images(fragment_frames(pair.doc), path.parent / "media" / pair.id)
+        q = pair.question
+        if q.level == "fragment":
+            frames = apply_overlay(load_frames(q.video_path, list(q.frames or ())), q.evidence.get("overlay"))
+            files = write_frame_images(frames, path.parent / "media" / pair.id)
             media = {"images": [f.relative_to(path.parent).as_posix() for f in files]}
         lines.append(json.dumps(pair.to_trl(media), ensure_ascii=False) + "\n")
     atomic_write_text(path, "".join(lines))

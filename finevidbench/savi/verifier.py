@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.protocol import Question, get_type
+from finevidbench.request import question_text
 from finevidbench.savi.pairs import PreferencePair
 from finevidbench.scoring.score import score_sample
-from finevidbench.taskdocs import doc_of, doc_to_text
+from finevidbench.training.examples import resolved
 
 
 def verifier_pairs(
@@ -25,13 +26,12 @@ def verifier_pairs(
         response = (responses.get(q.id) or "").strip()
         if not response or score_sample(q, response).correct == 1.0:
             continue
-        doc = doc_of(q, qs)
         pairs.append(
             PreferencePair(
                 id=f"verifier-{iteration}-{q.id}",
                 source="verifier",
-                doc=doc,
-                prompt=doc_to_text(doc),
+                question=resolved(q, qs),
+                prompt=question_text(q),
                 chosen=get_type(q.type).answer_text(q),
                 rejected=response,
                 iteration=iteration,

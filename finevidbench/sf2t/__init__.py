@@ -12,7 +12,7 @@ from finevidbench.sf2t.control import (
     ControlVideo,
     control_examples,
     control_hash,
-    uninformative_doc,
+    uninformative_question,
     video_catalogue,
 )
 from finevidbench.sf2t.data import SF2T_TASKS, TRAIN_SEED, build_training_set, ensure_demo_videos, training_types
@@ -32,6 +32,6 @@ __all__ = [
     "ensure_demo_videos",
     "export_messages",
     "training_types",
-    "uninformative_doc",
+    "uninformative_question",
     "video_catalogue",
 ]

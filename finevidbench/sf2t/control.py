@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
 from finevidbench.dataset import QuestionSet
+from finevidbench.protocol import Question
+from finevidbench.training.examples import Example, PreferenceExample
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ def _seed(question_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"finevidbench-control:{question_id}".encode()).digest()[:8], "little")
 
 
-def uninformative_doc(doc: dict[str, Any], videos: Mapping[str, ControlVideo]) -> dict[str, Any]:
-    """`doc` with its visual input replaced by one that carries no information about its answer.
+def uninformative_question(question: Question, videos: Mapping[str, ControlVideo]) -> Question:
+    """`question` with its visual input replaced by one that carries no information about its answer.
 
     Why: the control adapter must be able to learn everything the treatment learns from the text
     (prompt, answer format, answer priors) and nothing from the frames. So the video becomes
@@ -60,38 +62,39 @@ def uninformative_doc(doc: dict[str, Any], videos: Mapping[str, ControlVideo]) -
     count or their order, which encode the answer, are not reproduced (distinct frames where the
     video has enough, in drawn order). A pasted target (`overlay`, which shows a Localization
     answer) is dropped, and a scene item shows the other video whole (`window` is a span of its own
-    clip). The prompt, options and every other field stay as they are.
+    clip). The prompt, options, answer and every other field stay as they are.
 
     Raises ValueError when no other video exists, or a fragment item's replacement has no frame count.
     """
-    own = doc["video"]
-    others = [v for v in sorted(videos) if v != own and videos[v].path != doc["video_path"]]
+    own = question.video
+    others = [v for v in sorted(videos) if v != own and videos[v].path != question.video_path]
     if not others:
-        raise ValueError(f"control item {doc['question_id']}: no training video other than its own ({own})")
-    rng = np.random.default_rng(_seed(doc["question_id"]))
+        raise ValueError(f"control item {question.id}: no training video other than its own ({own})")
+    rng = np.random.default_rng(_seed(question.id))
     video = others[int(rng.integers(len(others)))]
-    new = {k: v for k, v in doc.items() if k != "overlay"}
-    new.update(video=video, video_path=videos[video].path)
-    if "window" in doc:
-        new["window"] = []
-    if doc["level"] == "fragment":
+    evidence = {k: v for k, v in question.evidence.items() if k != "overlay"}
+    new = replace(question, video=video, video_path=videos[video].path, window=None, evidence=evidence)
+    if question.level == "fragment":
         count = videos[video].frame_count
         if not count:
-            raise ValueError(f"control item {doc['question_id']}: the frame count of {video} is unknown")
-        k = len(doc["frames"])
-        new["frames"] = [int(i) for i in rng.choice(count, size=k, replace=k > count)]
+            raise ValueError(f"control item {question.id}: the frame count of {video} is unknown")
+        k = len(question.frames or ())
+        new = replace(new, frames=tuple(int(i) for i in rng.choice(count, size=k, replace=k > count)))
     return new
 
 
-def control_examples(examples: Sequence[dict[str, Any]], videos: Mapping[str, ControlVideo]) -> list[dict[str, Any]]:
-    """Training examples (SFT or preference) with every document replaced by `uninformative_doc`'s."""
-    return [{**example, "doc": uninformative_doc(example["doc"], videos)} for example in examples]
+Shown = TypeVar("Shown", Example, PreferenceExample)
 
 
-def control_hash(source_hash: str, examples: Sequence[dict[str, Any]]) -> str:
+def control_examples(examples: Sequence[Shown], videos: Mapping[str, ControlVideo]) -> list[Shown]:
+    """Training examples (SFT or preference) with every question replaced by `uninformative_question`'s."""
+    return [replace(example, question=uninformative_question(example.question, videos)) for example in examples]
+
+
+def control_hash(source_hash: str, examples: Sequence[Example | PreferenceExample]) -> str:
     """Identity of a control training set: what it was made from and what each item shows.
 
     By video id and frame indices, not paths, so a moved run folder still resumes.
     """
-    shown = [(e["doc"]["question_id"], e["doc"]["video"], e["doc"]["frames"]) for e in examples]
+    shown = [(e.question.id, e.question.video, list(e.question.frames or ())) for e in examples]
     return hashlib.sha256(json.dumps([source_hash, shown]).encode()).hexdigest()

@@ -1,5 +1,9 @@
 """Training recipes: YAML mappings layered over one default per method, as PEFT's method comparison does.
 
+The vocabulary, once: the *method* is what a run does (`sf2t`: supervised fragment fine-tuning;
+`savi`: self-alignment by DPO), chosen by the command; the *tuner* is what trains (`lora`: a PEFT
+adapter; `full`: every parameter of the chosen parts), chosen by the recipe's `tuner:` key.
+
 A recipe names everything a run depends on (what trains, LoRA shape, optimiser schedule, seeds,
 frames, data), and the whole recipe goes into the run record. Unknown keys are an error, not a
 silent no-op: a misspelt `learning_rte` must not train with the default. Which layers exist (the
@@ -10,7 +14,6 @@ method's default, a family's overrides, a file, the command line) is the adapter
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +21,13 @@ from typing import Any
 
 import yaml
 
+from finevidbench.model_args import ModelArgsError, parse_model_args
+
 PARTS = ("language_model", "projector", "vision_tower")
-METHODS = ("lora", "full")
+METHODS = ("sf2t", "savi")
+"""What a run does: SF2T (supervised, on fragment items) or self-alignment (DPO on preference pairs)."""
+TUNERS = ("lora", "full")
+"""What trains: a LoRA adapter (PEFT) or every parameter of the recipe's parts."""
 RUN_KEYS = ("control", "positive_control", "report_to")
 """Keys that choose which runs happen and where they report, not what one training run does: left
 out of the inputs a checkpoint is resumed against, so `control=false` on a second call still
@@ -37,7 +45,7 @@ class Recipe:
 
     model: str
     """The adapter (lmms-eval model name) whose processor, chat template and parts are used."""
-    method: str = "lora"
+    tuner: str = "lora"
     """`lora` (PEFT, adapter folder) or `full` (every parameter of the chosen parts)."""
     train: tuple[str, ...] = ("language_model",)
     """Which parts train: language_model, projector, vision_tower."""
@@ -86,8 +94,8 @@ class Recipe:
     """Method-specific settings (self-alignment: beta, iterations, ...)."""
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise RecipeError(f"method: {self.method!r} is not one of {METHODS}")
+        if self.tuner not in TUNERS:
+            raise RecipeError(f"tuner: {self.tuner!r} is not one of {TUNERS}")
         unknown = [p for p in self.train if p not in PARTS]
         if unknown or not self.train:
             raise RecipeError(f"train: {list(self.train)} must be a non-empty subset of {list(PARTS)}")
@@ -115,6 +123,8 @@ class Recipe:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "recipe") -> Recipe:
         """Build from a mapping (a parsed YAML file), refusing keys the recipe does not have."""
+        if "method" in data:
+            raise RecipeError(_method_key(data["method"], source))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -159,14 +169,10 @@ class Recipe:
         `extra.NAME=value` sets one method-specific setting.
         """
         if isinstance(assignments, str):
-            pairs = [a.split("=", 1) for a in re.split(r",(?![^\[]*\])", assignments) if a.strip()]
-            if any(len(p) != 2 for p in pairs):
-                raise RecipeError(f"overrides {assignments!r}: write key=value,key=value")
             try:
-                assignments = {k.strip(): yaml.safe_load(v) for k, v in pairs}
-            except yaml.YAMLError as exc:
-                first = str(exc).splitlines()[0]
-                raise RecipeError(f"overrides {assignments!r}: a value is not YAML ({first})") from None
+                return self.with_set(parse_model_args(assignments))
+            except ModelArgsError:
+                raise RecipeError(f"overrides {assignments!r}: write key=value,key=value") from None
         values = self.to_dict()
         for key, value in assignments.items():
             if key.startswith("extra."):
@@ -174,6 +180,10 @@ class Recipe:
             else:
                 values[key] = value
         return Recipe.from_dict(values, source="recipe overrides")
+
+    def with_set(self, assignments: Mapping[str, str]) -> Recipe:
+        """A copy with SET=key=value,... applied, as parsed once (each value is read as YAML)."""
+        return self.override({key: _yaml_value(assignments, text) for key, text in assignments.items()})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML types (tuples as lists)."""
@@ -186,6 +196,28 @@ class Recipe:
     def use_bf16(self, cuda_bf16: bool) -> bool:
         """Whether this run trains in bf16 on a device that does (`cuda_bf16`) or does not support it."""
         return cuda_bf16 if self.bf16 == "auto" else self.bf16 == "true"
+
+
+def _yaml_value(assignments: Mapping[str, Any], text: str) -> Any:
+    """One override's value, read as YAML (`1e-4`, `[counting,localization]`, `true`)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0]
+        raise RecipeError(f"overrides {dict(assignments)!r}: a value is not YAML ({first})") from None
+
+
+def _method_key(value: object, source: str) -> str:
+    """The one error for a recipe that still says `method:` (before the vocabulary was split)."""
+    if value in TUNERS:
+        return (
+            f"{source}: `method: {value}` is now `tuner: {value}` (fix: rename the key; the method, "
+            f"{' or '.join(METHODS)}, is the command you run: make sf2t or make savi)"
+        )
+    return (
+        f"{source}: `method:` is not a recipe key (fix: drop it; the method, {' or '.join(METHODS)}, is the "
+        f"command you run, and `tuner: {'|'.join(TUNERS)}` chooses what trains)"
+    )
 
 
 def read_recipe_file(path: str | Path) -> dict[str, Any]:
@@ -201,6 +233,8 @@ def read_recipe_file(path: str | Path) -> dict[str, Any]:
         raise RecipeError(f"{path}: not valid YAML ({exc})".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
+    if "method" in data:
+        raise RecipeError(_method_key(data["method"], str(path)))
     return data
 
 

@@ -52,3 +52,10 @@ class RunRecord:
     def read(cls, folder: str | Path) -> RunRecord:
         """Read the record of a run or adapter folder (the one reader); FileFormatError names a bad file."""
         return cls(**read_json_object(Path(folder) / RECORD_NAME, "run_record"))
+
+
+def loss_span(record: RunRecord) -> str:
+    """First and last logged loss of a training run, for the one line a command prints about it."""
+    if not record.losses:
+        return "not logged"
+    return f"{record.losses[0]['loss']:.3f} -> {record.losses[-1]['loss']:.3f}"

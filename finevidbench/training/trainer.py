@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from finevidbench.files import atomic_write_text
+from finevidbench.request import Request
 from finevidbench.training.arguments import Hardware, TrainingOptions, reporting, training_options
+from finevidbench.training.examples import Example, PreferenceExample
 from finevidbench.training.recipe import Recipe, RecipeError
 from finevidbench.training.record import RECORD_NAME, RunRecord
+from finevidbench.training.spec import TrainingRun
 
 if TYPE_CHECKING:  # torch, transformers and trl are imported only when a run trains
     import torch
@@ -38,11 +41,14 @@ class TrainingHook(Protocol):
     model: Any
     processor: Any
 
-    def collate(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-        """Model inputs of a batch of {"doc", "prompt", "answer"} with labels only on answer tokens."""
+    def request(self, example: Example | PreferenceExample) -> Request:
+        """The request record of one example, as evaluation shows its question (the adapter's frame policy)."""
 
-    def collate_preference(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-        """DPO inputs of {"doc", "prompt", "chosen", "rejected"} in TRL's DPOTrainer layout.
+    def collate(self, examples: list[Example]) -> dict[str, Any]:
+        """Model inputs of a batch of examples with labels only on answer tokens."""
+
+    def collate_preference(self, examples: list[PreferenceExample]) -> dict[str, Any]:
+        """DPO inputs of preference examples in TRL's DPOTrainer layout.
 
         Chosen rows, then rejected rows, and a `completion_mask` on the response tokens.
         """
@@ -60,20 +66,20 @@ class TrainingHook(Protocol):
 class ExampleDataset:
     """A list of training examples as a map-style dataset (the Trainer's sampler shuffles it)."""
 
-    def __init__(self, examples: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, examples: Sequence[Example]) -> None:
         self.examples = list(examples)
 
     def __len__(self) -> int:
         return len(self.examples)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int) -> Example:
         return self.examples[index]
 
 
 def prepare_model(hook: TrainingHook, recipe: Recipe) -> torch.nn.Module:
     """The model with only the recipe's parameters trainable: a PEFT LoRA wrapper, or selected parts."""
     model: torch.nn.Module = hook.model  # the hook's model is a torch module (typed Any by the Protocol)
-    if recipe.method == "lora":
+    if recipe.tuner == "lora":
         from peft import LoraConfig, get_peft_model
 
         targets = hook.linear_modules(recipe.train, recipe.lora_target)
@@ -165,27 +171,25 @@ def _loss_logger(path: Path) -> TrainerCallback:
 
 def train(
     hook: TrainingHook,
-    examples: Sequence[dict[str, Any]],
-    recipe: Recipe,
-    out: str | Path,
-    data: dict[str, Any],
-    kind: str = "sf2t",
+    examples: Sequence[Example] | Sequence[PreferenceExample],
+    run: TrainingRun,
     progress: bool = True,
     callbacks: Sequence[TrainerCallback] = (),
-    preference: bool = False,
-    init_adapter: str | Path | None = None,
 ) -> RunRecord:
-    """Train on `examples` per `recipe` into `out`; resumes from the last checkpoint there.
+    """Train on `examples` per `run` into `run.out`; resumes from the last checkpoint there.
 
-    Supervised by default (examples carry `answer`); with `preference=True`, DPO through TRL's
-    DPOTrainer (examples carry `chosen` and `rejected`; LoRA only), starting from `init_adapter`
+    The method decides the objective: sf2t trains the answer's likelihood (`Example`s), savi DPO
+    through TRL's DPOTrainer (`PreferenceExample`s; LoRA only), starting from `run.init_adapter`
     when given, whose starting weights are then the reference. Writes out/checkpoints/,
     out/loss.jsonl, out/adapter/ (LoRA) or out/model/ (full) and the run record; returns the record.
     """
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
-    out = Path(out)
+    wanted = PreferenceExample if run.preference else Example
+    if not all(isinstance(e, wanted) for e in examples):
+        raise TypeError(f"method {run.method} trains on {wanted.__name__}s")
+    out, recipe, data, init_adapter = run.out, run.recipe, run.data, run.init_adapter
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     _check_same_inputs(
@@ -205,16 +209,16 @@ def train(
     common["report_to"], reporters = reporting(recipe, out)
     loggers = [_loss_logger(out / LOSS_LOG), *reporters, *callbacks]
     trainer: Trainer
-    if preference:
-        trainer = _dpo_trainer(hook, examples, recipe, common, loggers, init_adapter)
+    if run.preference:
+        trainer = _dpo_trainer(hook, cast("Sequence[PreferenceExample]", examples), run, common, loggers)
     else:
-        trainer = _supervised_trainer(hook, examples, recipe, common, loggers)
+        trainer = _supervised_trainer(hook, cast("Sequence[Example]", examples), recipe, common, loggers)
     resume = get_last_checkpoint(str(checkpoints))
     started = time.time()
     trainer.train(resume_from_checkpoint=resume)
     session = _Session(trainer, resume, time.time() - started, hardware)
-    target = _save(trainer, hook, recipe, out, preference)
-    record = _record(kind, recipe, hook, data, target, session)
+    target = _save(trainer, hook, recipe, out, run.preference)
+    record = _record(run.kind, recipe, hook, dict(data), target, session)
     if trainer.is_world_process_zero():
         record.write(out, target)
     return record
@@ -222,7 +226,7 @@ def train(
 
 def _supervised_trainer(
     hook: TrainingHook,
-    examples: Sequence[dict[str, Any]],
+    examples: Sequence[Example],
     recipe: Recipe,
     common: TrainingOptions,
     callbacks: list[TrainerCallback],
@@ -241,39 +245,37 @@ def _supervised_trainer(
 
 def _save(trainer: Trainer, hook: TrainingHook, recipe: Recipe, out: Path, preference: bool) -> Path:
     """Save the trained weights to out/adapter (LoRA) or out/model (full, with the processor); return that folder."""
-    target = out / ("adapter" if recipe.method == "lora" else "model")
+    target = out / ("adapter" if recipe.tuner == "lora" else "model")
     if preference:  # the adapter being trained, not TRL's frozen "ref" copy of its starting point
         # preference training is LoRA only (`_dpo_trainer`): the DPOTrainer's model is a PeftModel
         cast("PeftModel", trainer.model).save_pretrained(str(target), selected_adapters=["default"])
     else:
         trainer.save_model(str(target))
-    if recipe.method == "full" and trainer.is_world_process_zero():
+    if recipe.tuner == "full" and trainer.is_world_process_zero():
         hook.processor.save_pretrained(str(target))
     return target
 
 
 def _dpo_trainer(
     hook: TrainingHook,
-    examples: Sequence[dict[str, Any]],
-    recipe: Recipe,
+    examples: Sequence[PreferenceExample],
+    run: TrainingRun,
     common: TrainingOptions,
     callbacks: list[TrainerCallback],
-    init_adapter: str | Path | None,
 ) -> DPOTrainer:
     """TRL's DPOTrainer over our collator.
 
-    The reference is the starting model: adapters off, or TRL's frozen copy of `init_adapter`.
+    The reference is the starting model: adapters off, or TRL's frozen copy of `run.init_adapter`.
     """
     from trl import DPOConfig, DPOTrainer
 
-    if recipe.method != "lora":
-        raise RecipeError("preference training (DPO) runs with method: lora")
-    if init_adapter:
+    recipe = run.recipe
+    if run.init_adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(hook.model, str(init_adapter), is_trainable=True)
+        model = PeftModel.from_pretrained(hook.model, str(run.init_adapter), is_trainable=True)
     else:
-        model = cast("PeftModel", prepare_model(hook, recipe))  # method lora (checked above): a PEFT wrapper
+        model = cast("PeftModel", prepare_model(hook, recipe))  # tuner lora (TrainingRun checks): a PEFT wrapper
     loss_type = list(recipe.extra.get("loss_type", ["sigmoid"]))  # sigmoid: the DPO paper's loss
     weights = recipe.extra.get("loss_weights")  # None (DPOConfig's default): every loss weighs 1
     args = DPOConfig(
@@ -286,27 +288,27 @@ def _dpo_trainer(
     )
     from datasets import Dataset
 
-    # TRL wants a `datasets.Dataset`: documents travel as JSON (their fields differ between items), and
-    # an empty "images" column makes TRL leave tokenising to our collator
-    rows = [{**example, "doc": json.dumps(example["doc"]), "images": []} for example in examples]
+    # TRL wants a `datasets.Dataset`: questions travel as their JSON lines (their fields differ between
+    # items), and an empty "images" column makes TRL leave tokenising to our collator
+    rows = [{**example.to_row(), "images": []} for example in examples]
     return DPOTrainer(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(rows),
-        data_collator=_JsonDocs(hook.collate_preference),
+        data_collator=_JsonQuestions(hook.collate_preference),
         processing_class=hook.processor,
         callbacks=callbacks,
     )
 
 
-class _JsonDocs:
-    """A collator that turns the JSON documents of a `datasets` row back into dicts first."""
+class _JsonQuestions:
+    """A collator that turns the rows of a `datasets` table back into preference examples first."""
 
-    def __init__(self, collate: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> None:
+    def __init__(self, collate: Callable[[list[PreferenceExample]], dict[str, Any]]) -> None:
         self.collate = collate
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.collate([{**row, "doc": json.loads(row["doc"])} for row in rows])
+        return self.collate([PreferenceExample.from_row(row) for row in rows])
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from finevidbench.model_args import ModelArgsError, parse_model_args
 from finevidbench.video.meta import VideoMeta
 
 Mode = Literal["uniform", "segment", "start"]
@@ -134,14 +135,10 @@ class FramePolicy:
         if isinstance(spec, FramePolicy):
             return spec
         if isinstance(spec, str):
-            items = [kv.strip() for kv in spec.split(",") if kv.strip()]
-            pairs = {}
-            for kv in items:
-                key, sep, value = kv.partition("=")
-                if not sep:
-                    raise ValueError(f"FramePolicy: expected key=value, got {kv!r} in {spec!r}")
-                pairs[key.strip()] = value.strip()
-            spec = pairs
+            try:
+                spec = dict(parse_model_args(spec))  # the one key=value parser
+            except ModelArgsError:
+                raise ValueError(f"FramePolicy: expected key=value,key=value, got {spec!r}") from None
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(spec) - set(known))
         if unknown:

@@ -8,14 +8,14 @@ SET=key=value. The DeepSpeed and accelerate configs for multi-GPU runs live here
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from finevidbench.training import Recipe, RecipeError, layered, read_recipe_file
+from finevidbench.training import METHODS, Recipe, RecipeError, layered, read_recipe_file
 from model_adapters.registry import get_family
 
 FOLDER = Path(__file__).parent
-METHODS = ("sf2t", "savi")
 
 
 def method_default(method: str) -> dict[str, Any]:
@@ -25,7 +25,9 @@ def method_default(method: str) -> dict[str, Any]:
     return read_recipe_file(FOLDER / f"{method}.yaml")
 
 
-def recipe_for(method: str, model: str, path: str | Path | None = None, overrides: str | dict[str, Any] = "") -> Recipe:
+def recipe_for(
+    method: str, model: str, path: str | Path | None = None, overrides: str | Mapping[str, str] | None = None
+) -> Recipe:
     """The recipe `model` (fvb_<family>) trains with under `method`, from the layers above.
 
     Raises RecipeError for a malformed layer, or a RECIPE= file written for another model.
@@ -36,7 +38,8 @@ def recipe_for(method: str, model: str, path: str | Path | None = None, override
         raise RecipeError(f"{path}: the recipe is for {file['model']}, not {model} (fix: pass its own RECIPE=)")
     values = layered(method_default(method), entry.recipes.get(method, {}), file, {"model": model})
     recipe = Recipe.from_dict(values, source=str(path or FOLDER / f"{method}.yaml"))
-    recipe = recipe.override(overrides) if overrides else recipe
+    if overrides:  # SET=: its string, or as the command line parsed it once (values are YAML)
+        recipe = recipe.override(overrides) if isinstance(overrides, str) else recipe.with_set(overrides)
     shipped = FOLDER / str(recipe.deepspeed)
     if recipe.deepspeed and not Path(recipe.deepspeed).is_file() and shipped.is_file():
         recipe = recipe.override({"deepspeed": str(shipped)})  # a config shipped here, named by file name

@@ -8,7 +8,8 @@ import pytest
 from conftest import build_question_set
 
 from finevidbench import taskdocs
-from finevidbench.request import Clip, LabelledFrames
+from finevidbench.request import Clip, LabelledFrames, question_text
+from finevidbench.training.examples import Example, resolved
 from model_adapters.baselines import PixelOracle, random_answer
 from model_adapters.registry import adapter_class
 from model_adapters.testing.tiny import build_tiny
@@ -18,12 +19,6 @@ BOUNDARY = {
     "model_adapters/base.py": "lmms-eval's requests become records here (`Asked`)",
     "finevidbench/taskdocs.py": "the lmms-eval documents are written and read here",
     "model_adapters/testing/foreign_tasks.py": "task definitions: lmms-eval bindings of other tasks",
-}
-PENDING = {
-    # issue 36: the fine-tuning data still travels as documents; it moves to records with the fine-tuning package
-    "finevidbench/sf2t/control.py",
-    "finevidbench/savi/pairs.py",
-    "runners/savi.py",
 }
 
 
@@ -53,8 +48,9 @@ def test_the_adapter_the_trainer_and_the_oracle_receive_the_same_record(small_se
     for kind in ("speed", "rearrangement"):
         doc = taskdocs.docs_for(kind)[0]
         ours = boundary_request(model, doc, f"finevidbench_{kind}")
-        trained = hook.request({"doc": doc, "prompt": taskdocs.doc_to_text(doc), "answer": "A"})
-        measured = oracle.request_for(qs.questions[[q.id for q in qs.questions].index(doc["question_id"])], qs)
+        question = qs.questions[[q.id for q in qs.questions].index(doc["question_id"])]
+        trained = hook.request(Example(resolved(question, qs), question_text(question), "A"))
+        measured = oracle.request_for(question, qs)
         assert ours.turns == trained.turns == measured.turns == boundary_request(oracle, doc, ours.task).turns
         assert isinstance(ours.visuals[0], Clip if kind == "speed" else LabelledFrames)
         assert ours.key == trained.key == measured.key == doc["question_id"]
@@ -91,7 +87,7 @@ def test_no_model_reads_an_lmms_eval_document_below_the_boundary():
     for package in ("finevidbench", "model_adapters", "runners"):
         for path in sorted((ROOT / package).rglob("*.py")):
             name = path.relative_to(ROOT).as_posix()
-            if name in BOUNDARY or name in PENDING or name.startswith("finevidbench/protocol/"):
+            if name in BOUNDARY or name.startswith("finevidbench/protocol/"):
                 continue
             found += [f"{name}:{line}" for line in _doc_reads(path.read_text())]
     assert not found, "documents read below the lmms-eval boundary (read the request record):\n" + "\n".join(found)

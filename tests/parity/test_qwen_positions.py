@@ -172,6 +172,8 @@ def prefill_positions(adapter, run) -> torch.Tensor:
 @pytest.mark.parametrize("family", ("qwen2_vl", "qwen2_5_vl"))
 def test_generation_and_training_run_on_the_trained_positions(family, hub_adapter, long_clip):
     """16 frames at 1 fps through the adapter (generate) and the training hook (a forward with labels)."""
+    from finevidbench.taskdocs import question_of
+    from finevidbench.training.examples import Example
     from model_adapters.training import TrainingHook
 
     pretrained = hub_adapter(family).pretrained
@@ -188,7 +190,7 @@ def test_generation_and_training_run_on_the_trained_positions(family, hub_adapte
         assert not torch.equal(positions, installed_rule(module, inputs))
 
     hook = TrainingHook(adapter)
-    batch = hook.collate([{"doc": long_clip, "prompt": "How many times?", "answer": "3"}])
+    batch = hook.collate([Example(question_of(long_clip), "How many times?", "3")])
     positions = prefill_positions(adapter, lambda: adapter.model(**batch))
     assert (batch["labels"] != -100).any()
     assert_equal_where_attended(positions, omni_reference(module, batch)[0], batch.get("attention_mask"))

@@ -4,24 +4,42 @@ import json
 
 import pytest
 import yaml
-from conftest import asked
 
 from finevidbench.dataset import load_question_set
 from finevidbench.savi import read_pairs
 from finevidbench.scoring.compare import read_comparison
+from finevidbench.specs import ModelSpec
 from finevidbench.training import RunRecord
+from finevidbench.training.examples import WHOLE_CLIP, request
 from model_adapters.testing.tiny import build_tiny
 from model_adapters.training import load_for_training
 from runners import savi
 
 RECIPE = {
-    "model": "fvb_qwen2_5_vl", "method": "lora", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.0,
+    "model": "fvb_qwen2_5_vl",
+    "tuner": "lora",
+    "lora_r": 8,
+    "lora_alpha": 16,
+    "lora_dropout": 0.0,
     "lora_target": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-    "learning_rate": 5e-3, "epochs": 2, "batch_size": 4, "grad_accum": 1, "warmup_ratio": 0.0, "logging_steps": 1,
-    "save_steps": 4, "frames": "num_frames=4,mode=segment",
-    "extra": {"iterations": 2, "pairs": "mixed", "questions_per_kind": 1, "videos_per_iteration": 2,
-              "verifier_items": 16, "max_new_tokens": 8, "beta": 0.1},
-}  # fmt: skip
+    "learning_rate": 5e-3,
+    "epochs": 2,
+    "batch_size": 4,
+    "grad_accum": 1,
+    "warmup_ratio": 0.0,
+    "logging_steps": 1,
+    "save_steps": 4,
+    "frames": "num_frames=4,mode=segment",
+    "extra": {
+        "iterations": 2,
+        "pairs": "mixed",
+        "questions_per_kind": 1,
+        "videos_per_iteration": 2,
+        "verifier_items": 16,
+        "max_new_tokens": 8,
+        "beta": 0.1,
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +67,8 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
         assert pair.chosen.strip() and pair.chosen != pair.rejected
         if pair.source == "savi":
             assert pair.meta["kind"] in ("spatial", "temporal") and pair.meta["question"] and "critique" in pair.meta
-            assert pair.doc["level"] == "scene" and pair.prompt.startswith(pair.meta["question"])
+            assert pair.question.level == "scene" and pair.question.type == WHOLE_CLIP
+            assert pair.prompt.startswith(pair.meta["question"])
     records = [RunRecord.read(run / f"iter_{i}" / "train") for i in (1, 2)]
     for record in records:
         assert record.kind == "savi" and record.steps > 0
@@ -90,7 +109,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path, tiny, train_corpus, capsys):
     base = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6)
     tuned = Qwen2_5VL(pretrained=str(tiny), num_frames=4, max_new_tokens=6, adapter=records[1].output)
     assert tuned.adapter_info["training"]["kind"] == "savi"
-    requests = [asked(base, p.doc, p.prompt) for p in second[:4]]
+    requests = [request(p.question, p.prompt, base.frame_policy) for p in second[:4]]
     assert base.answer_batch(requests) != tuned.answer_batch(requests)
 
     # the same command again: finished iterations are reused, no answer is recomputed
@@ -106,7 +125,7 @@ def test_preference_batches_put_chosen_rows_first(tmp_path, tiny, training_set):
 
     questions = training_set.questions[:3]
     pairs = verifier_pairs(questions, training_set, {q.id: "xx" for q in questions})
-    hook = load_for_training("fvb_qwen2_5_vl", f"pretrained={tiny}")
+    hook = load_for_training(ModelSpec.parse("fvb_qwen2_5_vl", f"pretrained={tiny}"))
     batch = hook.collate_preference([p.example() for p in pairs])
     tokenizer = hook.processor.tokenizer
     rows = batch["input_ids"].shape[0]

@@ -1,12 +1,16 @@
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from finevidbench.protocol import get_type
+from finevidbench.protocol.overlay import apply_overlay
+from finevidbench.request import question_text
 from finevidbench.savi import PreferencePair, materially_different, read_pairs, verifier_pairs, write_pairs
 from finevidbench.scoring.score import score_sample
-from finevidbench.taskdocs import doc_of, doc_to_text, fragment_frames
+from finevidbench.training.examples import resolved, whole_clip
+from finevidbench.video import load_frames
 
 
 def test_material_difference():
@@ -17,9 +21,15 @@ def test_material_difference():
 
 
 def _pair(q, qs, source="verifier") -> PreferencePair:
-    doc = doc_of(q, qs)
-    return PreferencePair(id=f"p-{q.id}", source=source, doc=doc, prompt=doc_to_text(doc),
-                          chosen=get_type(q.type).answer_text(q), rejected="7", meta={"type": q.type})  # fmt: skip
+    return PreferencePair(
+        id=f"p-{q.id}",
+        source=source,
+        question=resolved(q, qs),
+        prompt=question_text(q),
+        chosen=get_type(q.type).answer_text(q),
+        rejected="7",
+        meta={"type": q.type},
+    )
 
 
 def test_pairs_file_is_trl_conversational_preference_data(training_set, tmp_path):
@@ -33,19 +43,22 @@ def test_pairs_file_is_trl_conversational_preference_data(training_set, tmp_path
         assert [m["role"] for m in record["prompt"]] == ["user"]
         assert record["chosen"][0]["role"] == record["rejected"][0]["role"] == "assistant"
         blocks = record["prompt"][0]["content"]
-        assert sum(b["type"] == "image" for b in blocks) == len(record["images"]) == len(pair.doc["frames"])
-        for file, frame in zip(record["images"], fragment_frames(pair.doc), strict=True):
+        q = pair.question
+        assert sum(b["type"] == "image" for b in blocks) == len(record["images"]) == len(q.frames or ())
+        frames = apply_overlay(load_frames(q.video_path, list(q.frames or ())), q.evidence.get("overlay"))
+        for file, frame in zip(record["images"], frames, strict=True):
             assert (Image.open(tmp_path / file).convert("RGB").size) == (frame.shape[1], frame.shape[0])
     assert read_pairs(path) == pairs
 
 
 def test_video_pairs_name_the_clip(training_set, tmp_path):
-    doc = {"question_id": "savi-x", "type": "savi", "level": "scene", "video": "x", "video_path": "/clips/x.mp4",
-           "speed": 1.0, "frames": [], "prompt": "", "options": [], "answer_type": "free"}  # fmt: skip
-    pair = PreferencePair(id="savi-1-x", source="savi", doc=doc, prompt="What moves?", chosen="A ball.",
-                          rejected="Nothing.")  # fmt: skip
+    clip = whole_clip(Path("/clips/x.mp4"))
+    pair = PreferencePair(
+        id="savi-1-x", source="savi", question=clip, prompt="What moves?", chosen="A ball.", rejected="Nothing."
+    )
     record = json.loads(write_pairs([pair], tmp_path / "p.jsonl").read_text())
     assert record["videos"] == ["/clips/x.mp4"] and record["prompt"][0]["content"][0] == {"type": "video"}
+    assert read_pairs(tmp_path / "p.jsonl") == [pair]  # the whole clip's question reads back as written
 
 
 def test_malformed_pairs_file_names_the_line(tmp_path):

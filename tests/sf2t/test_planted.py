@@ -7,8 +7,8 @@ import pytest
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.sf2t.planted import CODE, ITEMS_PER_VIDEO, PLANTED_TYPE, plant, recode
+from finevidbench.training.examples import examples_of
 from finevidbench.video import decode_frames, probe
-from runners.finetune import examples_of
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +69,8 @@ def test_the_answer_is_in_the_pixels_and_nowhere_else(planted, training_set):
             )
             counts = (qs.manifest["videos"][q.video], training_set.manifest["videos"][q.video])
             assert counts[0]["frame_count"] == counts[1]["frame_count"]
-        assert {e["prompt"] for e in examples_of(qs) if e["answer"] == "yes"} == {
-            e["prompt"] for e in examples_of(qs) if e["answer"] == "no"
+        assert {e.prompt for e in examples_of(qs) if e.answer == "yes"} == {
+            e.prompt for e in examples_of(qs) if e.answer == "no"
         }
 
 

@@ -1,16 +1,18 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import asked
 
-from finevidbench.training import Recipe, RecipeError, RunRecord, load_recipe, train
+from finevidbench.specs import ModelSpec
+from finevidbench.training import Recipe, RecipeError, RunRecord, TrainingRun, load_recipe, train
+from finevidbench.training.examples import examples_of, request
 from model_adapters.recipes import FOLDER as RECIPES
 from model_adapters.recipes import recipe_for
 from model_adapters.registry import families
 from model_adapters.testing.tiny import build_tiny
-from model_adapters.training import IGNORE, load_for_training
-from runners.finetune import examples_of
+from model_adapters.training import IGNORE
+from model_adapters.training import load_for_training as _load
 
 FAMILIES = list(families())
 
@@ -33,23 +35,44 @@ def examples(training_set):
 
 
 def _recipe(**changes) -> Recipe:
-    base = dict(model="fvb_qwen2_5_vl", lora_r=8, lora_alpha=16, lora_dropout=0.0, learning_rate=5e-3,
-                batch_size=4, grad_accum=1, max_steps=6, save_steps=2, logging_steps=1, warmup_ratio=0.0)  # fmt: skip
+    base = dict(
+        model="fvb_qwen2_5_vl",
+        lora_r=8,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        learning_rate=5e-3,
+        batch_size=4,
+        grad_accum=1,
+        max_steps=6,
+        save_steps=2,
+        logging_steps=1,
+        warmup_ratio=0.0,
+    )
     return Recipe(**{**base, **changes})
+
+
+def load_for_training(model: str, model_args: str):
+    return _load(ModelSpec.parse(model, model_args))
+
+
+def _train(pretrained: str, examples, recipe: Recipe, out, data: dict, **options) -> RunRecord:
+    """SF2T training of the tiny Qwen2.5-VL at `pretrained` (a MODEL_ARGS string)."""
+    hook = load_for_training("fvb_qwen2_5_vl", pretrained)
+    return train(hook, examples, TrainingRun("sf2t", recipe, out, data), progress=False, **options)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_loss_falls_on_answer_tokens_only(family, tiny, examples):
     hook = load_for_training(f"fvb_{family}", f"pretrained={tiny(family)}")
-    batch_examples = [e for e in examples if e["doc"]["type"] == "frame_comparison"][:3]  # two frames each
+    batch_examples = [e for e in examples if e.question.type == "frame_comparison"][:3]  # two frames each
     batch = hook.collate(batch_examples)
     tokenizer = hook.processor.tokenizer
     for row, example in enumerate(batch_examples):
         supervised = batch["labels"][row][batch["labels"][row] != IGNORE]
         text = tokenizer.decode(supervised)
-        assert text.strip().startswith(example["answer"]), (text, example["answer"])
+        assert text.strip().startswith(example.answer), (text, example.answer)
         # the supervised span is the answer plus the template's end of turn, nothing of the prompt
-        assert len(supervised) <= len(tokenizer(example["answer"])["input_ids"]) + 3
+        assert len(supervised) <= len(tokenizer(example.answer)["input_ids"]) + 3
     assert torch.isfinite(hook.model(**batch).loss)
 
 
@@ -58,10 +81,10 @@ def test_a_training_batch_a_processor_cannot_encode_exactly_is_refused(family, r
     """SmolVLM's processor (fvb_hf) cannot hold a clip and images in one call, even of one frame count; Qwen's can."""
     hook = load_for_training(f"fvb_{family}", f"pretrained={tiny(family)}")
     mixed = examples_of(mini)
-    fragment = next(e for e in mixed if e["doc"]["type"] == "adjust_or_not")
+    fragment = next(e for e in mixed if e.question.type == "adjust_or_not")
     count = hook.adapter.frame_counts(hook.request(fragment))
     scene = next(
-        e for e in mixed if e["doc"]["level"] == "scene" and hook.adapter.frame_counts(hook.request(e)) == count
+        e for e in mixed if e.question.level == "scene" and hook.adapter.frame_counts(hook.request(e)) == count
     )
     if refused:
         with pytest.raises(ValueError, match="cannot hold images and videos in one batch.*batch_size: 1"):
@@ -85,7 +108,7 @@ def test_trainable_parts_are_found_per_family(tiny):
 def test_recipes_of_every_family_load_and_name_their_adapter():
     for family in FAMILIES:
         recipe = recipe_for("sf2t", f"fvb_{family}")
-        assert recipe.model == f"fvb_{family}" and recipe.method == "lora" and recipe.gradient_checkpointing
+        assert recipe.model == f"fvb_{family}" and recipe.tuner == "lora" and recipe.gradient_checkpointing
     # a family's declared overrides, and a demonstration file's, sit on the method's default
     assert recipe_for("sf2t", "fvb_llava_next_video").batch_size == 1
     assert recipe_for("sf2t", "fvb_qwen2_5_vl").batch_size == 2
@@ -134,14 +157,11 @@ def test_interrupted_training_resumes_to_the_same_result(tiny, examples, trainin
     pretrained = f"pretrained={tiny('qwen2_5_vl')}"
     data = {"dataset_hash": training_set.dataset_hash}
     recipe = _recipe()
-    straight = train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, recipe, tmp_path / "a", data,
-                     progress=False)  # fmt: skip
+    straight = _train(pretrained, examples, recipe, tmp_path / "a", data)
     with pytest.raises(KeyboardInterrupt):
-        train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, recipe, tmp_path / "b", data,
-              progress=False, callbacks=[_Interrupt(5)])  # fmt: skip
+        _train(pretrained, examples, recipe, tmp_path / "b", data, callbacks=[_Interrupt(5)])
     assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
-    resumed = train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, recipe, tmp_path / "b", data,
-                    progress=False)  # fmt: skip
+    resumed = _train(pretrained, examples, recipe, tmp_path / "b", data)
     assert resumed.resumed_from == "checkpoint-4" and resumed.steps == straight.steps == 6
     after_resume = {e["step"]: e["loss"] for e in resumed.losses}
     for entry in straight.losses:
@@ -159,11 +179,9 @@ def test_interrupted_training_resumes_to_the_same_result(tiny, examples, trainin
 def test_resume_refuses_another_recipe(tiny, examples, training_set, tmp_path):
     pretrained = f"pretrained={tiny('qwen2_5_vl')}"
     data = {"dataset_hash": training_set.dataset_hash}
-    train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, _recipe(max_steps=2), tmp_path, data,
-          progress=False)  # fmt: skip
+    _train(pretrained, examples, _recipe(max_steps=2), tmp_path, data)
     with pytest.raises(RecipeError, match="different recipe"):
-        train(load_for_training("fvb_qwen2_5_vl", pretrained), examples, _recipe(max_steps=2, lora_r=4), tmp_path,
-              data, progress=False)  # fmt: skip
+        _train(pretrained, examples, _recipe(max_steps=2, lora_r=4), tmp_path, data)
 
 
 def test_adapter_reloads_through_adapter_arg_with_its_provenance(tiny, examples, training_set, tmp_path):
@@ -171,17 +189,18 @@ def test_adapter_reloads_through_adapter_arg_with_its_provenance(tiny, examples,
 
     pretrained = tiny("qwen2_5_vl")
     data = {"dataset_hash": training_set.dataset_hash, "guard": {"contaminated": False}}
-    record = train(load_for_training("fvb_qwen2_5_vl", f"pretrained={pretrained}"), examples,
-                   _recipe(max_steps=20, save_steps=50), tmp_path, data, progress=False)  # fmt: skip
+    record = _train(f"pretrained={pretrained}", examples, _recipe(max_steps=20, save_steps=50), tmp_path, data)
     assert record.losses[-1]["loss"] < record.losses[0]["loss"]
     assert RunRecord.read(tmp_path / "adapter").data["dataset_hash"] == training_set.dataset_hash
     base = Qwen2_5VL(pretrained=str(pretrained), max_new_tokens=4)
     tuned = Qwen2_5VL(pretrained=str(pretrained), adapter=str(tmp_path / "adapter"), max_new_tokens=4)
     assert tuned.adapter_info["training"] == {
-        "kind": "sf2t", "contaminated": False, "data_hash": training_set.dataset_hash,
+        "kind": "sf2t",
+        "contaminated": False,
+        "data_hash": training_set.dataset_hash,
         "base_model": record.base_model,
-    }  # fmt: skip
-    requests = [asked(base, e["doc"], e["prompt"]) for e in examples[:6]]
+    }
+    requests = [request(e.question, e.prompt, base.frame_policy) for e in examples[:6]]
     assert base.answer_batch(requests) != tuned.answer_batch(requests)
 
 
@@ -189,9 +208,8 @@ def test_full_fine_tuning_trains_only_the_chosen_part(tiny, examples, training_s
     from transformers import AutoModelForImageTextToText
 
     pretrained = tiny("qwen2_5_vl")
-    recipe = _recipe(method="full", train=("projector",), max_steps=2, learning_rate=1e-2)
-    record = train(load_for_training("fvb_qwen2_5_vl", f"pretrained={pretrained}"), examples, recipe, tmp_path,
-                   {"dataset_hash": training_set.dataset_hash}, progress=False)  # fmt: skip
+    recipe = _recipe(tuner="full", train=("projector",), max_steps=2, learning_rate=1e-2)
+    record = _train(f"pretrained={pretrained}", examples, recipe, tmp_path, {"dataset_hash": training_set.dataset_hash})
     before = AutoModelForImageTextToText.from_pretrained(pretrained).state_dict()
     after = AutoModelForImageTextToText.from_pretrained(tmp_path / "model").state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
@@ -203,11 +221,10 @@ def test_vision_demo_recipe_trains_the_vision_tower_and_projector_in_full(tiny, 
     from transformers import AutoModelForImageTextToText
 
     recipe = recipe_for("sf2t", "fvb_qwen2_5_vl", RECIPES / "sf2t_demo_tiny_vision.yaml")
-    assert recipe.method == "full" and {"vision_tower", "projector"} <= set(recipe.train)
+    assert recipe.tuner == "full" and {"vision_tower", "projector"} <= set(recipe.train)
     pretrained = tiny("qwen2_5_vl")
     short = recipe.override("max_steps=1,logging_steps=1,save_steps=1,warmup_ratio=0")  # no zero-rate first step
-    train(load_for_training("fvb_qwen2_5_vl", f"pretrained={pretrained}"), examples[:8], short, tmp_path,
-          {"dataset_hash": training_set.dataset_hash}, progress=False)  # fmt: skip
+    _train(f"pretrained={pretrained}", examples[:8], short, tmp_path, {"dataset_hash": training_set.dataset_hash})
     before = AutoModelForImageTextToText.from_pretrained(pretrained).state_dict()
     after = AutoModelForImageTextToText.from_pretrained(tmp_path / "model").state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
@@ -225,7 +242,7 @@ def test_self_alignment_recipes_of_every_family_load():
 def test_recipe_layers_default_family_file_then_overrides(tmp_path):
     file = tmp_path / "mine.yaml"
     file.write_text("grad_accum: 4\nextra:\n  iterations: 2\n")
-    recipe = recipe_for("savi", "fvb_llava_next_video", file, "learning_rate=3e-5,extra.pairs=mixed")
+    recipe = recipe_for("savi", "fvb_llava_next_video", file, {"learning_rate": "3e-5", "extra.pairs": "mixed"})
     assert (recipe.grad_accum, recipe.learning_rate, recipe.batch_size) == (4, 3e-5, 1)  # file, SET, default
     assert recipe.extra["iterations"] == 2 and recipe.extra["pairs"] == "mixed"  # `extra:` merged key by key
     assert recipe.extra["beta"] == 0.1 and recipe.frames == "num_frames=32,mode=segment"  # the method default
@@ -240,3 +257,40 @@ def test_a_recipe_file_for_another_model_or_method_default_is_refused(tmp_path):
         recipe_for("sf2t", "fvb_qwen2_vl", other)
     with pytest.raises(RecipeError, match="no default recipe for 'dpo'"):
         recipe_for("dpo", "fvb_qwen2_vl")
+
+
+def test_a_recipe_that_still_says_method_lora_gets_one_error_naming_the_file_and_the_fix(tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("model: fvb_qwen2_5_vl\nmethod: lora\n")
+    with pytest.raises(RecipeError) as caught:
+        recipe_for("sf2t", "fvb_qwen2_5_vl", old)
+    assert str(caught.value).startswith(f"{old}: `method: lora` is now `tuner: lora`")
+    assert "make sf2t or make savi" in str(caught.value)
+    full = tmp_path / "full.yaml"
+    full.write_text("model: fvb_qwen2_5_vl\nmethod: full\n")
+    with pytest.raises(RecipeError, match=f"{full}: `method: full` is now `tuner: full`"):
+        load_recipe(full)
+    with pytest.raises(RecipeError, match="`method:` is not a recipe key"):
+        _recipe().override("method=sf2t")
+    with pytest.raises(RecipeError, match="tuner: 'dpo' is not one of"):
+        _recipe(tuner="dpo")
+    for name in ("sf2t.yaml", "savi.yaml", "sf2t_demo_tiny.yaml", "sf2t_demo_tiny_vision.yaml", "savi_demo_tiny.yaml"):
+        assert "method" not in load_recipe_keys(RECIPES / name), name
+
+
+def load_recipe_keys(path) -> set:
+    import yaml
+
+    return set(yaml.safe_load(path.read_text()))
+
+
+def test_the_objective_follows_from_the_method():
+    run = TrainingRun("savi", _recipe(), Path("out"), arm="planted_control", init_adapter="a")
+    assert run.preference and run.kind == "savi_planted_control"
+    assert not TrainingRun("sf2t", _recipe(), Path("out")).preference
+    with pytest.raises(RecipeError, match="DPO\\) runs with tuner: lora"):
+        TrainingRun("savi", _recipe(tuner="full"), Path("out"))
+    with pytest.raises(ValueError, match="only a DPO run"):
+        TrainingRun("sf2t", _recipe(), Path("out"), init_adapter="a")
+    with pytest.raises(RecipeError, match="method 'lora' is not one of"):
+        TrainingRun("lora", _recipe(), Path("out"))
