@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from finevidbench.dataset import QuestionSet
-from finevidbench.model_args import parse_model_args
+from finevidbench.dataset import QuestionSet, QuestionSetError
+from finevidbench.model_args import ModelArgsError, parse_model_args
 from finevidbench.paths import cache_dir
 from finevidbench.results import read_other_samples, read_predictions, read_results, score_predictions
 from finevidbench.scoring.compare import (
@@ -27,11 +27,12 @@ from finevidbench.scoring.compare import (
     write_comparison,
 )
 from finevidbench.scoring.score import SampleResult
+from finevidbench.sf2t import ContaminationError
 from finevidbench.sf2t.planted import CODE, PLANTED_TYPE, plant
 from finevidbench.specs import EvaluationSpec, ModelSpec
-from finevidbench.training import Recipe, RunRecord
+from finevidbench.training import Recipe, RecipeError, RunRecord
 from finevidbench.training.spec import FineTuneSpec
-from finevidbench.video import FramePolicy
+from finevidbench.video import FramePolicy, VideoError
 from model_adapters.recipes import FOLDER as RECIPES
 from model_adapters.recipes import recipe_for
 
@@ -249,6 +250,18 @@ def training_videos(args: argparse.Namespace, demo: bool) -> tuple[Path, Path | 
         raise FileNotFoundError("pass VIDEOS=<folder of training videos> (the demo corpus is for the demo model)")
     corpus = ensure_demo_videos()
     return corpus / "videos", corpus / "labels.csv"
+
+
+SETUP_ERRORS = (
+    RecipeError,
+    ModelArgsError,
+    QuestionSetError,
+    ContaminationError,
+    VideoError,
+    FileNotFoundError,
+    ValueError,
+)
+"""What a fine-tuning command's setup may meet in its input (recipe, MODEL_ARGS, sets, videos): one line, exit 2."""
 
 
 def fail(command: str, message: str, code: int = 2) -> int:

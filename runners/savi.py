@@ -34,13 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from finevidbench.builder import find_videos
-from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
-from finevidbench.model_args import ModelArgsError
+from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.savi.loop import Loop, planted_dpo, run_control, run_loop
-from finevidbench.sf2t import Contamination, ContaminationError, build_training_set, check_videos
+from finevidbench.sf2t import Contamination, build_training_set, check_videos
 from finevidbench.specs import ModelSpec
 from finevidbench.training import Recipe, RecipeError, RunRecord
-from finevidbench.video import VideoError
 from model_adapters.recipes import method_default
 from model_adapters.training import FamilyModels
 from runners import finetune
@@ -88,15 +86,7 @@ def run(args: argparse.Namespace) -> int:
         benchmark = load_question_set(args.data)
         videos, guard, training_set = _training_inputs(args, setup, config, benchmark)
         start = _start(args.init_adapter, setup)
-    except (
-        RecipeError,
-        ModelArgsError,
-        QuestionSetError,
-        ContaminationError,
-        VideoError,
-        FileNotFoundError,
-        ValueError,
-    ) as exc:
+    except finetune.SETUP_ERRORS as exc:
         return fail(str(exc))
     if guard.contaminated:
         message = f"{len(guard.overlapping)} training videos are benchmark videos; the run is marked contaminated"

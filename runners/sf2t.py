@@ -29,8 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from finevidbench.dataset import QuestionSet, QuestionSetError, load_question_set
-from finevidbench.model_args import ModelArgsError
+from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.sf2t import (
     ContaminationError,
     build_training_set,
@@ -66,15 +65,7 @@ def run(args: argparse.Namespace) -> int:
         setup = finetune.resolve(args, "sf2t")
         benchmark = load_question_set(args.data)
         manifest = _build_training_set(args, setup, benchmark)
-    except (
-        RecipeError,
-        ModelArgsError,
-        QuestionSetError,
-        ContaminationError,
-        VideoError,
-        FileNotFoundError,
-        ValueError,
-    ) as exc:
+    except finetune.SETUP_ERRORS as exc:
         return fail(str(exc))
     training_set = load_question_set(setup.out / "data")
     guard = manifest["sf2t"]["guard"]

@@ -250,7 +250,7 @@ def test_a_finished_run_shuts_its_process_group_down(code, monkeypatch):
 
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     monkeypatch.setenv("MASTER_PORT", str(free_port()))
-    monkeypatch.setattr(runner, "evaluate", lambda args: code)
+    monkeypatch.setattr(runner, "evaluate", lambda *args: code)
     dist.init_process_group("gloo", rank=0, world_size=1)
     try:
         assert runner.main([]) == code
