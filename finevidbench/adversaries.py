@@ -42,6 +42,7 @@ from finevidbench.protocol import (
     Question,
     get_type,
 )
+from finevidbench.request import question_text
 from finevidbench.scoring.score import SampleResult, score_sample
 from finevidbench.scoring.stats import clustered_interval
 
@@ -73,7 +74,6 @@ class Observable:
 
 def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observable]:
     """What every question of `qs` shows a model besides its pixels, scene items sampled by `policy`."""
-    from finevidbench.taskdocs import doc_of, doc_to_text
     from finevidbench.video import FramePolicy
     from finevidbench.video.meta import VideoMeta
 
@@ -96,7 +96,7 @@ def observe(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY) -> list[Observa
             n, timestamps = len(sampling.indices), sampling.timestamps
             # the shown clip: its window played at the speed; a file copy keeps the source frame rate
             duration, fps = (last - first + 1) / rate / q.speed, rate
-        text = doc_to_text(doc_of(q, qs))
+        text = question_text(q)
         out.append(
             Observable(q.id, q.video, q.type, q.answer_type, text, tuple(q.options), n, timestamps, duration, fps)
         )

@@ -163,9 +163,11 @@ def benchmark_request(
     policy: FramePolicy | None,
     task: str = "finevidbench",
     generation: Mapping[str, Any] | None = None,
+    prompt: str | None = None,
 ) -> Request:
-    """A question as the benchmark asks it: its visual (its video at `video_path`), then its text, in one turn."""
-    turn = Turn("user", (shown_visual(question, video_path, policy), question_text(question)))
+    """A question as the benchmark shows it (its video at `video_path`), then its text (or `prompt`), in one turn."""
+    text = question_text(question) if prompt is None else prompt
+    turn = Turn("user", (shown_visual(question, video_path, policy), text))
     return Request(question.id, task, (turn,), dict(generation or {}), question)
 
 

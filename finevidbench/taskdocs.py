@@ -22,14 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from finevidbench.dataset import QuestionSet, load_question_set
-from finevidbench.protocol import FRAGMENT_INTRO, Question
-from finevidbench.request import Request, Turn, shown_visual
+from finevidbench.protocol import Question
+from finevidbench.request import question_text
 from finevidbench.scoring.score import SampleResult, score_sample
 
 if TYPE_CHECKING:  # PIL is imported only when images are made
     from PIL import Image
 
-    from finevidbench.video import FramePolicy
 
 DATA_ENV = "FINEVIDBENCH_DATA"
 BLIND_VARIANTS = ("novideo", "oneframe", "shuffled")
@@ -123,19 +122,6 @@ def question_of(doc: Mapping[str, Any]) -> Question:
     )
 
 
-def request_of(
-    doc: Mapping[str, Any],
-    prompt: str,
-    policy: FramePolicy | None,
-    task: str,
-    generation: Mapping[str, Any] | None = None,
-) -> Request:
-    """A document's question as the benchmark shows it (its clip or frames), asked with `prompt`."""
-    question = question_of(doc)
-    turn = Turn("user", (shown_visual(question, question.video_path, policy), prompt))
-    return Request(question.id, task, (turn,), dict(generation or {}), question)
-
-
 DOC_KEYS = frozenset({"question_id", "type", "level", "video_path", "speed", "frames"})
 """The fields every FineVidBench document has (`doc_of`): what tells one apart from another task's document."""
 
@@ -155,10 +141,8 @@ def docs_for(type_name: str) -> list[dict[str, Any]]:
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:
-    """The prompt; fragment prompts first say how the frames are labelled."""
-    if doc["level"] == "fragment":
-        return f"{FRAGMENT_INTRO.format(count=len(doc['frames']))}\n{doc['prompt']}"
-    return str(doc["prompt"])  # a document's prompt is a string (doc_of)
+    """The prompt as a model reads it (`finevidbench.request.question_text`)."""
+    return question_text(question_of(doc))
 
 
 def _above_cap(path: str) -> bool:

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from finevidbench import taskdocs
 from finevidbench.model_args import parse_model_args, typed
-from finevidbench.request import Request, Turn, benchmark_request, content_digest, shown_visual
+from finevidbench.request import Request, Turn, benchmark_request, content_digest
 from finevidbench.store import AnswerStore, answer_key
 from finevidbench.taskgen import blind_variant
 from model_adapters.visuals import TaskVisuals
@@ -281,10 +281,11 @@ class Asked:
                 "them (fix: run it with a Video-LLM adapter, fvb_<family>, or an lmms-eval model)"
             )
         sees = model.shows.videos or model.shows.images
-        if question is not None and (blind_variant(self.task) is None or not sees):
-            shown = (shown_visual(question, self.doc["video_path"], model.frame_policy),) if sees else ()
-            turn = Turn("user", (*shown, self.prompt))
-            return Request(question.id, self.task, (turn,), self.generation, question)
+        if question is not None and not sees:  # its text alone: nothing is decoded
+            return Request(question.id, self.task, (Turn("user", (self.prompt,)),), self.generation, question)
+        if question is not None and blind_variant(self.task) is None:
+            policy = model.frame_policy
+            return benchmark_request(question, self.doc["video_path"], policy, self.task, self.generation, self.prompt)
         reader = TaskVisuals(self.task, model.frame_policy)
         given = visuals(self.doc) if callable(visuals) else visuals
         turns = reader.user_turn(given, self.prompt) if model.is_simple else reader.turns(given)

@@ -281,6 +281,7 @@ def mini_views(mini, monkeypatch) -> list[dict]:
 def asked(model, doc: dict, prompt: str | None = None, generation: dict | None = None):
     """The request record of an lmms-eval document of ours for `model` (its frame policy), as the boundary builds it."""
     from finevidbench import taskdocs
+    from finevidbench.request import benchmark_request
 
-    text = taskdocs.doc_to_text(doc) if prompt is None else prompt
-    return taskdocs.request_of(doc, text, model.frame_policy, "t", generation)
+    question = taskdocs.question_of(doc)
+    return benchmark_request(question, question.video_path, model.frame_policy, "t", generation, prompt)

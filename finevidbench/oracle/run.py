@@ -19,9 +19,9 @@ from finevidbench.dataset import QuestionSet
 from finevidbench.oracle.decide import SEMANTIC_TYPES, Measurement, Shown, decide, measure
 from finevidbench.oracle.size import DEFAULT_SIZE, FrameSize
 from finevidbench.protocol import DEFAULT_SCENE_POLICY, FRAGMENT_FRAME_SECONDS, QUESTION_TYPES, Question, types_by_level
+from finevidbench.request import question_text
 from finevidbench.scoring.score import score_sample
 from finevidbench.scoring.stats import clustered_interval
-from finevidbench.taskdocs import doc_of, doc_to_text
 from finevidbench.video import FramePolicy, load_frames, probe
 
 CONFIDENCE = 0.95
@@ -52,7 +52,7 @@ def shown_items(qs: QuestionSet, policy: str = DEFAULT_SCENE_POLICY, size: str =
         for q in questions:
             indices, timestamps = wanted.get(q.id, ((), ()))
             frames = frame_size.fit(decoded[[row[i] for i in indices]], q.level) if indices else decoded[:0]
-            yield Shown(q.id, q.video, q.type, frames, timestamps, doc_to_text(doc_of(q, qs)), tuple(q.options))
+            yield Shown(q.id, q.video, q.type, frames, timestamps, question_text(q), tuple(q.options))
 
 
 @dataclass(frozen=True)

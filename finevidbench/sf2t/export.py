@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 from finevidbench.dataset import QuestionSet
 from finevidbench.files import atomic_write_text
 from finevidbench.protocol import FRAGMENT_FRAME_SECONDS, Question, get_type
-from finevidbench.taskdocs import doc_of, doc_to_text, fragment_frames
+from finevidbench.request import question_text
+from finevidbench.taskdocs import doc_of, fragment_frames
 from finevidbench.video import speed_altered_copy, write_video
 
 FORMS = ("images", "video")
@@ -65,7 +66,7 @@ def export_record(q: Question, qs: QuestionSet, out: Path, form: str = "images")
         altered = q.speed != 1.0 or q.window is not None
         path = speed_altered_copy(qs.video_path(q), q.speed, q.window) if altered else qs.video_path(q)
         prefix, files, key = "<video>\n", [Path(path).resolve()], "videos"
-    user = prefix + doc_to_text(doc_of(q, qs))
+    user = prefix + question_text(q)
     answer = get_type(q.type).answer_text(q)
     return {
         "id": q.id,

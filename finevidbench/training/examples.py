@@ -17,7 +17,7 @@ from typing import Any
 
 from finevidbench.dataset import QuestionSet
 from finevidbench.protocol import Question, get_type
-from finevidbench.request import Request, Turn, question_text, shown_visual
+from finevidbench.request import Request, benchmark_request, question_text
 from finevidbench.video import FramePolicy
 
 TRAINING_TASK = "training"
@@ -70,8 +70,7 @@ def request(
     task: str = TRAINING_TASK,
 ) -> Request:
     """The record of `question` as the benchmark shows it (its clip or frames), asked with `prompt`."""
-    turn = Turn("user", (shown_visual(question, question.video_path, policy), prompt))
-    return Request(question.id, task, (turn,), dict(generation or {}), question)
+    return benchmark_request(question, question.video_path, policy, task, generation, prompt)
 
 
 def resolved(question: Question, question_set: QuestionSet) -> Question:

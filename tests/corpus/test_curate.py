@@ -63,46 +63,21 @@ def test_the_report_lists_every_dropped_video_and_label_with_its_reason(collecti
     assert "1 label(s) without a video" in line
 
 
+def build_labelled(videos, labels, out, *sampling: str) -> int:
+    """`finevidbench build` of labelled videos into `out`, with sampling options."""
+    return cli(["build", "--videos", str(videos), "--labels", str(labels), *sampling, "--out", str(out)])
+
+
 def test_sampling_is_stratified_by_class_and_deterministic(collection, tmp_path):
     videos, labels = collection
     kept = []
     for run in ("a", "b"):
-        assert (
-            cli(
-                [
-                    "build",
-                    "--videos",
-                    str(videos),
-                    "--labels",
-                    str(labels),
-                    "--per-class",
-                    "1",
-                    "--out",
-                    str(tmp_path / run),
-                ]
-            )
-            == 0
-        )
+        assert build_labelled(videos, labels, tmp_path / run, "--per-class", "1") == 0
         kept.append(json.loads((tmp_path / run / "curation.json").read_text())["kept"])
     assert kept[0] == kept[1] and len(kept[0]) == 3
     labelled = {f"good_{i}": ("open", "close", "turn")[i % 3] for i in range(6)}
     assert sorted(labelled[v] for v in kept[0]) == ["close", "open", "turn"]
-    assert (
-        cli(
-            [
-                "build",
-                "--videos",
-                str(videos),
-                "--labels",
-                str(labels),
-                "--max-videos",
-                "4",
-                "--out",
-                str(tmp_path / "c"),
-            ]
-        )
-        == 0
-    )
+    assert build_labelled(videos, labels, tmp_path / "c", "--max-videos", "4") == 0
     report = json.loads((tmp_path / "c" / "curation.json").read_text())
     assert len(report["kept"]) == 4 and report["not_sampled"] > 0
 

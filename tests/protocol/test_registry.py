@@ -52,15 +52,16 @@ def test_protocol_version_is_a_hash_of_templates_and_parameters(monkeypatch):
     ],
 )
 def test_protocol_version_changes_when_any_text_the_model_reads_changes(monkeypatch, name, value):
-    from finevidbench import taskdocs
-    from finevidbench.protocol import registry
+    from finevidbench import request
+    from finevidbench.protocol import Question, registry
 
     version = protocol_version()
     monkeypatch.setattr(registry, name, value)
     assert protocol_version() != version
     if name == "FRAGMENT_INTRO":  # the prompt renderer reads the same constant
-        monkeypatch.setattr(taskdocs, name, value)
-        assert taskdocs.doc_to_text({"level": "fragment", "frames": [3, 1], "prompt": "Q"}).startswith("Here are 2")
+        monkeypatch.setattr(request, name, value)
+        fragment = Question("q", "v", "v.mp4", "fragment", "rearrangement", 1.0, (3, 1), "Q", (), None, "permutation")
+        assert request.question_text(fragment).startswith("Here are 2")
 
 
 def test_protocol_version_changes_with_an_answer_instruction(monkeypatch):

@@ -10,36 +10,20 @@ from model_adapters.recipes import FOLDER as RECIPES
 from runners import sf2t
 
 
+def demo_recipe_args(model: str, train_corpus, out) -> list[str]:
+    """`make sf2t`'s arguments: `model` with the tiny demonstration's recipe, on the training corpus."""
+    recipe = str(RECIPES / "sf2t_demo_tiny.yaml")
+    return ["--model", model, "--recipe", recipe, "--videos", str(train_corpus / "videos"), "--out", str(out)]
+
+
 def test_unknown_model_is_refused(tmp_path, capsys, train_corpus):
-    code = sf2t.main(
-        [
-            "--model",
-            "fvb_nope",
-            "--recipe",
-            str(RECIPES / "sf2t_demo_tiny.yaml"),
-            "--videos",
-            str(train_corpus / "videos"),
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    code = sf2t.main(demo_recipe_args("fvb_nope", train_corpus, tmp_path))
     assert code == 2
     assert "MODEL=fvb_nope: not one of our Video-LLM adapters" in capsys.readouterr().err
 
 
 def test_a_recipe_for_another_model_is_refused(tmp_path, capsys, train_corpus):
-    code = sf2t.main(
-        [
-            "--model",
-            "fvb_hf",
-            "--recipe",
-            str(RECIPES / "sf2t_demo_tiny.yaml"),
-            "--videos",
-            str(train_corpus / "videos"),
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    code = sf2t.main(demo_recipe_args("fvb_hf", train_corpus, tmp_path))
     assert code == 2
     assert "the recipe is for fvb_qwen2_5_vl, not fvb_hf" in capsys.readouterr().err
 
