@@ -9,6 +9,10 @@ through here, with lmms-eval's rules: commas inside quotes, brackets or braces s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, TypeVar
+
+Group = TypeVar("Group")
 
 
 class ModelArgsError(ValueError):
@@ -78,3 +82,13 @@ def merge_model_args(*texts: str | None) -> str:
     for text in texts:
         merged.update(parse_model_args(text))
     return format_model_args(merged)
+
+
+def take_group(group: type[Group], args: dict[str, Any]) -> Group:
+    """The dataclass `group` built from the model arguments among `args` that are its fields, removed from `args`.
+
+    A model's constructor takes its arguments as lmms-eval passes them (keywords); the ones that belong
+    together (a checkpoint's, the frame policy's, the engine's) travel on as one frozen value.
+    """
+    names = [f.name for f in fields(group)]  # type: ignore[arg-type]
+    return group(**{name: args.pop(name) for name in names if name in args})

@@ -12,6 +12,7 @@ path; an lmms-eval that fails to import for any other reason raises as before.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -101,6 +102,8 @@ class FineVidModel(lmms):
     """What the model can be shown; a model shown nothing gets a question's text alone (nothing is decoded)."""
     frame_policy: FramePolicy | None = None
     """How the model's clips are sampled (None: the model reads no frames)."""
+    argument_groups: ClassVar[tuple[type[Any], ...]] = ()
+    """Dataclasses of model arguments a class takes besides its constructor's parameters (`take_group`)."""
 
     def __init__(self, store: str | None = None, batch_size: int | str = 1, **kwargs: Any) -> None:
         super().__init__()
@@ -141,6 +144,8 @@ class FineVidModel(lmms):
             if "__init__" in vars(klass) and klass not in (lmms, object):
                 parameters = inspect.signature(vars(klass)["__init__"]).parameters
                 names |= {p for p in parameters if p not in ("self", "kwargs")}
+            for group in vars(klass).get("argument_groups", ()):
+                names |= {f.name for f in dataclasses.fields(group)}
         return names
 
     def fingerprint_parts(self) -> dict[str, Any]:

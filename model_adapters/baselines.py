@@ -25,9 +25,8 @@ from finevidbench.adversaries import cross_fitted_answers
 from finevidbench.oracle import DEFAULT_SIZE, SEMANTIC_TYPES, FrameSize, Shown, decide, measure
 from finevidbench.protocol import Question, get_type
 from finevidbench.request import Clip, LabelledFrames, Request
-from finevidbench.video import FramePolicy
 from model_adapters.base import FineVidModel, Shows
-from model_adapters.frames import FrameCache, ShowsFrames, run_policy
+from model_adapters.frames import ShowsFrames
 
 ORACLE_REVISION = 1
 """Revision of the pixel oracle's measurements and decisions; in its fingerprint, so older answers are not reused."""
@@ -104,26 +103,16 @@ class PixelOracle(ShowsFrames):
     so on its first answer it measures every question of the set as the benchmark shows it. A request
     showing what the oracle measured is answered from that; one showing less (a blind variant: no
     video, one frame, shuffled frames) gets a uniform random answer: the oracle cannot see its answer.
-    Frame-policy arguments are the adapters' (`num_frames`, `fps`, `max_frames`, `frame_mode`); under a
-    Qwen size, counts come in whole pairs as Qwen's temporal patch takes them.
+    Frame-policy arguments are the adapters' (`FrameArgs`: `num_frames`, `fps`, `max_frames`, `min_frames`,
+    `frame_mode`); under a Qwen size, counts come in whole pairs as Qwen's temporal patch takes them.
     """
 
     shows = Shows(videos=True)
 
-    def __init__(
-        self,
-        size: str = DEFAULT_SIZE,
-        num_frames: int | None = None,
-        fps: float | None = None,
-        max_frames: int | None = None,
-        frame_mode: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, size: str = DEFAULT_SIZE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = FrameSize.parse(str(size))
-        multiple = 2 if self.size.qwen_factor else 1
-        self.frame_policy: FramePolicy = run_policy(num_frames, fps, max_frames, frame_mode, multiple=multiple)
-        self.frame_cache = FrameCache()
+        self.frame_policy = self.frame_args.policy(multiple=2 if self.size.qwen_factor else 1)
 
     def fingerprint_parts(self) -> dict[str, Any]:
         return {

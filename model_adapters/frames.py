@@ -1,44 +1,19 @@
-"""The run's frame policy and the frame cache of every model that shows frames: one decode per video, bounded."""
+"""The frame cache of every model that shows frames: one decode per video, bounded."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from finevidbench.protocol import DEFAULT_SCENE_POLICY
+from finevidbench.model_args import take_group
 from finevidbench.protocol.overlay import apply_overlay
 from finevidbench.request import Clip, LabelledFrames, Request
+from finevidbench.specs import FrameArgs
 from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames
 from model_adapters.base import FineVidModel
-
-
-def run_policy(
-    num_frames: int | None,
-    fps: float | None,
-    max_frames: int | None,
-    frame_mode: str | None,
-    base: str = DEFAULT_SCENE_POLICY,
-    multiple: int = 1,
-) -> FramePolicy:
-    """The run's frame policy: `base` with MODEL_ARGS overrides, counts in whole temporal patches of `multiple`.
-
-    Every model that feeds frames (the Video-LLM adapters, the zero-cost model, the pixel oracle) takes
-    its policy from here, so the same MODEL_ARGS sample the same frames whatever the model.
-    """
-    spec = FramePolicy.parse(base).to_dict()
-    if num_frames is not None:
-        spec.update(num_frames=int(num_frames), fps=None, max_frames=None, min_frames=None)
-    if fps is not None:
-        spec.update(fps=float(fps), num_frames=None)
-    if max_frames is not None:
-        spec.update(max_frames=int(max_frames))
-    if frame_mode is not None:
-        spec.update(mode=frame_mode)
-    if spec.get("min_frames") is not None and spec.get("max_frames") is not None:
-        spec["min_frames"] = min(spec["min_frames"], spec["max_frames"])
-    return FramePolicy.parse({**spec, "multiple": multiple})
 
 
 class FrameCache:
@@ -126,6 +101,13 @@ class ShowsFrames(FineVidModel):
 
     frame_cache: FrameCache
     frame_policy: FramePolicy
+    argument_groups: ClassVar[tuple[type[Any], ...]] = (FrameArgs,)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.frame_args = take_group(FrameArgs, kwargs)
+        """The run's frame arguments; the model makes its policy of them (`FrameArgs.policy`)."""
+        self.frame_cache = FrameCache()
+        super().__init__(**kwargs)
 
     def prepare(self, requests: Sequence[Request]) -> None:
         """Plan the run's decodes: one per video."""

@@ -18,13 +18,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from finevidbench.model_args import take_group
 from finevidbench.protocol import DEFAULT_SCENE_POLICY
 from finevidbench.request import Clip, DecodedFrames, Image, LabelledFrames, Request, Visual
 from model_adapters.backends import Backend, TransformersBackend, settings_key
 from model_adapters.base import Shows
 from model_adapters.chat import TemplateLayout, processor_inputs
-from model_adapters.frames import FrameCache, ShowsFrames, run_policy
-from model_adapters.loading import AdapterError, attach_adapter, load_pretrained, load_processor, local_weights_hash
+from model_adapters.frames import ShowsFrames
+from model_adapters.loading import (
+    AdapterError,
+    Checkpoint,
+    attach_adapter,
+    load_pretrained,
+    load_processor,
+    local_weights_hash,
+)
 from model_adapters.positions import use_trained_positions
 from model_adapters.serving import BackendChoice, VLLMBackend, VLLMEngine, check_served, start_engine
 
@@ -77,25 +85,12 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     }
     """Module-name prefixes of the parts SF2T can train (model_adapters/training.py)."""
 
+    argument_groups: ClassVar[tuple[type[Any], ...]] = (Checkpoint,)
+
     def __init__(
-        self,
-        pretrained: str | None = None,
-        revision: str | None = None,
-        adapter: str | None = None,
-        max_new_tokens: int = 64,
-        dtype: str = "auto",
-        attn_implementation: str | None = None,
-        device_map: str | None = None,
-        trust_remote_code: bool = False,
-        frames: str = "benchmark",
-        num_frames: int | None = None,
-        fps: float | None = None,
-        max_frames: int | None = None,
-        frame_mode: str | None = None,
-        **kwargs: Any,
+        self, adapter: str | None = None, max_new_tokens: int = 64, frames: str = "benchmark", **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
-        if not pretrained:
+        if not kwargs.get("pretrained"):
             raise AdapterError(
                 f"{type(self).__name__} needs the model to load (fix: MODEL_ARGS=pretrained=ORG/NAME or "
                 "pretrained=path/to/folder, e.g. pretrained=Qwen/Qwen2.5-VL-7B-Instruct)"
@@ -104,32 +99,30 @@ class HFVideoModel(BackendChoice, ShowsFrames):
             raise AdapterError(
                 f"frames={frames}: expected 'benchmark' (the default policy) or 'card' (the model card's)"
             )
-        self.pretrained = str(pretrained)
+        checkpoint = take_group(Checkpoint, kwargs)
+        super().__init__(**kwargs)
+        self.pretrained = str(checkpoint.pretrained)
         self.max_new_tokens = int(max_new_tokens)
         self.frames = frames
         self.model: Any = None  # the transformers model; None where the serving engine holds the weights
         self.engine: VLLMEngine | None = None
         if self.backend_name == "vllm":
             check_served(type(self).__name__, self.served_by_vllm)
-            self.processor = load_processor(self.pretrained, revision, trust_remote_code)
+            self.processor = load_processor(checkpoint)
         else:
-            self.processor, self.model = self._load(revision, dtype, attn_implementation, device_map, trust_remote_code)
+            self.processor, self.model = load_pretrained(checkpoint, self.model_class, self.device)
         self.layout = self._template_layout()
         base = self.card_frames if frames == "card" else DEFAULT_SCENE_POLICY
-        self.frame_policy = run_policy(num_frames, fps, max_frames, frame_mode, base, self.temporal_patch())
-        self.frame_cache = FrameCache()
+        self.frame_policy = self.frame_args.policy(base, self.temporal_patch())
         # recorded: the asked revision, else the commit the hub resolved, else a hash of local weights
         resolved = getattr(getattr(self.model, "config", None), "_commit_hash", None)
-        self.revision = revision or resolved or local_weights_hash(self.pretrained)
-        self.backend, self.adapter_info = self._backend(adapter, revision, dtype, trust_remote_code)
+        self.revision = checkpoint.revision or resolved or local_weights_hash(self.pretrained)
+        self.backend, self.adapter_info = self._backend(checkpoint, adapter)
 
-    def _backend(
-        self, adapter: str | None, revision: str | None, dtype: str, trust_remote_code: bool
-    ) -> tuple[Backend, dict[str, Any] | None]:
+    def _backend(self, checkpoint: Checkpoint, adapter: str | None) -> tuple[Backend, dict[str, Any] | None]:
         """The backend that answers (the adapter applied as it applies one), and the adapter's record."""
         if self.model is None:
-            engine_args = self.engine_settings.engine_args(self.pretrained, revision, dtype, trust_remote_code)
-            self.engine, record = start_engine(engine_args, adapter)
+            self.engine, record = start_engine(self.engine_settings.engine_args(checkpoint), adapter)
             return VLLMBackend(self.engine), record
         positions = use_trained_positions(self.model)
         record = None
@@ -152,25 +145,6 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     def temporal_patch(self) -> int:
         """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
-
-    def _load(
-        self,
-        revision: str | None,
-        dtype: str,
-        attn_implementation: str | None,
-        device_map: str | None,
-        trust_remote_code: bool,
-    ) -> tuple[Any, Any]:
-        return load_pretrained(
-            self.pretrained,
-            self.model_class,
-            self.device,
-            revision=revision,
-            trust_remote_code=bool(trust_remote_code),
-            dtype=dtype,
-            attn_implementation=attn_implementation,
-            device_map=device_map,
-        )
 
     def inputs_record(self) -> dict[str, Any]:
         """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,47 +16,59 @@ class AdapterError(ValueError):
     """A model or adapter cannot be loaded as asked; the message names the path and the fix."""
 
 
-def load_pretrained(
-    pretrained: str,
-    model_class: str,
-    device: Any,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    dtype: str = "auto",
-    attn_implementation: str | None = None,
-    device_map: str | None = None,
-) -> tuple[Any, Any]:
-    """(processor, model) of a local folder or hub id, `model_class` naming the transformers class."""
+@dataclass(frozen=True)
+class Checkpoint:
+    """The weights a model loads and how (`from_pretrained`'s arguments, as MODEL_ARGS name them)."""
+
+    pretrained: str
+    """A local folder or a hub id (ORG/NAME)."""
+    revision: str | None = None
+    dtype: str = "auto"
+    """"auto": float32 on CPU, bfloat16 on a GPU."""
+    attn_implementation: str | None = None
+    device_map: str | None = None
+    trust_remote_code: bool = False
+
+    def hub_options(self) -> dict[str, Any]:
+        """What every `from_pretrained` of these files takes: the revision and whether their code is trusted."""
+        return {"revision": self.revision, "trust_remote_code": bool(self.trust_remote_code)}
+
+
+def load_pretrained(checkpoint: Checkpoint, model_class: str, device: Any) -> tuple[Any, Any]:
+    """(processor, model) of a checkpoint, `model_class` naming the transformers class."""
     import torch
     import transformers
 
-    processor = load_processor(pretrained, revision, trust_remote_code)
-    torch_dtype = {"auto": torch.float32 if device.type == "cpu" else torch.bfloat16}.get(dtype, dtype)
-    options = {"revision": revision, "trust_remote_code": bool(trust_remote_code)}
-    load = {"dtype": torch_dtype, "attn_implementation": attn_implementation, "device_map": device_map}
+    processor = load_processor(checkpoint)
+    dtype = checkpoint.dtype
+    load = {
+        "dtype": {"auto": torch.float32 if device.type == "cpu" else torch.bfloat16}.get(dtype, dtype),
+        "attn_implementation": checkpoint.attn_implementation,
+        "device_map": checkpoint.device_map,
+    }
     try:
         loader = getattr(transformers, model_class)
-        model = loader.from_pretrained(pretrained, **options, **{k: v for k, v in load.items() if v})
+        options = checkpoint.hub_options() | {k: v for k, v in load.items() if v}
+        model = loader.from_pretrained(checkpoint.pretrained, **options)
     except (OSError, ValueError, KeyError) as exc:
-        raise AdapterError(f"pretrained={pretrained}: cannot load it ({exc})".splitlines()[0]) from None
-    if device_map is None:
+        raise AdapterError(f"pretrained={checkpoint.pretrained}: cannot load it ({exc})".splitlines()[0]) from None
+    if checkpoint.device_map is None:
         model = model.to(device)
     return processor, model
 
 
-def load_processor(pretrained: str, revision: str | None = None, trust_remote_code: bool = False) -> Any:
-    """The processor of a local folder or hub id, padding on the left (batched generation continues on the right)."""
+def load_processor(checkpoint: Checkpoint) -> Any:
+    """The processor of a checkpoint, padding on the left (batched generation continues on the right)."""
     import transformers
 
+    pretrained = checkpoint.pretrained
     looks_like_hub_id = pretrained.count("/") == 1 and not pretrained.startswith((".", "/", "~"))
     if not Path(pretrained).expanduser().exists() and not looks_like_hub_id:
         raise AdapterError(
             f"pretrained={pretrained}: no such folder, and not a hub id (fix: pass a local model folder or ORG/NAME)"
         )
     try:
-        processor = transformers.AutoProcessor.from_pretrained(
-            pretrained, revision=revision, trust_remote_code=bool(trust_remote_code)
-        )
+        processor = transformers.AutoProcessor.from_pretrained(pretrained, **checkpoint.hub_options())
     except RecursionError:
         raise AdapterError(
             f"pretrained={pretrained}: transformers cannot build its processor from these files (it "

@@ -23,17 +23,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from finevidbench.model_args import take_group
 from finevidbench.request import Request
 from model_adapters.backends import cut_at_stops, samples
 from model_adapters.chat import blocks_of_kind, render
-from model_adapters.loading import AdapterError, adapter_record
+from model_adapters.loading import AdapterError, Checkpoint, adapter_record
 
 if TYPE_CHECKING:
     from model_adapters.backends import Adapter
@@ -42,6 +43,10 @@ BACKENDS = ("transformers", "vllm")
 ENGINE_PYTHON_VARIABLE = "FINEVIDBENCH_VLLM_PYTHON"
 """An interpreter with vLLM installed, for checkouts whose serving engine's environment lives elsewhere."""
 LOCAL_ENGINE_PYTHON = Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python"
+
+LIMIT_MM_PER_PROMPT = {"image": 64, "video": 4}
+"""How many images and videos one prompt may hold (vLLM reserves memory for it): fragment items show up to a
+few dozen numbered frames."""
 
 
 @dataclass(frozen=True)
@@ -55,19 +60,16 @@ class EngineSettings:
     enable_prefix_caching: bool | None = None
     enforce_eager: bool | None = None
     """True skips vLLM's graph compilation: a faster start, slower answers (small runs, tests)."""
-    limit_mm_per_prompt: dict[str, int] = field(default_factory=lambda: {"image": 64, "video": 4})
-    """How many images and videos one prompt may hold (vLLM reserves memory for it): fragment items show
-    up to a few dozen numbered frames."""
 
-    def engine_args(self, pretrained: str, revision: str | None, dtype: str, trust_remote_code: bool) -> dict[str, Any]:
+    def engine_args(self, checkpoint: Checkpoint) -> dict[str, Any]:
         """The keyword arguments of `vllm.LLM`; dtype "auto" as for transformers (float32 where no GPU is seen)."""
         import torch
 
-        dtype = {"auto": "bfloat16" if torch.cuda.is_available() else "float32"}.get(dtype, dtype)
+        dtype = {"auto": "bfloat16" if torch.cuda.is_available() else "float32"}.get(checkpoint.dtype, checkpoint.dtype)
         chosen = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
         # statistics on: the cache counters results.json records (vLLM's periodic log stays below WARNING)
-        fixed = {"model": pretrained, "revision": revision, "dtype": dtype, "trust_remote_code": trust_remote_code}
-        return {**fixed, "seed": 0, "disable_log_stats": False, **chosen}
+        fixed = {"model": checkpoint.pretrained, "dtype": dtype, **checkpoint.hub_options()}
+        return {**fixed, "seed": 0, "disable_log_stats": False, "limit_mm_per_prompt": LIMIT_MM_PER_PROMPT, **chosen}
 
 
 @dataclass(frozen=True)
@@ -114,28 +116,13 @@ class EnginePrompt:
 class BackendChoice:
     """The MODEL_ARGS that choose the backend: `backend=transformers` (default) or `vllm`, and vLLM's knobs."""
 
-    def __init__(
-        self,
-        backend: str = "transformers",
-        tensor_parallel_size: int = 1,
-        data_parallel_size: int = 1,
-        gpu_memory_utilization: float | None = None,
-        max_model_len: int | None = None,
-        enable_prefix_caching: bool | None = None,
-        enforce_eager: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
+    argument_groups: ClassVar[tuple[type[Any], ...]] = (EngineSettings,)
+
+    def __init__(self, backend: str = "transformers", **kwargs: Any) -> None:
         if backend not in BACKENDS:
             raise AdapterError(f"backend={backend}: expected one of {', '.join(BACKENDS)}")
         self.backend_name = backend
-        self.engine_settings = EngineSettings(
-            tensor_parallel_size=int(tensor_parallel_size),
-            data_parallel_size=int(data_parallel_size),
-            gpu_memory_utilization=None if gpu_memory_utilization is None else float(gpu_memory_utilization),
-            max_model_len=None if max_model_len is None else int(max_model_len),
-            enable_prefix_caching=enable_prefix_caching,
-            enforce_eager=enforce_eager,
-        )
+        self.engine_settings = take_group(EngineSettings, kwargs)
         super().__init__(**kwargs)
 
 

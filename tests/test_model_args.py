@@ -81,9 +81,38 @@ def test_a_recipe_frame_policy_travels_whole_and_replaces_the_frame_arguments():
     kept = spec.with_frames(whole).with_adapter("/a").for_training()
     assert kept.frames == whole and (kept.frames.min_frames, kept.frames.multiple) == (4, 2)
     assert FramePolicy.parse(str(whole)) == whole
-    # where the model's arguments cannot carry a field, the spec says so instead of dropping it
-    with pytest.raises(ValueError, match="min_frames, multiple cannot reach the model"):
+    # where the model's arguments cannot carry a field, the spec says so instead of dropping it: the model's
+    # temporal patch sets `multiple`
+    with pytest.raises(ValueError, match="multiple cannot reach the model"):
         kept.model_args()
+    bounded = spec.with_frames(FramePolicy.parse("fps=2,max_frames=16,min_frames=4,mode=segment"))
+    frame_args = "fps=2.0,max_frames=16,min_frames=4,frame_mode=segment"
+    assert bounded.model_args() == f"pretrained=/m,max_new_tokens=4,{frame_args}"
+
+
+def test_every_frame_argument_reaches_the_policy_of_every_model_that_shows_frames(tmp_path):
+    """The adapters, the pixel oracle and the bench's model take one group of frame arguments, read one way."""
+    from dataclasses import fields
+
+    from finevidbench.specs import FrameArgs
+    from finevidbench.video import FramePolicy
+    from model_adapters.baselines import PixelOracle
+    from model_adapters.registry import adapter_class
+    from model_adapters.testing.tiny import build_tiny
+    from model_adapters.testing.zero_cost import ZeroCostModel
+
+    names = {f.name for f in fields(FrameArgs)}
+    adapter = adapter_class("fvb_qwen2_5_vl")
+    for model in (adapter, PixelOracle, ZeroCostModel):
+        assert names <= model.accepted_args(), model
+    policy = FramePolicy.parse("fps=1,max_frames=16,min_frames=6,mode=segment")
+    args = FrameArgs.of(policy).model_args()
+    qwen = adapter(pretrained=str(build_tiny("qwen2_5_vl", tmp_path / "qwen")), **args)
+    assert qwen.frame_policy == FramePolicy.parse({**policy.to_dict(), "multiple": 2})
+    assert PixelOracle(size="internvl", **args).frame_policy == policy
+    assert ZeroCostModel(**args).frame_policy == policy
+    with pytest.raises(ValueError, match="min_frames needs fps"):
+        PixelOracle(size="internvl", num_frames=8, min_frames=4)
 
 
 def test_an_evaluation_spec_writes_its_generation_overrides_as_lmms_eval_takes_them():

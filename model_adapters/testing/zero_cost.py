@@ -12,7 +12,7 @@ from typing import Any
 
 from finevidbench.request import Clip, LabelledFrames, Request
 from model_adapters.base import Shows
-from model_adapters.frames import FrameCache, ShowsFrames, run_policy
+from model_adapters.frames import ShowsFrames
 
 MODEL_ID = "bench_zero_cost"
 """Its lmms-eval model name, once `register()` ran."""
@@ -26,8 +26,7 @@ class ZeroCostModel(ShowsFrames):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.frame_policy = run_policy(None, None, None, None)
-        self.frame_cache = FrameCache()
+        self.frame_policy = self.frame_args.policy()
 
     def policy_id(self) -> str:
         return self.frame_policy.id
