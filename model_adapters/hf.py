@@ -62,7 +62,9 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     # adapter (`fvb_hf`) assumes the worst of a processor it was not written for; each family declares its own.
     served_by_vllm: ClassVar[bool] = False
     """True where `backend=vllm` is offered: vLLM takes the family's video and the parity tests hold it."""
-    not_served_because: ClassVar[str] = "no parity test holds its answers through vLLM"
+    not_served_because: ClassVar[str] = (
+        "the generic adapter is held to no vLLM model; SmolVLM2, its tiny model's architecture, takes images only there"
+    )
     """Why `backend=vllm` is refused where it is not offered (the refusal's one line says it)."""
     engine_weight_names: ClassVar[dict[str, str]] = {}
     """Weight-name prefixes transformers 5 saves where vLLM reads others, {saved: read}: a local checkpoint named
