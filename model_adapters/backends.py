@@ -7,7 +7,7 @@ only how the model answers them, which is where engines really differ:
 - `TransformersBackend`: transformers' `generate` in this process, a batch split into the processor
   calls that answer exactly as one question at a time does (`HFVideoModel.batch_group`);
 - `VLLMBackend` (model_adapters/serving.py): a vLLM engine in its own process, handed the same
-  rendered text, frames and metadata, batching as it likes.
+  rendered text, frames and metadata, batching as it likes within the same groups (`in_groups`).
 
 Both read a request's generation settings the same way (`samples`, `cut_at_stops`) and record what
 the answers depend on (`record`: in the fingerprint and results.json) and what they cost (`usage`:
@@ -17,13 +17,16 @@ results.json's provenance). tests/lmms/test_contract.py holds every model and ba
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from finevidbench.request import Request
 
 if TYPE_CHECKING:
     from model_adapters.chat import TemplateLayout
+
+
+T = TypeVar("T")
 
 
 class Adapter(Protocol):
@@ -69,6 +72,24 @@ class Backend(Protocol):
         ...
 
 
+def in_groups(adapter: Adapter, requests: Sequence[Request], answer: Callable[[Sequence[Request]], list[T]]) -> list[T]:
+    """`answer` called once per group of requests that share `adapter.batch_group`, the answers put back in order.
+
+    The one rule of what a backend hands its model together: the requests one processor call holds (a family
+    whose processor stacks videos, LLaVA's, takes one frame count a call: so does vLLM's model code for it, whose
+    LLaVA-OneVision fails on a batch mixing clips of 8 and 16 frames) under one generation setting.
+    """
+    if len(requests) == 1:
+        return answer(requests)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for position, request in enumerate(requests):
+        groups.setdefault(adapter.batch_group(request), []).append(position)
+    answers: dict[int, T] = {}
+    for positions in groups.values():
+        answers.update(zip(positions, answer([requests[p] for p in positions]), strict=True))
+    return [answers[position] for position in range(len(requests))]
+
+
 def samples(generation: Mapping[str, Any]) -> bool:
     """Whether a request samples: it asks for a positive temperature and does not turn sampling off.
 
@@ -97,17 +118,7 @@ class TransformersBackend:
 
     def answer(self, adapter: Adapter, requests: Sequence[Request]) -> list[str]:
         """Answers of a batch split into the processor calls that answer exactly as one at a time."""
-        if len(requests) == 1:
-            return self.generate(adapter, requests)
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for position, request in enumerate(requests):
-            groups.setdefault(adapter.batch_group(request), []).append(position)
-        answers: list[str] = [""] * len(requests)
-        for positions in groups.values():
-            batch = [requests[p] for p in positions]
-            for position, answer in zip(positions, self.generate(adapter, batch), strict=True):
-                answers[position] = answer
-        return answers
+        return in_groups(adapter, requests, lambda batch: self.generate(adapter, batch))
 
     def generate(self, adapter: Adapter, requests: Sequence[Request]) -> list[str]:
         """Answers to a batch whose inputs the processor puts in one tensor (one generation setting)."""

@@ -34,7 +34,14 @@ from model_adapters.loading import (
     local_weights_hash,
 )
 from model_adapters.positions import use_trained_positions
-from model_adapters.serving import BackendChoice, VLLMBackend, VLLMEngine, check_served, start_engine
+from model_adapters.serving import (
+    BackendChoice,
+    VLLMBackend,
+    VLLMEngine,
+    check_served,
+    check_weight_names,
+    start_engine,
+)
 
 if TYPE_CHECKING:
     from transformers import BatchFeature
@@ -63,6 +70,13 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     # adapter (`fvb_hf`) assumes the worst of a processor it was not written for; each family declares its own.
     served_by_vllm: ClassVar[bool] = False
     """True where `backend=vllm` is offered: vLLM takes the family's video and the parity tests hold it."""
+    not_served_because: ClassVar[str] = (
+        "the generic adapter is held to no vLLM model; SmolVLM2, its tiny model's architecture, takes images only there"
+    )
+    """Why `backend=vllm` is refused where it is not offered (the refusal's one line says it)."""
+    engine_weight_names: ClassVar[dict[str, str]] = {}
+    """Weight-name prefixes transformers 5 saves where vLLM reads others, {saved: read}: a local checkpoint named
+    the first way is refused before the engine starts (`serving.check_weight_names`)."""
     stacks_videos: ClassVar[bool] = True
     """True when the processor stacks a batch's videos into one tensor padded to the longest (a call needs equal
     frame counts). SmolVLM's also writes that padded count into every video's prompt ("series of N frames")."""
@@ -107,7 +121,8 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         self.model: Any = None  # the transformers model; None where the serving engine holds the weights
         self.engine: VLLMEngine | None = None
         if self.backend_name == "vllm":
-            check_served(type(self).__name__, self.served_by_vllm)
+            check_served(type(self).__name__, self.served_by_vllm, self.not_served_because)
+            check_weight_names(self.pretrained, self.engine_weight_names)
             self.processor = load_processor(checkpoint)
         else:
             self.processor, self.model = load_pretrained(checkpoint, self.model_class, self.device)

@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import dataclasses
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -32,7 +33,7 @@ import numpy as np
 
 from finevidbench.model_args import take_group
 from finevidbench.request import Request
-from model_adapters.backends import cut_at_stops, samples
+from model_adapters.backends import cut_at_stops, in_groups, samples
 from model_adapters.chat import blocks_of_kind, render
 from model_adapters.loading import AdapterError, Checkpoint, adapter_record
 
@@ -154,13 +155,48 @@ def engine_metadata(meta: Any) -> dict[str, Any]:
     return fields | {"video_backend": "finevidbench", "do_sample_frames": False}
 
 
-def check_served(adapter_class: str, served: bool) -> None:
-    """Refuse, with the way on, a family backend=vllm does not serve here."""
+def check_served(adapter_class: str, served: bool, reason: str) -> None:
+    """Refuse, with the reason and the way on, a family backend=vllm does not serve here."""
     if not served:
         raise AdapterError(
-            f"backend=vllm: {adapter_class} is not served through vLLM here (vLLM takes video for Qwen2-VL, "
-            "Qwen2.5-VL and Qwen3-VL in this harness; fix: backend=transformers)"
+            f"backend=vllm: {adapter_class} is not served through vLLM here ({reason}) (fix: backend=transformers)"
         )
+
+
+def check_weight_names(pretrained: str, names: Mapping[str, str]) -> None:
+    """Refuse, before the engine starts, a local checkpoint whose weights vLLM would not find by their names.
+
+    `names` are the family's {prefix transformers 5 saves: the prefix vLLM reads}. transformers 5.24 saves a LLaVA
+    family's SigLIP or CLIP tower as `vision_tower.*` and reads either; vLLM 0.32 reads only
+    `vision_tower.vision_model.*`, the names the hub checkpoints ship, and stops while loading
+    ("There is no module or parameter named ..."). A model fine-tuned here in full and saved is such a checkpoint.
+    """
+    folder = Path(pretrained)
+    if not names or not folder.is_dir():
+        return  # a hub id: the hub's names
+    saved = [name.removeprefix("model.") for name in _weight_names(folder)]
+    for theirs, wanted in names.items():
+        stray = next((name for name in saved if name.startswith(theirs) and not name.startswith(wanted)), None)
+        if stray is not None:
+            raise AdapterError(
+                f"pretrained={pretrained}: its weights are named as transformers 5 saves them ({stray}), which vLLM "
+                f"does not load: it reads {wanted}* as the hub checkpoints name them (fix: backend=transformers, or "
+                f"rename the prefix {theirs} to {wanted} in its safetensors files; transformers loads either)"
+            )
+
+
+def _weight_names(folder: Path) -> list[str]:
+    """The weight names of a checkpoint folder: its safetensors index, else its files' headers (no tensor read)."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        return list(json.loads(index.read_text())["weight_map"])
+    from safetensors import safe_open
+
+    names: list[str] = []
+    for file in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(file), "pt") as opened:
+            names += list(opened.keys())  # noqa: SIM118 - not a dict
+    return names
 
 
 def start_engine(engine_args: dict[str, Any], adapter: str | None) -> tuple[VLLMEngine, dict[str, Any] | None]:
@@ -248,7 +284,7 @@ class VLLMEngine:
         self.counters: dict[str, float] = {}
         """vLLM's cumulative cache counters (model_adapters/vllm_worker.py COUNTERS), as of the last batch."""
         self.last_prompt_ids: list[list[int]] = []
-        """The prompt tokens vLLM's processor made of the last batch (what the parity tests compare with ours)."""
+        """The prompt tokens vLLM's processor made of the last batch it was handed."""
         self.repetition_penalty = checkpoint_repetition_penalty(str(engine_args["model"]))
         """The checkpoint's own (generation_config.json), which transformers' greedy `generate` applies too."""
         started = time.perf_counter()
@@ -330,6 +366,9 @@ class VLLMBackend:
 
     def __init__(self, engine: VLLMEngine) -> None:
         self.engine = engine
+        self.last_prompt_ids: list[list[int]] = []
+        """The prompt tokens vLLM's processor made of the last `answer`'s requests, in their order (what the parity
+        tests compare with ours)."""
 
     def prompt(self, adapter: Adapter, request: Request) -> EnginePrompt:
         """A request as the engine takes it: the messages, frames, sizes and metadata the adapter's `encode` uses."""
@@ -339,10 +378,17 @@ class VLLMBackend:
         return EnginePrompt.of(text, messages, metas, adapter.processor_kwargs(metas), sampling)
 
     def answer(self, adapter: Adapter, requests: Sequence[Request]) -> list[str]:
-        """The whole batch in one call (vLLM schedules it); the tokens decoded by the adapter's own tokenizer."""
+        """One engine call per group of the batch (`in_groups`; vLLM schedules each), decoded by our tokenizer."""
+        answered = in_groups(adapter, requests, lambda batch: self.generate(adapter, batch))
+        self.last_prompt_ids = [prompt_ids for _, prompt_ids in answered]
+        return [text for text, _ in answered]
+
+    def generate(self, adapter: Adapter, requests: Sequence[Request]) -> list[tuple[str, list[int]]]:
+        """The answers of requests the engine takes in one call, each with the prompt tokens vLLM made of it."""
         tokens = self.engine.generate([self.prompt(adapter, request) for request in requests])
         texts = adapter.processor.batch_decode(tokens, skip_special_tokens=True)
-        return [cut_at_stops(text, r.generation.get("until")).strip() for text, r in zip(texts, requests, strict=True)]
+        cut = [cut_at_stops(text, r.generation.get("until")).strip() for text, r in zip(texts, requests, strict=True)]
+        return list(zip(cut, self.engine.last_prompt_ids, strict=True))
 
     def record(self) -> dict[str, Any]:
         """The engine and its version; positions are vLLM's own `get_mrope_input_positions` (the trained rule)."""

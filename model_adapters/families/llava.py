@@ -6,6 +6,10 @@ from model_adapters.base import Shows
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
 
+# vLLM (0.32) reads their SigLIP / CLIP tower as the hub checkpoints name it; transformers 5 saves it without
+# `vision_model.` (model_adapters/serving.py: `check_weight_names`)
+TOWER_WEIGHTS = {"vision_tower.": "vision_tower.vision_model."}
+
 
 # LLaVA-OneVision's recipes train the language model's projections; SigLIP's q/k/v_proj stay frozen
 # because only `language_model` trains.
@@ -14,6 +18,8 @@ class LlavaOneVision(HFVideoModel):
     """LLaVA-OneVision: stacks a batch's videos, so a batch must share one frame count."""
 
     model_class = "LlavaOnevisionForConditionalGeneration"
+    served_by_vllm = True
+    engine_weight_names = TOWER_WEIGHTS
     stacks_videos = True
     shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names
 
@@ -31,5 +37,9 @@ class LlavaNextVideo(HFVideoModel):
     """
 
     model_class = "LlavaNextVideoForConditionalGeneration"
+    not_served_because = (
+        "vLLM 0.32's LLaVA-NeXT-Video takes one video a prompt and no image, so it cannot show fragment items' "
+        "numbered frames or a task's images"
+    )
     stacks_videos = True
     shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names

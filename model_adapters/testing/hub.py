@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from model_adapters.testing.specs import HubLayout, tiny_spec
+from model_adapters.testing.specs import HubLayout, tiny_spec, tiny_specs
 from model_adapters.testing.tiny import build_tiny
 
 PROCESSOR_FILES = (
@@ -53,35 +53,43 @@ def build_hub_layout(family: str, out: str | Path, name: str = "main", seed: int
     (out / "config.json").write_text(json.dumps(_merged(config, layout.config), indent=2) + "\n")
     if layout.config:
         _reinitialise(out, seed)
+    _ship_weight_names(out, layout.weight_names)
     return out
-
-
-ENGINE_SIZES: dict[str, Any] = {
-    "text_config": {
-        "hidden_size": 128,
-        "num_attention_heads": 2,
-        "num_key_value_heads": 1,
-        "head_dim": 64,
-        "initializer_range": 0.1,
-        "rope_parameters": {"mrope_section": [8, 12, 12]},
-    },
-    "vision_config": {"out_hidden_size": 128, "initializer_range": 0.1},
-}
-"""What a tiny Qwen-VL needs for a serving engine on CPU: vLLM's CPU attention takes head sizes 32 to 512 (the
-tiny models' 16 it refuses), and weights drawn wider than the default 0.02, whose answers hardly depend on the
-input, so that two engines' answers can disagree when their inputs do. (Qwen2-VL's tower names its output
-width `hidden_size`; `build_engine_checkpoint` sets that one there.)"""
 
 
 def build_engine_checkpoint(family: str, out: str | Path, seed: int = 0) -> Path:
-    """The hub layout of a Qwen-VL family at `ENGINE_SIZES`: one checkpoint both transformers and vLLM serve."""
+    """The main hub layout of `family` changed as its `EngineLayout` says: a checkpoint transformers and vLLM serve."""
+    spec = tiny_spec(family)
+    if spec is None or spec.engine is None:
+        served = sorted(name for name, known in tiny_specs().items() if known.engine is not None)
+        raise ValueError(f"{family} declares no engine layout; these do: {served}")
     out = build_hub_layout(family, out, seed=seed)
-    config = _merged(json.loads((out / "config.json").read_text()), ENGINE_SIZES)
-    if family == "qwen2_vl":
-        config["vision_config"]["hidden_size"] = config["vision_config"].pop("out_hidden_size")
+    for file, content in spec.engine.files.items():
+        (out / file).write_text(json.dumps(_merged(json.loads((out / file).read_text()), content), indent=2) + "\n")
+    config = _merged(json.loads((out / "config.json").read_text()), spec.engine.config)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     _reinitialise(out, seed)
+    _ship_weight_names(out, spec.hub[0].weight_names)
     return out
+
+
+def _ship_weight_names(folder: Path, names: Mapping[str, str]) -> None:
+    """Rename the saved weights' prefixes as the checkpoint ships them (`HubLayout.weight_names`)."""
+    if not names:
+        return
+    from safetensors.torch import load_file, save_file
+
+    file = folder / "model.safetensors"
+    weights = load_file(file)
+    renamed = {_renamed(name, names): tensor for name, tensor in weights.items()}
+    save_file(renamed, file, metadata={"format": "pt"})
+
+
+def _renamed(name: str, names: Mapping[str, str]) -> str:
+    for saved, shipped in names.items():
+        if name.startswith(saved) and not name.startswith(shipped):
+            return shipped + name.removeprefix(saved)
+    return name
 
 
 def _reinitialise(folder: Path, seed: int) -> None:

@@ -46,6 +46,26 @@ class HubLayout:
     """Keys merged into config.json (`{"vision_config": {"tokens_per_second": 2}}`)."""
     name: str = "main"
     """Which layout of the family this is (`main`, or a variant such as another size's files)."""
+    weight_names: Mapping[str, str] = field(default_factory=dict)
+    """Weight-name prefixes the checkpoint ships where transformers 5 saves others, {saved: shipped}: LLaVA's
+    SigLIP and CLIP towers are `vision_tower.vision_model.*` on the hub, `vision_tower.*` as transformers 5.24
+    saves them (it loads either; vLLM 0.32 reads the hub's only)."""
+
+
+@dataclass(frozen=True)
+class EngineLayout:
+    """What a family's main hub layout changes so that a serving engine (vLLM on CPU) answers it in a test's budget.
+
+    `model_adapters.testing.hub.build_engine_checkpoint` merges these into the layout's files and draws new
+    weights: a head size vLLM's CPU attention takes (32 to 512; the tiny models' 16 it refuses), weights drawn
+    wider than the default 0.02, whose answers hardly depend on the input, and where the hub geometry is large
+    (LLaVA's 384-px frames: 729 tokens a frame) a small one of the same shape.
+    """
+
+    config: Mapping[str, Any]
+    """Keys merged into config.json."""
+    files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Keys merged into the layout's processor files (the smaller geometry's sizes and token counts)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,8 @@ class TinySpec:
     """Special tokens the processor looks up by attribute name (InternVL's `start_image_token`, ...)."""
     hub: tuple[HubLayout, ...] = ()
     """The processor files of the family's reference checkpoints, to lay over the tiny model (first: the main one)."""
+    engine: EngineLayout | None = None
+    """How its main hub layout becomes a checkpoint vLLM serves on CPU (None: the family is not served by vLLM)."""
 
 
 _SPECS: dict[str, TinySpec] = {}

@@ -50,6 +50,9 @@ TEXT = dict(
     max_position_embeddings=4096,
 )
 VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+# The text side of a checkpoint a serving engine runs on CPU (`EngineLayout`): vLLM's CPU attention takes head
+# sizes 32 to 512, and weights drawn at 0.1 give answers that follow the input.
+ENGINE_TEXT = dict(hidden_size=128, num_attention_heads=2, num_key_value_heads=1, head_dim=64, initializer_range=0.1)
 
 
 def make_tokenizer(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from model_adapters.testing.specs import HubLayout, TinySpec, register_tiny
-from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
+from model_adapters.testing.specs import EngineLayout, HubLayout, TinySpec, register_tiny
+from model_adapters.testing.tiny import ENGINE_TEXT, SIDE, TEXT, VISION, chat_template, token_ids
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -61,6 +61,18 @@ INTERNVL_HUB = HubLayout(
     config={"vision_config": {"image_size": [448, 448], "patch_size": [14, 14]}, "image_seq_length": 256},
 )
 
+# Served by vLLM on CPU (`EngineLayout`): 56-px frames of 14-px patches, pixel-shuffled to 4 tokens a frame or image
+# (448 px and 256 tokens on the hub), head size 64 in the text.
+ENGINE_SIZE = {"size": {"height": 56, "width": 56}}
+INTERNVL_ENGINE = EngineLayout(
+    {"text_config": ENGINE_TEXT, "vision_config": {"image_size": [56, 56]}, "image_seq_length": 4},
+    {
+        "preprocessor_config.json": ENGINE_SIZE,
+        "video_preprocessor_config.json": ENGINE_SIZE,
+        "processor_config.json": {"image_seq_length": 4},
+    },
+)
+
 
 def _internvl(tok: PreTrainedTokenizerFast) -> TinyModel:
     import transformers as hf
@@ -93,5 +105,6 @@ register_tiny(
         "<|endoftext|>",
         INTERNVL_TOKENS,
         hub=(INTERNVL_HUB,),
+        engine=INTERNVL_ENGINE,
     ),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from model_adapters.testing.specs import HubLayout, TinySpec, register_tiny
-from model_adapters.testing.tiny import SIDE, TEXT, VISION, chat_template, token_ids
+from model_adapters.testing.specs import EngineLayout, HubLayout, TinySpec, register_tiny
+from model_adapters.testing.tiny import ENGINE_TEXT, SIDE, TEXT, VISION, chat_template, token_ids
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -75,6 +75,9 @@ def _llava_next_video(tok: PreTrainedTokenizerFast) -> TinyModel:
 
 
 # -- the reference checkpoints' processor files (model_adapters/testing/hub.py) ---------------------------
+# the llava-hf repos name the SigLIP / CLIP tower's weights `vision_tower.vision_model.*` (transformers 5 saves
+# `vision_tower.*`)
+TOWER_NAMES = {"vision_tower.": "vision_tower.vision_model."}
 CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 ONEVISION_PINPOINTS = [[384 * h, 384 * w] for h in range(1, 7) for w in range(1, 7)]  # anyres_max_9's grid
 NEXT_VIDEO_PINPOINTS = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
@@ -123,6 +126,7 @@ ONEVISION_HUB = HubLayout(
     },
     ONEVISION_CHAT_TEMPLATE,
     config={"vision_config": {"image_size": 384, "patch_size": 14}, "image_grid_pinpoints": ONEVISION_PINPOINTS},
+    weight_names=TOWER_NAMES,
 )
 NEXT_VIDEO_IMAGE = {
     "crop_size": {"height": 336, "width": 336},
@@ -170,6 +174,7 @@ NEXT_VIDEO_HUBS = (
         },
         NEXT_VIDEO_CHAT_TEMPLATE,
         config=NEXT_VIDEO_GEOMETRY,
+        weight_names=TOWER_NAMES,
     ),
     HubLayout(
         "llava-hf/LLaVA-NeXT-Video-7B-hf",
@@ -179,7 +184,27 @@ NEXT_VIDEO_HUBS = (
         NEXT_VIDEO_CHAT_TEMPLATE,
         config=NEXT_VIDEO_GEOMETRY,
         name="7b-legacy",
+        weight_names=TOWER_NAMES,
     ),
+)
+
+# LLaVA-OneVision served by vLLM on CPU (`EngineLayout`): the hub's files and shapes at 56-px frames of 14-px
+# patches (16 patches, pooled to 4 tokens a video frame), the pinpoint grid scaled alike, head size 64 in the text.
+ENGINE_SIDE = 56
+ONEVISION_ENGINE_PINPOINTS = [[ENGINE_SIDE * h, ENGINE_SIDE * w] for h in range(1, 7) for w in range(1, 7)]
+ONEVISION_ENGINE = EngineLayout(
+    {
+        "text_config": ENGINE_TEXT,
+        "vision_config": {"image_size": ENGINE_SIDE},
+        "image_grid_pinpoints": ONEVISION_ENGINE_PINPOINTS,
+    },
+    {
+        "preprocessor_config.json": {
+            "size": {"height": ENGINE_SIDE, "width": ENGINE_SIDE},
+            "image_grid_pinpoints": ONEVISION_ENGINE_PINPOINTS,
+        },
+        "processor_config.json": {"num_image_tokens": (ENGINE_SIDE // 14) ** 2},
+    },
 )
 
 
@@ -191,6 +216,7 @@ register_tiny(
         "<|im_end|>",
         "<|endoftext|>",
         hub=(ONEVISION_HUB,),
+        engine=ONEVISION_ENGINE,
     ),
 )
 register_tiny(

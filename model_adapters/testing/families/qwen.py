@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from model_adapters.testing.specs import HubLayout, TinySpec, register_tiny
-from model_adapters.testing.tiny import TEXT, chat_template, token_ids
+from model_adapters.testing.specs import EngineLayout, HubLayout, TinySpec, register_tiny
+from model_adapters.testing.tiny import ENGINE_TEXT, TEXT, chat_template, token_ids
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast, ProcessorMixin
@@ -215,11 +215,24 @@ QWEN3_HUB = HubLayout(
 )
 
 
-def qwen_tiny(build: Callable[[PreTrainedTokenizerFast], TinyModel], hub: tuple[HubLayout, ...]) -> TinySpec:
+def qwen_engine(tower_width: str = "out_hidden_size") -> EngineLayout:
+    """A Qwen-VL checkpoint vLLM serves on CPU: head size 64, the tower's output as wide as the text.
+
+    Its 3-D rotary sections are resized to the head; Qwen2-VL's tower names its output width `hidden_size`.
+    """
+    text = dict(ENGINE_TEXT, rope_parameters={"mrope_section": [8, 12, 12]})
+    return EngineLayout({"text_config": text, "vision_config": {tower_width: 128, "initializer_range": 0.1}})
+
+
+def qwen_tiny(
+    build: Callable[[PreTrainedTokenizerFast], TinyModel],
+    hub: tuple[HubLayout, ...],
+    engine: EngineLayout | None = None,
+) -> TinySpec:
     """The tiny spec of a family on Qwen's tokenizer (its specials, end of turn and padding)."""
-    return TinySpec(build, tuple(QWEN_SPECIALS), eos="<|im_end|>", pad="<|endoftext|>", hub=hub)
+    return TinySpec(build, tuple(QWEN_SPECIALS), eos="<|im_end|>", pad="<|endoftext|>", hub=hub, engine=engine)
 
 
-register_tiny("qwen2_vl", qwen_tiny(_qwen2_vl, (QWEN2_HUB,)))
-register_tiny("qwen2_5_vl", qwen_tiny(_qwen2_5_vl, (QWEN2_5_HUB,)))
-register_tiny("qwen3_vl", qwen_tiny(_qwen3_vl, (QWEN3_HUB,)))
+register_tiny("qwen2_vl", qwen_tiny(_qwen2_vl, (QWEN2_HUB,), qwen_engine("hidden_size")))
+register_tiny("qwen2_5_vl", qwen_tiny(_qwen2_5_vl, (QWEN2_5_HUB,), qwen_engine()))
+register_tiny("qwen3_vl", qwen_tiny(_qwen3_vl, (QWEN3_HUB,), qwen_engine()))
