@@ -75,6 +75,12 @@ def wants_positive(args: argparse.Namespace, recipe: Recipe) -> bool:
     return bool(args.positive_only or (recipe.positive_control and not getattr(args, "train_only", False)))
 
 
+DEMO_EVAL_BATCH = 8
+"""Questions the demonstrations' tiny model answers at once in its evaluations: the same answers as one at a
+time (tests/lmms/test_adapters.py), in about half the time on two cores (measured on the demo's 150 fragment
+items: 7.4 s against 12.4 s)."""
+
+
 def demo_pretrained() -> str:
     """The demonstrations' tiny random Qwen2.5-VL, built into the cache once; its folder."""
     from model_adapters.testing.tiny import build_tiny
@@ -215,7 +221,8 @@ def resolve(args: argparse.Namespace, kind: str) -> RunSetup:
 
     demo = args.model is None
     name = args.model or DEMO_MODEL
-    model = ModelSpec.parse(name, args.model_args or (f"pretrained={demo_pretrained()}" if demo else ""))
+    demo_args = f"pretrained={demo_pretrained()},batch_size={DEMO_EVAL_BATCH}" if demo else ""
+    model = ModelSpec.parse(name, args.model_args or demo_args)
     spec = FineTuneSpec(
         kind,
         Path(args.recipe) if args.recipe else (RECIPES / f"{kind}_demo_tiny.yaml" if demo else None),
