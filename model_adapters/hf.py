@@ -24,6 +24,7 @@ from finevidbench.request import Clip, DecodedFrames, Image, LabelledFrames, Req
 from model_adapters.backends import Backend, TransformersBackend, settings_key
 from model_adapters.base import Shows
 from model_adapters.chat import TemplateLayout, processor_inputs
+from model_adapters.engine import VLLMEngine
 from model_adapters.frames import ShowsFrames
 from model_adapters.loading import (
     AdapterError,
@@ -37,7 +38,6 @@ from model_adapters.positions import use_trained_positions
 from model_adapters.serving import (
     BackendChoice,
     VLLMBackend,
-    VLLMEngine,
     check_served,
     check_weight_names,
     start_engine,
@@ -160,6 +160,11 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     def temporal_patch(self) -> int:
         """Frames the vision encoder patches together (Qwen: 2; 1 where it has no temporal patch)."""
         return int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 1)
+
+    def close(self) -> None:
+        """Drop the serving engine once the run is over (its process waits, vLLM imported, for the next engine)."""
+        if self.engine is not None:
+            self.engine.close()
 
     def inputs_record(self) -> dict[str, Any]:
         """How documents become inputs, beyond the frame policy: recorded in results.json and the fingerprint."""

@@ -13,19 +13,10 @@ passed to it as they are.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import dataclasses
-import importlib.util
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -35,16 +26,13 @@ from finevidbench.model_args import take_group
 from finevidbench.request import Request
 from model_adapters.backends import cut_at_stops, in_groups, samples
 from model_adapters.chat import blocks_of_kind, render
+from model_adapters.engine import VLLMEngine
 from model_adapters.loading import AdapterError, Checkpoint, adapter_record
 
 if TYPE_CHECKING:
     from model_adapters.backends import Adapter
 
 BACKENDS = ("transformers", "vllm")
-ENGINE_PYTHON_VARIABLE = "FINEVIDBENCH_VLLM_PYTHON"
-"""An interpreter with vLLM installed, for checkouts whose serving engine's environment lives elsewhere."""
-LOCAL_ENGINE_PYTHON = Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python"
-
 LIMIT_MM_PER_PROMPT = {"image": 64, "video": 4}
 """How many images and videos one prompt may hold (vLLM reserves memory for it): fragment items show up to a
 few dozen numbered frames."""
@@ -136,17 +124,6 @@ def engine_sampling(generation: Mapping[str, Any], max_new_tokens: int, repetiti
     if samples(generation):
         options |= {"temperature": float(generation["temperature"]), "top_p": float(generation.get("top_p") or 1.0)}
     return options
-
-
-def checkpoint_repetition_penalty(pretrained: str) -> float:
-    """A checkpoint's repetition penalty (generation_config.json), which transformers' greedy `generate` applies."""
-    from transformers import GenerationConfig
-
-    try:
-        config = GenerationConfig.from_pretrained(pretrained)
-    except OSError:
-        return 1.0
-    return float(config.repetition_penalty or 1.0)
 
 
 def engine_metadata(meta: Any) -> dict[str, Any]:
@@ -252,111 +229,6 @@ def lora_engine_args(adapter: dict[str, Any]) -> dict[str, Any]:
     if not fitting:
         raise AdapterError(f"adapter={adapter['path']}: rank {rank} is above vLLM's largest, {LORA_RANKS[-1]}")
     return {"enable_lora": True, "max_loras": 1, "max_lora_rank": fitting[0]}
-
-
-def _rate(counters: dict[str, float], hits: str, queries: str) -> float | None:
-    """A cache's hit rate from vLLM's counters (None where it kept none, or nothing was looked up)."""
-    asked = counters.get(queries) or 0
-    return round(counters.get(hits, 0) / asked, 4) if asked else None
-
-
-def engine_python() -> str:
-    """The interpreter that runs vLLM: the variable's, this one where vLLM is installed, else `.venv-vllm`'s."""
-    if os.environ.get(ENGINE_PYTHON_VARIABLE):
-        return os.environ[ENGINE_PYTHON_VARIABLE]
-    if importlib.util.find_spec("vllm") is not None:
-        return sys.executable
-    if LOCAL_ENGINE_PYTHON.is_file():
-        return str(LOCAL_ENGINE_PYTHON)
-    raise AdapterError(
-        "backend=vllm needs vLLM, which this environment does not have (fix: make vllm-venv, which builds "
-        f".venv-vllm from its lock, or set {ENGINE_PYTHON_VARIABLE} to a Python that has vLLM)"
-    )
-
-
-class VLLMEngine:
-    """A vLLM engine in its own process: started once, answers batches of prompts, stopped at exit."""
-
-    def __init__(self, engine_args: dict[str, Any], python: str | None = None, lora: str | None = None) -> None:
-        self.version = ""
-        self.prompts = 0
-        self.prompt_tokens = 0
-        self.counters: dict[str, float] = {}
-        """vLLM's cumulative cache counters (model_adapters/vllm_worker.py COUNTERS), as of the last batch."""
-        self.last_prompt_ids: list[list[int]] = []
-        """The prompt tokens vLLM's processor made of the last batch it was handed."""
-        self.repetition_penalty = checkpoint_repetition_penalty(str(engine_args["model"]))
-        """The checkpoint's own (generation_config.json), which transformers' greedy `generate` applies too."""
-        started = time.perf_counter()
-        ours, theirs = socket.socketpair()
-        command = [python or engine_python(), str(Path(__file__).with_name("vllm_worker.py")), str(theirs.fileno())]
-        # vLLM logs to standard output: the worker's goes to this process's standard error (descriptor 2), leaving
-        # ours to the results; its warnings only, unless VLLM_LOGGING_LEVEL says otherwise
-        env = {"VLLM_LOGGING_LEVEL": "WARNING", **os.environ}
-        try:
-            self._process = subprocess.Popen(command, env=env, stdout=2, pass_fds=(theirs.fileno(),))
-        except OSError as exc:
-            raise AdapterError(f"backend=vllm: cannot start {command[0]} ({exc.strerror})") from None
-        finally:
-            theirs.close()  # the worker holds its end: when it exits, our reads end instead of waiting
-        self._connection = Connection(ours.detach())
-        atexit.register(self.close)
-        with contextlib.suppress(OSError):  # if it died already, _receive says how
-            self._connection.send({"engine": engine_args, "lora": lora})
-        self.version = str(self._receive("starting vLLM" + (f" with adapter={lora}" if lora else ""))["vllm"])
-        self.start_seconds = round(time.perf_counter() - started, 2)
-        """From starting the engine's process to its first answer possible: vLLM's import and engine start."""
-
-    def _receive(self, doing: str) -> Any:
-        try:
-            reply = self._connection.recv()
-        except (EOFError, OSError):
-            code = self._process.wait()
-            raise AdapterError(
-                f"backend=vllm: the engine's process exited ({code}) while {doing}; its log is above (fix: make "
-                f"vllm-venv, or check the interpreter in {ENGINE_PYTHON_VARIABLE})"
-            ) from None
-        if isinstance(reply, dict) and "error" in reply:
-            cause = reply["error"].strip().splitlines()[-1]
-            raise AdapterError(
-                f"backend=vllm: vLLM failed while {doing}: {cause} (vLLM's traceback is above; for an adapter vLLM "
-                "cannot apply, e.g. LoRA on the vision tower or the output layer, fix: backend=transformers, which "
-                "loads it unmerged)"
-            )
-        return reply
-
-    def generate(self, prompts: list[EnginePrompt]) -> list[list[int]]:
-        """The tokens the engine generates for each of `prompts`, in order (vLLM schedules them as it likes)."""
-        self._connection.send([prompt.message() for prompt in prompts])
-        reply = self._receive(f"answering {len(prompts)} prompt(s)")
-        answers, self.counters = reply["answers"], reply["counters"]
-        self.prompts += len(answers)
-        self.last_prompt_ids = [list(answer["prompt_token_ids"]) for answer in answers]
-        self.prompt_tokens += sum(len(ids) for ids in self.last_prompt_ids)
-        return [[int(token) for token in answer["token_ids"]] for answer in answers]
-
-    def usage(self) -> dict[str, Any]:
-        """What the engine answered in this process: prompts, prompt tokens, and its caches' hit rates."""
-        return {
-            "name": "vllm",
-            "version": self.version,
-            "start_seconds": self.start_seconds,
-            "prompts": self.prompts,
-            "prompt_tokens": self.prompt_tokens,
-            "prompt_tokens_per_prompt": round(self.prompt_tokens / self.prompts, 1) if self.prompts else None,
-            "prefix_cache_hit_rate": _rate(self.counters, "vllm:prefix_cache_hits", "vllm:prefix_cache_queries"),
-            "mm_cache_hit_rate": _rate(self.counters, "vllm:mm_cache_hits", "vllm:mm_cache_queries"),
-        }
-
-    def close(self) -> None:
-        """Stop the engine's process (also at exit)."""
-        if self._process.poll() is None:
-            try:
-                self._connection.send(None)
-                self._process.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self._process.kill()
-        self._connection.close()
 
 
 class VLLMBackend:

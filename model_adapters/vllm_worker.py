@@ -1,7 +1,7 @@
 """The serving engine's side of `backend=vllm`: one vLLM engine answering batches of prompts.
 
 It runs in the serving engine's own environment (`make vllm-venv`: vLLM pins another transformers
-than ours), started by `model_adapters.serving.VLLMEngine` with its end of a socket pair, and imports
+than ours), started by `model_adapters.engine.VLLMEngine` with its end of a socket pair, and imports
 only the standard library, numpy, PIL and vLLM. vLLM writes its log to standard output, so prompts
 and answers travel over that socket as `multiprocessing.connection` messages instead:
 
@@ -11,6 +11,8 @@ and answers travel over that socket as `multiprocessing.connection` messages ins
   answered with {"answers": one {"token_ids", "prompt_token_ids"} per prompt, "counters": vLLM's cache
   counters so far}, or {"error": ...} (the adapter decodes the tokens with its own tokenizer, as for
   transformers);
+- {"release": True} drops the engine, answered with {"released": True}; the next message starts another
+  engine in the same process (vLLM imported once), or None stops it;
 - None, or the connection closing, ends the process.
 
 Every image arrives as an (H, W, 3) uint8 array and every video as (frames, metadata): the frames
@@ -74,12 +76,37 @@ def counters(llm: Any) -> dict[str, float]:
 
 
 def serve(connection: Any) -> None:
-    """Start the engine the first message describes, then answer each batch until told to stop."""
+    """Start the engine each start message describes and answer its batches, until told to stop.
+
+    A release message drops the engine and waits for the next start message in this same process, so
+    a process that evaluates several models one after another (the arms of a fine-tuning comparison,
+    a test session) imports vLLM once.
+    """
+    while True:
+        try:
+            start = connection.recv()
+        except EOFError:
+            return
+        if start is None:
+            return
+        started = start_engine(connection, start)
+        if started is None:
+            return
+        llm, lora = started
+        released = answer_batches(connection, llm, lora)
+        del llm, lora, started
+        if not released:
+            return
+        drop_engine()
+        connection.send({"released": True})
+
+
+def start_engine(connection: Any, start: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The engine and LoRA request of a start message, its version sent back; None (the error sent) if it failed."""
     try:
         import vllm
         from vllm.lora.request import LoRARequest
 
-        start = connection.recv()
         llm = vllm.LLM(**start["engine"])
         lora = LoRARequest("adapter", 1, start["lora"]) if start["lora"] else None
         if lora is not None:  # vLLM loads an adapter on its first request: a failure to apply it shows now
@@ -87,19 +114,44 @@ def serve(connection: Any) -> None:
             answer(llm, [probe], lora)
     except Exception:  # noqa: BLE001 - every failure to start is reported to the caller, which raises it
         connection.send({"error": traceback.format_exc()})
-        return
+        return None
     connection.send({"vllm": vllm.__version__})
+    return llm, lora
+
+
+def answer_batches(connection: Any, llm: Any, lora: Any) -> bool:
+    """Answer each batch of prompts; True when told to release the engine, False when told to stop."""
     while True:
         try:
             prompts = connection.recv()
         except EOFError:
-            return
+            return False
         if prompts is None:
-            return
+            return False
+        if isinstance(prompts, dict) and prompts.get("release"):
+            return True
         try:
             connection.send({"answers": answer(llm, prompts, lora), "counters": counters(llm)})
         except Exception:  # noqa: BLE001 - the caller raises it with the prompts' identity
             connection.send({"error": traceback.format_exc()})
+
+
+def drop_engine() -> None:
+    """Free what a dropped engine held, so the next one starts as in a fresh process (vLLM's process groups)."""
+    import gc
+
+    from vllm.distributed.parallel_state import destroy_distributed_environment, destroy_model_parallel
+
+    gc.collect()
+    destroy_model_parallel()
+    destroy_distributed_environment()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
 
 
 def main() -> None:

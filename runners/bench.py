@@ -232,8 +232,8 @@ def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[
     Whether the two answered every question alike is part of the record: a speed-up is worth nothing
     without it.
     """
+    from model_adapters.engine import engine_python
     from model_adapters.loading import AdapterError
-    from model_adapters.serving import engine_python
     from model_adapters.testing.hub import build_engine_checkpoint
 
     try:

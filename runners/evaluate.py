@@ -13,12 +13,10 @@ after a crash recomputes nothing that was finished. Exit codes: 0 done, 1 the ev
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -33,6 +31,7 @@ from finevidbench.specs import EvaluationSpec, ModelSpec
 from finevidbench.store import StoreError
 from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
 from runners.imports import defer
+from runners.lmms_patches import closed_form_stderr, one_progress_bar
 
 if TYPE_CHECKING:  # lmms-eval is imported only when a run starts (untyped: Any to mypy)
     from lmms_eval.api.model import lmms
@@ -145,62 +144,6 @@ def run_lmms_eval(
     return results
 
 
-@contextlib.contextmanager
-def one_progress_bar() -> Iterator[None]:
-    """The model's progress bar alone: lmms-eval's two per task (building requests, post-processing) stay off.
-
-    lmms-eval 0.7.3 draws a bar over each task's documents while it builds their requests and another
-    while it post-processes the answers: sixteen bars for FineVidBench's eight tasks, each over in a
-    blink, around the one that measures the run (the model's, model_adapters/base.py). Its other bars
-    (a dataset's download and extraction) are left as they are; tests/lmms/test_tasks.py fails if
-    lmms-eval stops drawing them through these names.
-    """
-    from lmms_eval import evaluator
-    from lmms_eval.api import task as task_module
-
-    drawn = task_module.tqdm
-
-    def requests_quietly(*args: Any, **kwargs: Any) -> Any:
-        quiet = "total" in kwargs and "desc" not in kwargs  # Task.build_all_requests' bar, as 0.7.3 draws it
-        return drawn(*args, **{**kwargs, "disable": True}) if quiet else drawn(*args, **kwargs)
-
-    def quietly(*args: Any, **kwargs: Any) -> Any:
-        return drawn(*args, **{**kwargs, "disable": True})
-
-    task_module.tqdm, evaluator.tqdm = requests_quietly, quietly
-    try:
-        yield
-    finally:
-        task_module.tqdm, evaluator.tqdm = drawn, drawn
-
-
-@contextlib.contextmanager
-def closed_form_stderr() -> Iterator[None]:
-    """lmms-eval's standard error of a `mean` (or `acc_all`), without the imports it makes to find it.
-
-    lmms-eval 0.7.3's `stderr_for_metric` imports two of its task modules on every call, to list
-    their bootstrapped aggregations; one imports nltk, which costs seconds of every run (3.8 s of a
-    full-size evaluation, measured). For `mean` and `acc_all` it returns their closed forms whatever
-    those imports find, so those are returned directly; any other aggregation goes to lmms-eval's own.
-    """
-    from lmms_eval import evaluator_utils
-    from lmms_eval.api import metrics
-
-    original = evaluator_utils.stderr_for_metric
-    closed = {metrics.mean: metrics.mean_stderr, metrics.acc_all: metrics.acc_all_stderr}
-
-    def stderr_for_metric(metric: Any, bootstrap_iters: int) -> Any:
-        if bootstrap_iters > 0 and metric in closed:
-            return closed[metric]
-        return original(metric, bootstrap_iters)
-
-    evaluator_utils.stderr_for_metric = stderr_for_metric
-    try:
-        yield
-    finally:
-        evaluator_utils.stderr_for_metric = original
-
-
 def collect_samples(results: dict[str, Any]) -> list[SampleResult]:
     """Our SampleResults, each logged response of our tasks scored again (lmms-eval logs only 1.0 or 0.0)."""
     samples = []
@@ -267,6 +210,27 @@ def evaluate(model: ModelSpec, evaluation: EvaluationSpec, out: Path | None = No
     names = [*tasks, *others]
     print(f"make eval: {model.name} on {len(names)} task(s) of {evaluation.data}: answering", file=sys.stderr)
     try:
+        return answer_and_write(job, qs, loaded, Asking(manager, names, ours == ["finevidbench"]), started)
+    finally:
+        close = getattr(loaded, "close", None)  # a serving engine is dropped: the next evaluation of this process
+        if close is not None:  # starts its own (one at a time on a GPU), in the same engine process
+            close()
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What lmms-eval is asked: its task manager, the task names, and whether they are the whole benchmark."""
+
+    manager: Any
+    names: list[str]
+    whole: bool
+    """Only `finevidbench` asked: every question of the set must come back answered."""
+
+
+def answer_and_write(job: _Job, qs: QuestionSet, loaded: lmms, asking: Asking, started: float) -> int:
+    """lmms-eval's evaluation of the loaded model, scored and written; the exit code."""
+    evaluation, out, manager, names = job.evaluation, job.out, asking.manager, asking.names
+    try:
         results = run_lmms_eval(loaded, manager, ",".join(names), evaluation.limit, evaluation.gen_kwargs)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0  # data-parallel run: rank 0 gathers every sample and writes the files
@@ -283,7 +247,7 @@ def evaluate(model: ModelSpec, evaluation: EvaluationSpec, out: Path | None = No
         )
         return 1
     expected = len(qs.questions)
-    if evaluation.limit is None and ours == ["finevidbench"] and len(samples) != expected:
+    if evaluation.limit is None and asking.whole and len(samples) != expected:
         print(f"make eval: lmms-eval answered {len(samples)} of {expected} questions", file=sys.stderr)
         return 1
     print(f"make eval: scoring {len(samples)} answers and writing {out}", file=sys.stderr)

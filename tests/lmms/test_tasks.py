@@ -109,7 +109,7 @@ def test_our_runner_gives_lmms_evals_standard_errors_without_importing_nltk(smal
     from lmms_eval import evaluator_utils
     from lmms_eval.api import metrics
 
-    from runners.evaluate import closed_form_stderr
+    from runners.lmms_patches import closed_form_stderr
 
     original = evaluator_utils.stderr_for_metric
     with closed_form_stderr():
@@ -149,7 +149,7 @@ def test_runner_writes_schema_valid_results_and_random_sits_at_chance(tmp_path, 
 
 
 def test_the_bars_make_eval_turns_off_are_drawn_where_lmms_eval_drew_them():
-    """runners.evaluate.one_progress_bar replaces these names; an lmms-eval that draws elsewhere fails here."""
+    """runners.lmms_patches.one_progress_bar replaces these names; an lmms-eval that draws elsewhere fails here."""
     import inspect
 
     from lmms_eval import evaluator

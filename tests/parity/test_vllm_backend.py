@@ -129,16 +129,31 @@ def test_make_eval_through_vllm_writes_results_and_resumes(vllm_python, quick_en
     assert engine["prompts"] == asked and engine["prompt_tokens"] > asked
     # a video's questions run together: its frames are processed once, its other questions hit the cache
     assert 0 < engine["mm_cache_hit_rate"] < 1 and 0 <= engine["prefix_cache_hit_rate"] <= 1
-    again = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--limit", "3", "--out", str(out))
-    assert f"answers: 0 computed, {asked} from the store" in again.stdout
+    # the run dropped its engine at the end; the next run's engine starts in the same process, vLLM imported
+    from model_adapters import engine as engine_module
+
+    def idle() -> list[int]:
+        return sorted(process.pid for process, _ in engine_module.IDLE_PROCESSES.get(engine_module.engine_python(), []))
+
+    waiting = idle()
+    assert waiting  # the first run's engine process
+    resumed = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--limit", "3", "--out", str(out))
+    assert f"answers: 0 computed, {asked} from the store" in resumed.stdout
     assert json.loads((out / "results.json").read_text())["scores"] == results["scores"]
+    again = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--out", str(tmp_path / "again"),
+                          "--limit", "3")  # fmt: skip
+    assert again.returncode == 0 and f"answers: {asked} computed" in again.stdout
+    assert idle() == waiting  # taken, then given back: no new process, vLLM not imported again
+    redone = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert redone["scores"] == results["scores"]  # the engine started again in that process answers as the first
+    assert redone["provenance"]["engine"]["prompts"] == asked  # its counters start from zero
+    assert redone["provenance"]["engine"]["mm_cache_hit_rate"] == engine["mm_cache_hit_rate"]
 
 
 def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
     """No such backend, a family vLLM does not serve here, a checkpoint whose weights vLLM would not find, no
     adapter, LoRA vLLM would drop (the vision tower's: it answers as the base model there, checked), no vLLM at
     all; each before any engine starts."""
-    from model_adapters import serving
     from model_adapters.testing.tiny import build_tiny
 
     qwen = adapter_class("fvb_qwen2_5_vl")
@@ -159,14 +174,16 @@ def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
         AdapterError, match=r"weights outside the language model's layers' LoRA .*model\.visual\.blocks"
     ):
         qwen(pretrained=tiny, backend="vllm", adapter=tower)
-    monkeypatch.delenv(serving.ENGINE_PYTHON_VARIABLE, raising=False)
-    monkeypatch.setattr(serving, "LOCAL_ENGINE_PYTHON", tmp_path / "absent" / "python")
+    from model_adapters import engine
+
+    monkeypatch.delenv(engine.ENGINE_PYTHON_VARIABLE, raising=False)
+    monkeypatch.setattr(engine, "LOCAL_ENGINE_PYTHON", tmp_path / "absent" / "python")
     with pytest.raises(AdapterError, match=r"fix: make vllm-venv"):
-        serving.engine_python()
+        engine.engine_python()
 
 
 def test_an_engine_that_dies_on_start_is_one_clear_error(monkeypatch):
-    from model_adapters.serving import VLLMEngine
+    from model_adapters.engine import VLLMEngine
 
     with pytest.raises(AdapterError, match=r"exited \(1\) while starting vLLM.*fix: make vllm-venv"):
         VLLMEngine({"model": "unused"}, python="false")
