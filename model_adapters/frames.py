@@ -12,7 +12,7 @@ from finevidbench.model_args import take_group
 from finevidbench.protocol.overlay import apply_overlay
 from finevidbench.request import Clip, LabelledFrames, Request
 from finevidbench.specs import FrameArgs
-from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, load_frames
+from finevidbench.video import DEFAULT_CACHE, FramePolicy, Sampling, decoded_size, load_frames, probe
 from model_adapters.base import FineVidModel
 
 
@@ -53,6 +53,15 @@ class FrameCache:
                 wanted.setdefault(path, set()).update(indices)
         self._union = {path: tuple(sorted(frames)) for path, frames in wanted.items()}
         self._rows = {}
+
+    def planned_bytes(self) -> int:
+        """What the planned decodes hold together, at their decoded size."""
+        total = 0
+        for path, union in self._union.items():
+            meta = probe(path)
+            width, height = decoded_size(meta.width, meta.height)
+            total += len(union) * width * height * 3
+        return total
 
     def prefetch(self, requests: Sequence[Request]) -> None:
         """Decode (into the shared decode cache) the videos of the next batch.

@@ -22,6 +22,7 @@ from finevidbench.request import Request
 from finevidbench.specs import ModelSpec
 from finevidbench.training import RunRecord, TrainingRun, train
 from finevidbench.training.examples import Example, PreferenceExample, request
+from finevidbench.video import DEFAULT_CACHE
 from model_adapters.chat import render
 from model_adapters.hf import HFVideoModel
 
@@ -47,6 +48,21 @@ class TrainingHook:
     def request(self, example: Example | PreferenceExample) -> Request:
         """The request record of one example: its question shown as evaluation shows it, its prompt."""
         return request(example.question, example.prompt, self.adapter.frame_policy)
+
+    def plan(self, examples: Sequence[Example] | Sequence[PreferenceExample]) -> bool:
+        """Decode each video once for every example that shows it, where those decodes fit the decode cache.
+
+        Training visits examples in a shuffled order, epoch after epoch: cut from one decode per video,
+        an example costs no decode of its own (the SF2T demonstration: about 1,500 decodes an epoch become
+        one per video). Where the decodes would not fit, each example decodes its own frames, as before:
+        one decode per video that the cache keeps evicting would cost more. Returns whether it planned.
+        """
+        cache = self.adapter.frame_cache
+        cache.plan([self.request(example) for example in examples])
+        if cache.planned_bytes() <= DEFAULT_CACHE.max_bytes:
+            return True
+        cache.plan([])
+        return False
 
     def conversation(self, example: Example, with_answer: bool) -> tuple[list[dict[str, Any]], list[Any]]:
         """The chat messages of one example (user turn as evaluation builds it) and its videos' metadata."""

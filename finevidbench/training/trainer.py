@@ -44,6 +44,9 @@ class TrainingHook(Protocol):
     def request(self, example: Example | PreferenceExample) -> Request:
         """The request record of one example, as evaluation shows its question (the adapter's frame policy)."""
 
+    def plan(self, examples: Sequence[Example] | Sequence[PreferenceExample]) -> bool:
+        """Plan the decodes of every example's frames (one per video where they fit); whether it planned."""
+
     def collate(self, examples: list[Example]) -> dict[str, Any]:
         """Model inputs of a batch of examples with labels only on answer tokens."""
 
@@ -214,6 +217,7 @@ def train(
     else:
         trainer = _supervised_trainer(hook, cast("Sequence[Example]", examples), recipe, common, loggers)
     resume = get_last_checkpoint(str(checkpoints))
+    hook.plan(examples)
     started = time.time()
     trainer.train(resume_from_checkpoint=resume)
     session = _Session(trainer, resume, time.time() - started, hardware)

@@ -76,6 +76,34 @@ def test_loss_falls_on_answer_tokens_only(family, tiny, examples):
     assert torch.isfinite(hook.model(**batch).loss)
 
 
+def test_training_decodes_each_video_once_where_it_fits_and_batches_are_unchanged(tiny, examples, monkeypatch):
+    """Planned, every example's frames are cut from one decode of its video; the batches are those unplanned."""
+    from finevidbench.video import DEFAULT_CACHE, clip
+
+    hook = load_for_training("fvb_qwen2_5_vl", f"pretrained={tiny('qwen2_5_vl')}")
+    video = examples[0].question.video_path
+    batch = [e for e in examples if e.question.video_path == video][:4]  # one video's questions: frames differ
+    assert len(batch) == 4 and len({e.question.type for e in batch}) > 1
+    decoded: list[str] = []
+    real = clip.decode_frames
+    monkeypatch.setattr(clip, "decode_frames", lambda path, *args: decoded.append(str(path)) or real(path, *args))
+    DEFAULT_CACHE.clear()
+    unplanned = hook.collate(batch)
+    assert len(decoded) == len(batch)  # each example its own decode
+    monkeypatch.setattr(DEFAULT_CACHE, "max_bytes", 1)
+    assert hook.plan(examples) is False  # the decodes would not fit: each example keeps decoding its own
+    monkeypatch.setattr(DEFAULT_CACHE, "max_bytes", 512 * 2**20)
+    DEFAULT_CACHE.clear()
+    decoded.clear()
+    assert hook.plan(examples) is True
+    planned = hook.collate(batch)
+    hook.collate(list(reversed(batch)))  # another order, as the next epoch's shuffle: nothing decoded again
+    assert decoded == [video]  # one decode for the video's four examples
+    assert planned.keys() == unplanned.keys()
+    for name in unplanned:
+        assert torch.equal(unplanned[name], planned[name]), name
+
+
 @pytest.mark.parametrize("family, refused", [("hf", True), ("qwen2_5_vl", False)])
 def test_a_training_batch_a_processor_cannot_encode_exactly_is_refused(family, refused, tiny, mini):
     """SmolVLM's processor (fvb_hf) cannot hold a clip and images in one call, even of one frame count; Qwen's can."""
