@@ -32,6 +32,13 @@ def quick_engine(monkeypatch):
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
 
 
+def idle() -> list[int]:
+    """The engine processes of this process waiting, vLLM imported, for its next engine."""
+    from model_adapters import engine
+
+    return sorted(process.pid for process, _ in engine.IDLE_PROCESSES.get(engine.engine_python(), []))
+
+
 @pytest.fixture(scope="module")
 def long_clip(noise_scene) -> dict:
     """A 16-second scene item: 16 frames at the slower policy."""
@@ -130,11 +137,6 @@ def test_make_eval_through_vllm_writes_results_and_resumes(vllm_python, quick_en
     # a video's questions run together: its frames are processed once, its other questions hit the cache
     assert 0 < engine["mm_cache_hit_rate"] < 1 and 0 <= engine["prefix_cache_hit_rate"] <= 1
     # the run dropped its engine at the end; the next run's engine starts in the same process, vLLM imported
-    from model_adapters import engine as engine_module
-
-    def idle() -> list[int]:
-        return sorted(process.pid for process, _ in engine_module.IDLE_PROCESSES.get(engine_module.engine_python(), []))
-
     waiting = idle()
     assert waiting  # the first run's engine process
     resumed = run_make_eval("--model", "fvb_qwen2_5_vl", "--model_args", args, "--limit", "3", "--out", str(out))
@@ -203,6 +205,36 @@ def random_lora(checkpoint: str, out, parts: tuple[str, ...] = ("model.language_
     config = LoraConfig(r=8, lora_alpha=16, target_modules=names, init_lora_weights=False)
     get_peft_model(model, config).save_pretrained(str(out))
     return str(out)
+
+
+@pytest.mark.slow(seconds=40)
+def test_make_sf2t_evaluates_its_three_arms_through_vllm(vllm_python, quick_engine, train_corpus, tmp_path, capsys):
+    """Training on transformers, the three evaluations through the serving engine, one engine at a time.
+
+    The default SF2T recipe trains LoRA on the language model's projections only, which vLLM applies.
+    """
+    from finevidbench.scoring.compare import read_comparison
+    from model_adapters.testing.hub import build_engine_checkpoint
+    from runners import sf2t
+
+    checkpoint = build_engine_checkpoint("qwen2_5_vl", tmp_path / "model")
+    before = idle()
+    steps = "max_steps=2,save_steps=2,logging_steps=1,batch_size=2,grad_accum=1,gradient_checkpointing=false"
+    code = sf2t.main([
+        "--model", "fvb_qwen2_5_vl", "--model_args", f"pretrained={checkpoint},backend=vllm,enforce_eager=True",
+        "--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
+        "--out", str(tmp_path / "run"), "--set", f"{steps},positive_control=false",
+        "--tasks", "finevidbench_fragment", "--limit", "2",
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err[-3000:]
+    comparison = read_comparison(tmp_path / "run" / "comparison.json")
+    assert comparison["arms"] == ["base", "control", "adapter"] and comparison["missing"] == []
+    for folder, kind in (("eval_base", None), ("eval_control", "sf2t_control"), ("eval_sf2t", "sf2t")):
+        results = json.loads((tmp_path / "run" / folder / "results.json").read_text())
+        assert results["model"]["inputs"]["engine"].startswith("vllm"), folder
+        assert (results["model"]["adapter"] or {}).get("training", {}).get("kind") == kind, folder
+    # each evaluation dropped its engine: the three ran one after another in one engine process
+    assert len(idle()) == max(len(before), 1)
 
 
 @pytest.mark.slow(seconds=40)
