@@ -25,6 +25,7 @@ from finevidbench.dataset import QuestionSet, load_question_set
 from finevidbench.protocol import Question
 from finevidbench.request import question_text
 from finevidbench.scoring.score import SampleResult, score_sample
+from finevidbench.shards import in_rank_lanes, video_ranks
 
 if TYPE_CHECKING:  # PIL is imported only when images are made
     from PIL import Image
@@ -132,12 +133,28 @@ def is_benchmark_doc(doc: Mapping[str, object]) -> bool:
 
 
 def docs_for(type_name: str) -> list[dict[str, Any]]:
-    """Documents of every question of one type in the run's set."""
+    """Documents of every question of one type in the run's set (in rank lanes where the run asks for them)."""
     qs = question_set()
     docs = [doc_of(q, qs) for q in qs.questions if q.type == type_name]
     if not docs:
         raise ValueError(f"the question set {data_source()!r} has no {type_name!r} questions")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if _RANK_LANES.get("on") and world_size > 1:
+        ranks = video_ranks((str(qs.video_path(q)) for q in qs.questions), world_size)
+        return in_rank_lanes(docs, world_size, lambda doc: ranks[str(doc["video_path"])])
     return docs
+
+
+_RANK_LANES: dict[str, bool] = {}
+
+
+def use_rank_lanes(on: bool) -> None:
+    """Whether a data-parallel run's documents come in rank lanes (finevidbench/shards.py).
+
+    `make eval`'s runner turns them on for a whole run; not under a limit, where lmms-eval asks the
+    first N documents, which must stay the questions one process would ask.
+    """
+    _RANK_LANES["on"] = on
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:

@@ -192,6 +192,7 @@ def evaluate(model: ModelSpec, evaluation: EvaluationSpec, out: Path | None = No
         print(f"make eval: {exc}", file=sys.stderr)
         return 2
     taskdocs.use_question_set(evaluation.data, qs)  # lmms-eval's tasks read this copy: the set is loaded once a run
+    taskdocs.use_rank_lanes(evaluation.limit is None)  # ranks of a data-parallel run: whole videos each
     out = job.out
     started = time.time()
     ours, others = split_tasks(evaluation.tasks)
