@@ -224,7 +224,7 @@ def test_make_sf2t_evaluates_its_three_arms_through_vllm(vllm_python, quick_engi
         "--model", "fvb_qwen2_5_vl", "--model_args", f"pretrained={checkpoint},backend=vllm,enforce_eager=True",
         "--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
         "--out", str(tmp_path / "run"), "--set", f"{steps},positive_control=false",
-        "--tasks", "finevidbench_fragment", "--limit", "2",
+        "--tasks", "finevidbench_fragment", "--limit", "1",
     ])  # fmt: skip
     assert code == 0, capsys.readouterr().err[-3000:]
     comparison = read_comparison(tmp_path / "run" / "comparison.json")
