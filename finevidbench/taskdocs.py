@@ -139,13 +139,13 @@ def docs_for(type_name: str) -> list[dict[str, Any]]:
     if not docs:
         raise ValueError(f"the question set {data_source()!r} has no {type_name!r} questions")
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if _RANK_LANES.get("on") and world_size > 1:
-        ranks = video_ranks((str(qs.video_path(q)) for q in qs.questions), world_size)
-        return in_rank_lanes(docs, world_size, lambda doc: ranks[str(doc["video_path"])])
+    if _rank_lanes and world_size > 1:
+        ranks = video_ranks((q.video for q in qs.questions), world_size)
+        return in_rank_lanes(docs, world_size, lambda doc: ranks[doc["video"]])
     return docs
 
 
-_RANK_LANES: dict[str, bool] = {}
+_rank_lanes = False
 
 
 def use_rank_lanes(on: bool) -> None:
@@ -154,7 +154,8 @@ def use_rank_lanes(on: bool) -> None:
     `make eval`'s runner turns them on for a whole run; not under a limit, where lmms-eval asks the
     first N documents, which must stay the questions one process would ask.
     """
-    _RANK_LANES["on"] = on
+    global _rank_lanes
+    _rank_lanes = on
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:

@@ -85,18 +85,13 @@ class VLLMEngine:
         self.python = python or engine_python()
         self._process, self._connection = _engine_process(self.python)
         self._closed = False
-        atexit.register(self.close)
+        atexit.register(self._stop_at_exit)
         with contextlib.suppress(OSError):  # if it died already, _receive says how
             self._connection.send({"engine": engine_args, "lora": lora})
         self.version = str(self._receive("starting vLLM" + (f" with adapter={lora}" if lora else ""))["vllm"])
         self.start_seconds = round(time.perf_counter() - started, 2)
         """From asking for the engine to its first answer possible: vLLM's import where its process is new, and
         the engine's start."""
-
-    @property
-    def process_id(self) -> int:
-        """The engine's process (the next engine of this process may start in it once this one is closed)."""
-        return int(self._process.pid)
 
     def _receive(self, doing: str) -> Any:
         try:
@@ -139,8 +134,14 @@ class VLLMEngine:
             "mm_cache_hit_rate": _rate(self.counters, "vllm:mm_cache_hits", "vllm:mm_cache_queries"),
         }
 
+    def _stop_at_exit(self) -> None:
+        """At exit, an engine still open stops with its process (no next engine to keep it for)."""
+        if not self._closed:
+            self._closed = True
+            _stop(self._process, self._connection)
+
     def close(self) -> None:
-        """Drop the engine (also at exit); its process waits, vLLM imported, for this process's next engine."""
+        """Drop the engine; its process waits, vLLM imported, for this process's next engine."""
         if self._closed:
             return
         self._closed = True
@@ -195,7 +196,7 @@ def _stop(process: subprocess.Popen[bytes], connection: Connection) -> None:
 
 @atexit.register
 def _stop_idle_processes() -> None:
-    """At exit (after the engines' own `close`, registered later), stop every idle engine process."""
+    """At exit, stop every idle engine process (an engine still open stops its own)."""
     for idle in IDLE_PROCESSES.values():
         while idle:
             _stop(*idle.pop())
