@@ -103,6 +103,7 @@ class VLLMEngine:
                 f"vllm-venv, or check the interpreter in {ENGINE_PYTHON_VARIABLE})"
             ) from None
         if isinstance(reply, dict) and "error" in reply:
+            print(reply["error"], file=sys.stderr)  # the engine's traceback, which the line below points to
             cause = reply["error"].strip().splitlines()[-1]
             raise AdapterError(
                 f"backend=vllm: vLLM failed while {doing}: {cause} (vLLM's traceback is above; for an adapter vLLM "

@@ -13,6 +13,7 @@ more, `fit_video` / `fit_images` or `processor_kwargs`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +38,7 @@ from model_adapters.loading import (
 from model_adapters.positions import use_trained_positions
 from model_adapters.serving import (
     BackendChoice,
+    PromptLimit,
     VLLMBackend,
     check_served,
     check_weight_names,
@@ -77,6 +79,8 @@ class HFVideoModel(BackendChoice, ShowsFrames):
     engine_weight_names: ClassVar[dict[str, str]] = {}
     """Weight-name prefixes transformers 5 saves where vLLM reads others, {saved: read}: a local checkpoint named
     the first way is refused before the engine starts (`serving.check_weight_names`)."""
+    engine_prompt_limit: ClassVar[PromptLimit] = PromptLimit()
+    """What one prompt may show through vLLM where its model code shows more than the checkpoint was trained on."""
     stacks_videos: ClassVar[bool] = True
     """True when the processor stacks a batch's videos into one tensor padded to the longest (a call needs equal
     frame counts). SmolVLM's also writes that padded count into every video's prompt ("series of N frames")."""
@@ -281,14 +285,19 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         counts = [len(indices) for _, indices in self.frame_cache.reads(request)]
         return tuple(counts) + tuple(len(v.frames) for v in request.visuals if isinstance(v, DecodedFrames))
 
+    def shown_counts(self, request: Request) -> Counter[str]:
+        """How many images and videos a request reaches the processor as (labelled frames by `fragment_form`)."""
+        counts: Counter[str] = Counter()
+        for visual in request.visuals:
+            if isinstance(visual, LabelledFrames) and self.fragment_form == "images":
+                counts["image"] += len(visual.indices)
+            else:
+                counts["image" if isinstance(visual, Image) else "video"] += 1
+        return counts
+
     def kinds(self, request: Request) -> tuple[str, ...]:
-        """What a request reaches the processor as: "image" and/or "video" (labelled frames by `fragment_form`)."""
-        labelled = "image" if self.fragment_form == "images" else "video"
-        shown = {
-            "image" if isinstance(v, Image) else labelled if isinstance(v, LabelledFrames) else "video"
-            for v in request.visuals
-        }
-        return tuple(sorted(shown))
+        """What a request reaches the processor as: "image" and/or "video"."""
+        return tuple(sorted(self.shown_counts(request)))
 
     def batch_group(self, request: Request) -> tuple[Any, ...]:
         """What requests must share to be encoded in one processor call: frame counts and/or visual forms.
@@ -299,12 +308,22 @@ class HFVideoModel(BackendChoice, ShowsFrames):
         return counts, None if self.shows.mixed else self.kinds(request), settings_key(request)
 
     def check_shown(self, request: Request) -> None:
-        """Refuse, in one line, a request this family's processor cannot hold (images and videos together)."""
+        """Refuse, in one line, a request the processor cannot hold, or the engine would show unlike training."""
         if not self.shows.mixed and len(self.kinds(request)) > 1:
             raise AdapterError(
                 f"{type(self).__name__}: task {request.task} shows images and videos in one request, which this "
                 "family's processor cannot hold together (its videos' pixel values replace the images')"
             )
+        if self.backend_name == "vllm":
+            refusal = self.engine_prompt_limit.refusal(type(self).__name__, request.task, self.shown_counts(request))
+            if refusal is not None:
+                raise AdapterError(refusal)
+
+    def prepare(self, requests: Sequence[Request]) -> None:
+        """Refuse what cannot be answered before the first answer, then plan the run's decodes."""
+        for request in requests:
+            self.check_shown(request)
+        super().prepare(requests)
 
     def answer_batch(self, requests: Sequence[Request]) -> list[str]:
         for request in requests:

@@ -132,6 +132,32 @@ def engine_metadata(meta: Any) -> dict[str, Any]:
     return fields | {"video_backend": "finevidbench", "do_sample_frames": False}
 
 
+@dataclass(frozen=True)
+class PromptLimit:
+    """The most images and videos a prompt may hold where the engine would show more than the model was trained on.
+
+    None: as many as the prompt holds. A request beyond the limit is refused before anything is answered
+    (`HFVideoModel.prepare`): an answer the engine gives on inputs the checkpoint never saw could be published
+    as the model's.
+    """
+
+    images: int | None = None
+    videos: int | None = None
+    because: str = ""
+
+    def refusal(self, adapter_class: str, task: str, shown: Mapping[str, int]) -> str | None:
+        """The one line refusing a request of `task` showing `shown` ({"image": n, "video": m}); None if it fits."""
+        limits = {"image": self.images, "video": self.videos}
+        over = [kind for kind, most in limits.items() if most is not None and shown.get(kind, 0) > most]
+        if not over:
+            return None
+        held = ", ".join(f"{shown.get(kind, 0)} {kind}(s), at most {limits[kind]}" for kind in over)
+        return (
+            f"backend=vllm: {adapter_class} does not serve task {task}'s prompts through vLLM ({held}: "
+            f"{self.because}) (fix: backend=transformers, or TASKS= without that task)"
+        )
+
+
 def check_served(adapter_class: str, served: bool, reason: str) -> None:
     """Refuse, with the reason and the way on, a family backend=vllm does not serve here."""
     if not served:

@@ -241,6 +241,7 @@ class FamilyModels:
         try:
             yield answerer
         finally:
+            answerer.adapter.close()  # a serving engine is dropped before training needs the memory
             del answerer
             gc.collect()
 

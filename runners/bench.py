@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,10 @@ def worker(name: str, tiny: str, out: Path, limit: int | None = None) -> dict[st
     raise ValueError(f"unknown worker {name!r}")
 
 
+Measure = Callable[[str, str, Path, dict[str, str], int | None], dict[str, float]]
+"""How a worker is run: (name, checkpoint, out, environment, limit) to its figures."""
+
+
 def _run_worker(name: str, tiny: str, out: Path, env: dict[str, str], limit: int | None = None) -> dict[str, float]:
     command = [sys.executable, "-m", "runners.bench", "--worker", name, "--tiny", tiny, "--run", str(out)]
     command += ["--limit", str(limit)] if limit else []
@@ -226,11 +231,13 @@ def _leaderboard_time(work: Path, submissions: int) -> dict[str, float]:
     return {"submissions": submissions, "seconds": time.perf_counter() - started, "ranked": len(data["entries"])}
 
 
-def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[str, Any]:
+def _serving(
+    work: Path, env: dict[str, str], limit: int | None = None, measure: Measure | None = None
+) -> dict[str, Any]:
     """The vLLM backend against the transformers backend, same weights, same questions (mini, all of it).
 
     Whether the two answered every question alike is part of the record: a speed-up is worth nothing
-    without it.
+    without it. `measure` runs each worker (default: in its own process, `_run_worker`).
     """
     from model_adapters.engine import engine_python
     from model_adapters.loading import AdapterError
@@ -243,7 +250,7 @@ def _serving(work: Path, env: dict[str, str], limit: int | None = None) -> dict[
     checkpoint = str(build_engine_checkpoint("qwen2_5_vl", work / "checkpoint"))
     cpu = {"VLLM_CPU_KVCACHE_SPACE": "1", **env}  # vLLM on CPU: a 1 GB KV cache serves these prompts
     backends = ("served_transformers", "served_vllm")
-    figures = {name: _run_worker(name, checkpoint, work / name, cpu, limit) for name in backends}
+    figures = {name: (measure or _run_worker)(name, checkpoint, work / name, cpu, limit) for name in backends}
     vllm, transformers = figures["served_vllm"], figures["served_transformers"]
     answering = vllm["seconds"] - vllm["start_seconds"]
     answers = [read_predictions(work / name / "samples.jsonl") for name in backends]

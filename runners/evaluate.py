@@ -30,6 +30,7 @@ from finevidbench.scoring.score import SampleResult, format_table
 from finevidbench.specs import EvaluationSpec, ModelSpec
 from finevidbench.store import StoreError
 from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
+from model_adapters.loading import AdapterError
 from runners.imports import defer
 from runners.lmms_patches import closed_form_stderr, one_progress_bar
 
@@ -239,6 +240,9 @@ def answer_and_write(job: _Job, qs: QuestionSet, loaded: lmms, asking: Asking, s
     except (EvaluationError, StoreError) as exc:
         print(f"make eval: the evaluation failed: {exc}", file=sys.stderr)
         return 1
+    except AdapterError as exc:  # the model refuses what it was asked (before its first answer): the message says why
+        print(f"make eval: {exc} (answers so far are kept in {out / 'answers.sqlite'})", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - any failure inside lmms-eval or the model
         traceback.print_exc()
         print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from model_adapters.base import Shows
 from model_adapters.hf import HFVideoModel
 from model_adapters.registry import family
+from model_adapters.serving import PromptLimit
 
 # vLLM (0.32) reads their SigLIP / CLIP tower as the hub checkpoints name it; transformers 5 saves it without
 # `vision_model.` (model_adapters/serving.py: `check_weight_names`)
@@ -20,6 +21,10 @@ class LlavaOneVision(HFVideoModel):
     model_class = "LlavaOnevisionForConditionalGeneration"
     served_by_vllm = True
     engine_weight_names = TOWER_WEIGHTS
+    # LLaVA-NeXT's training shows each of several images by its base view ("pad"), as transformers does
+    engine_prompt_limit = PromptLimit(
+        images=1, because="vLLM 0.32 tiles each of several images (anyres), where the model was trained on base views"
+    )
     stacks_videos = True
     shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names
 
@@ -37,9 +42,10 @@ class LlavaNextVideo(HFVideoModel):
     """
 
     model_class = "LlavaNextVideoForConditionalGeneration"
-    not_served_because = (
-        "vLLM 0.32's LLaVA-NeXT-Video takes one video a prompt and no image, so it cannot show fragment items' "
-        "numbered frames or a task's images"
+    served_by_vllm = True
+    engine_weight_names = TOWER_WEIGHTS
+    engine_prompt_limit = PromptLimit(
+        images=0, videos=1, because="vLLM 0.32's LLaVA-NeXT-Video takes one video a prompt and no image"
     )
     stacks_videos = True
     shows = Shows(videos=True, images=True, mixed=True)  # images and videos come out under their own names

@@ -74,6 +74,8 @@ def hold_to_the_contract(make, small_set: Path, monkeypatch, built_twice: bool =
     else:
         with pytest.raises(AdapterError, match="shows images and videos in one request"):
             model.answer_batch([mixed])
+        with pytest.raises(AdapterError, match="shows images and videos in one request"):
+            model.prepare([*requests, mixed])  # a run refuses it before its first answer
 
 
 @pytest.mark.parametrize("name", list(REFERENCE))

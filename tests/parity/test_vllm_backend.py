@@ -62,19 +62,18 @@ def requests(model, mini, long_clip: dict, monkeypatch) -> list[Request]:
 
 SERVED = [name for name, entry in families().items() if entry.adapter.served_by_vllm]
 """Every family whose adapter offers `backend=vllm`: each is held to the transformers backend's answers here."""
-SEVERAL_IMAGES_IN_ANYRES = ("llava_onevision",)
-"""Families whose vLLM model code shows every image of a prompt in anyres where transformers shows several images
-by their base view only: the one difference docs/adding_a_model.md lists as deliberate for the serving engine."""
+REFUSED = {
+    "llava_onevision": ("tiles each of several images", lambda images: images > 1),
+    "llava_next_video": ("takes one video a prompt and no image", lambda images: images > 0),
+}
+"""Prompts a family's vLLM model code would not show as the checkpoint was trained, refused through vLLM
+(docs/adding_a_model.md): LLaVA-OneVision's several images (vLLM tiles each, training showed base views),
+LLaVA-NeXT-Video's images (vLLM takes none)."""
 
 VIDEO_FRAMES_MARKED_AS_VIDEO = ("internvl",)
 """Families whose vLLM prompt marks a video frame's placeholders with the video token where transformers writes the
 image token: the same positions, both replaced by the frame's features before the language model (listed in
 docs/adding_a_model.md)."""
-
-
-def collapsed(ids: list[int], token: int) -> list[int]:
-    """Prompt token ids with every run of `token` (an image's placeholders) counted once."""
-    return [t for i, t in enumerate(ids) if t != token or i == 0 or ids[i - 1] != token]
 
 
 @pytest.mark.slow(seconds=40)
@@ -89,27 +88,27 @@ def test_vllm_answers_equal_transformers_answers_for_every_served_family(
     policy = dict(item.split("=") for item in SHOWN.split(","))
     ours = model(pretrained=checkpoint, **policy)
     asked = requests(ours, mini, long_clip, monkeypatch)
-    expected = [ours.answer_batch([request])[0] for request in asked]
+    expected = ours.answer_batch(asked)  # as one at a time (tests/lmms/test_contract.py)
     served = model(pretrained=checkpoint, backend="vllm", enforce_eager=True, **policy)
     try:
-        answers = served.answer_batch(asked)
+        images = [len(blocks_of_kind(ours.conversation(r)[0], "image")) for r in asked]
+        reason, refused = REFUSED.get(family, ("", lambda _: False))
+        same = [p for p, count in enumerate(images) if not refused(count)]
+        for position in set(range(len(asked))) - set(same):  # refused before anything is answered
+            with pytest.raises(AdapterError, match=reason):
+                served.prepare([asked[p] for p in same] + [asked[position]])
+        answers = served.answer_batch([asked[p] for p in same])
         assert served.engine is not None and isinstance(served.backend, VLLMBackend)
-        ours_ids = [ours.encode([request])["input_ids"][0].tolist() for request in asked]
+        ours_ids = [ours.encode([asked[p]])["input_ids"][0].tolist() for p in same]
         theirs_ids = served.backend.last_prompt_ids
         if family in VIDEO_FRAMES_MARKED_AS_VIDEO:
             video, image = (ours.processor.tokenizer.convert_tokens_to_ids(t) for t in ("<video>", "<IMG_CONTEXT>"))
             assert any(video in ids for ids in theirs_ids) and not any(video in ids for ids in ours_ids)
             theirs_ids = [[image if t == video else t for t in ids] for ids in theirs_ids]
-        several = [len(blocks_of_kind(ours.conversation(r)[0], "image")) > 1 for r in asked]
-        same = [p for p, many in enumerate(several) if not (many and family in SEVERAL_IMAGES_IN_ANYRES)]
-        assert [answers[p] for p in same] == [expected[p] for p in same], family
-        # vLLM's processor made the same prompts
-        assert [theirs_ids[p] for p in same] == [ours_ids[p] for p in same], family
-        image = ours.processor.tokenizer.convert_tokens_to_ids(ours.processor.image_token)
-        for position in set(range(len(asked))) - set(same):  # the same prompt, each image's placeholders longer
-            assert collapsed(theirs_ids[position], image) == collapsed(ours_ids[position], image), family
-            assert len(theirs_ids[position]) > len(ours_ids[position])
-        assert len(same) >= 6 and len({expected[p] for p in same}) > 3, "the answers hardly depend on the input"
+        assert answers == [expected[p] for p in same], family
+        assert theirs_ids == ours_ids, family  # vLLM's processor made the same prompts
+        assert (len(same) < len(asked)) == (family in REFUSED) and len(same) >= 4, (family, images)
+        assert len({expected[p] for p in same}) > 3, "the answers hardly depend on the input"
         inputs = served.inputs_record()
         assert inputs["engine"] == "vllm 0.32.0" and inputs["positions"] == "vllm"
         assert ours.fingerprint != served.fingerprint  # the answer store keeps the backends' answers apart
@@ -161,9 +160,8 @@ def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
     qwen = adapter_class("fvb_qwen2_5_vl")
     with pytest.raises(AdapterError, match="backend=tgi: expected one of transformers, vllm"):
         qwen(pretrained="unused", backend="tgi")
-    llava = build_tiny("llava_next_video", tmp_path / "llava")
-    with pytest.raises(AdapterError, match="LlavaNextVideo is not served through vLLM here .*takes one video a prompt"):
-        adapter_class("fvb_llava_next_video")(pretrained=str(llava), backend="vllm")
+    with pytest.raises(AdapterError, match="VideoLlama3 is not served through vLLM here .*has no VideoLLaMA3 model"):
+        adapter_class("fvb_videollama3")(pretrained="unused", backend="vllm")
     # a LLaVA-OneVision saved by transformers 5 (a full fine-tune here): its tower's names are not the ones vLLM reads
     saved = build_tiny("llava_onevision", tmp_path / "saved")
     with pytest.raises(AdapterError, match=r"saved: .*vision_tower\.embeddings.*reads vision_tower\.vision_model\."):
@@ -238,6 +236,46 @@ def test_make_sf2t_evaluates_its_three_arms_through_vllm(vllm_python, quick_engi
 
 
 @pytest.mark.slow(seconds=40)
+def test_make_savi_asks_and_evaluates_through_vllm_one_engine_at_a_time(
+    vllm_python, quick_engine, train_corpus, tmp_path, capsys, monkeypatch
+):
+    """The loop's own questions, answers, critiques and revisions, and the evaluations, through the serving engine
+    (the adapter's by vLLM's LoRA); DPO on transformers. Each engine is dropped before the next thing runs."""
+    import yaml
+
+    from finevidbench.savi import read_pairs
+    from model_adapters.testing.hub import build_engine_checkpoint
+    from runners import savi
+
+    checkpoint = build_engine_checkpoint("qwen2_5_vl", tmp_path / "model")
+    recipe = tmp_path / "recipe.yaml"
+    loop = {"iterations": 1, "pairs": "mixed", "questions_per_kind": 1, "videos_per_iteration": 1, "verifier_items": 4}
+    recipe.write_text(yaml.safe_dump({
+        "lora_r": 8, "lora_target": ["q_proj", "v_proj"], "train": ["language_model"], "epochs": 1, "batch_size": 2,
+        "grad_accum": 1, "logging_steps": 1, "save_steps": 4, "gradient_checkpointing": False, "control": False,
+        "positive_control": False, "frames": "num_frames=4,mode=segment", "extra": {**loop, "max_new_tokens": 6},
+    }))  # fmt: skip
+    from model_adapters import engine
+
+    started, process_of = [], engine._engine_process
+    monkeypatch.setattr(engine, "_engine_process", lambda python: started.append(process_of(python)) or started[-1])
+    code = savi.main([
+        "--model", "fvb_qwen2_5_vl", "--model_args", f"pretrained={checkpoint},backend=vllm,enforce_eager=True",
+        "--recipe", str(recipe), "--videos", str(train_corpus / "videos"), "--labels", str(train_corpus / "labels.csv"),
+        "--out", str(tmp_path / "run"), "--tasks", "finevidbench_fragment", "--limit", "1",
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err[-3000:]
+    run = tmp_path / "run"
+    pairs = read_pairs(run / "iter_1" / "pairs.jsonl")
+    assert pairs and {p.source for p in pairs} <= {"savi", "verifier"}
+    for folder in ("eval_base", "eval_savi"):
+        results = json.loads((run / folder / "results.json").read_text())
+        assert results["model"]["inputs"]["engine"].startswith("vllm"), folder
+    # the loop's questions, then two evaluations: three engines, each in the process the one before dropped
+    assert len(started) == 3 and len({process.pid for process, _ in started}) == 1
+
+
+@pytest.mark.slow(seconds=40)
 def test_a_lora_adapter_answers_through_vllm_as_it_does_unmerged_through_transformers(
     vllm_python, quick_engine, mini, long_clip, tmp_path, monkeypatch
 ):
@@ -250,7 +288,7 @@ def test_a_lora_adapter_answers_through_vllm_as_it_does_unmerged_through_transfo
     asked = requests(plain, mini, long_clip, monkeypatch)
     base = [plain.answer_batch([r])[0] for r in asked[:4]]
     ours = model(pretrained=checkpoint, adapter=adapter)
-    expected = [ours.answer_batch([request])[0] for request in asked]
+    expected = ours.answer_batch(asked)  # as one at a time (tests/lmms/test_contract.py)
     assert expected[:4] != base, "the adapter does not change the answers: a weak probe"
     served = model(pretrained=checkpoint, adapter=adapter, backend="vllm", enforce_eager=True)
     try:
@@ -262,14 +300,24 @@ def test_a_lora_adapter_answers_through_vllm_as_it_does_unmerged_through_transfo
 
 
 @pytest.mark.slow(seconds=45)
-def test_make_bench_times_both_backends_on_the_same_questions_and_answers(vllm_python, quick_engine, tmp_path):
-    """make bench's serving figures, on two questions a type: each backend in its own process, as in the bench."""
-    import os
+def test_make_bench_times_both_backends_on_the_same_questions_and_answers(
+    vllm_python, quick_engine, tmp_path, monkeypatch
+):
+    """make bench's serving figures, on two questions a type, each backend through the bench's own worker: here in
+    this process (the bench gives each its own), so the engine starts in the process an earlier engine left."""
+    import decord
 
-    from runners.bench import _serving
+    from runners import bench
 
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "FINEVIDBENCH_BENCH_ENGINE_ARGS": "enforce_eager=True"}
-    record = _serving(tmp_path, env, limit=2)
+    monkeypatch.setattr(decord, "VideoReader", decord.VideoReader)  # the worker counts decodes through it: put back
+    monkeypatch.setenv("FINEVIDBENCH_DATA", "mini")  # the runner sets it: put back
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("FINEVIDBENCH_BENCH_ENGINE_ARGS", "enforce_eager=True")
+
+    def in_process(name, checkpoint, out, env, limit):
+        return bench.worker(name, checkpoint, out, limit)
+
+    record = bench._serving(tmp_path, {}, limit=2, measure=in_process)
     vllm = record["figures"]["served_vllm"]
     assert record["same_answers"] is True
     assert vllm["prompts"] == 16 and 0 < vllm["start_seconds"] < vllm["seconds"]

@@ -207,6 +207,27 @@ ONEVISION_ENGINE = EngineLayout(
     },
 )
 
+# LLaVA-NeXT-Video served by vLLM on CPU: its 34B layout at 56-px frames of 7-px patches (64, pooled to 16 tokens a
+# video frame), head size 64 in the text. vLLM's pooler needs a frame of at least patch² pixels (336 >= 14² on the
+# hub: it divides by image_size // patch_size²), so 14-px patches cannot shrink the frame below 196 px.
+NEXT_VIDEO_ENGINE_SIZES = {
+    "size": {"shortest_edge": ENGINE_SIDE},
+    "crop_size": {"height": ENGINE_SIDE, "width": ENGINE_SIDE},
+}
+NEXT_VIDEO_ENGINE_PINPOINTS = [[ENGINE_SIDE * h, ENGINE_SIDE * w] for h, w in ((1, 2), (2, 1), (2, 2), (3, 1), (1, 3))]
+NEXT_VIDEO_ENGINE = EngineLayout(
+    {
+        "text_config": ENGINE_TEXT,
+        "vision_config": {"image_size": ENGINE_SIDE, "patch_size": 7},
+        "image_grid_pinpoints": NEXT_VIDEO_ENGINE_PINPOINTS,
+    },
+    {
+        "preprocessor_config.json": {**NEXT_VIDEO_ENGINE_SIZES, "image_grid_pinpoints": NEXT_VIDEO_ENGINE_PINPOINTS},
+        "video_preprocessor_config.json": NEXT_VIDEO_ENGINE_SIZES,
+        "processor_config.json": {"patch_size": 7},
+    },
+)
+
 
 register_tiny(
     "llava_onevision",
@@ -221,5 +242,12 @@ register_tiny(
 )
 register_tiny(
     "llava_next_video",
-    TinySpec(_llava_next_video, ("<unk>", "<s>", "</s>", "<image>", "<video>"), "</s>", "<unk>", hub=NEXT_VIDEO_HUBS),
+    TinySpec(
+        _llava_next_video,
+        ("<unk>", "<s>", "</s>", "<image>", "<video>"),
+        "</s>",
+        "<unk>",
+        hub=NEXT_VIDEO_HUBS,
+        engine=NEXT_VIDEO_ENGINE,
+    ),
 )
