@@ -32,7 +32,7 @@ from finevidbench.store import StoreError
 from finevidbench.taskgen import is_ours, runnable_tasks, split_tasks
 from model_adapters.loading import AdapterError
 from runners.imports import defer
-from runners.lmms_patches import closed_form_stderr, one_progress_bar
+from runners.lmms_patches import closed_form_stderr, frozen_heap, one_progress_bar
 
 if TYPE_CHECKING:  # lmms-eval is imported only when a run starts (untyped: Any to mypy)
     from lmms_eval.api.model import lmms
@@ -130,7 +130,7 @@ def run_lmms_eval(
     # initialises a gloo group itself. `accelerate launch` sets ACCELERATE_* variables.
     launched_by_accelerate = any(k.startswith("ACCELERATE_") for k in os.environ)
     backend = "torchrun" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not launched_by_accelerate else "accelerate"
-    with closed_form_stderr(), one_progress_bar():
+    with closed_form_stderr(), one_progress_bar(), frozen_heap():
         results: dict[str, Any] | None = simple_evaluate(
             model=model,
             tasks=tasks.split(","),

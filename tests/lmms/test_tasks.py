@@ -161,6 +161,22 @@ def test_the_bars_make_eval_turns_off_are_drawn_where_lmms_eval_drew_them():
     assert task.tqdm is evaluator.tqdm  # the class both modules imported, restored after every run
 
 
+def test_the_heap_is_frozen_while_lmms_eval_collects_garbage_and_unfrozen_after(small_set, tmp_path, monkeypatch):
+    """runners.lmms_patches.frozen_heap: lmms-eval's full collections, which it exists for, happen inside the run
+    with the imported heap frozen; an lmms-eval that stops collecting fails here, and so does a heap left frozen."""
+    import gc
+
+    from runners.evaluate import main
+
+    frozen_at_collection = []
+    collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *a: frozen_at_collection.append(gc.get_freeze_count()) or collect(*a))
+    monkeypatch.setenv("FINEVIDBENCH_DATA", str(small_set))
+    assert main(["--model", "random", "--data", str(small_set), "--out", str(tmp_path / "run")]) == 0
+    assert len(frozen_at_collection) >= 2 and min(frozen_at_collection) > 100_000  # torch and lmms-eval's objects
+    assert gc.get_freeze_count() == 0
+
+
 @pytest.mark.slow
 def test_most_frequent_and_a_blind_variant(small_set, tmp_path, run_make_eval):
     result = run_make_eval("--data", small_set, "--out", tmp_path / "mf", "--model", "most_frequent")
