@@ -214,12 +214,12 @@ class FineVidModel(lmms):
             total=len(prepared), initial=from_store, desc=type(self).__name__, unit="q", disable=self.rank != 0
         )
         chunks = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
-        # decode the next batch's videos while the model answers the current one
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as background:
-            ahead = background.submit(self._prefetch_quietly, [prepared[p] for p in chunks[0]]) if chunks else None
+        lookahead = VideoLookahead([[prepared[p] for p in chunk] for chunk in chunks])
+        # decode the next video while the model answers the current one's questions
+        with ThreadPoolExecutor(max_workers=DECODE_AHEAD, thread_name_prefix="prefetch") as background:
             for number, chunk in enumerate(chunks):
-                if number + 1 < len(chunks):
-                    ahead = background.submit(self._prefetch_quietly, [prepared[p] for p in chunks[number + 1]])
+                for request in lookahead.to_decode(number):  # one task a request: its video decodes in parallel
+                    background.submit(self._prefetch_quietly, [request])
                 answers = self.answer_batch([prepared[p] for p in chunk])
                 for position, response in zip(chunk, answers, strict=True):
                     responses[position] = response
@@ -230,8 +230,6 @@ class FineVidModel(lmms):
                 progress.update(len(chunk))
                 upcoming = chunks[number + 1] if number + 1 < len(chunks) else []
                 self.release(_videos_done([prepared[p] for p in chunk], [prepared[p] for p in upcoming]))
-            if ahead is not None:
-                ahead.result()
         progress.close()
         missing = [p for p, r in enumerate(responses) if r is None]
         if missing:  # every pending request was answered above; a gap is a bug, never an empty answer
@@ -250,6 +248,47 @@ class FineVidModel(lmms):
     def generate_until_multi_round(self, requests: Sequence[Instance]) -> list[str]:
         """FineVidBench questions are single-turn."""
         raise NotImplementedError("FineVidBench questions are single-turn")
+
+
+DECODE_AHEAD = 2
+"""Videos decoded in the background ahead of the one being answered, each in its own thread (decoders release the
+GIL): a fast model answers a video's questions sooner than one decoder decodes the next video."""
+
+
+class VideoLookahead:
+    """What to decode in the background while a batch is answered: its videos, then the next videos not yet asked.
+
+    Batches come sorted by video, so the next batch mostly shows the video being answered: looking one
+    batch ahead left the decoder idle while the model worked through a video's questions, and the model
+    then waited for the next video's whole decode. `depth` videos ahead, never more, keep memory bounded.
+    """
+
+    def __init__(self, batches: Sequence[Sequence[Request]], depth: int = DECODE_AHEAD) -> None:
+        self.batches = batches
+        self.depth = depth
+        self.submitted: set[str] = set()
+        self.started: set[str] = set()
+        self.scan = 0
+
+    def to_decode(self, number: int) -> list[Request]:
+        """One request per video to decode while batch `number` is answered (none handed over before)."""
+        batch = self.batches[number]
+        self.started.update(path for request in batch for path in request.videos)
+        wanted = self._new(batch)
+        self.scan = max(self.scan, number + 1)
+        while len(self.submitted - self.started) < self.depth and self.scan < len(self.batches):
+            wanted += self._new(self.batches[self.scan])
+            self.scan += 1
+        return wanted
+
+    def _new(self, batch: Sequence[Request]) -> list[Request]:
+        """The first request of `batch` showing each video not handed over yet, now handed over."""
+        new = []
+        for request in batch:
+            if not set(request.videos) <= self.submitted:
+                new.append(request)
+                self.submitted.update(request.videos)
+        return new
 
 
 def _videos_done(answered: Sequence[Request], upcoming: Sequence[Request]) -> list[str]:

@@ -29,7 +29,9 @@ class FrameCache:
         self._rows: dict[str, dict[int, int]] = {}
         """Per video, each union frame's row in its decode (made on first use)."""
         self._lock = threading.Lock()
-        """Serialises a prefetch's check-and-load with `release`."""
+        """Guards the plan against a prefetch and `release` running at once (never held while decoding)."""
+        self._loading: set[str] = set()
+        """Videos a prefetch is decoding now: released meanwhile, their frames are dropped when it ends."""
 
     def sampling(self, clip: Clip) -> Sampling:
         """The frames the run's policy takes of a clip (a subclass may read the file's metadata elsewhere)."""
@@ -67,14 +69,23 @@ class FrameCache:
         """Decode (into the shared decode cache) the videos of the next batch.
 
         A prefetcher that falls behind a fast model must not decode a video whose questions are all
-        answered (released) again: it skips released videos, and `release` waits for a load under way.
+        answered (released) again: it skips released videos. `release` never waits for a decode under
+        way (the model answers on meanwhile); a video released while it decodes is dropped when it ends.
         """
         for request in requests:
             for path in request.videos:
-                with self._lock:  # checked and loaded under the lock `release` takes
+                with self._lock:
                     union = self._union.get(path)
-                    if union is not None:
-                        load_frames(path, union)
+                    if union is None:
+                        continue
+                    self._loading.add(path)
+                try:
+                    load_frames(path, union)
+                finally:
+                    with self._lock:
+                        self._loading.discard(path)
+                        if path not in self._union:  # answered while it decoded
+                            DEFAULT_CACHE.forget(path)
 
     def release(self, videos: Sequence[str]) -> None:
         """Drop the answered videos' decoded frames: memory stays bounded by the videos in flight."""
@@ -82,7 +93,8 @@ class FrameCache:
             for path in videos:
                 self._union.pop(path, None)
                 self._rows.pop(path, None)
-                DEFAULT_CACHE.forget(path)
+                if path not in self._loading:
+                    DEFAULT_CACHE.forget(path)
 
     def frames(self, path: str, indices: Sequence[int]) -> np.ndarray:
         """Frames of a video at `indices`, cut from one decode of every frame the run shows of it."""

@@ -260,8 +260,17 @@ def test_a_finished_run_shuts_its_process_group_down(code, monkeypatch):
             dist.destroy_process_group()
 
 
+def test_the_decoder_works_two_videos_ahead_and_is_handed_each_video_once():
+    from model_adapters.base import VideoLookahead
+
+    shown = ["a"] * 3 + ["b"] * 2 + ["c"] + ["d"] * 3  # batches sorted by video, as generate_until sorts them
+    lookahead = VideoLookahead([[SimpleNamespace(videos=(video,))] for video in shown], depth=2)
+    handed = [[request.videos[0] for request in lookahead.to_decode(number)] for number in range(len(shown))]
+    assert handed == [["a", "b", "c"], [], [], ["d"], [], [], [], [], []]
+
+
 def test_next_batch_is_decoded_in_the_background(small_set, monkeypatch):
-    """While the model answers one batch, the prefetch thread decodes the next one's videos."""
+    """While the model answers one batch, the prefetch threads decode the next videos."""
     import threading
     import time
 
