@@ -136,7 +136,7 @@ def test_positions_equal_the_reference_rule_on_the_processors_inputs(family, hub
     """Clips of several lengths and rates, an image before a clip, and a left-padded batch of unequal prompts."""
     adapter = hub_adapter(family)
     module = adapter.model.model
-    for clips, image in [([(16, 1.0)], False), ([(8, 4.0)], True), ([(12, 3.0), (24, 2.0)], False)]:
+    for clips, image in [([(16, 1.0)], False), ([(8, 4.0)], True), ([(12, 3.0), (24, 2.0), TIE_CLIP], False)]:
         inputs = processor_inputs(adapter, clips, image)
         positions, deltas = ours(module, inputs)
         reference, reference_deltas = omni_reference(module, inputs)
@@ -213,6 +213,11 @@ def test_a_prompt_with_more_vision_tokens_than_grids_is_refused_with_what_is_mis
         rope_index(layout, torch.tensor([[1, 6, 6, 6, 6, 1]]))
 
 
+TIE_CLIP = (24, 36 / 13)
+"""24 frames at 36/13 fps: 13/18 s a temporal patch, so Qwen2.5-VL's 10th time position is 9 x 13/18 x 2 = 13, which
+float32 arithmetic (the reference code's torch, ours) reaches and float64 (vLLM's numpy) truncates to 12."""
+
+
 def vllm_prompt(module, inputs) -> dict:
     """A prompt as vLLM's model runner describes it: token ids and where each image or video sits."""
     layout = MRoPELayout.of(module)
@@ -268,6 +273,7 @@ def test_positions_equal_vllms_on_scene_fragment_slow_and_mixed_prompts(
         shown = [(adapter, doc) for doc in mini_views] + [(slow, long_clip)]
         inputs = [a.encode([asked(a, doc, "How many?", {})]) for a, doc in shown]
         inputs.append(processor_inputs(adapter, [(8, 4.0)], image=True))
+        inputs.append(processor_inputs(adapter, [TIE_CLIP]))
         cases[family] = (adapter.model.model, inputs)
     request = [
         {"family": family, "config": vllm_config(module), "prompts": [vllm_prompt(module, i) for i in inputs]}
@@ -282,5 +288,9 @@ def test_positions_equal_vllms_on_scene_fragment_slow_and_mixed_prompts(
     for (family, (module, inputs)), answers in zip(cases.items(), theirs, strict=True):
         for number, (prompt, answer) in enumerate(zip(inputs, answers["prompts"], strict=True)):
             positions, deltas = ours(module, prompt)
-            assert positions[:, 0].tolist() == answer["positions"], (family, number)
             assert int(deltas[0]) == answer["delta"], (family, number)
+            if family == "qwen2_5_vl" and number == len(inputs) - 1:  # the tie: vLLM's one lower, time row only
+                apart = positions[:, 0] - torch.tensor(answer["positions"])
+                assert apart.any() and not apart[1:].any() and set(apart[0].unique().tolist()) == {0, 1}
+                continue
+            assert positions[:, 0].tolist() == answer["positions"], (family, number)
