@@ -151,6 +151,27 @@ def test_make_eval_through_vllm_writes_results_and_resumes(vllm_python, quick_en
     assert redone["provenance"]["engine"]["mm_cache_hit_rate"] == engine["mm_cache_hit_rate"]
 
 
+@pytest.mark.slow(seconds=20)
+def test_make_eval_refuses_prompts_vllm_would_show_unlike_training_before_answering(
+    vllm_python, quick_engine, run_make_eval, tmp_path
+):
+    """LLaVA-OneVision's fragment items (numbered images) through vLLM: one line, exit 2, nothing answered."""
+    from model_adapters.testing.hub import build_engine_checkpoint
+
+    checkpoint = build_engine_checkpoint("llava_onevision", tmp_path / "model")
+    out = tmp_path / "run"
+    args = f"pretrained={checkpoint},backend=vllm,enforce_eager=True"
+    refused = run_make_eval(
+        "--model", "fvb_llava_onevision", "--model_args", args, "--tasks", "finevidbench_fragment", "--limit", "2",
+        "--out", str(out),
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    said = [line for line in refused.stderr.splitlines() if line.startswith("make eval: backend=vllm:")]
+    assert len(said) == 1 and "tiles each of several images" in said[0] and "fix: backend=transformers" in said[0]
+    assert "Traceback" not in refused.stderr and "answers:" not in refused.stdout
+    assert not (out / "results.json").exists()
+
+
 def test_unserved_choices_are_refused_with_the_way_on(monkeypatch, tmp_path):
     """No such backend, a family vLLM does not serve here, a checkpoint whose weights vLLM would not find, no
     adapter, LoRA vLLM would drop (the vision tower's: it answers as the base model there, checked), no vLLM at
